@@ -1,0 +1,40 @@
+/*
+ * certcore error codes: one flat set, one table of messages (error.c).
+ *
+ * Fallible functions return enum cc_err and are marked CC_WUR. When a failure comes from
+ * OpenSSL, libldap or the system, the function records the library's own reason at that point;
+ * cc_errdetail() returns it (thread-local, valid until the next failure on the same thread).
+ */
+#ifndef CERTCORE_ERROR_H
+#define CERTCORE_ERROR_H
+
+#define CC_WUR __attribute__((warn_unused_result))
+
+enum cc_err {
+	CC_OK = 0,
+	CC_ERR_NOMEM,        /* out of memory */
+	CC_ERR_INVAL,        /* invalid argument */
+	CC_ERR_IO,           /* file system error */
+	CC_ERR_CRYPTO,       /* OpenSSL failed */
+	CC_ERR_NOT_FOUND,    /* no such certificate */
+	CC_ERR_EXISTS,       /* already exists */
+	CC_ERR_PARSE,        /* malformed input */
+	CC_ERR_PERM,         /* unsafe permissions */
+	CC_ERR_LOCK,         /* store lock failed */
+	CC_ERR_KEY_MISMATCH, /* private key does not match the certificate */
+	CC_ERR_KEY_ENCRYPTED, /* private key is password protected */
+	CC_ERR_NO_KEY,       /* private key missing */
+	CC_ERR_STATE,        /* state file unreadable */
+	CC_ERR__MAX
+};
+
+/* Static text for an error code; never NULL. */
+const char *cc_strerror(enum cc_err e);
+
+/*
+ * The detail recorded by the last failing certcore call on this thread ("" when none): what
+ * failed and the underlying library's reason.
+ */
+const char *cc_errdetail(void);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * struct cc_store: a certificate store directory (DESIGN.md, "Store").
+ *
+ *   certs/THUMB.pem   leaf then chain            keys/THUMB.key  PKCS#8, 0600
+ *   meta/THUMB.ini    services, name, exportable  requests/       pending CSRs and keys
+ *   trust/{registry,enterprise,grouppolicy}/      crl/            state/
+ *
+ * The directory and its folders are 0700. Readers need no lock: every file is written to a
+ * temporary name, fsync'd and renamed. Writers take an exclusive flock on ".lock", so two
+ * processes writing at once serialise. Loading never fails as a whole because of one bad entry:
+ * each bad file is recorded as a problem (path and reason) and the rest loads.
+ */
+#ifndef CERTCORE_STORE_H
+#define CERTCORE_STORE_H
+
+#include <stddef.h>
+
+#include "certcore/cert.h"
+#include "certcore/error.h"
+
+#define CC_STORE_CREATE 0x1 /* create the directory layout when missing */
+
+#define CC_STORE_DEFAULT_PATH "/var/lib/umedge/store"
+
+struct cc_store;
+
+/* Opens (and with CC_STORE_CREATE creates) the store at `path` and loads it. */
+enum cc_err cc_store_open(const char *path, int flags, struct cc_store **out) CC_WUR;
+void cc_store_free(struct cc_store *s);
+
+/* Reads the directory again (certificates, keys, meta), replacing what was loaded. */
+enum cc_err cc_store_reload(struct cc_store *s) CC_WUR;
+
+const char *cc_store_path(const struct cc_store *s);
+
+/* Loaded certificates, in thumbprint order. Borrowed; valid until the next reload or write. */
+size_t cc_store_count(const struct cc_store *s);
+struct cc_cert *cc_store_cert(const struct cc_store *s, size_t i);
+/* Finds by thumbprint (any case, with or without separators). CC_ERR_NOT_FOUND when absent. */
+enum cc_err cc_store_find(const struct cc_store *s, const char *thumb, struct cc_cert **out) CC_WUR;
+
+/* Entries that could not be loaded at the last (re)load: the file and the reason. */
+size_t cc_store_problem_count(const struct cc_store *s);
+const char *cc_store_problem_path(const struct cc_store *s, size_t i);
+const char *cc_store_problem_reason(const struct cc_store *s, size_t i);
+
+/*
+ * Adds a certificate with its chain (may be NULL), private key (may be NULL) and meta, under the
+ * lock: key first, then meta, then the certificate (the certificate's rename is the commit
+ * point). CC_ERR_EXISTS when the thumbprint is already stored. Reloads the store; `thumb_out`
+ * (may be NULL) receives the thumbprint.
+ */
+enum cc_err cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) *chain, EVP_PKEY *key,
+    const struct cc_meta *meta, char thumb_out[CC_THUMB_LEN + 1]) CC_WUR;
+
+/* Adds services to a certificate (never removes, as Enable-ExchangeCertificate). */
+enum cc_err cc_store_enable(struct cc_store *s, const char *thumb, unsigned services) CC_WUR;
+
+/* Removes a certificate, its meta, its key and its expiry state. */
+enum cc_err cc_store_remove(struct cc_store *s, const char *thumb) CC_WUR;
+
+/*
+ * Reads and writes small state records (state/NAME.ini, key = value lines) for the expiry clock
+ * and later for daemons. Writes take the lock and are atomic. A missing record reads as no keys.
+ */
+enum cc_err cc_store_state_get(struct cc_store *s, const char *name, const char *key, char *val,
+    size_t len) CC_WUR;
+enum cc_err cc_store_state_set(struct cc_store *s, const char *name, const char *const *keys,
+    const char *const *vals, size_t n) CC_WUR;
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * meta/THUMB.ini, parsed with inih. The friendly name is percent-encoded (RFC 3986 section 2.1)
+ * for the bytes inih would otherwise take as syntax (';' starts an inline comment, '#' a comment,
+ * leading and trailing blanks are trimmed), so any printable name round-trips.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#include "certcore/services.h"
+#include "internal.h"
+#include "meta.h"
+
+struct parse_ctx {
+	struct meta_file *m;
+	enum cc_err r;
+};
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static enum cc_err
+pct_decode(const char *in, char **out)
+{
+	size_t n = strlen(in), i, o = 0;
+	char *s;
+	int hi, lo;
+
+	*out = NULL;
+	if ((s = malloc(n + 1)) == NULL)
+		return cc_seterr(CC_ERR_NOMEM, "friendly name");
+	for (i = 0; i < n; i++) {
+		if (in[i] != '%') {
+			s[o++] = in[i];
+			continue;
+		}
+		if (i + 2 >= n) {
+			free(s);
+			return cc_seterr(CC_ERR_PARSE, "truncated %%-escape in friendly_name");
+		}
+		hi = hexval((unsigned char)in[i + 1]);
+		lo = hi < 0 ? -1 : hexval((unsigned char)in[i + 2]);
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+			free(s);
+			return cc_seterr(CC_ERR_PARSE, "bad %%-escape in friendly_name");
+		}
+		s[o++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	s[o] = '\0';
+	*out = s;
+	return CC_OK;
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *ctx = user;
+	enum cc_err r;
+
+	if (ctx->r != CC_OK)
+		return 0;
+	if (strcmp(section, "certificate") != 0)
+		return 1; /* later versions may add sections: ignore them */
+	if (strcmp(name, "services") == 0) {
+		if ((r = cc_services_parse(value, &ctx->m->services)) != CC_OK)
+			ctx->r = r;
+	} else if (strcmp(name, "exportable") == 0) {
+		if (strcasecmp(value, "true") == 0)
+			ctx->m->exportable = true;
+		else if (strcasecmp(value, "false") == 0)
+			ctx->m->exportable = false;
+		else
+			ctx->r = cc_seterr(CC_ERR_PARSE, "exportable must be true or false");
+	} else if (strcmp(name, "friendly_name") == 0) {
+		free(ctx->m->friendly_name);
+		ctx->m->friendly_name = NULL;
+		if ((r = pct_decode(value, &ctx->m->friendly_name)) != CC_OK)
+			ctx->r = r;
+	}
+	return ctx->r == CC_OK;
+}
+
+enum cc_err
+cc_meta_parse(const char *text, struct meta_file *out)
+{
+	struct parse_ctx ctx = {out, CC_OK};
+	int line;
+
+	memset(out, 0, sizeof(*out));
+	line = ini_parse_string(text, handler, &ctx);
+	if (ctx.r != CC_OK) {
+		char saved[512];
+
+		snprintf(saved, sizeof(saved), "%s", cc_errdetail());
+		cc_meta_clear(out);
+		return cc_seterr(ctx.r, "line %d: %s", line, saved);
+	}
+	if (line != 0) {
+		cc_meta_clear(out);
+		return cc_seterr(CC_ERR_PARSE, "line %d: not INI syntax", line);
+	}
+	return CC_OK;
+}
+
+void
+cc_meta_clear(struct meta_file *m)
+{
+	free(m->friendly_name);
+	memset(m, 0, sizeof(*m));
+}
+
+enum cc_err
+cc_meta_check_friendly_name(const char *name)
+{
+	const unsigned char *p;
+
+	if (name == NULL)
+		return CC_OK;
+	if (strlen(name) > CC_FRIENDLY_NAME_MAX)
+		return cc_seterr(CC_ERR_INVAL, "friendly name longer than %d bytes",
+		    CC_FRIENDLY_NAME_MAX);
+	for (p = (const unsigned char *)name; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return cc_seterr(CC_ERR_INVAL, "friendly name contains a control character");
+	return CC_OK;
+}
+
+enum cc_err
+cc_meta_render(const struct cc_meta *m, char **out)
+{
+	char enc[CC_FRIENDLY_NAME_MAX * 3 + 1];
+	char svc[64];
+	const unsigned char *p;
+	size_t o = 0;
+	enum cc_err r;
+
+	*out = NULL;
+	enc[0] = '\0';
+	if ((r = cc_meta_check_friendly_name(m->friendly_name)) != CC_OK)
+		return r;
+	for (p = (const unsigned char *)(m->friendly_name ? m->friendly_name : ""); *p; p++) {
+		if (*p == '%' || *p == ';' || *p == '#' || *p == '=' || *p == '[' ||
+		    isspace(*p)) {
+			snprintf(enc + o, sizeof(enc) - o, "%%%02X", *p);
+			o += 3;
+		} else {
+			enc[o++] = (char)*p;
+		}
+	}
+	enc[o] = '\0';
+	*out = cc_aprintf("[certificate]\nservices = %s\nexportable = %s\nfriendly_name = %s\n",
+	    cc_services_format(m->services, svc, sizeof(svc)), m->exportable ? "true" : "false",
+	    enc);
+	if (*out == NULL)
+		return cc_seterr(CC_ERR_NOMEM, "meta");
+	return CC_OK;
+}

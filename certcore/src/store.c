@@ -1,0 +1,956 @@
+/* struct cc_store: the certificate store directory (layout in certcore/store.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "certcore/store.h"
+#include "internal.h"
+#include "meta.h"
+
+#define MAX_FILE (1024 * 1024) /* no certificate, key or meta file is larger */
+
+struct problem {
+	char *path;
+	char *reason;
+};
+
+struct cc_store {
+	char *path;
+	struct cc_cert **certs;
+	size_t ncerts;
+	struct problem *problems;
+	size_t nproblems;
+	int lockfd;
+};
+
+static const char *const layout[] = {
+	"certs", "keys", "meta", "requests", "trust", "trust/registry", "trust/enterprise",
+	"trust/grouppolicy", "crl", "state",
+};
+
+static void
+fault(const char *step)
+{
+	if (cc_store_fault_hook != NULL)
+		cc_store_fault_hook(step);
+}
+
+static void
+clear_loaded(struct cc_store *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncerts; i++)
+		cc_cert_free(s->certs[i]);
+	free(s->certs);
+	s->certs = NULL;
+	s->ncerts = 0;
+	for (i = 0; i < s->nproblems; i++) {
+		free(s->problems[i].path);
+		free(s->problems[i].reason);
+	}
+	free(s->problems);
+	s->problems = NULL;
+	s->nproblems = 0;
+}
+
+void
+cc_store_free(struct cc_store *s)
+{
+	if (s == NULL)
+		return;
+	clear_loaded(s);
+	if (s->lockfd != -1)
+		close(s->lockfd);
+	free(s->path);
+	free(s);
+}
+
+/* Records a bad entry; out of memory while doing so is the only failure. */
+static enum cc_err
+add_problem(struct cc_store *s, const char *path, const char *reason)
+{
+	struct problem *np;
+
+	if ((np = realloc(s->problems, (s->nproblems + 1) * sizeof(*np))) == NULL)
+		return cc_seterr(CC_ERR_NOMEM, "store problems");
+	s->problems = np;
+	np[s->nproblems].path = strdup(path);
+	np[s->nproblems].reason = strdup(reason);
+	if (np[s->nproblems].path == NULL || np[s->nproblems].reason == NULL) {
+		free(np[s->nproblems].path);
+		free(np[s->nproblems].reason);
+		return cc_seterr(CC_ERR_NOMEM, "store problems");
+	}
+	s->nproblems++;
+	return CC_OK;
+}
+
+static bool
+is_thumb_name(const char *name, const char *suffix)
+{
+	size_t i, sl = strlen(suffix);
+
+	if (strlen(name) != CC_THUMB_LEN + sl || strcmp(name + CC_THUMB_LEN, suffix) != 0)
+		return false;
+	for (i = 0; i < CC_THUMB_LEN; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'A' && name[i] <= 'F')))
+			return false;
+	return true;
+}
+
+struct pw_probe {
+	bool asked;
+};
+
+/* Never supplies a password: stored keys must not be protected by one (DESIGN.md). */
+static int
+no_password(char *buf, int size, int rwflag, void *u)
+{
+	struct pw_probe *p = u;
+
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	p->asked = true;
+	return -1;
+}
+
+/* Loads keys/THUMB.key. *key is NULL with a problem recorded when it cannot be used. */
+static enum cc_err
+load_key(struct cc_store *s, const char *path, EVP_PKEY **key)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	mode_t mode = 0;
+	BIO *b = NULL;
+	struct pw_probe probe = {false};
+	char reason[768];
+	enum cc_err r;
+
+	*key = NULL;
+	if ((r = cc_file_read(path, MAX_FILE, &buf, &len, &mode)) != CC_OK) {
+		if (r == CC_ERR_NOMEM)
+			goto out;
+		r = add_problem(s, path, cc_errdetail());
+		goto out;
+	}
+	if ((mode & 077) != 0) {
+		/* As sshd refuses an unprotected key file: a key others can read is not used. */
+		snprintf(reason, sizeof(reason),
+		    "private key file mode %04o is open to group or others (must be 0600); key not "
+		    "used",
+		    (unsigned)(mode & 07777));
+		r = add_problem(s, path, reason);
+		goto out;
+	}
+	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		r = cc_seterr_ssl(CC_ERR_NOMEM, "BIO_new_mem_buf");
+		goto out;
+	}
+	*key = PEM_read_bio_PrivateKey(b, NULL, no_password, &probe);
+	if (*key == NULL) {
+		if (probe.asked) {
+			ERR_clear_error();
+			r = add_problem(s, path, "private key is password protected; key not used");
+		} else {
+			(void)cc_seterr_ssl(CC_ERR_PARSE, "not a readable private key");
+			r = add_problem(s, path, cc_errdetail());
+		}
+		goto out;
+	}
+	r = CC_OK;
+out:
+	BIO_free(b);
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+	}
+	return r;
+}
+
+static enum cc_err
+load_meta(struct cc_store *s, const char *path, struct meta_file *m, bool *present)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	char reason[768];
+	enum cc_err r;
+
+	*present = false;
+	memset(m, 0, sizeof(*m));
+	r = cc_file_read(path, MAX_FILE, &buf, &len, NULL);
+	if (r == CC_ERR_NOT_FOUND) {
+		r = CC_OK; /* no meta: defaults */
+		goto out;
+	}
+	if (r != CC_OK) {
+		if (r != CC_ERR_NOMEM)
+			r = add_problem(s, path, cc_errdetail());
+		goto out;
+	}
+	*present = true;
+	if ((r = cc_meta_parse((const char *)buf, m)) != CC_OK) {
+		snprintf(reason, sizeof(reason), "metadata ignored: %s", cc_errdetail());
+		r = r == CC_ERR_NOMEM ? r : add_problem(s, path, reason);
+		goto out;
+	}
+out:
+	free(buf);
+	return r;
+}
+
+static int
+cmp_cert(const void *a, const void *b)
+{
+	const struct cc_cert *const *x = a, *const *y = b;
+
+	return strcmp(cc_cert_thumbprint(*x), cc_cert_thumbprint(*y));
+}
+
+/* Loads one certs/THUMB.pem with its key and meta. Bad parts become problems. */
+static enum cc_err
+load_entry(struct cc_store *s, const char *name)
+{
+	char thumb[CC_THUMB_LEN + 1];
+	char *cpath = NULL, *kpath = NULL, *mpath = NULL;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	struct cc_cert *parsed = NULL, *c = NULL, **nc;
+	EVP_PKEY *key = NULL;
+	struct meta_file mf;
+	struct cc_meta meta;
+	bool have_meta = false;
+	struct stat st;
+	char reason[768];
+	enum cc_err r = CC_ERR_NOMEM;
+
+	memset(&mf, 0, sizeof(mf));
+	memcpy(thumb, name, CC_THUMB_LEN);
+	thumb[CC_THUMB_LEN] = '\0';
+	cpath = cc_aprintf("%s/certs/%s", s->path, name);
+	kpath = cc_aprintf("%s/keys/%s.key", s->path, thumb);
+	mpath = cc_aprintf("%s/meta/%s.ini", s->path, thumb);
+	if (cpath == NULL || kpath == NULL || mpath == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "paths");
+		goto out;
+	}
+	if ((r = cc_file_read(cpath, MAX_FILE, &buf, &len, NULL)) != CC_OK) {
+		r = r == CC_ERR_NOMEM ? r : add_problem(s, cpath, cc_errdetail());
+		goto out;
+	}
+	if ((r = cc_cert_new_from_bytes(buf, len, &parsed)) != CC_OK) {
+		r = r == CC_ERR_NOMEM ? r : add_problem(s, cpath, cc_errdetail());
+		goto out;
+	}
+	if (strcmp(cc_cert_thumbprint(parsed), thumb) != 0) {
+		snprintf(reason, sizeof(reason),
+		    "file name does not match the certificate's thumbprint %s; not loaded",
+		    cc_cert_thumbprint(parsed));
+		r = add_problem(s, cpath, reason);
+		goto out;
+	}
+	if (stat(kpath, &st) == 0) {
+		if ((r = load_key(s, kpath, &key)) != CC_OK)
+			goto out;
+	}
+	if ((r = load_meta(s, mpath, &mf, &have_meta)) != CC_OK)
+		goto out;
+	meta.services = mf.services;
+	meta.exportable = mf.exportable;
+	meta.friendly_name = mf.friendly_name;
+	r = cc_cert_new(cc_cert_x509(parsed), cc_cert_chain(parsed), key, &meta, &c);
+	if (r == CC_ERR_KEY_MISMATCH) {
+		r = add_problem(s, kpath,
+		    "private key does not match the certificate's public key; key not used");
+		if (r != CC_OK)
+			goto out;
+		r = cc_cert_new(cc_cert_x509(parsed), cc_cert_chain(parsed), NULL, &meta, &c);
+	}
+	if (r != CC_OK)
+		goto out;
+	if ((nc = realloc(s->certs, (s->ncerts + 1) * sizeof(*nc))) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "store");
+		goto out;
+	}
+	s->certs = nc;
+	nc[s->ncerts++] = c;
+	c = NULL;
+	r = CC_OK;
+out:
+	cc_meta_clear(&mf);
+	EVP_PKEY_free(key);
+	cc_cert_free(parsed);
+	cc_cert_free(c);
+	free(buf);
+	free(cpath);
+	free(kpath);
+	free(mpath);
+	return r;
+}
+
+/* Reports keys/ and meta/ entries whose certificate is gone. */
+static enum cc_err
+orphans(struct cc_store *s, const char *dir, const char *suffix, const char *what)
+{
+	char *dpath = NULL, *p = NULL, *cpath = NULL;
+	DIR *d = NULL;
+	struct dirent *de;
+	struct stat st;
+	char reason[256];
+	enum cc_err r = CC_ERR_NOMEM;
+
+	if ((dpath = cc_aprintf("%s/%s", s->path, dir)) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "path");
+		goto out;
+	}
+	if ((d = opendir(dpath)) == NULL) {
+		r = add_problem(s, dpath, strerror(errno));
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		free(p);
+		free(cpath);
+		p = cc_aprintf("%s/%s", dpath, de->d_name);
+		cpath = cc_aprintf("%s/certs/%.*s.pem", s->path, CC_THUMB_LEN, de->d_name);
+		if (p == NULL || cpath == NULL) {
+			r = cc_seterr(CC_ERR_NOMEM, "path");
+			goto out;
+		}
+		if (!is_thumb_name(de->d_name, suffix)) {
+			snprintf(reason, sizeof(reason), "unexpected file name (not THUMBPRINT%s)",
+			    suffix);
+			if ((r = add_problem(s, p, reason)) != CC_OK)
+				goto out;
+			continue;
+		}
+		if (stat(cpath, &st) == -1 && errno == ENOENT) {
+			snprintf(reason, sizeof(reason), "%s without a certificate", what);
+			if ((r = add_problem(s, p, reason)) != CC_OK)
+				goto out;
+		}
+	}
+	r = CC_OK;
+out:
+	if (d != NULL)
+		closedir(d);
+	free(dpath);
+	free(p);
+	free(cpath);
+	return r;
+}
+
+enum cc_err
+cc_store_reload(struct cc_store *s)
+{
+	char *dpath = NULL, *p = NULL;
+	DIR *d = NULL;
+	struct dirent *de;
+	struct stat st;
+	char reason[256];
+	enum cc_err r = CC_ERR_NOMEM;
+
+	clear_loaded(s);
+	if (stat(s->path, &st) == -1) {
+		r = cc_seterr_errno(CC_ERR_IO, "store %s", s->path);
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		r = cc_seterr(CC_ERR_IO, "store %s is not a directory", s->path);
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(reason, sizeof(reason),
+		    "store directory mode %04o is open to group or others (should be 0700)",
+		    (unsigned)(st.st_mode & 07777));
+		if ((r = add_problem(s, s->path, reason)) != CC_OK)
+			goto out;
+	}
+	if ((dpath = cc_aprintf("%s/certs", s->path)) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "path");
+		goto out;
+	}
+	if ((d = opendir(dpath)) == NULL) {
+		r = cc_seterr_errno(CC_ERR_IO, "cannot read store %s", dpath);
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue; /* ".", "..", temporary files of writers */
+		if (!is_thumb_name(de->d_name, ".pem")) {
+			free(p);
+			if ((p = cc_aprintf("%s/%s", dpath, de->d_name)) == NULL) {
+				r = cc_seterr(CC_ERR_NOMEM, "path");
+				goto out;
+			}
+			if ((r = add_problem(s, p, "unexpected file name (not THUMBPRINT.pem)")) !=
+			    CC_OK)
+				goto out;
+			continue;
+		}
+		if ((r = load_entry(s, de->d_name)) != CC_OK)
+			goto out;
+	}
+	if ((r = orphans(s, "keys", ".key", "private key")) != CC_OK ||
+	    (r = orphans(s, "meta", ".ini", "metadata")) != CC_OK)
+		goto out;
+	if (s->ncerts > 1)
+		qsort(s->certs, s->ncerts, sizeof(*s->certs), cmp_cert);
+	r = CC_OK;
+out:
+	if (d != NULL)
+		closedir(d);
+	free(dpath);
+	free(p);
+	return r;
+}
+
+static enum cc_err
+mkdir_0700(const char *path)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) == 0)
+		return CC_OK;
+	if (errno != EEXIST)
+		return cc_seterr_errno(CC_ERR_IO, "mkdir %s", path);
+	if (stat(path, &st) == -1)
+		return cc_seterr_errno(CC_ERR_IO, "stat %s", path);
+	if (!S_ISDIR(st.st_mode))
+		return cc_seterr(CC_ERR_IO, "%s exists and is not a directory", path);
+	return CC_OK;
+}
+
+static enum cc_err
+create_layout(const char *path)
+{
+	char *p = NULL, *slash;
+	size_t i;
+	enum cc_err r = CC_ERR_NOMEM;
+
+	/* Parents as mkdir -p would make them; the store itself and its folders 0700. */
+	if ((p = strdup(path)) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "path");
+		goto out;
+	}
+	for (slash = strchr(p + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(p, 0755) == -1 && errno != EEXIST) {
+			r = cc_seterr_errno(CC_ERR_IO, "mkdir %s", p);
+			goto out;
+		}
+		*slash = '/';
+	}
+	if ((r = mkdir_0700(path)) != CC_OK)
+		goto out;
+	for (i = 0; i < sizeof(layout) / sizeof(layout[0]); i++) {
+		free(p);
+		if ((p = cc_aprintf("%s/%s", path, layout[i])) == NULL) {
+			r = cc_seterr(CC_ERR_NOMEM, "path");
+			goto out;
+		}
+		if ((r = mkdir_0700(p)) != CC_OK)
+			goto out;
+	}
+	r = CC_OK;
+out:
+	free(p);
+	return r;
+}
+
+enum cc_err
+cc_store_open(const char *path, int flags, struct cc_store **out)
+{
+	struct cc_store *s = NULL;
+	size_t len;
+	enum cc_err r = CC_ERR_NOMEM;
+
+	*out = NULL;
+	if (path == NULL || *path == '\0') {
+		r = cc_seterr(CC_ERR_INVAL, "no store path");
+		goto out;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "store");
+		goto out;
+	}
+	s->lockfd = -1;
+	if ((s->path = strdup(path)) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "store");
+		goto out;
+	}
+	len = strlen(s->path);
+	while (len > 1 && s->path[len - 1] == '/')
+		s->path[--len] = '\0';
+	if ((flags & CC_STORE_CREATE) && (r = create_layout(s->path)) != CC_OK)
+		goto out;
+	if ((r = cc_store_reload(s)) != CC_OK)
+		goto out;
+	*out = s;
+	s = NULL;
+	r = CC_OK;
+out:
+	cc_store_free(s);
+	return r;
+}
+
+const char *
+cc_store_path(const struct cc_store *s)
+{
+	return s->path;
+}
+
+size_t
+cc_store_count(const struct cc_store *s)
+{
+	return s->ncerts;
+}
+
+struct cc_cert *
+cc_store_cert(const struct cc_store *s, size_t i)
+{
+	return i < s->ncerts ? s->certs[i] : NULL;
+}
+
+enum cc_err
+cc_store_find(const struct cc_store *s, const char *thumb, struct cc_cert **out)
+{
+	char t[CC_THUMB_LEN + 1];
+	size_t i;
+	enum cc_err r;
+
+	*out = NULL;
+	if ((r = cc_thumbprint_normalize(thumb, t)) != CC_OK)
+		return r;
+	for (i = 0; i < s->ncerts; i++) {
+		if (strcmp(cc_cert_thumbprint(s->certs[i]), t) == 0) {
+			*out = s->certs[i];
+			return CC_OK;
+		}
+	}
+	return cc_seterr(CC_ERR_NOT_FOUND, "no certificate with thumbprint %s in %s", t, s->path);
+}
+
+size_t
+cc_store_problem_count(const struct cc_store *s)
+{
+	return s->nproblems;
+}
+
+const char *
+cc_store_problem_path(const struct cc_store *s, size_t i)
+{
+	return i < s->nproblems ? s->problems[i].path : NULL;
+}
+
+const char *
+cc_store_problem_reason(const struct cc_store *s, size_t i)
+{
+	return i < s->nproblems ? s->problems[i].reason : NULL;
+}
+
+/*
+ * Removes writers' temporary files left by a crash. Only called with the lock held: no other
+ * writer can be between creating and renaming one.
+ */
+static void
+sweep_temporaries(struct cc_store *s)
+{
+	static const char *const dirs[] = {"certs", "keys", "meta", "state", "requests", "crl"};
+	char *dpath, *p;
+	DIR *d;
+	struct dirent *de;
+	size_t i;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if ((dpath = cc_aprintf("%s/%s", s->path, dirs[i])) == NULL)
+			continue;
+		if ((d = opendir(dpath)) != NULL) {
+			while ((de = readdir(d)) != NULL) {
+				if (de->d_name[0] != '.' || strstr(de->d_name, ".tmp.") == NULL)
+					continue;
+				if ((p = cc_aprintf("%s/%s", dpath, de->d_name)) != NULL) {
+					(void)unlink(p);
+					free(p);
+				}
+			}
+			closedir(d);
+		}
+		free(dpath);
+	}
+}
+
+static enum cc_err
+lock_store(struct cc_store *s)
+{
+	char *p = NULL;
+	int fd = -1;
+	enum cc_err r = CC_ERR_LOCK;
+
+	if ((p = cc_aprintf("%s/.lock", s->path)) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "path");
+		goto out;
+	}
+	if ((fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
+		r = cc_seterr_errno(CC_ERR_LOCK, "open %s", p);
+		goto out;
+	}
+	while (flock(fd, LOCK_EX) == -1) {
+		if (errno != EINTR) {
+			r = cc_seterr_errno(CC_ERR_LOCK, "flock %s", p);
+			goto out;
+		}
+	}
+	s->lockfd = fd;
+	fd = -1;
+	sweep_temporaries(s);
+	r = CC_OK;
+out:
+	if (fd != -1)
+		close(fd);
+	free(p);
+	return r;
+}
+
+static void
+unlock_store(struct cc_store *s)
+{
+	if (s->lockfd != -1) {
+		/* Closing the descriptor drops the flock. */
+		close(s->lockfd);
+		s->lockfd = -1;
+	}
+}
+
+static enum cc_err
+write_key(const char *path, EVP_PKEY *key)
+{
+	BIO *b = NULL;
+	BUF_MEM *m = NULL;
+	enum cc_err r = CC_ERR_CRYPTO;
+
+	/* Secure-heap memory BIO: the PEM text of the key is wiped when the BIO is freed. */
+	if ((b = BIO_new(BIO_s_secmem())) == NULL) {
+		r = cc_seterr_ssl(CC_ERR_NOMEM, "BIO_new");
+		goto out;
+	}
+	/* Unencrypted PKCS#8: daemons must read it unattended (DESIGN.md). */
+	if (PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) != 1) {
+		r = cc_seterr_ssl(CC_ERR_CRYPTO, "encoding the private key");
+		goto out;
+	}
+	BIO_get_mem_ptr(b, &m);
+	r = cc_file_write_atomic(path, m->data, m->length, 0600);
+	OPENSSL_cleanse(m->data, m->length);
+out:
+	BIO_free(b);
+	return r;
+}
+
+static enum cc_err
+write_cert(const char *path, X509 *x, STACK_OF(X509) *chain)
+{
+	BIO *b = NULL;
+	BUF_MEM *m = NULL;
+	int i;
+	enum cc_err r = CC_ERR_CRYPTO;
+
+	if ((b = BIO_new(BIO_s_mem())) == NULL) {
+		r = cc_seterr_ssl(CC_ERR_NOMEM, "BIO_new");
+		goto out;
+	}
+	if (PEM_write_bio_X509(b, x) != 1) {
+		r = cc_seterr_ssl(CC_ERR_CRYPTO, "encoding the certificate");
+		goto out;
+	}
+	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
+		if (PEM_write_bio_X509(b, sk_X509_value(chain, i)) != 1) {
+			r = cc_seterr_ssl(CC_ERR_CRYPTO, "encoding the chain");
+			goto out;
+		}
+	}
+	BIO_get_mem_ptr(b, &m);
+	r = cc_file_write_atomic(path, m->data, m->length, 0644);
+out:
+	BIO_free(b);
+	return r;
+}
+
+static enum cc_err
+write_meta(const char *path, const struct cc_meta *meta)
+{
+	char *text = NULL;
+	enum cc_err r;
+
+	if ((r = cc_meta_render(meta, &text)) != CC_OK)
+		return r;
+	r = cc_file_write_atomic(path, text, strlen(text), 0600);
+	free(text);
+	return r;
+}
+
+enum cc_err
+cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) *chain, EVP_PKEY *key,
+    const struct cc_meta *meta, char thumb_out[CC_THUMB_LEN + 1])
+{
+	struct cc_cert *c = NULL;
+	struct cc_meta none = {0, false, NULL};
+	char *cpath = NULL, *kpath = NULL, *mpath = NULL;
+	struct stat st;
+	enum cc_err r = CC_ERR_NOMEM;
+	bool locked = false;
+
+	if (thumb_out != NULL)
+		thumb_out[0] = '\0';
+	if (meta == NULL)
+		meta = &none;
+	/* Checks the key against the certificate and computes the thumbprint. */
+	if ((r = cc_cert_new(x, chain, key, meta, &c)) != CC_OK)
+		goto out;
+	if ((r = cc_meta_check_friendly_name(meta->friendly_name)) != CC_OK)
+		goto out;
+	cpath = cc_aprintf("%s/certs/%s.pem", s->path, cc_cert_thumbprint(c));
+	kpath = cc_aprintf("%s/keys/%s.key", s->path, cc_cert_thumbprint(c));
+	mpath = cc_aprintf("%s/meta/%s.ini", s->path, cc_cert_thumbprint(c));
+	if (cpath == NULL || kpath == NULL || mpath == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "paths");
+		goto out;
+	}
+	if ((r = lock_store(s)) != CC_OK)
+		goto out;
+	locked = true;
+	if (stat(cpath, &st) == 0) {
+		r = cc_seterr(CC_ERR_EXISTS, "certificate %s is already in the store",
+		    cc_cert_thumbprint(c));
+		goto out;
+	}
+	/* Key, then meta, then the certificate: the certificate's rename commits the entry. */
+	if (key != NULL && (r = write_key(kpath, key)) != CC_OK)
+		goto out;
+	fault("after-key");
+	if ((r = write_meta(mpath, meta)) != CC_OK)
+		goto out;
+	fault("after-meta");
+	if ((r = write_cert(cpath, x, chain)) != CC_OK)
+		goto out;
+	fault("after-cert");
+	if (thumb_out != NULL)
+		memcpy(thumb_out, cc_cert_thumbprint(c), CC_THUMB_LEN + 1);
+	r = cc_store_reload(s);
+out:
+	if (locked)
+		unlock_store(s);
+	cc_cert_free(c);
+	free(cpath);
+	free(kpath);
+	free(mpath);
+	return r;
+}
+
+enum cc_err
+cc_store_enable(struct cc_store *s, const char *thumb, unsigned services)
+{
+	struct cc_cert *c;
+	struct cc_meta meta;
+	char t[CC_THUMB_LEN + 1];
+	char *mpath = NULL;
+	enum cc_err r;
+	bool locked = false;
+
+	if ((r = cc_thumbprint_normalize(thumb, t)) != CC_OK)
+		goto out;
+	if ((r = lock_store(s)) != CC_OK)
+		goto out;
+	locked = true;
+	/* Read-modify-write under the lock: another writer may have enabled something. */
+	if ((r = cc_store_reload(s)) != CC_OK || (r = cc_store_find(s, t, &c)) != CC_OK)
+		goto out;
+	meta.services = cc_cert_services(c) | services;
+	meta.exportable = cc_cert_exportable(c);
+	meta.friendly_name = *cc_cert_friendly_name(c) ? cc_cert_friendly_name(c) : NULL;
+	if ((mpath = cc_aprintf("%s/meta/%s.ini", s->path, t)) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "path");
+		goto out;
+	}
+	if ((r = write_meta(mpath, &meta)) != CC_OK)
+		goto out;
+	r = cc_store_reload(s);
+out:
+	if (locked)
+		unlock_store(s);
+	free(mpath);
+	return r;
+}
+
+enum cc_err
+cc_store_remove(struct cc_store *s, const char *thumb)
+{
+	/* Folder, prefix and suffix of each file of an entry; the certificate first. */
+	static const char *const parts[][3] = {{"certs", "", ".pem"}, {"meta", "", ".ini"},
+	    {"keys", "", ".key"}, {"state", "expiry-", ".ini"}};
+	struct cc_cert *c;
+	char t[CC_THUMB_LEN + 1];
+	char *p = NULL;
+	size_t i;
+	enum cc_err r;
+	bool locked = false;
+
+	if ((r = cc_thumbprint_normalize(thumb, t)) != CC_OK)
+		goto out;
+	if ((r = lock_store(s)) != CC_OK)
+		goto out;
+	locked = true;
+	if ((r = cc_store_reload(s)) != CC_OK || (r = cc_store_find(s, t, &c)) != CC_OK)
+		goto out;
+	/* The certificate first: once it is gone the entry is gone, whatever a crash leaves. */
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		free(p);
+		if ((p = cc_aprintf("%s/%s/%s%s%s", s->path, parts[i][0], parts[i][1], t,
+			 parts[i][2])) == NULL) {
+			r = cc_seterr(CC_ERR_NOMEM, "path");
+			goto out;
+		}
+		if ((r = cc_file_remove(p)) != CC_OK)
+			goto out;
+		if (i == 0)
+			fault("after-cert-removed");
+	}
+	r = cc_store_reload(s);
+out:
+	if (locked)
+		unlock_store(s);
+	free(p);
+	return r;
+}
+
+static bool
+valid_state_name(const char *name)
+{
+	const char *p;
+
+	if (name == NULL || *name == '\0' || *name == '.' || strlen(name) > 128)
+		return false;
+	for (p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			(*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+			return false;
+	return true;
+}
+
+struct state_query {
+	const char *key;
+	char *val;
+	size_t len;
+	bool found;
+};
+
+static int
+state_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct state_query *q = user;
+
+	(void)section;
+	if (strcmp(name, q->key) == 0) {
+		snprintf(q->val, q->len, "%s", value);
+		q->found = true;
+	}
+	return 1;
+}
+
+enum cc_err
+cc_store_state_get(struct cc_store *s, const char *name, const char *key, char *val, size_t len)
+{
+	struct state_query q = {key, val, len, false};
+	unsigned char *buf = NULL;
+	size_t blen = 0;
+	char *p = NULL;
+	int line;
+	enum cc_err r;
+
+	if (len > 0)
+		val[0] = '\0';
+	if (!valid_state_name(name)) {
+		r = cc_seterr(CC_ERR_INVAL, "bad state record name");
+		goto out;
+	}
+	if ((p = cc_aprintf("%s/state/%s.ini", s->path, name)) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "path");
+		goto out;
+	}
+	r = cc_file_read(p, MAX_FILE, &buf, &blen, NULL);
+	if (r == CC_ERR_NOT_FOUND) {
+		r = CC_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (r != CC_OK)
+		goto out;
+	if ((line = ini_parse_string((const char *)buf, state_handler, &q)) != 0) {
+		r = cc_seterr(CC_ERR_STATE, "%s:%d: not INI syntax", p, line);
+		goto out;
+	}
+	r = q.found ? CC_OK : cc_seterr(CC_ERR_NOT_FOUND, "%s: no %s", p, key);
+out:
+	free(buf);
+	free(p);
+	return r;
+}
+
+enum cc_err
+cc_store_state_set(struct cc_store *s, const char *name, const char *const *keys,
+    const char *const *vals, size_t n)
+{
+	char *p = NULL, *text = NULL, *next;
+	size_t i;
+	enum cc_err r;
+	bool locked = false;
+
+	if (!valid_state_name(name)) {
+		r = cc_seterr(CC_ERR_INVAL, "bad state record name");
+		goto out;
+	}
+	if ((text = strdup("")) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "state");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (strpbrk(keys[i], "=;#[]\r\n") != NULL || strpbrk(vals[i], ";#\r\n") != NULL) {
+			r = cc_seterr(CC_ERR_INVAL, "state value for %s has INI syntax in it",
+			    keys[i]);
+			goto out;
+		}
+		if ((next = cc_aprintf("%s%s = %s\n", text, keys[i], vals[i])) == NULL) {
+			r = cc_seterr(CC_ERR_NOMEM, "state");
+			goto out;
+		}
+		free(text);
+		text = next;
+	}
+	if ((p = cc_aprintf("%s/state/%s.ini", s->path, name)) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "path");
+		goto out;
+	}
+	if ((r = lock_store(s)) != CC_OK)
+		goto out;
+	locked = true;
+	r = cc_file_write_atomic(p, text, strlen(text), 0600);
+out:
+	if (locked)
+		unlock_store(s);
+	free(text);
+	free(p);
+	return r;
+}
