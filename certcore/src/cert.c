@@ -18,7 +18,7 @@
 
 struct cc_cert {
 	X509 *x;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	EVP_PKEY *key;
 	char thumb[CC_THUMB_LEN + 1];
 	char *subject;
@@ -40,8 +40,7 @@ struct cc_cert {
 /* Exchange's CN-and-SAN host matching (DESIGN.md, selection). */
 #define HOST_FLAGS (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_ALWAYS_CHECK_SUBJECT)
 
-void
-cc_cert_free(struct cc_cert *c)
+void cc_cert_free(struct cc_cert *c)
 {
 	size_t i;
 
@@ -61,8 +60,7 @@ cc_cert_free(struct cc_cert *c)
 	free(c);
 }
 
-static enum cc_err
-name_string(const X509_NAME *n, char **out)
+static enum cc_err name_string(const X509_NAME *n, char **out)
 {
 	BIO *b = NULL;
 	BUF_MEM *m;
@@ -88,8 +86,7 @@ out:
 	return r;
 }
 
-static enum cc_err
-add_domain(struct cc_cert *c, const unsigned char *s, size_t len)
+static enum cc_err add_domain(struct cc_cert *c, const unsigned char *s, size_t len)
 {
 	char **nd;
 	size_t i;
@@ -98,7 +95,8 @@ add_domain(struct cc_cert *c, const unsigned char *s, size_t len)
 	if (len == 0 || memchr(s, '\0', len) != NULL)
 		return CC_OK;
 	for (i = 0; i < c->ndomains; i++)
-		if (strlen(c->domains[i]) == len && strncasecmp(c->domains[i], (const char *)s, len) == 0)
+		if (strlen(c->domains[i]) == len &&
+		    strncasecmp(c->domains[i], (const char *)s, len) == 0)
 			return CC_OK;
 	if ((nd = realloc(c->domains, (c->ndomains + 1) * sizeof(*nd))) == NULL)
 		return cc_seterr(CC_ERR_NOMEM, "domains");
@@ -109,8 +107,7 @@ add_domain(struct cc_cert *c, const unsigned char *s, size_t len)
 	return CC_OK;
 }
 
-static enum cc_err
-collect_domains(struct cc_cert *c)
+static enum cc_err collect_domains(struct cc_cert *c)
 {
 	const X509_NAME *n = X509_get_subject_name(c->x);
 	GENERAL_NAMES *gens = NULL;
@@ -138,7 +135,7 @@ collect_domains(struct cc_cert *c)
 		if (g->type != GEN_DNS)
 			continue;
 		r = add_domain(c, ASN1_STRING_get0_data(g->d.dNSName),
-		    (size_t)ASN1_STRING_length(g->d.dNSName));
+		               (size_t)ASN1_STRING_length(g->d.dNSName));
 		if (r != CC_OK)
 			goto out;
 	}
@@ -149,8 +146,7 @@ out:
 	return r;
 }
 
-static enum cc_err
-asn1_time(const ASN1_TIME *t, time_t *out)
+static enum cc_err asn1_time(const ASN1_TIME *t, time_t *out)
 {
 	struct tm tm;
 
@@ -161,8 +157,7 @@ asn1_time(const ASN1_TIME *t, time_t *out)
 	return CC_OK;
 }
 
-static enum cc_err
-hex_upper(const unsigned char *p, size_t n, const char *prefix, char **out)
+static enum cc_err hex_upper(const unsigned char *p, size_t n, const char *prefix, char **out)
 {
 	char *hex = NULL;
 	size_t hexlen = 0, plen = strlen(prefix);
@@ -181,8 +176,7 @@ hex_upper(const unsigned char *p, size_t n, const char *prefix, char **out)
 	return CC_OK;
 }
 
-static enum cc_err
-compute(struct cc_cert *c)
+static enum cc_err compute(struct cc_cert *c)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -208,7 +202,8 @@ compute(struct cc_cert *c)
 	/* As openssl x509 -serial prints it: the magnitude's octets in upper-case hex. */
 	sn = X509_get0_serialNumber(c->x);
 	if ((r = hex_upper(ASN1_STRING_get0_data(sn), (size_t)ASN1_STRING_length(sn),
-		 ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER ? "-" : "", &c->serial)) != CC_OK)
+	                   ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER ? "-" : "", &c->serial)) !=
+	    CC_OK)
 		goto out;
 	if ((pub = X509_get0_pubkey(c->x)) == NULL) {
 		r = cc_seterr_ssl(CC_ERR_PARSE, "certificate public key");
@@ -229,9 +224,8 @@ out:
 	return r;
 }
 
-enum cc_err
-cc_cert_new(X509 *x, STACK_OF(X509) *chain, EVP_PKEY *key, const struct cc_meta *meta,
-    struct cc_cert **out)
+enum cc_err cc_cert_new(X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key, const struct cc_meta *meta,
+                        struct cc_cert **out)
 {
 	struct cc_cert *c = NULL;
 	enum cc_err r = CC_ERR_NOMEM;
@@ -260,7 +254,7 @@ cc_cert_new(X509 *x, STACK_OF(X509) *chain, EVP_PKEY *key, const struct cc_meta 
 	if (key != NULL) {
 		if (X509_check_private_key(x, key) != 1) {
 			r = cc_seterr_ssl(CC_ERR_KEY_MISMATCH, "private key does not match %s",
-			    c->thumb);
+			                  c->thumb);
 			goto out;
 		}
 		if (!EVP_PKEY_up_ref(key)) {
@@ -286,8 +280,7 @@ out:
 	return r;
 }
 
-enum cc_err
-cc_cert_new_from_bytes(const unsigned char *buf, size_t len, struct cc_cert **out)
+enum cc_err cc_cert_new_from_bytes(const unsigned char *buf, size_t len, struct cc_cert **out)
 {
 	BIO *b = NULL;
 	X509 *x = NULL, *extra = NULL;
@@ -334,7 +327,7 @@ cc_cert_new_from_bytes(const unsigned char *buf, size_t len, struct cc_cert **ou
 		}
 		if (p != buf + len) {
 			r = cc_seterr(CC_ERR_PARSE, "DER certificate: %zu trailing bytes",
-			    (size_t)(buf + len - p));
+			              (size_t)(buf + len - p));
 			goto out;
 		}
 	}
@@ -347,121 +340,102 @@ out:
 	return r;
 }
 
-const char *
-cc_cert_thumbprint(const struct cc_cert *c)
+const char *cc_cert_thumbprint(const struct cc_cert *c)
 {
 	return c->thumb;
 }
 
-const char *
-cc_cert_subject(const struct cc_cert *c)
+const char *cc_cert_subject(const struct cc_cert *c)
 {
 	return c->subject;
 }
 
-const char *
-cc_cert_issuer(const struct cc_cert *c)
+const char *cc_cert_issuer(const struct cc_cert *c)
 {
 	return c->issuer;
 }
 
-size_t
-cc_cert_domain_count(const struct cc_cert *c)
+size_t cc_cert_domain_count(const struct cc_cert *c)
 {
 	return c->ndomains;
 }
 
-const char *
-cc_cert_domain(const struct cc_cert *c, size_t i)
+const char *cc_cert_domain(const struct cc_cert *c, size_t i)
 {
 	return i < c->ndomains ? c->domains[i] : NULL;
 }
 
-time_t
-cc_cert_not_before(const struct cc_cert *c)
+time_t cc_cert_not_before(const struct cc_cert *c)
 {
 	return c->not_before;
 }
 
-time_t
-cc_cert_not_after(const struct cc_cert *c)
+time_t cc_cert_not_after(const struct cc_cert *c)
 {
 	return c->not_after;
 }
 
-const char *
-cc_cert_serial(const struct cc_cert *c)
+const char *cc_cert_serial(const struct cc_cert *c)
 {
 	return c->serial;
 }
 
-int
-cc_cert_key_bits(const struct cc_cert *c)
+int cc_cert_key_bits(const struct cc_cert *c)
 {
 	return c->key_bits;
 }
 
-const char *
-cc_cert_key_algorithm(const struct cc_cert *c)
+const char *cc_cert_key_algorithm(const struct cc_cert *c)
 {
 	return c->key_alg;
 }
 
-bool
-cc_cert_has_private_key(const struct cc_cert *c)
+bool cc_cert_has_private_key(const struct cc_cert *c)
 {
 	return c->key != NULL;
 }
 
-bool
-cc_cert_is_self_signed(const struct cc_cert *c)
+bool cc_cert_is_self_signed(const struct cc_cert *c)
 {
 	return c->self_issued && c->self_sig_ok;
 }
 
-unsigned
-cc_cert_services(const struct cc_cert *c)
+unsigned cc_cert_services(const struct cc_cert *c)
 {
 	return c->services;
 }
 
-bool
-cc_cert_exportable(const struct cc_cert *c)
+bool cc_cert_exportable(const struct cc_cert *c)
 {
 	return c->exportable;
 }
 
-const char *
-cc_cert_friendly_name(const struct cc_cert *c)
+const char *cc_cert_friendly_name(const struct cc_cert *c)
 {
 	return c->friendly_name ? c->friendly_name : "";
 }
 
-X509 *
-cc_cert_x509(const struct cc_cert *c)
+X509 *cc_cert_x509(const struct cc_cert *c)
 {
 	return c->x;
 }
 
-STACK_OF(X509) *cc_cert_chain(const struct cc_cert *c)
+STACK_OF(X509) * cc_cert_chain(const struct cc_cert *c)
 {
 	return c->chain;
 }
 
-EVP_PKEY *
-cc_cert_key(const struct cc_cert *c)
+EVP_PKEY *cc_cert_key(const struct cc_cert *c)
 {
 	return c->key;
 }
 
-int
-cc_cert_validity_days(const struct cc_cert *c)
+int cc_cert_validity_days(const struct cc_cert *c)
 {
 	return (int)((c->not_after - c->not_before + 86399) / 86400);
 }
 
-enum cc_status
-cc_cert_status(const struct cc_cert *c, time_t now, const char **reason)
+enum cc_status cc_cert_status(const struct cc_cert *c, time_t now, const char **reason)
 {
 	const char *dummy;
 
@@ -487,54 +461,49 @@ cc_cert_status(const struct cc_cert *c, time_t now, const char **reason)
 	return CC_STATUS_VALID;
 }
 
-enum cc_root_ca_type
-cc_cert_root_ca_type(const struct cc_cert *c)
+enum cc_root_ca_type cc_cert_root_ca_type(const struct cc_cert *c)
 {
 	return cc_cert_is_self_signed(c) ? CC_ROOT_NONE : CC_ROOT_UNKNOWN;
 }
 
-bool
-cc_cert_matches_host(const struct cc_cert *c, const char *fqdn)
+bool cc_cert_matches_host(const struct cc_cert *c, const char *fqdn)
 {
 	if (fqdn == NULL || *fqdn == '\0')
 		return false;
 	return X509_check_host(c->x, fqdn, strlen(fqdn), HOST_FLAGS, NULL) == 1;
 }
 
-const char *
-cc_status_name(enum cc_status s)
+const char *cc_status_name(enum cc_status s)
 {
 	static const char *const n[] = {
-		[CC_STATUS_VALID] = "Valid",
-		[CC_STATUS_UNKNOWN] = "Unknown",
-		[CC_STATUS_REVOKED] = "Revoked",
-		[CC_STATUS_DATE_INVALID] = "DateInvalid",
-		[CC_STATUS_UNTRUSTED] = "Untrusted",
-		[CC_STATUS_INVALID] = "Invalid",
-		[CC_STATUS_REVOCATION_CHECK_FAILURE] = "RevocationCheckFailure",
-		[CC_STATUS_PENDING_REQUEST] = "PendingRequest",
+	        [CC_STATUS_VALID] = "Valid",
+	        [CC_STATUS_UNKNOWN] = "Unknown",
+	        [CC_STATUS_REVOKED] = "Revoked",
+	        [CC_STATUS_DATE_INVALID] = "DateInvalid",
+	        [CC_STATUS_UNTRUSTED] = "Untrusted",
+	        [CC_STATUS_INVALID] = "Invalid",
+	        [CC_STATUS_REVOCATION_CHECK_FAILURE] = "RevocationCheckFailure",
+	        [CC_STATUS_PENDING_REQUEST] = "PendingRequest",
 	};
 
 	return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "Unknown";
 }
 
-const char *
-cc_root_ca_type_name(enum cc_root_ca_type t)
+const char *cc_root_ca_type_name(enum cc_root_ca_type t)
 {
 	static const char *const n[] = {
-		[CC_ROOT_NONE] = "None",
-		[CC_ROOT_REGISTRY] = "Registry",
-		[CC_ROOT_THIRD_PARTY] = "ThirdParty",
-		[CC_ROOT_GROUP_POLICY] = "GroupPolicy",
-		[CC_ROOT_ENTERPRISE] = "Enterprise",
-		[CC_ROOT_UNKNOWN] = "Unknown",
+	        [CC_ROOT_NONE] = "None",
+	        [CC_ROOT_REGISTRY] = "Registry",
+	        [CC_ROOT_THIRD_PARTY] = "ThirdParty",
+	        [CC_ROOT_GROUP_POLICY] = "GroupPolicy",
+	        [CC_ROOT_ENTERPRISE] = "Enterprise",
+	        [CC_ROOT_UNKNOWN] = "Unknown",
 	};
 
 	return (unsigned)t < sizeof(n) / sizeof(n[0]) ? n[t] : "Unknown";
 }
 
-enum cc_err
-cc_thumbprint_normalize(const char *in, char out[CC_THUMB_LEN + 1])
+enum cc_err cc_thumbprint_normalize(const char *in, char out[CC_THUMB_LEN + 1])
 {
 	size_t n = 0;
 	const char *p;
@@ -552,20 +521,20 @@ cc_thumbprint_normalize(const char *in, char out[CC_THUMB_LEN + 1])
 			ch = (char)(ch - 'a' + 'A');
 		if (strchr(hex, ch) == NULL || ch == '\0' || n == CC_THUMB_LEN)
 			return cc_seterr(CC_ERR_INVAL,
-			    "\"%.80s\" is not a thumbprint (40 hexadecimal digits)", in);
+			                 "\"%.80s\" is not a thumbprint (40 hexadecimal digits)",
+			                 in);
 		out[n++] = ch;
 	}
 	if (n != CC_THUMB_LEN) {
 		out[0] = '\0';
 		return cc_seterr(CC_ERR_INVAL,
-		    "\"%.80s\" is not a thumbprint (40 hexadecimal digits)", in);
+		                 "\"%.80s\" is not a thumbprint (40 hexadecimal digits)", in);
 	}
 	out[n] = '\0';
 	return CC_OK;
 }
 
-const char *
-cc_time_iso8601(time_t t, char buf[32])
+const char *cc_time_iso8601(time_t t, char buf[32])
 {
 	struct tm tm;
 

@@ -10,46 +10,42 @@
 #include "internal.h"
 
 static const char *const messages[CC_ERR__MAX] = {
-	[CC_OK] = "success",
-	[CC_ERR_NOMEM] = "out of memory",
-	[CC_ERR_INVAL] = "invalid argument",
-	[CC_ERR_IO] = "file system error",
-	[CC_ERR_CRYPTO] = "cryptographic operation failed",
-	[CC_ERR_NOT_FOUND] = "not found",
-	[CC_ERR_EXISTS] = "already exists",
-	[CC_ERR_PARSE] = "malformed input",
-	[CC_ERR_PERM] = "unsafe file permissions",
-	[CC_ERR_LOCK] = "could not lock the store",
-	[CC_ERR_KEY_MISMATCH] = "private key does not match the certificate",
-	[CC_ERR_KEY_ENCRYPTED] = "private key is password protected",
-	[CC_ERR_NO_KEY] = "private key missing",
-	[CC_ERR_STATE] = "state record unreadable",
+        [CC_OK] = "success",
+        [CC_ERR_NOMEM] = "out of memory",
+        [CC_ERR_INVAL] = "invalid argument",
+        [CC_ERR_IO] = "file system error",
+        [CC_ERR_CRYPTO] = "cryptographic operation failed",
+        [CC_ERR_NOT_FOUND] = "not found",
+        [CC_ERR_EXISTS] = "already exists",
+        [CC_ERR_PARSE] = "malformed input",
+        [CC_ERR_PERM] = "unsafe file permissions",
+        [CC_ERR_LOCK] = "could not lock the store",
+        [CC_ERR_KEY_MISMATCH] = "private key does not match the certificate",
+        [CC_ERR_KEY_ENCRYPTED] = "private key is password protected",
+        [CC_ERR_NO_KEY] = "private key missing",
+        [CC_ERR_STATE] = "state record unreadable",
 };
 
 static _Thread_local char detail[1024];
 
-const char *
-cc_strerror(enum cc_err e)
+const char *cc_strerror(enum cc_err e)
 {
 	if ((unsigned)e >= CC_ERR__MAX || messages[e] == NULL)
 		return "unknown error";
 	return messages[e];
 }
 
-const char *
-cc_errdetail(void)
+const char *cc_errdetail(void)
 {
 	return detail;
 }
 
-static void
-vset(const char *fmt, va_list ap)
+static void vset(const char *fmt, va_list ap)
 {
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 }
 
-enum cc_err
-cc_seterr(enum cc_err e, const char *fmt, ...)
+enum cc_err cc_seterr(enum cc_err e, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -59,8 +55,7 @@ cc_seterr(enum cc_err e, const char *fmt, ...)
 	return e;
 }
 
-enum cc_err
-cc_seterr_errno(enum cc_err e, const char *fmt, ...)
+enum cc_err cc_seterr_errno(enum cc_err e, const char *fmt, ...)
 {
 	int saved = errno;
 	size_t used;
@@ -74,8 +69,7 @@ cc_seterr_errno(enum cc_err e, const char *fmt, ...)
 	return e;
 }
 
-enum cc_err
-cc_seterr_ssl(enum cc_err e, const char *fmt, ...)
+enum cc_err cc_seterr_ssl(enum cc_err e, const char *fmt, ...)
 {
 	unsigned long code;
 	size_t used;
@@ -93,9 +87,9 @@ cc_seterr_ssl(enum cc_err e, const char *fmt, ...)
 		ERR_error_string_n(code, buf, sizeof(buf));
 		used = strlen(detail);
 		snprintf(detail + used, sizeof(detail) - used, "%s%s%s%s", first ? ": " : "; ",
-		    ERR_reason_error_string(code) ? ERR_reason_error_string(code) : buf,
-		    (flags & ERR_TXT_STRING) && data && *data ? " - " : "",
-		    (flags & ERR_TXT_STRING) && data ? data : "");
+		         ERR_reason_error_string(code) ? ERR_reason_error_string(code) : buf,
+		         (flags & ERR_TXT_STRING) && data && *data ? " - " : "",
+		         (flags & ERR_TXT_STRING) && data ? data : "");
 		first = 0;
 	}
 	if (first) {

@@ -7,21 +7,20 @@ static const struct {
 	int id;
 	const char *name;
 } events[] = {
-	{CC_EV_CERTIFICATE_IN_USE, "CertificateInUse"},
-	{CC_EV_CERTIFICATE_CHANGED, "CertificateChanged"},
-	{CC_EV_SELF_SIGNED_CERTIFICATE_CREATED, "SelfSignedCertificateCreated"},
-	{CC_EV_CERTIFICATE_EXPIRING, "CertificateExpiring"},
-	{CC_EV_CERTIFICATE_EXPIRED, "CertificateExpired"},
-	{CC_EV_TLS_HANDSHAKE_FAILED, "TlsHandshakeFailed"},
-	{CC_EV_PEER_REJECTED, "PeerRejected"},
-	{CC_EV_EDGE_SYNC_COMPLETED, "EdgeSyncCompleted"},
-	{CC_EV_EDGE_SYNC_FAILED, "EdgeSyncFailed"},
-	{CC_EV_EDGE_CERTIFICATE_PIN_MISMATCH, "EdgeCertificatePinMismatch"},
-	{CC_EV_EDGE_LEASE_ACQUIRED, "EdgeLeaseAcquired"},
+        {CC_EV_CERTIFICATE_IN_USE, "CertificateInUse"},
+        {CC_EV_CERTIFICATE_CHANGED, "CertificateChanged"},
+        {CC_EV_SELF_SIGNED_CERTIFICATE_CREATED, "SelfSignedCertificateCreated"},
+        {CC_EV_CERTIFICATE_EXPIRING, "CertificateExpiring"},
+        {CC_EV_CERTIFICATE_EXPIRED, "CertificateExpired"},
+        {CC_EV_TLS_HANDSHAKE_FAILED, "TlsHandshakeFailed"},
+        {CC_EV_PEER_REJECTED, "PeerRejected"},
+        {CC_EV_EDGE_SYNC_COMPLETED, "EdgeSyncCompleted"},
+        {CC_EV_EDGE_SYNC_FAILED, "EdgeSyncFailed"},
+        {CC_EV_EDGE_CERTIFICATE_PIN_MISMATCH, "EdgeCertificatePinMismatch"},
+        {CC_EV_EDGE_LEASE_ACQUIRED, "EdgeLeaseAcquired"},
 };
 
-const char *
-cc_event_name(int id)
+const char *cc_event_name(int id)
 {
 	size_t i;
 

@@ -11,8 +11,7 @@
 
 #define DAY 86400
 
-static int64_t
-utc_day(time_t t)
+static int64_t utc_day(time_t t)
 {
 	/* Floor division: days before 1970 stay distinct. */
 	int64_t v = (int64_t)t;
@@ -20,9 +19,8 @@ utc_day(time_t t)
 	return v >= 0 ? v / DAY : -((-v + DAY - 1) / DAY);
 }
 
-void
-cc_expiry_decide(time_t not_after, const struct cc_expiry_state *last, time_t now,
-    struct cc_expiry_decision *out)
+void cc_expiry_decide(time_t not_after, const struct cc_expiry_state *last, time_t now,
+                      struct cc_expiry_decision *out)
 {
 	int64_t left = (int64_t)not_after - (int64_t)now;
 
@@ -33,17 +31,20 @@ cc_expiry_decide(time_t not_after, const struct cc_expiry_state *last, time_t no
 		return; /* more than 30 days left: nothing to say */
 	if (last != NULL && last->last_day >= out->day)
 		return; /* already logged today (or a clock that went back) */
+	/*
+	 * Days are counted in UTC calendar days, like the events themselves: the count falls by
+	 * exactly one from one day's event to the next.
+	 */
 	if (now <= not_after) {
 		out->event = CC_EXPIRY_EXPIRING;
-		out->days = (long)((left + DAY - 1) / DAY);
+		out->days = (long)(utc_day(not_after) - out->day);
 	} else {
 		out->event = CC_EXPIRY_EXPIRED;
-		out->days = (long)((-left) / DAY);
+		out->days = (long)(out->day - utc_day(not_after));
 	}
 }
 
-static enum cc_err
-state_name(const char *thumb, char name[CC_THUMB_LEN + 8])
+static enum cc_err state_name(const char *thumb, char name[CC_THUMB_LEN + 8])
 {
 	char t[CC_THUMB_LEN + 1];
 	enum cc_err r;
@@ -54,8 +55,7 @@ state_name(const char *thumb, char name[CC_THUMB_LEN + 8])
 	return CC_OK;
 }
 
-enum cc_err
-cc_expiry_state_load(struct cc_store *s, const char *thumb, struct cc_expiry_state *out)
+enum cc_err cc_expiry_state_load(struct cc_store *s, const char *thumb, struct cc_expiry_state *out)
 {
 	char name[CC_THUMB_LEN + 8], val[32], *end;
 	long long v;
@@ -71,13 +71,14 @@ cc_expiry_state_load(struct cc_store *s, const char *thumb, struct cc_expiry_sta
 		return r;
 	v = strtoll(val, &end, 10);
 	if (end == val || *end != '\0')
-		return cc_seterr(CC_ERR_STATE, "state %s: last_day \"%s\" is not a number", name, val);
+		return cc_seterr(CC_ERR_STATE, "state %s: last_day \"%s\" is not a number", name,
+		                 val);
 	out->last_day = (int64_t)v;
 	return CC_OK;
 }
 
-enum cc_err
-cc_expiry_state_save(struct cc_store *s, const char *thumb, const struct cc_expiry_state *st)
+enum cc_err cc_expiry_state_save(struct cc_store *s, const char *thumb,
+                                 const struct cc_expiry_state *st)
 {
 	char name[CC_THUMB_LEN + 8], val[32];
 	const char *keys[] = {"last_day"};
@@ -90,9 +91,8 @@ cc_expiry_state_save(struct cc_store *s, const char *thumb, const struct cc_expi
 	return cc_store_state_set(s, name, keys, vals, 1);
 }
 
-enum cc_err
-cc_expiry_tick(struct cc_store *s, const struct cc_cert *c, const char *service,
-    struct cc_log *log, time_t now, enum cc_expiry_event *logged)
+enum cc_err cc_expiry_tick(struct cc_store *s, const struct cc_cert *c, const char *service,
+                           struct cc_log *log, time_t now, enum cc_expiry_event *logged)
 {
 	struct cc_expiry_state st;
 	struct cc_expiry_decision d;
@@ -117,9 +117,9 @@ cc_expiry_tick(struct cc_store *s, const struct cc_cert *c, const char *service,
 	f[3] = CC_FSTR("not_after", cc_time_iso8601(cc_cert_not_after(c), na));
 	if (log != NULL)
 		cc_log_event(log, d.event == CC_EXPIRY_EXPIRING ? CC_LOG_WARNING : CC_LOG_ERROR,
-		    d.event == CC_EXPIRY_EXPIRING ? CC_EV_CERTIFICATE_EXPIRING
-						  : CC_EV_CERTIFICATE_EXPIRED,
-		    f, 4);
+		             d.event == CC_EXPIRY_EXPIRING ? CC_EV_CERTIFICATE_EXPIRING
+		                                           : CC_EV_CERTIFICATE_EXPIRED,
+		             f, 4);
 	if (logged != NULL)
 		*logged = d.event;
 	return CC_OK;

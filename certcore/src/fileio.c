@@ -16,8 +16,7 @@
 
 void (*cc_store_fault_hook)(const char *step);
 
-char *
-cc_aprintf(const char *fmt, ...)
+char *cc_aprintf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s = NULL;
@@ -29,8 +28,7 @@ cc_aprintf(const char *fmt, ...)
 	return s;
 }
 
-static enum cc_err
-fsync_dir_of(const char *path)
+static enum cc_err fsync_dir_of(const char *path)
 {
 	char *dir = NULL, *slash;
 	int fd = -1;
@@ -66,8 +64,7 @@ out:
 	return r;
 }
 
-enum cc_err
-cc_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+enum cc_err cc_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	char *tmp = NULL, *base;
 	const unsigned char *p = data;
@@ -86,7 +83,7 @@ cc_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 	slash = strrchr(path, '/');
 	base = (char *)(slash ? slash + 1 : path);
 	tmp = cc_aprintf("%.*s.%s.tmp.%02x%02x%02x%02x%02x%02x", (int)(base - path), path, base,
-	    rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+	                 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
 	if (tmp == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "temporary name");
 		goto out;
@@ -141,8 +138,8 @@ out:
 	return r;
 }
 
-enum cc_err
-cc_file_read(const char *path, size_t max, unsigned char **buf, size_t *len, mode_t *mode_out)
+enum cc_err cc_file_read(const char *path, size_t max, unsigned char **buf, size_t *len,
+                         mode_t *mode_out)
 {
 	unsigned char *b = NULL;
 	struct stat st;
@@ -154,7 +151,8 @@ cc_file_read(const char *path, size_t max, unsigned char **buf, size_t *len, mod
 	*buf = NULL;
 	*len = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		r = cc_seterr_errno(errno == ENOENT ? CC_ERR_NOT_FOUND : CC_ERR_IO, "open %s", path);
+		r = cc_seterr_errno(errno == ENOENT ? CC_ERR_NOT_FOUND : CC_ERR_IO, "open %s",
+		                    path);
 		goto out;
 	}
 	if (fstat(fd, &st) == -1) {
@@ -203,8 +201,7 @@ out:
 	return r;
 }
 
-enum cc_err
-cc_file_remove(const char *path)
+enum cc_err cc_file_remove(const char *path)
 {
 	if (unlink(path) == -1) {
 		if (errno == ENOENT)

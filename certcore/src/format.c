@@ -9,8 +9,7 @@
 #include "certcore/services.h"
 #include "internal.h"
 
-static json_t *
-cert_object(const struct cc_cert *c, time_t now)
+static json_t *cert_object(const struct cc_cert *c, time_t now)
 {
 	json_t *o, *doms, *svcs;
 	char t1[32], t2[32];
@@ -35,14 +34,15 @@ cert_object(const struct cc_cert *c, time_t now)
 	json_object_set_new(o, "Subject", json_string(cc_cert_subject(c)));
 	json_object_set_new(o, "Issuer", json_string(cc_cert_issuer(c)));
 	json_object_set_new(o, "CertificateDomains", doms);
-	json_object_set_new(o, "NotBefore", json_string(cc_time_iso8601(cc_cert_not_before(c), t1)));
+	json_object_set_new(o, "NotBefore",
+	                    json_string(cc_time_iso8601(cc_cert_not_before(c), t1)));
 	json_object_set_new(o, "NotAfter", json_string(cc_time_iso8601(cc_cert_not_after(c), t2)));
 	json_object_set_new(o, "SerialNumber", json_string(cc_cert_serial(c)));
 	json_object_set_new(o, "PublicKeySize", json_integer(cc_cert_key_bits(c)));
 	json_object_set_new(o, "HasPrivateKey", json_boolean(cc_cert_has_private_key(c)));
 	json_object_set_new(o, "IsSelfSigned", json_boolean(cc_cert_is_self_signed(c)));
 	json_object_set_new(o, "RootCAType",
-	    json_string(cc_root_ca_type_name(cc_cert_root_ca_type(c))));
+	                    json_string(cc_root_ca_type_name(cc_cert_root_ca_type(c))));
 	json_object_set_new(o, "Services", svcs);
 	json_object_set_new(o, "Status", json_string(cc_status_name(cc_cert_status(c, now, NULL))));
 	json_object_set_new(o, "PrivateKeyExportable", json_boolean(cc_cert_exportable(c)));
@@ -50,8 +50,7 @@ cert_object(const struct cc_cert *c, time_t now)
 	return o;
 }
 
-static enum cc_err
-dump(json_t *j, char **out)
+static enum cc_err dump(json_t *j, char **out)
 {
 	*out = NULL;
 	if (j == NULL)
@@ -61,14 +60,12 @@ dump(json_t *j, char **out)
 	return *out ? CC_OK : cc_seterr(CC_ERR_NOMEM, "JSON");
 }
 
-enum cc_err
-cc_cert_to_json(const struct cc_cert *c, time_t now, char **out)
+enum cc_err cc_cert_to_json(const struct cc_cert *c, time_t now, char **out)
 {
 	return dump(cert_object(c, now), out);
 }
 
-enum cc_err
-cc_certs_to_json(struct cc_cert *const *certs, size_t n, time_t now, char **out)
+enum cc_err cc_certs_to_json(struct cc_cert *const *certs, size_t n, time_t now, char **out)
 {
 	json_t *a, *o;
 	size_t i;
@@ -85,8 +82,7 @@ cc_certs_to_json(struct cc_cert *const *certs, size_t n, time_t now, char **out)
 	return dump(a, out);
 }
 
-void
-cc_cert_print_list(const struct cc_cert *c, time_t now, FILE *f)
+void cc_cert_print_list(const struct cc_cert *c, time_t now, FILE *f)
 {
 	char t[32], svc[64];
 	const char *reason = NULL;
@@ -104,12 +100,13 @@ cc_cert_print_list(const struct cc_cert *c, time_t now, FILE *f)
 	fprintf(f, "%-20s : %s\n", "Issuer", cc_cert_issuer(c));
 	fprintf(f, "%-20s : %s\n", "NotAfter", cc_time_iso8601(cc_cert_not_after(c), t));
 	fprintf(f, "%-20s : %s\n", "NotBefore", cc_time_iso8601(cc_cert_not_before(c), t));
-	fprintf(f, "%-20s : %s\n", "PrivateKeyExportable", cc_cert_exportable(c) ? "True" : "False");
+	fprintf(f, "%-20s : %s\n", "PrivateKeyExportable",
+	        cc_cert_exportable(c) ? "True" : "False");
 	fprintf(f, "%-20s : %d\n", "PublicKeySize", cc_cert_key_bits(c));
 	fprintf(f, "%-20s : %s\n", "RootCAType", cc_root_ca_type_name(cc_cert_root_ca_type(c)));
 	fprintf(f, "%-20s : %s\n", "SerialNumber", cc_cert_serial(c));
 	fprintf(f, "%-20s : %s\n", "Services",
-	    cc_services_format(cc_cert_services(c), svc, sizeof(svc)));
+	        cc_services_format(cc_cert_services(c), svc, sizeof(svc)));
 	if (st == CC_STATUS_VALID || reason == NULL || *reason == '\0')
 		fprintf(f, "%-20s : %s\n", "Status", cc_status_name(st));
 	else
@@ -118,22 +115,20 @@ cc_cert_print_list(const struct cc_cert *c, time_t now, FILE *f)
 	fprintf(f, "%-20s : %s\n", "Thumbprint", cc_cert_thumbprint(c));
 }
 
-void
-cc_cert_print_table_header(FILE *f)
+void cc_cert_print_table_header(FILE *f)
 {
 	fprintf(f, "%-40s  %-8s  %s\n", "Thumbprint", "Services", "Subject");
 	fprintf(f, "%-40s  %-8s  %s\n", "----------", "--------", "-------");
 }
 
-void
-cc_cert_print_table_row(const struct cc_cert *c, FILE *f)
+void cc_cert_print_table_row(const struct cc_cert *c, FILE *f)
 {
 	/* Exchange's letters (IMAP, POP, UM, IIS/W3SVC, SMTP), '.' when off; L is our LDAP. */
 	static const struct {
 		unsigned bit;
 		char letter;
-	} cols[] = {{CC_SVC_IMAP, 'I'}, {CC_SVC_POP, 'P'}, {CC_SVC_UM, 'U'},
-	    {CC_SVC_IIS, 'W'}, {CC_SVC_SMTP, 'S'}, {CC_SVC_LDAP, 'L'}};
+	} cols[] = {{CC_SVC_IMAP, 'I'}, {CC_SVC_POP, 'P'},  {CC_SVC_UM, 'U'},
+	            {CC_SVC_IIS, 'W'},  {CC_SVC_SMTP, 'S'}, {CC_SVC_LDAP, 'L'}};
 	char s[sizeof(cols) / sizeof(cols[0]) + 1];
 	size_t i;
 

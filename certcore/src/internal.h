@@ -11,10 +11,11 @@
 /* Records a detail for cc_errdetail() and returns `e`. */
 enum cc_err cc_seterr(enum cc_err e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* As cc_seterr, appending ": " and OpenSSL's queued reasons (the queue is drained). */
-enum cc_err cc_seterr_ssl(enum cc_err e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+enum cc_err cc_seterr_ssl(enum cc_err e, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 /* As cc_seterr, appending ": " and strerror(errno). */
 enum cc_err cc_seterr_errno(enum cc_err e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 /* asprintf that returns NULL on failure. */
 char *cc_aprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

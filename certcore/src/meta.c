@@ -20,8 +20,7 @@ struct parse_ctx {
 	enum cc_err r;
 };
 
-static int
-hexval(int c)
+static int hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -32,8 +31,7 @@ hexval(int c)
 	return -1;
 }
 
-static enum cc_err
-pct_decode(const char *in, char **out)
+static enum cc_err pct_decode(const char *in, char **out)
 {
 	size_t n = strlen(in), i, o = 0;
 	char *s;
@@ -65,8 +63,7 @@ pct_decode(const char *in, char **out)
 	return CC_OK;
 }
 
-static int
-handler(void *user, const char *section, const char *name, const char *value)
+static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *ctx = user;
 	enum cc_err r;
@@ -94,8 +91,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 	return ctx->r == CC_OK;
 }
 
-enum cc_err
-cc_meta_parse(const char *text, struct meta_file *out)
+enum cc_err cc_meta_parse(const char *text, struct meta_file *out)
 {
 	struct parse_ctx ctx = {out, CC_OK};
 	int line;
@@ -116,15 +112,13 @@ cc_meta_parse(const char *text, struct meta_file *out)
 	return CC_OK;
 }
 
-void
-cc_meta_clear(struct meta_file *m)
+void cc_meta_clear(struct meta_file *m)
 {
 	free(m->friendly_name);
 	memset(m, 0, sizeof(*m));
 }
 
-enum cc_err
-cc_meta_check_friendly_name(const char *name)
+enum cc_err cc_meta_check_friendly_name(const char *name)
 {
 	const unsigned char *p;
 
@@ -132,15 +126,15 @@ cc_meta_check_friendly_name(const char *name)
 		return CC_OK;
 	if (strlen(name) > CC_FRIENDLY_NAME_MAX)
 		return cc_seterr(CC_ERR_INVAL, "friendly name longer than %d bytes",
-		    CC_FRIENDLY_NAME_MAX);
+		                 CC_FRIENDLY_NAME_MAX);
 	for (p = (const unsigned char *)name; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f)
-			return cc_seterr(CC_ERR_INVAL, "friendly name contains a control character");
+			return cc_seterr(CC_ERR_INVAL,
+			                 "friendly name contains a control character");
 	return CC_OK;
 }
 
-enum cc_err
-cc_meta_render(const struct cc_meta *m, char **out)
+enum cc_err cc_meta_render(const struct cc_meta *m, char **out)
 {
 	char enc[CC_FRIENDLY_NAME_MAX * 3 + 1];
 	char svc[64];
@@ -153,8 +147,7 @@ cc_meta_render(const struct cc_meta *m, char **out)
 	if ((r = cc_meta_check_friendly_name(m->friendly_name)) != CC_OK)
 		return r;
 	for (p = (const unsigned char *)(m->friendly_name ? m->friendly_name : ""); *p; p++) {
-		if (*p == '%' || *p == ';' || *p == '#' || *p == '=' || *p == '[' ||
-		    isspace(*p)) {
+		if (*p == '%' || *p == ';' || *p == '#' || *p == '=' || *p == '[' || isspace(*p)) {
 			snprintf(enc + o, sizeof(enc) - o, "%%%02X", *p);
 			o += 3;
 		} else {
@@ -163,8 +156,8 @@ cc_meta_render(const struct cc_meta *m, char **out)
 	}
 	enc[o] = '\0';
 	*out = cc_aprintf("[certificate]\nservices = %s\nexportable = %s\nfriendly_name = %s\n",
-	    cc_services_format(m->services, svc, sizeof(svc)), m->exportable ? "true" : "false",
-	    enc);
+	                  cc_services_format(m->services, svc, sizeof(svc)),
+	                  m->exportable ? "true" : "false", enc);
 	if (*out == NULL)
 		return cc_seterr(CC_ERR_NOMEM, "meta");
 	return CC_OK;

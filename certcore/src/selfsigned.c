@@ -21,23 +21,20 @@
 #include "meta.h"
 
 #define DEFAULT_DAYS 365 /* Exchange 2007's self-signed certificates lasted one year */
-#define MAX_DAYS (100 * 366)
-#define MAX_DOMAINS 256
+#define MAX_DAYS     (100 * 366)
+#define MAX_DOMAINS  256
 
 static const struct {
 	enum cc_key_type t;
 	const char *name;
 	const char *alias;
 } key_types[] = {
-	{CC_KEY_RSA_2048, "rsa2048", "rsa"},
-	{CC_KEY_RSA_1024, "rsa1024", NULL},
-	{CC_KEY_RSA_4096, "rsa4096", NULL},
-	{CC_KEY_EC_P256, "ec256", "p-256"},
-	{CC_KEY_EC_P384, "ec384", "p-384"},
+        {CC_KEY_RSA_2048, "rsa2048", "rsa"}, {CC_KEY_RSA_1024, "rsa1024", NULL},
+        {CC_KEY_RSA_4096, "rsa4096", NULL},  {CC_KEY_EC_P256, "ec256", "p-256"},
+        {CC_KEY_EC_P384, "ec384", "p-384"},
 };
 
-enum cc_err
-cc_key_type_parse(const char *s, enum cc_key_type *out)
+enum cc_err cc_key_type_parse(const char *s, enum cc_key_type *out)
 {
 	size_t i;
 
@@ -49,11 +46,11 @@ cc_key_type_parse(const char *s, enum cc_key_type *out)
 		}
 	}
 	return cc_seterr(CC_ERR_INVAL,
-	    "unknown key type \"%.32s\" (rsa2048, rsa1024, rsa4096, ec256, ec384)", s ? s : "");
+	                 "unknown key type \"%.32s\" (rsa2048, rsa1024, rsa4096, ec256, ec384)",
+	                 s ? s : "");
 }
 
-const char *
-cc_key_type_name(enum cc_key_type t)
+const char *cc_key_type_name(enum cc_key_type t)
 {
 	size_t i;
 
@@ -63,8 +60,7 @@ cc_key_type_name(enum cc_key_type t)
 	return "unknown";
 }
 
-enum cc_err
-cc_key_generate(enum cc_key_type t, EVP_PKEY **out)
+enum cc_err cc_key_generate(enum cc_key_type t, EVP_PKEY **out)
 {
 	EVP_PKEY *k = NULL;
 
@@ -95,8 +91,7 @@ cc_key_generate(enum cc_key_type t, EVP_PKEY **out)
 }
 
 /* The key type a clone must have: the same algorithm and size as the original's key. */
-static enum cc_err
-key_type_of(EVP_PKEY *pub, enum cc_key_type *out)
+static enum cc_err key_type_of(EVP_PKEY *pub, enum cc_key_type *out)
 {
 	char group[64];
 	size_t glen = 0;
@@ -104,12 +99,13 @@ key_type_of(EVP_PKEY *pub, enum cc_key_type *out)
 
 	if (EVP_PKEY_is_a(pub, "RSA")) {
 		if (bits == 1024 || bits == 2048 || bits == 4096) {
-			*out = bits == 1024 ? CC_KEY_RSA_1024
-			    : bits == 2048  ? CC_KEY_RSA_2048
-					    : CC_KEY_RSA_4096;
+			*out = bits == 1024   ? CC_KEY_RSA_1024
+			       : bits == 2048 ? CC_KEY_RSA_2048
+			                      : CC_KEY_RSA_4096;
 			return CC_OK;
 		}
-		return cc_seterr(CC_ERR_INVAL, "cannot renew an RSA-%d key (1024, 2048, 4096)", bits);
+		return cc_seterr(CC_ERR_INVAL, "cannot renew an RSA-%d key (1024, 2048, 4096)",
+		                 bits);
 	}
 	if (EVP_PKEY_is_a(pub, "EC") &&
 	    EVP_PKEY_get_group_name(pub, group, sizeof(group), &glen) == 1) {
@@ -124,15 +120,14 @@ key_type_of(EVP_PKEY *pub, enum cc_key_type *out)
 	}
 	ERR_clear_error();
 	return cc_seterr(CC_ERR_INVAL, "cannot renew a %s key",
-	    EVP_PKEY_get0_type_name(pub) ? EVP_PKEY_get0_type_name(pub) : "unknown");
+	                 EVP_PKEY_get0_type_name(pub) ? EVP_PKEY_get0_type_name(pub) : "unknown");
 }
 
 /*
  * A host name as RFC 1123 section 2.1 allows, optionally with one wildcard left-most label
  * ("*.contoso.com"), which is what CertificateDomains may hold.
  */
-static enum cc_err
-check_domain(const char *d)
+static enum cc_err check_domain(const char *d)
 {
 	size_t len = strlen(d), label = 0, i;
 	const char *p = d;
@@ -161,8 +156,7 @@ bad:
 }
 
 /* Tries the attribute type as typed, upper-cased and lower-cased ("cn", "CN", "street"). */
-static ASN1_OBJECT *
-attr_object(const char *type)
+static ASN1_OBJECT *attr_object(const char *type)
 {
 	char buf[64];
 	ASN1_OBJECT *o;
@@ -181,8 +175,7 @@ attr_object(const char *type)
 	return OBJ_txt2obj(buf, 0);
 }
 
-enum cc_err
-cc_x500_parse(const char *s, X509_NAME **out)
+enum cc_err cc_x500_parse(const char *s, X509_NAME **out)
 {
 	LDAPDN dn = NULL;
 	X509_NAME *name = NULL;
@@ -211,7 +204,8 @@ cc_x500_parse(const char *s, X509_NAME **out)
 
 			if (ava->la_flags & LDAP_AVA_BINARY) {
 				r = cc_seterr(CC_ERR_PARSE,
-				    "subject \"%.128s\": #hex values are not supported", s);
+				              "subject \"%.128s\": #hex values are not supported",
+				              s);
 				goto out;
 			}
 			if (ava->la_attr.bv_len >= sizeof(type)) {
@@ -222,14 +216,15 @@ cc_x500_parse(const char *s, X509_NAME **out)
 			type[ava->la_attr.bv_len] = '\0';
 			if ((obj = attr_object(type)) == NULL) {
 				ERR_clear_error();
-				r = cc_seterr(CC_ERR_PARSE, "subject: unknown attribute type \"%s\"",
-				    type);
+				r = cc_seterr(CC_ERR_PARSE,
+				              "subject: unknown attribute type \"%s\"", type);
 				goto out;
 			}
 			/* set 0 opens a new RDN; -1 adds to it (a multi-valued RDN, "a=1+b=2"). */
 			if (X509_NAME_add_entry_by_OBJ(name, obj, MBSTRING_UTF8,
-				(const unsigned char *)ava->la_value.bv_val,
-				(int)ava->la_value.bv_len, -1, j == 0 ? 0 : -1) != 1) {
+			                               (const unsigned char *)ava->la_value.bv_val,
+			                               (int)ava->la_value.bv_len, -1,
+			                               j == 0 ? 0 : -1) != 1) {
 				r = cc_seterr_ssl(CC_ERR_PARSE, "subject: value of %s", type);
 				goto out;
 			}
@@ -252,8 +247,7 @@ out:
 	return r;
 }
 
-enum cc_err
-cc_host_names(char **fqdn, char **shortname)
+enum cc_err cc_host_names(char **fqdn, char **shortname)
 {
 	char host[256];
 	struct addrinfo hints, *ai = NULL;
@@ -292,8 +286,7 @@ out:
 	return r;
 }
 
-static enum cc_err
-add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
+static enum cc_err add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 {
 	X509_EXTENSION *e;
 
@@ -308,8 +301,7 @@ add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 }
 
 /* SAN built as GENERAL_NAMEs, not from a config string, so a name cannot inject syntax. */
-static enum cc_err
-add_san(X509 *x, const char *const *domains, size_t n)
+static enum cc_err add_san(X509 *x, const char *const *domains, size_t n)
 {
 	GENERAL_NAMES *gens = NULL;
 	GENERAL_NAME *g = NULL;
@@ -347,8 +339,7 @@ out:
 	return r;
 }
 
-static enum cc_err
-random_serial(X509 *x)
+static enum cc_err random_serial(X509 *x)
 {
 	unsigned char b[16];
 	BIGNUM *bn = NULL;
@@ -374,9 +365,8 @@ out:
 }
 
 /* Builds and signs; `subject` (borrowed, may be NULL) overrides p->subject. */
-static enum cc_err
-build(const struct cc_new_params *p, const X509_NAME *subject, enum cc_key_type kt, X509 **x_out,
-    EVP_PKEY **key_out)
+static enum cc_err build(const struct cc_new_params *p, const X509_NAME *subject,
+                         enum cc_key_type kt, X509 **x_out, EVP_PKEY **key_out)
 {
 	X509 *x = NULL;
 	EVP_PKEY *key = NULL;
@@ -421,13 +411,15 @@ build(const struct cc_new_params *p, const X509_NAME *subject, enum cc_key_type 
 	}
 	if (subject == NULL) {
 		if (strlen(domains[0]) > 64) {
-			r = cc_seterr(CC_ERR_INVAL,
-			    "\"%.64s...\" is longer than a CN may be (64); give --subject", domains[0]);
+			r = cc_seterr(
+			        CC_ERR_INVAL,
+			        "\"%.64s...\" is longer than a CN may be (64); give --subject",
+			        domains[0]);
 			goto out;
 		}
 		if ((name = X509_NAME_new()) == NULL ||
 		    X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
-			(const unsigned char *)domains[0], -1, -1, 0) != 1) {
+		                               (const unsigned char *)domains[0], -1, -1, 0) != 1) {
 			r = cc_seterr_ssl(CC_ERR_CRYPTO, "subject CN");
 			goto out;
 		}
@@ -450,8 +442,9 @@ build(const struct cc_new_params *p, const X509_NAME *subject, enum cc_key_type 
 	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
 	if ((r = add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE")) != CC_OK ||
 	    (r = add_ext(x, &ctx, NID_key_usage,
-		 EVP_PKEY_is_a(key, "RSA") ? "critical,digitalSignature,keyEncipherment"
-					   : "critical,digitalSignature,keyAgreement")) != CC_OK ||
+	                 EVP_PKEY_is_a(key, "RSA") ? "critical,digitalSignature,keyEncipherment"
+	                                           : "critical,digitalSignature,keyAgreement")) !=
+	            CC_OK ||
 	    (r = add_ext(x, &ctx, NID_ext_key_usage, "serverAuth,clientAuth")) != CC_OK ||
 	    (r = add_ext(x, &ctx, NID_subject_key_identifier, "hash")) != CC_OK ||
 	    (r = add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always")) != CC_OK)
@@ -476,15 +469,14 @@ out:
 	return r;
 }
 
-enum cc_err
-cc_selfsigned_create(const struct cc_new_params *p, X509 **x_out, EVP_PKEY **key_out)
+enum cc_err cc_selfsigned_create(const struct cc_new_params *p, X509 **x_out, EVP_PKEY **key_out)
 {
 	return build(p, NULL, p->key_type, x_out, key_out);
 }
 
-static enum cc_err
-store_new(struct cc_store *s, const struct cc_new_params *p, const X509_NAME *subject,
-    enum cc_key_type kt, char thumb_out[CC_THUMB_LEN + 1])
+static enum cc_err store_new(struct cc_store *s, const struct cc_new_params *p,
+                             const X509_NAME *subject, enum cc_key_type kt,
+                             char thumb_out[CC_THUMB_LEN + 1])
 {
 	X509 *x = NULL;
 	EVP_PKEY *key = NULL;
@@ -503,22 +495,21 @@ out:
 	return r;
 }
 
-enum cc_err
-cc_store_new_self_signed(struct cc_store *s, const struct cc_new_params *p,
-    char thumb_out[CC_THUMB_LEN + 1])
+enum cc_err cc_store_new_self_signed(struct cc_store *s, const struct cc_new_params *p,
+                                     char thumb_out[CC_THUMB_LEN + 1])
 {
 	return store_new(s, p, NULL, p->key_type, thumb_out);
 }
 
-enum cc_err
-cc_store_renew(struct cc_store *s, const char *thumb, time_t now, char thumb_out[CC_THUMB_LEN + 1])
+enum cc_err cc_store_renew(struct cc_store *s, const char *thumb, time_t now,
+                           char thumb_out[CC_THUMB_LEN + 1])
 {
 	struct cc_cert *old;
 	struct cc_new_params p;
 	const char **domains = NULL;
 	char **copies = NULL;
 	X509_NAME *subject = NULL;
-	enum cc_key_type kt;
+	enum cc_key_type kt = CC_KEY_RSA_2048;
 	size_t i, n = 0;
 	enum cc_err r;
 

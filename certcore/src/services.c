@@ -11,12 +11,11 @@ static const struct {
 	enum cc_service bit;
 	const char *name;
 } names[] = {
-	{CC_SVC_SMTP, "SMTP"}, {CC_SVC_POP, "POP"}, {CC_SVC_IMAP, "IMAP"},
-	{CC_SVC_UM, "UM"},     {CC_SVC_IIS, "IIS"}, {CC_SVC_LDAP, "LDAP"},
+        {CC_SVC_SMTP, "SMTP"}, {CC_SVC_POP, "POP"}, {CC_SVC_IMAP, "IMAP"},
+        {CC_SVC_UM, "UM"},     {CC_SVC_IIS, "IIS"}, {CC_SVC_LDAP, "LDAP"},
 };
 
-const char *
-cc_service_name(enum cc_service s)
+const char *cc_service_name(enum cc_service s)
 {
 	size_t i;
 
@@ -26,8 +25,7 @@ cc_service_name(enum cc_service s)
 	return NULL;
 }
 
-enum cc_err
-cc_services_parse(const char *s, unsigned *out)
+enum cc_err cc_services_parse(const char *s, unsigned *out)
 {
 	unsigned mask = 0;
 	const char *p = s, *start;
@@ -50,22 +48,23 @@ cc_services_parse(const char *s, unsigned *out)
 		if (n == 4 && strncasecmp(start, "none", 4) == 0)
 			found = 1;
 		for (i = 0; !found && i < sizeof(names) / sizeof(names[0]); i++) {
-			if (strlen(names[i].name) == n && strncasecmp(start, names[i].name, n) == 0) {
+			if (strlen(names[i].name) == n &&
+			    strncasecmp(start, names[i].name, n) == 0) {
 				mask |= names[i].bit;
 				found = 1;
 			}
 		}
 		if (!found)
 			return cc_seterr(CC_ERR_INVAL,
-			    "unknown service \"%.*s\" (expected SMTP, POP, IMAP, UM, IIS, LDAP or None)",
-			    (int)(n > 64 ? 64 : n), start);
+			                 "unknown service \"%.*s\" (expected SMTP, POP, IMAP, UM, "
+			                 "IIS, LDAP or None)",
+			                 (int)(n > 64 ? 64 : n), start);
 	}
 	*out = mask;
 	return CC_OK;
 }
 
-const char *
-cc_services_format(unsigned mask, char *buf, size_t len)
+const char *cc_services_format(unsigned mask, char *buf, size_t len)
 {
 	size_t i, used = 0;
 	int n;

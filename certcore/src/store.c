@@ -36,19 +36,25 @@ struct cc_store {
 };
 
 static const char *const layout[] = {
-	"certs", "keys", "meta", "requests", "trust", "trust/registry", "trust/enterprise",
-	"trust/grouppolicy", "crl", "state",
+        "certs",
+        "keys",
+        "meta",
+        "requests",
+        "trust",
+        "trust/registry",
+        "trust/enterprise",
+        "trust/grouppolicy",
+        "crl",
+        "state",
 };
 
-static void
-fault(const char *step)
+static void fault(const char *step)
 {
 	if (cc_store_fault_hook != NULL)
 		cc_store_fault_hook(step);
 }
 
-static void
-clear_loaded(struct cc_store *s)
+static void clear_loaded(struct cc_store *s)
 {
 	size_t i;
 
@@ -66,8 +72,7 @@ clear_loaded(struct cc_store *s)
 	s->nproblems = 0;
 }
 
-void
-cc_store_free(struct cc_store *s)
+void cc_store_free(struct cc_store *s)
 {
 	if (s == NULL)
 		return;
@@ -79,8 +84,7 @@ cc_store_free(struct cc_store *s)
 }
 
 /* Records a bad entry; out of memory while doing so is the only failure. */
-static enum cc_err
-add_problem(struct cc_store *s, const char *path, const char *reason)
+static enum cc_err add_problem(struct cc_store *s, const char *path, const char *reason)
 {
 	struct problem *np;
 
@@ -98,8 +102,7 @@ add_problem(struct cc_store *s, const char *path, const char *reason)
 	return CC_OK;
 }
 
-static bool
-is_thumb_name(const char *name, const char *suffix)
+static bool is_thumb_name(const char *name, const char *suffix)
 {
 	size_t i, sl = strlen(suffix);
 
@@ -116,8 +119,7 @@ struct pw_probe {
 };
 
 /* Never supplies a password: stored keys must not be protected by one (DESIGN.md). */
-static int
-no_password(char *buf, int size, int rwflag, void *u)
+static int no_password(char *buf, int size, int rwflag, void *u)
 {
 	struct pw_probe *p = u;
 
@@ -129,8 +131,7 @@ no_password(char *buf, int size, int rwflag, void *u)
 }
 
 /* Loads keys/THUMB.key. *key is NULL with a problem recorded when it cannot be used. */
-static enum cc_err
-load_key(struct cc_store *s, const char *path, EVP_PKEY **key)
+static enum cc_err load_key(struct cc_store *s, const char *path, EVP_PKEY **key)
 {
 	unsigned char *buf = NULL;
 	size_t len = 0;
@@ -150,9 +151,10 @@ load_key(struct cc_store *s, const char *path, EVP_PKEY **key)
 	if ((mode & 077) != 0) {
 		/* As sshd refuses an unprotected key file: a key others can read is not used. */
 		snprintf(reason, sizeof(reason),
-		    "private key file mode %04o is open to group or others (must be 0600); key not "
-		    "used",
-		    (unsigned)(mode & 07777));
+		         "private key file mode %04o is open to group or others (must be 0600); "
+		         "key not "
+		         "used",
+		         (unsigned)(mode & 07777));
 		r = add_problem(s, path, reason);
 		goto out;
 	}
@@ -181,8 +183,8 @@ out:
 	return r;
 }
 
-static enum cc_err
-load_meta(struct cc_store *s, const char *path, struct meta_file *m, bool *present)
+static enum cc_err load_meta(struct cc_store *s, const char *path, struct meta_file *m,
+                             bool *present)
 {
 	unsigned char *buf = NULL;
 	size_t len = 0;
@@ -212,8 +214,7 @@ out:
 	return r;
 }
 
-static int
-cmp_cert(const void *a, const void *b)
+static int cmp_cert(const void *a, const void *b)
 {
 	const struct cc_cert *const *x = a, *const *y = b;
 
@@ -221,8 +222,7 @@ cmp_cert(const void *a, const void *b)
 }
 
 /* Loads one certs/THUMB.pem with its key and meta. Bad parts become problems. */
-static enum cc_err
-load_entry(struct cc_store *s, const char *name)
+static enum cc_err load_entry(struct cc_store *s, const char *name)
 {
 	char thumb[CC_THUMB_LEN + 1];
 	char *cpath = NULL, *kpath = NULL, *mpath = NULL;
@@ -257,8 +257,8 @@ load_entry(struct cc_store *s, const char *name)
 	}
 	if (strcmp(cc_cert_thumbprint(parsed), thumb) != 0) {
 		snprintf(reason, sizeof(reason),
-		    "file name does not match the certificate's thumbprint %s; not loaded",
-		    cc_cert_thumbprint(parsed));
+		         "file name does not match the certificate's thumbprint %s; not loaded",
+		         cc_cert_thumbprint(parsed));
 		r = add_problem(s, cpath, reason);
 		goto out;
 	}
@@ -273,8 +273,9 @@ load_entry(struct cc_store *s, const char *name)
 	meta.friendly_name = mf.friendly_name;
 	r = cc_cert_new(cc_cert_x509(parsed), cc_cert_chain(parsed), key, &meta, &c);
 	if (r == CC_ERR_KEY_MISMATCH) {
-		r = add_problem(s, kpath,
-		    "private key does not match the certificate's public key; key not used");
+		r = add_problem(
+		        s, kpath,
+		        "private key does not match the certificate's public key; key not used");
 		if (r != CC_OK)
 			goto out;
 		r = cc_cert_new(cc_cert_x509(parsed), cc_cert_chain(parsed), NULL, &meta, &c);
@@ -302,8 +303,8 @@ out:
 }
 
 /* Reports keys/ and meta/ entries whose certificate is gone. */
-static enum cc_err
-orphans(struct cc_store *s, const char *dir, const char *suffix, const char *what)
+static enum cc_err orphans(struct cc_store *s, const char *dir, const char *suffix,
+                           const char *what)
 {
 	char *dpath = NULL, *p = NULL, *cpath = NULL;
 	DIR *d = NULL;
@@ -333,7 +334,7 @@ orphans(struct cc_store *s, const char *dir, const char *suffix, const char *wha
 		}
 		if (!is_thumb_name(de->d_name, suffix)) {
 			snprintf(reason, sizeof(reason), "unexpected file name (not THUMBPRINT%s)",
-			    suffix);
+			         suffix);
 			if ((r = add_problem(s, p, reason)) != CC_OK)
 				goto out;
 			continue;
@@ -354,8 +355,7 @@ out:
 	return r;
 }
 
-enum cc_err
-cc_store_reload(struct cc_store *s)
+static enum cc_err reload_unlocked(struct cc_store *s)
 {
 	char *dpath = NULL, *p = NULL;
 	DIR *d = NULL;
@@ -375,8 +375,8 @@ cc_store_reload(struct cc_store *s)
 	}
 	if ((st.st_mode & 077) != 0) {
 		snprintf(reason, sizeof(reason),
-		    "store directory mode %04o is open to group or others (should be 0700)",
-		    (unsigned)(st.st_mode & 07777));
+		         "store directory mode %04o is open to group or others (should be 0700)",
+		         (unsigned)(st.st_mode & 07777));
 		if ((r = add_problem(s, s->path, reason)) != CC_OK)
 			goto out;
 	}
@@ -419,8 +419,43 @@ out:
 	return r;
 }
 
-static enum cc_err
-mkdir_0700(const char *path)
+/*
+ * Readers take the lock shared while they scan, so they never see a writer's entry half made
+ * (a key whose certificate is not renamed in yet) and report it as an orphan. A writer already
+ * holds it exclusively and scans without taking it again.
+ */
+enum cc_err cc_store_reload(struct cc_store *s)
+{
+	char *p = NULL;
+	int fd = -1;
+	enum cc_err r = CC_ERR_LOCK;
+
+	if (s->lockfd != -1)
+		return reload_unlocked(s);
+	if ((p = cc_aprintf("%s/.lock", s->path)) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "path");
+		goto out;
+	}
+	/* A store nobody has written to yet may have no lock file; there is then no writer. */
+	if ((fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 && errno != ENOENT) {
+		r = cc_seterr_errno(CC_ERR_LOCK, "open %s", p);
+		goto out;
+	}
+	while (fd != -1 && flock(fd, LOCK_SH) == -1) {
+		if (errno != EINTR) {
+			r = cc_seterr_errno(CC_ERR_LOCK, "flock %s", p);
+			goto out;
+		}
+	}
+	r = reload_unlocked(s);
+out:
+	if (fd != -1)
+		close(fd);
+	free(p);
+	return r;
+}
+
+static enum cc_err mkdir_0700(const char *path)
 {
 	struct stat st;
 
@@ -435,8 +470,7 @@ mkdir_0700(const char *path)
 	return CC_OK;
 }
 
-static enum cc_err
-create_layout(const char *path)
+static enum cc_err create_layout(const char *path)
 {
 	char *p = NULL, *slash;
 	size_t i;
@@ -472,8 +506,7 @@ out:
 	return r;
 }
 
-enum cc_err
-cc_store_open(const char *path, int flags, struct cc_store **out)
+enum cc_err cc_store_open(const char *path, int flags, struct cc_store **out)
 {
 	struct cc_store *s = NULL;
 	size_t len;
@@ -508,26 +541,22 @@ out:
 	return r;
 }
 
-const char *
-cc_store_path(const struct cc_store *s)
+const char *cc_store_path(const struct cc_store *s)
 {
 	return s->path;
 }
 
-size_t
-cc_store_count(const struct cc_store *s)
+size_t cc_store_count(const struct cc_store *s)
 {
 	return s->ncerts;
 }
 
-struct cc_cert *
-cc_store_cert(const struct cc_store *s, size_t i)
+struct cc_cert *cc_store_cert(const struct cc_store *s, size_t i)
 {
 	return i < s->ncerts ? s->certs[i] : NULL;
 }
 
-enum cc_err
-cc_store_find(const struct cc_store *s, const char *thumb, struct cc_cert **out)
+enum cc_err cc_store_find(const struct cc_store *s, const char *thumb, struct cc_cert **out)
 {
 	char t[CC_THUMB_LEN + 1];
 	size_t i;
@@ -545,20 +574,17 @@ cc_store_find(const struct cc_store *s, const char *thumb, struct cc_cert **out)
 	return cc_seterr(CC_ERR_NOT_FOUND, "no certificate with thumbprint %s in %s", t, s->path);
 }
 
-size_t
-cc_store_problem_count(const struct cc_store *s)
+size_t cc_store_problem_count(const struct cc_store *s)
 {
 	return s->nproblems;
 }
 
-const char *
-cc_store_problem_path(const struct cc_store *s, size_t i)
+const char *cc_store_problem_path(const struct cc_store *s, size_t i)
 {
 	return i < s->nproblems ? s->problems[i].path : NULL;
 }
 
-const char *
-cc_store_problem_reason(const struct cc_store *s, size_t i)
+const char *cc_store_problem_reason(const struct cc_store *s, size_t i)
 {
 	return i < s->nproblems ? s->problems[i].reason : NULL;
 }
@@ -567,8 +593,7 @@ cc_store_problem_reason(const struct cc_store *s, size_t i)
  * Removes writers' temporary files left by a crash. Only called with the lock held: no other
  * writer can be between creating and renaming one.
  */
-static void
-sweep_temporaries(struct cc_store *s)
+static void sweep_temporaries(struct cc_store *s)
 {
 	static const char *const dirs[] = {"certs", "keys", "meta", "state", "requests", "crl"};
 	char *dpath, *p;
@@ -594,8 +619,7 @@ sweep_temporaries(struct cc_store *s)
 	}
 }
 
-static enum cc_err
-lock_store(struct cc_store *s)
+static enum cc_err lock_store(struct cc_store *s)
 {
 	char *p = NULL;
 	int fd = -1;
@@ -626,8 +650,7 @@ out:
 	return r;
 }
 
-static void
-unlock_store(struct cc_store *s)
+static void unlock_store(struct cc_store *s)
 {
 	if (s->lockfd != -1) {
 		/* Closing the descriptor drops the flock. */
@@ -636,8 +659,7 @@ unlock_store(struct cc_store *s)
 	}
 }
 
-static enum cc_err
-write_key(const char *path, EVP_PKEY *key)
+static enum cc_err write_key(const char *path, EVP_PKEY *key)
 {
 	BIO *b = NULL;
 	BUF_MEM *m = NULL;
@@ -661,8 +683,7 @@ out:
 	return r;
 }
 
-static enum cc_err
-write_cert(const char *path, X509 *x, STACK_OF(X509) *chain)
+static enum cc_err write_cert(const char *path, X509 *x, STACK_OF(X509) * chain)
 {
 	BIO *b = NULL;
 	BUF_MEM *m = NULL;
@@ -690,8 +711,7 @@ out:
 	return r;
 }
 
-static enum cc_err
-write_meta(const char *path, const struct cc_meta *meta)
+static enum cc_err write_meta(const char *path, const struct cc_meta *meta)
 {
 	char *text = NULL;
 	enum cc_err r;
@@ -703,9 +723,8 @@ write_meta(const char *path, const struct cc_meta *meta)
 	return r;
 }
 
-enum cc_err
-cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) *chain, EVP_PKEY *key,
-    const struct cc_meta *meta, char thumb_out[CC_THUMB_LEN + 1])
+enum cc_err cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
+                         const struct cc_meta *meta, char thumb_out[CC_THUMB_LEN + 1])
 {
 	struct cc_cert *c = NULL;
 	struct cc_meta none = {0, false, NULL};
@@ -735,7 +754,7 @@ cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) *chain, EVP_PKEY *key,
 	locked = true;
 	if (stat(cpath, &st) == 0) {
 		r = cc_seterr(CC_ERR_EXISTS, "certificate %s is already in the store",
-		    cc_cert_thumbprint(c));
+		              cc_cert_thumbprint(c));
 		goto out;
 	}
 	/* Key, then meta, then the certificate: the certificate's rename commits the entry. */
@@ -761,8 +780,7 @@ out:
 	return r;
 }
 
-enum cc_err
-cc_store_enable(struct cc_store *s, const char *thumb, unsigned services)
+enum cc_err cc_store_enable(struct cc_store *s, const char *thumb, unsigned services)
 {
 	struct cc_cert *c;
 	struct cc_meta meta;
@@ -796,12 +814,13 @@ out:
 	return r;
 }
 
-enum cc_err
-cc_store_remove(struct cc_store *s, const char *thumb)
+enum cc_err cc_store_remove(struct cc_store *s, const char *thumb)
 {
 	/* Folder, prefix and suffix of each file of an entry; the certificate first. */
-	static const char *const parts[][3] = {{"certs", "", ".pem"}, {"meta", "", ".ini"},
-	    {"keys", "", ".key"}, {"state", "expiry-", ".ini"}};
+	static const char *const parts[][3] = {{"certs", "", ".pem"},
+	                                       {"meta", "", ".ini"},
+	                                       {"keys", "", ".key"},
+	                                       {"state", "expiry-", ".ini"}};
 	struct cc_cert *c;
 	char t[CC_THUMB_LEN + 1];
 	char *p = NULL;
@@ -820,7 +839,7 @@ cc_store_remove(struct cc_store *s, const char *thumb)
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		free(p);
 		if ((p = cc_aprintf("%s/%s/%s%s%s", s->path, parts[i][0], parts[i][1], t,
-			 parts[i][2])) == NULL) {
+		                    parts[i][2])) == NULL) {
 			r = cc_seterr(CC_ERR_NOMEM, "path");
 			goto out;
 		}
@@ -837,8 +856,7 @@ out:
 	return r;
 }
 
-static bool
-valid_state_name(const char *name)
+static bool valid_state_name(const char *name)
 {
 	const char *p;
 
@@ -846,7 +864,7 @@ valid_state_name(const char *name)
 		return false;
 	for (p = name; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			(*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
 			return false;
 	return true;
 }
@@ -858,8 +876,7 @@ struct state_query {
 	bool found;
 };
 
-static int
-state_handler(void *user, const char *section, const char *name, const char *value)
+static int state_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct state_query *q = user;
 
@@ -871,8 +888,8 @@ state_handler(void *user, const char *section, const char *name, const char *val
 	return 1;
 }
 
-enum cc_err
-cc_store_state_get(struct cc_store *s, const char *name, const char *key, char *val, size_t len)
+enum cc_err cc_store_state_get(struct cc_store *s, const char *name, const char *key, char *val,
+                               size_t len)
 {
 	struct state_query q = {key, val, len, false};
 	unsigned char *buf = NULL;
@@ -909,9 +926,8 @@ out:
 	return r;
 }
 
-enum cc_err
-cc_store_state_set(struct cc_store *s, const char *name, const char *const *keys,
-    const char *const *vals, size_t n)
+enum cc_err cc_store_state_set(struct cc_store *s, const char *name, const char *const *keys,
+                               const char *const *vals, size_t n)
 {
 	char *p = NULL, *text = NULL, *next;
 	size_t i;
@@ -929,7 +945,7 @@ cc_store_state_set(struct cc_store *s, const char *name, const char *const *keys
 	for (i = 0; i < n; i++) {
 		if (strpbrk(keys[i], "=;#[]\r\n") != NULL || strpbrk(vals[i], ";#\r\n") != NULL) {
 			r = cc_seterr(CC_ERR_INVAL, "state value for %s has INI syntax in it",
-			    keys[i]);
+			              keys[i]);
 			goto out;
 		}
 		if ((next = cc_aprintf("%s%s = %s\n", text, keys[i], vals[i])) == NULL) {

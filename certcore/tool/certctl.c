@@ -33,8 +33,7 @@
 static const char *progname = "certctl";
 static const char *verb = NULL;
 
-static void
-fail_msg(const char *fmt, ...)
+static void fail_msg(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -46,8 +45,7 @@ fail_msg(const char *fmt, ...)
 }
 
 /* One line naming what failed and the library's reason. */
-static int
-fail(enum cc_err r)
+static int fail(enum cc_err r)
 {
 	const char *d = cc_errdetail();
 
@@ -58,18 +56,16 @@ fail(enum cc_err r)
 	return EXIT_FAILURE;
 }
 
-static void
-report_problems(const struct cc_store *s)
+static void report_problems(const struct cc_store *s)
 {
 	size_t i;
 
 	for (i = 0; i < cc_store_problem_count(s); i++)
 		fprintf(stderr, "%s: warning: %s: %s\n", progname, cc_store_problem_path(s, i),
-		    cc_store_problem_reason(s, i));
+		        cc_store_problem_reason(s, i));
 }
 
-static enum cc_err
-open_store(const char *path, int flags, struct cc_store **s)
+static enum cc_err open_store(const char *path, int flags, struct cc_store **s)
 {
 	enum cc_err r;
 
@@ -79,26 +75,23 @@ open_store(const char *path, int flags, struct cc_store **s)
 	return CC_OK;
 }
 
-static void
-usage_main(FILE *f)
+static void usage_main(FILE *f)
 {
-	fprintf(f,
-	    "usage: certctl [--store DIR] VERB [options]\n"
-	    "\n"
-	    "verbs:\n"
-	    "  new      create a self-signed certificate (New-ExchangeCertificate)\n"
-	    "  renew    clone a certificate with a new key and validity\n"
-	    "  get      list certificates (Get-ExchangeCertificate)\n"
-	    "  enable   enable services on a certificate (Enable-ExchangeCertificate)\n"
-	    "  remove   remove a certificate and its key (Remove-ExchangeCertificate)\n"
-	    "  export   write the public certificate for a peer's trust store\n"
-	    "\n"
-	    "The store is --store DIR, else $UMEDGE_STORE, else " CC_STORE_DEFAULT_PATH ".\n"
-	    "certctl VERB --help describes each verb.\n");
+	fprintf(f, "usage: certctl [--store DIR] VERB [options]\n"
+	           "\n"
+	           "verbs:\n"
+	           "  new      create a self-signed certificate (New-ExchangeCertificate)\n"
+	           "  renew    clone a certificate with a new key and validity\n"
+	           "  get      list certificates (Get-ExchangeCertificate)\n"
+	           "  enable   enable services on a certificate (Enable-ExchangeCertificate)\n"
+	           "  remove   remove a certificate and its key (Remove-ExchangeCertificate)\n"
+	           "  export   write the public certificate for a peer's trust store\n"
+	           "\n"
+	           "The store is --store DIR, else $UMEDGE_STORE, else " CC_STORE_DEFAULT_PATH ".\n"
+	           "certctl VERB --help describes each verb.\n");
 }
 
-static int
-usage_error(const char *text, const char *fmt, ...)
+static int usage_error(const char *text, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -111,8 +104,7 @@ usage_error(const char *text, const char *fmt, ...)
 }
 
 /* Splits "a,b c" into the list, appending. */
-static int
-add_list(const char ***list, size_t *n, char *arg)
+static int add_list(const char ***list, size_t *n, char *arg)
 {
 	char *p = arg, *start;
 	const char **nl;
@@ -133,8 +125,7 @@ add_list(const char ***list, size_t *n, char *arg)
 	return 0;
 }
 
-static int
-parse_int(const char *s, int lo, int hi, int *out)
+static int parse_int(const char *s, int lo, int hi, int *out)
 {
 	char *end;
 	long v;
@@ -148,26 +139,25 @@ parse_int(const char *s, int lo, int hi, int *out)
 }
 
 static const char new_help[] =
-    "usage: certctl new [--domain NAME]... [--subject X500] [--services LIST]\n"
-    "                   [--key rsa2048|rsa1024|rsa4096|ec256|ec384] [--days N]\n"
-    "                   [--exportable] [--friendly-name NAME]\n"
-    "Creates a self-signed certificate. The first domain becomes the CN unless --subject is\n"
-    "given (\"c=us,o=contoso corp,cn=mail.contoso.com\"). Without domains or subject: the\n"
-    "host's FQDN and short name. Default: RSA 2048, 365 days, not exportable.\n";
+        "usage: certctl new [--domain NAME]... [--subject X500] [--services LIST]\n"
+        "                   [--key rsa2048|rsa1024|rsa4096|ec256|ec384] [--days N]\n"
+        "                   [--exportable] [--friendly-name NAME]\n"
+        "Creates a self-signed certificate. The first domain becomes the CN unless --subject is\n"
+        "given (\"c=us,o=contoso corp,cn=mail.contoso.com\"). Without domains or subject: the\n"
+        "host's FQDN and short name. Default: RSA 2048, 365 days, not exportable.\n";
 
-static int
-cmd_new(const char *store, int argc, char **argv)
+static int cmd_new(const char *store, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"domain", required_argument, NULL, 'd'},
-		{"subject", required_argument, NULL, 's'},
-		{"services", required_argument, NULL, 'S'},
-		{"key", required_argument, NULL, 'k'},
-		{"days", required_argument, NULL, 'D'},
-		{"exportable", no_argument, NULL, 'e'},
-		{"friendly-name", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"domain", required_argument, NULL, 'd'},
+	        {"subject", required_argument, NULL, 's'},
+	        {"services", required_argument, NULL, 'S'},
+	        {"key", required_argument, NULL, 'k'},
+	        {"days", required_argument, NULL, 'D'},
+	        {"exportable", no_argument, NULL, 'e'},
+	        {"friendly-name", required_argument, NULL, 'f'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct cc_new_params p;
 	struct cc_store *s = NULL;
@@ -178,7 +168,7 @@ cmd_new(const char *store, int argc, char **argv)
 	enum cc_err r;
 
 	memset(&p, 0, sizeof(p));
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			if (add_list(&domains, &p.ndomains, optarg) == -1) {
@@ -203,7 +193,8 @@ cmd_new(const char *store, int argc, char **argv)
 			break;
 		case 'D':
 			if (parse_int(optarg, 1, 36600, &p.days) == -1) {
-				rc = usage_error(new_help, "--days: \"%s\" is not 1..36600", optarg);
+				rc = usage_error(new_help, "--days: \"%s\" is not 1..36600",
+				                 optarg);
 				goto out;
 			}
 			break;
@@ -243,16 +234,15 @@ out:
 }
 
 static const char renew_help[] =
-    "usage: certctl renew THUMBPRINT\n"
-    "Creates a new self-signed certificate with the same subject, domains, services, key type\n"
-    "and validity length as THUMBPRINT, and a new key. The old one is kept until removed.\n";
+        "usage: certctl renew THUMBPRINT\n"
+        "Creates a new self-signed certificate with the same subject, domains, services, key type\n"
+        "and validity length as THUMBPRINT, and a new key. The old one is kept until removed.\n";
 
-static int
-cmd_renew(const char *store, int argc, char **argv)
+static int cmd_renew(const char *store, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct cc_store *s = NULL;
 	struct cc_cert *c;
@@ -260,7 +250,7 @@ cmd_renew(const char *store, int argc, char **argv)
 	int ch, rc = EXIT_FAILURE;
 	enum cc_err r;
 
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch == 'h') {
 			fputs(renew_help, stdout);
 			return EXIT_SUCCESS;
@@ -284,19 +274,18 @@ out:
 }
 
 static const char get_help[] =
-    "usage: certctl get [THUMBPRINT] [--domain FQDN] [--format table|list|json]\n"
-    "Lists certificates: all, one by thumbprint, or those whose CertificateDomains match FQDN\n"
-    "(wildcards cover one left-most label). table: Thumbprint, Services, Subject; list: every\n"
-    "property (as Get-ExchangeCertificate | fl); json: an array of objects.\n";
+        "usage: certctl get [THUMBPRINT] [--domain FQDN] [--format table|list|json]\n"
+        "Lists certificates: all, one by thumbprint, or those whose CertificateDomains match FQDN\n"
+        "(wildcards cover one left-most label). table: Thumbprint, Services, Subject; list: every\n"
+        "property (as Get-ExchangeCertificate | fl); json: an array of objects.\n";
 
-static int
-cmd_get(const char *store, int argc, char **argv)
+static int cmd_get(const char *store, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"domain", required_argument, NULL, 'd'},
-		{"format", required_argument, NULL, 'F'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"domain", required_argument, NULL, 'd'},
+	        {"format", required_argument, NULL, 'F'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	enum { TABLE, LIST, JSON } fmt = TABLE;
 	struct cc_store *s = NULL;
@@ -308,7 +297,7 @@ cmd_get(const char *store, int argc, char **argv)
 	int ch, rc = EXIT_FAILURE;
 	enum cc_err r;
 
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			domain = optarg;
@@ -322,7 +311,7 @@ cmd_get(const char *store, int argc, char **argv)
 				fmt = JSON;
 			else
 				return usage_error(get_help, "--format: \"%s\" (table, list, json)",
-				    optarg);
+				                   optarg);
 			break;
 		case 'h':
 			fputs(get_help, stdout);
@@ -384,18 +373,17 @@ out:
 	return rc;
 }
 
-static const char enable_help[] =
-    "usage: certctl enable THUMBPRINT --services LIST\n"
-    "Adds services (SMTP, POP, IMAP, UM, IIS, LDAP) to a certificate. Services already enabled\n"
-    "stay enabled, as Enable-ExchangeCertificate does.\n";
+static const char enable_help[] = "usage: certctl enable THUMBPRINT --services LIST\n"
+                                  "Adds services (SMTP, POP, IMAP, UM, IIS, LDAP) to a "
+                                  "certificate. Services already enabled\n"
+                                  "stay enabled, as Enable-ExchangeCertificate does.\n";
 
-static int
-cmd_enable(const char *store, int argc, char **argv)
+static int cmd_enable(const char *store, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"services", required_argument, NULL, 'S'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"services", required_argument, NULL, 'S'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct cc_store *s = NULL;
 	struct cc_cert *c;
@@ -404,7 +392,7 @@ cmd_enable(const char *store, int argc, char **argv)
 	char buf[64];
 	enum cc_err r;
 
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'S':
 			if (cc_services_parse(optarg, &services) != CC_OK)
@@ -427,7 +415,7 @@ cmd_enable(const char *store, int argc, char **argv)
 		goto out;
 	}
 	printf("%s  %s\n", cc_cert_thumbprint(c),
-	    cc_services_format(cc_cert_services(c), buf, sizeof(buf)));
+	       cc_services_format(cc_cert_services(c), buf, sizeof(buf)));
 	rc = EXIT_SUCCESS;
 out:
 	cc_store_free(s);
@@ -435,21 +423,20 @@ out:
 }
 
 static const char remove_help[] =
-    "usage: certctl remove THUMBPRINT\n"
-    "Removes a certificate, its private key, its metadata and its expiry state.\n";
+        "usage: certctl remove THUMBPRINT\n"
+        "Removes a certificate, its private key, its metadata and its expiry state.\n";
 
-static int
-cmd_remove(const char *store, int argc, char **argv)
+static int cmd_remove(const char *store, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct cc_store *s = NULL;
 	int ch, rc = EXIT_FAILURE;
 	enum cc_err r;
 
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch == 'h') {
 			fputs(remove_help, stdout);
 			return EXIT_SUCCESS;
@@ -470,18 +457,17 @@ out:
 }
 
 static const char export_help[] =
-    "usage: certctl export THUMBPRINT --out FILE|- [--der]\n"
-    "Writes the public certificate (PEM, or DER with --der) for a peer's trust store, such as\n"
-    "a SIP gateway's. The private key is never exported by this verb.\n";
+        "usage: certctl export THUMBPRINT --out FILE|- [--der]\n"
+        "Writes the public certificate (PEM, or DER with --der) for a peer's trust store, such as\n"
+        "a SIP gateway's. The private key is never exported by this verb.\n";
 
-static int
-cmd_export(const char *store, int argc, char **argv)
+static int cmd_export(const char *store, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"out", required_argument, NULL, 'o'},
-		{"der", no_argument, NULL, 'D'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"out", required_argument, NULL, 'o'},
+	        {"der", no_argument, NULL, 'D'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct cc_store *s = NULL;
 	struct cc_cert *c;
@@ -492,7 +478,7 @@ cmd_export(const char *store, int argc, char **argv)
 	int ch, der_fmt = 0, len, rc = EXIT_FAILURE;
 	enum cc_err r;
 
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'o':
 			out = optarg;
@@ -520,7 +506,8 @@ cmd_export(const char *store, int argc, char **argv)
 			goto out;
 		}
 	} else {
-		if ((b = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio_X509(b, cc_cert_x509(c)) != 1) {
+		if ((b = BIO_new(BIO_s_mem())) == NULL ||
+		    PEM_write_bio_X509(b, cc_cert_x509(c)) != 1) {
 			fail_msg("encoding the certificate failed");
 			goto out;
 		}
@@ -530,13 +517,13 @@ cmd_export(const char *store, int argc, char **argv)
 	}
 	if (strcmp(out, "-") == 0) {
 		if (fwrite(der ? (void *)der : (void *)m->data, 1, (size_t)len, stdout) !=
-			(size_t)len ||
+		            (size_t)len ||
 		    fflush(stdout) != 0) {
 			fail_msg("writing to standard output: %s", strerror(errno));
 			goto out;
 		}
 	} else if ((r = cc_file_write_atomic(out, der ? (void *)der : (void *)m->data, (size_t)len,
-			0644)) != CC_OK) {
+	                                     0644)) != CC_OK) {
 		rc = fail(r);
 		goto out;
 	}
@@ -552,12 +539,11 @@ static const struct {
 	const char *name;
 	int (*fn)(const char *, int, char **);
 } verbs[] = {
-	{"new", cmd_new},       {"renew", cmd_renew},   {"get", cmd_get},
-	{"enable", cmd_enable}, {"remove", cmd_remove}, {"export", cmd_export},
+        {"new", cmd_new},       {"renew", cmd_renew},   {"get", cmd_get},
+        {"enable", cmd_enable}, {"remove", cmd_remove}, {"export", cmd_export},
 };
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	const char *store = getenv("UMEDGE_STORE");
 	int i = 1;
@@ -588,7 +574,8 @@ main(int argc, char **argv)
 	for (v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
 		if (strcmp(argv[i], verbs[v].name) == 0) {
 			verb = verbs[v].name;
-			/* The verb's own options start after it; getopt sees the verb as argv[0]. */
+			/* The verb's own options start after it; getopt sees the verb as argv[0].
+			 */
 			optind = 1;
 			return verbs[v].fn(store, argc - i, argv + i);
 		}

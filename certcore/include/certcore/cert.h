@@ -54,14 +54,15 @@ struct cc_cert;
  * its meta (may be NULL: no services, not exportable, no name). Takes its own references. A key
  * that does not match the certificate fails with CC_ERR_KEY_MISMATCH.
  */
-enum cc_err cc_cert_new(X509 *x, STACK_OF(X509) *chain, EVP_PKEY *key, const struct cc_meta *meta,
-    struct cc_cert **out) CC_WUR;
+enum cc_err cc_cert_new(X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key, const struct cc_meta *meta,
+                        struct cc_cert **out) CC_WUR;
 
 /*
  * Parses one certificate from PEM or DER bytes (the first certificate of a PEM file; later ones
  * become the chain). No key, no meta.
  */
-enum cc_err cc_cert_new_from_bytes(const unsigned char *buf, size_t len, struct cc_cert **out) CC_WUR;
+enum cc_err cc_cert_new_from_bytes(const unsigned char *buf, size_t len,
+                                   struct cc_cert **out) CC_WUR;
 
 void cc_cert_free(struct cc_cert *c);
 
@@ -82,7 +83,7 @@ unsigned cc_cert_services(const struct cc_cert *c);
 bool cc_cert_exportable(const struct cc_cert *c);
 const char *cc_cert_friendly_name(const struct cc_cert *c); /* "" when none */
 X509 *cc_cert_x509(const struct cc_cert *c);                /* borrowed */
-STACK_OF(X509) *cc_cert_chain(const struct cc_cert *c);     /* borrowed, may be empty */
+STACK_OF(X509) * cc_cert_chain(const struct cc_cert *c);    /* borrowed, may be empty */
 EVP_PKEY *cc_cert_key(const struct cc_cert *c);             /* borrowed, NULL when none */
 /* Validity period in whole days (NotAfter - NotBefore), used when cloning. */
 int cc_cert_validity_days(const struct cc_cert *c);

@@ -12,19 +12,19 @@
 
 enum cc_err {
 	CC_OK = 0,
-	CC_ERR_NOMEM,        /* out of memory */
-	CC_ERR_INVAL,        /* invalid argument */
-	CC_ERR_IO,           /* file system error */
-	CC_ERR_CRYPTO,       /* OpenSSL failed */
-	CC_ERR_NOT_FOUND,    /* no such certificate */
-	CC_ERR_EXISTS,       /* already exists */
-	CC_ERR_PARSE,        /* malformed input */
-	CC_ERR_PERM,         /* unsafe permissions */
-	CC_ERR_LOCK,         /* store lock failed */
-	CC_ERR_KEY_MISMATCH, /* private key does not match the certificate */
+	CC_ERR_NOMEM,         /* out of memory */
+	CC_ERR_INVAL,         /* invalid argument */
+	CC_ERR_IO,            /* file system error */
+	CC_ERR_CRYPTO,        /* OpenSSL failed */
+	CC_ERR_NOT_FOUND,     /* no such certificate */
+	CC_ERR_EXISTS,        /* already exists */
+	CC_ERR_PARSE,         /* malformed input */
+	CC_ERR_PERM,          /* unsafe permissions */
+	CC_ERR_LOCK,          /* store lock failed */
+	CC_ERR_KEY_MISMATCH,  /* private key does not match the certificate */
 	CC_ERR_KEY_ENCRYPTED, /* private key is password protected */
-	CC_ERR_NO_KEY,       /* private key missing */
-	CC_ERR_STATE,        /* state file unreadable */
+	CC_ERR_NO_KEY,        /* private key missing */
+	CC_ERR_STATE,         /* state file unreadable */
 	CC_ERR__MAX
 };
 

@@ -24,19 +24,19 @@ struct cc_expiry_state {
 
 struct cc_expiry_decision {
 	enum cc_expiry_event event;
-	int64_t day;  /* UTC day number of `now` */
-	long days;    /* days_left (rounded up) or days_expired (whole days since NotAfter) */
+	int64_t day; /* UTC day number of `now` */
+	long days;   /* days_left or days_expired, in UTC calendar days */
 };
 
 /* The pure rule: what to log for a certificate ending at not_after, given the state, at now. */
 void cc_expiry_decide(time_t not_after, const struct cc_expiry_state *last, time_t now,
-    struct cc_expiry_decision *out);
+                      struct cc_expiry_decision *out);
 
 /* The state kept for a certificate (state/expiry-THUMB.ini); last_day -1 when none. */
 enum cc_err cc_expiry_state_load(struct cc_store *s, const char *thumb,
-    struct cc_expiry_state *out) CC_WUR;
+                                 struct cc_expiry_state *out) CC_WUR;
 enum cc_err cc_expiry_state_save(struct cc_store *s, const char *thumb,
-    const struct cc_expiry_state *st) CC_WUR;
+                                 const struct cc_expiry_state *st) CC_WUR;
 
 /*
  * Runs the clock once for a certificate used by `service`: decides, records the day in the store
@@ -44,6 +44,6 @@ enum cc_err cc_expiry_state_save(struct cc_store *s, const char *thumb,
  * `logged` (may be NULL) receives the event logged.
  */
 enum cc_err cc_expiry_tick(struct cc_store *s, const struct cc_cert *c, const char *service,
-    struct cc_log *log, time_t now, enum cc_expiry_event *logged) CC_WUR;
+                           struct cc_log *log, time_t now, enum cc_expiry_event *logged) CC_WUR;
 
 #endif

@@ -12,8 +12,8 @@
  * `mode`, written, fsync'd, renamed over `path`, and the directory fsync'd. A crash leaves the
  * old file or the new one, never a mix.
  */
-enum cc_err cc_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
-    CC_WUR;
+enum cc_err cc_file_write_atomic(const char *path, const void *data, size_t len,
+                                 mode_t mode) CC_WUR;
 
 /*
  * Reads a whole regular file of at most `max` bytes. The buffer is NUL-terminated (not counted
@@ -21,7 +21,7 @@ enum cc_err cc_file_write_atomic(const char *path, const void *data, size_t len,
  * `mode_out` (may be NULL) receives st_mode. A missing file is CC_ERR_NOT_FOUND.
  */
 enum cc_err cc_file_read(const char *path, size_t max, unsigned char **buf, size_t *len,
-    mode_t *mode_out) CC_WUR;
+                         mode_t *mode_out) CC_WUR;
 
 /* Removes `path` and fsyncs its directory; a missing file is not an error. */
 enum cc_err cc_file_remove(const char *path) CC_WUR;

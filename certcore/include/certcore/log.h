@@ -43,7 +43,7 @@ struct cc_log;
  * for syslog. Owned; free with cc_log_free().
  */
 enum cc_err cc_log_new(enum cc_log_format fmt, FILE *out, const char *ident, bool use_syslog,
-    struct cc_log **log_out) CC_WUR;
+                       struct cc_log **log_out) CC_WUR;
 void cc_log_free(struct cc_log *log);
 
 /* "text" or "json". */
@@ -55,11 +55,11 @@ void cc_log_set_clock(struct cc_log *log, time_t (*clock)(void *), void *arg);
 
 /* Logs event `id` (its name from the table in events.h) with fields, as one line. */
 void cc_log_event(struct cc_log *log, enum cc_log_level level, int id, const struct cc_field *f,
-    size_t n);
+                  size_t n);
 
 /* A line that is not one of the numbered events (start-up, configuration): "message" field. */
 void cc_log_message(struct cc_log *log, enum cc_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /* True when a field of this name is never written in clear. */
 bool cc_log_field_is_secret(const char *key);

@@ -29,10 +29,10 @@ struct cc_new_params {
 	const char *subject;        /* X.500 string "c=us,o=contoso corp,cn=mail.contoso.com" */
 	unsigned services;
 	enum cc_key_type key_type;
-	int days;                   /* validity; 0 means 365 */
+	int days; /* validity; 0 means 365 */
 	bool exportable;
-	const char *friendly_name;  /* NULL: "Microsoft Exchange"-style default "umedge" */
-	time_t now;                 /* NotBefore; 0 means time(NULL) */
+	const char *friendly_name; /* NULL: "Microsoft Exchange"-style default "umedge" */
+	time_t now;                /* NotBefore; 0 means time(NULL) */
 };
 
 /* "rsa2048" (or "rsa"), "rsa1024", "rsa4096", "ec256"/"p-256", "ec384"/"p-384". */
@@ -47,19 +47,19 @@ enum cc_err cc_key_generate(enum cc_key_type t, EVP_PKEY **out) CC_WUR;
  * domain, subject and authority key ids, basicConstraints CA:FALSE, keyUsage digitalSignature and
  * keyEncipherment (RSA) or keyAgreement (EC), a random 127-bit serial. Owned by the caller.
  */
-enum cc_err cc_selfsigned_create(const struct cc_new_params *p, X509 **x_out, EVP_PKEY **key_out)
-    CC_WUR;
+enum cc_err cc_selfsigned_create(const struct cc_new_params *p, X509 **x_out,
+                                 EVP_PKEY **key_out) CC_WUR;
 
 /* Creates a self-signed certificate in the store; `thumb_out` receives its thumbprint. */
 enum cc_err cc_store_new_self_signed(struct cc_store *s, const struct cc_new_params *p,
-    char thumb_out[CC_THUMB_LEN + 1]) CC_WUR;
+                                     char thumb_out[CC_THUMB_LEN + 1]) CC_WUR;
 
 /*
  * Renews (clones) a stored certificate: a new key of the same type and size, the same subject,
  * domains, services, exportable flag and friendly name, the same validity length, from `now`.
  */
 enum cc_err cc_store_renew(struct cc_store *s, const char *thumb, time_t now,
-    char thumb_out[CC_THUMB_LEN + 1]) CC_WUR;
+                           char thumb_out[CC_THUMB_LEN + 1]) CC_WUR;
 
 /*
  * Parses an X.500 subject as Exchange takes it ("c=us,o=contoso corp,cn=mail.contoso.com",

@@ -50,8 +50,8 @@ const char *cc_store_problem_reason(const struct cc_store *s, size_t i);
  * point). CC_ERR_EXISTS when the thumbprint is already stored. Reloads the store; `thumb_out`
  * (may be NULL) receives the thumbprint.
  */
-enum cc_err cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) *chain, EVP_PKEY *key,
-    const struct cc_meta *meta, char thumb_out[CC_THUMB_LEN + 1]) CC_WUR;
+enum cc_err cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
+                         const struct cc_meta *meta, char thumb_out[CC_THUMB_LEN + 1]) CC_WUR;
 
 /* Adds services to a certificate (never removes, as Enable-ExchangeCertificate). */
 enum cc_err cc_store_enable(struct cc_store *s, const char *thumb, unsigned services) CC_WUR;
@@ -64,8 +64,8 @@ enum cc_err cc_store_remove(struct cc_store *s, const char *thumb) CC_WUR;
  * and later for daemons. Writes take the lock and are atomic. A missing record reads as no keys.
  */
 enum cc_err cc_store_state_get(struct cc_store *s, const char *name, const char *key, char *val,
-    size_t len) CC_WUR;
+                               size_t len) CC_WUR;
 enum cc_err cc_store_state_set(struct cc_store *s, const char *name, const char *const *keys,
-    const char *const *vals, size_t n) CC_WUR;
+                               const char *const *vals, size_t n) CC_WUR;
 
 #endif

@@ -1,0 +1,277 @@
+/* Shared helpers for the CUnit suites (see testutil.h). */
+#include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "testutil.h"
+
+static void die(const char *what)
+{
+	fprintf(stderr, "testutil: %s failed\n", what);
+	ERR_print_errors_fp(stderr);
+	abort();
+}
+
+int tu_run(const char *suite, CU_TestInfo *tests)
+{
+	CU_SuiteInfo suites[] = {{(char *)suite, NULL, NULL, NULL, NULL, tests},
+	                         CU_SUITE_INFO_NULL};
+	unsigned failures;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	if (CU_register_suites(suites) != CUE_SUCCESS) {
+		CU_cleanup_registry();
+		return 1;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	/* A run that ran nothing is a failure: a suite that cannot fail proves nothing. */
+	if (CU_get_number_of_tests_run() == 0)
+		failures = 1;
+	CU_cleanup_registry();
+	return failures != 0;
+}
+
+char *tu_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *p;
+
+	if (base == NULL || *base == '\0')
+		base = "/tmp";
+	if (asprintf(&p, "%s/umedge-test.XXXXXX", base) < 0)
+		die("asprintf");
+	if (mkdtemp(p) == NULL)
+		die("mkdtemp");
+	return p;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void tu_rmrf(const char *path)
+{
+	if (path != NULL)
+		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void tu_write_file(const char *path, const void *data, size_t len, unsigned mode)
+{
+	FILE *f;
+
+	unlink(path);
+	if ((f = fopen(path, "w")) == NULL)
+		die(path);
+	if (len > 0 && fwrite(data, 1, len, f) != len)
+		die("fwrite");
+	if (fclose(f) != 0)
+		die("fclose");
+	if (chmod(path, mode) != 0)
+		die("chmod");
+}
+
+char *tu_read_file(const char *path, size_t *len)
+{
+	FILE *f;
+	char *buf = NULL;
+	size_t n = 0, cap = 0, r;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			cap = (n + 4096 + 1) * 2;
+			if ((buf = realloc(buf, cap)) == NULL)
+				die("realloc");
+		}
+		r = fread(buf + n, 1, 4096, f);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	if (len != NULL)
+		*len = n;
+	return buf;
+}
+
+EVP_PKEY *tu_make_key(const char *type)
+{
+	EVP_PKEY *k = NULL;
+
+	if (type == NULL || strcmp(type, "rsa2048") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	else if (strcmp(type, "rsa1024") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	else if (strcmp(type, "rsa512") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)512);
+	else if (strcmp(type, "ec256") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	else if (strcmp(type, "ec384") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	if (k == NULL)
+		die("key generation");
+	return k;
+}
+
+static void ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *e;
+
+	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+	if ((e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)) == NULL)
+		die(value);
+	if (X509_add_ext(x, e, -1) != 1)
+		die("X509_add_ext");
+	X509_EXTENSION_free(e);
+}
+
+void tu_make_cert(const struct tu_cert_spec *spec, X509 **xo, EVP_PKEY **ko)
+{
+	X509 *x;
+	EVP_PKEY *k = tu_make_key(spec->key);
+	X509_NAME *n;
+	unsigned char sb[12];
+	BIGNUM *bn;
+	const char *eku = spec->eku ? spec->eku : "serverAuth,clientAuth";
+	long na = spec->not_after_offset ? spec->not_after_offset : 365L * 86400;
+	char *san = NULL, *next;
+	size_t i;
+
+	if ((x = X509_new()) == NULL || X509_set_version(x, X509_VERSION_3) != 1)
+		die("X509_new");
+	if (spec->serial != 0) {
+		if (ASN1_INTEGER_set(X509_get_serialNumber(x), spec->serial) != 1)
+			die("serial");
+	} else {
+		if (RAND_bytes(sb, sizeof(sb)) != 1)
+			die("RAND_bytes");
+		sb[0] &= 0x7f;
+		sb[0] |= 0x01;
+		if ((bn = BN_bin2bn(sb, sizeof(sb), NULL)) == NULL ||
+		    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
+			die("serial");
+		BN_free(bn);
+	}
+	n = X509_get_subject_name(x);
+	if (spec->cn != NULL &&
+	    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)spec->cn, -1,
+	                               -1, 0) != 1)
+		die("CN");
+	if (spec->cn == NULL &&
+	    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"umedge tests",
+	                               -1, -1, 0) != 1)
+		die("O");
+	if (X509_set_issuer_name(x, spec->issuer ? X509_get_subject_name(spec->issuer) : n) != 1)
+		die("issuer");
+	if (X509_gmtime_adj(X509_getm_notBefore(x), spec->not_before_offset) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(x), na) == NULL)
+		die("validity");
+	if (X509_set_pubkey(x, k) != 1)
+		die("pubkey");
+	if (spec->ca) {
+		ext(x, spec->issuer ? spec->issuer : x, NID_basic_constraints, "critical,CA:TRUE");
+		ext(x, spec->issuer ? spec->issuer : x, NID_key_usage,
+		    "critical,keyCertSign,cRLSign,digitalSignature");
+	} else {
+		ext(x, spec->issuer ? spec->issuer : x, NID_basic_constraints, "critical,CA:FALSE");
+	}
+	if (*eku != '\0')
+		ext(x, spec->issuer ? spec->issuer : x, NID_ext_key_usage, eku);
+	ext(x, spec->issuer ? spec->issuer : x, NID_subject_key_identifier, "hash");
+	for (i = 0; spec->sans != NULL && spec->sans[i] != NULL; i++) {
+		if (asprintf(&next, "%s%sDNS:%s", san ? san : "", san ? "," : "", spec->sans[i]) <
+		    0)
+			die("asprintf");
+		free(san);
+		san = next;
+	}
+	if (san != NULL) {
+		ext(x, spec->issuer ? spec->issuer : x, NID_subject_alt_name, san);
+		free(san);
+	}
+	if (X509_sign(x, spec->issuer_key ? spec->issuer_key : k, EVP_sha256()) <= 0)
+		die("X509_sign");
+	*xo = x;
+	*ko = k;
+}
+
+static char *bio_text(BIO *b)
+{
+	BUF_MEM *m;
+	char *s;
+
+	BIO_get_mem_ptr(b, &m);
+	if ((s = strndup(m->data, m->length)) == NULL)
+		die("strndup");
+	BIO_free(b);
+	return s;
+}
+
+char *tu_cert_pem(X509 *x)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+
+	if (b == NULL || PEM_write_bio_X509(b, x) != 1)
+		die("PEM_write_bio_X509");
+	return bio_text(b);
+}
+
+char *tu_key_pem(EVP_PKEY *k)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+
+	if (b == NULL || PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) != 1)
+		die("PEM_write_bio_PrivateKey");
+	return bio_text(b);
+}
+
+char *tu_key_pem_encrypted(EVP_PKEY *k, const char *password)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+
+	if (b == NULL || PEM_write_bio_PKCS8PrivateKey(b, k, EVP_aes_256_cbc(), password,
+	                                               (int)strlen(password), NULL, NULL) != 1)
+		die("PEM_write_bio_PKCS8PrivateKey");
+	return bio_text(b);
+}
+
+int tu_sh(const char *fmt, ...)
+{
+	char *cmd;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	if (vasprintf(&cmd, fmt, ap) < 0)
+		die("vasprintf");
+	va_end(ap);
+	rc = system(cmd);
+	free(cmd);
+	if (rc == -1 || !WIFEXITED(rc))
+		return -1;
+	return WEXITSTATUS(rc);
+}

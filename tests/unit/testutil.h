@@ -1,0 +1,57 @@
+/*
+ * Shared helpers for the CUnit suites: temporary directories, and test certificates made with
+ * OpenSSL at run time (never checked in with dates that rot).
+ */
+#ifndef UMEDGE_TESTUTIL_H
+#define UMEDGE_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <CUnit/CUnit.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* Registers one suite of NULL-terminated tests, runs it verbosely, returns the failure count
+ * (0 on success) for main() to return. */
+int tu_run(const char *suite, CU_TestInfo *tests);
+
+/* A fresh directory under $TMPDIR (or /tmp), mode 0700; owned, free() it. Aborts on failure. */
+char *tu_tmpdir(void);
+/* rm -rf. */
+void tu_rmrf(const char *path);
+/* Writes bytes to a file with a mode (plain write, for planting test files). */
+void tu_write_file(const char *path, const void *data, size_t len, unsigned mode);
+/* Reads a whole file; owned, NUL-terminated; NULL when absent. */
+char *tu_read_file(const char *path, size_t *len);
+
+/* What a test certificate looks like. Zero-initialise, then set what matters. */
+struct tu_cert_spec {
+	const char *cn;          /* subject CN; NULL for none */
+	const char *const *sans; /* DNS SAN names; NULL-terminated list or NULL */
+	const char *key;         /* "rsa2048" (default), "rsa1024", "rsa512", "ec256", "ec384" */
+	long not_before_offset;  /* seconds from now (negative: in the past) */
+	long not_after_offset;   /* seconds from now; 0 means +365 days */
+	X509 *issuer;            /* NULL: self-signed */
+	EVP_PKEY *issuer_key;
+	bool ca;         /* basicConstraints CA:TRUE with keyCertSign/cRLSign */
+	const char *eku; /* "serverAuth,clientAuth" (default), "clientAuth", "" = none */
+	long serial;     /* 0: random */
+};
+
+/* Makes a key and a certificate. Both owned. Aborts the test program on failure. */
+void tu_make_cert(const struct tu_cert_spec *spec, X509 **x, EVP_PKEY **key);
+/* Makes a key of the given type ("rsa2048", ...). */
+EVP_PKEY *tu_make_key(const char *type);
+
+/* PEM of a certificate / an unencrypted PKCS#8 key; owned, free(). */
+char *tu_cert_pem(X509 *x);
+char *tu_key_pem(EVP_PKEY *k);
+/* PEM of a key encrypted with AES-256-CBC under `password`. */
+char *tu_key_pem_encrypted(EVP_PKEY *k, const char *password);
+
+/* Runs a shell command; returns its exit status (or -1). */
+int tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
