@@ -27,17 +27,18 @@
 #include "certcore/selfsigned.h"
 #include "certcore/services.h"
 #include "certcore/store.h"
-
-#define EXIT_USAGE 2
+#include "certctl.h"
 
 static const char *progname = "certctl";
-static const char *verb = NULL;
+const char *certctl_verb = NULL;
 
-static void fail_msg(const char *fmt, ...)
+void
+certctl_msg(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: %s%s", progname, verb ? verb : "", verb ? ": " : "");
+	fprintf(stderr, "%s: %s%s", progname, certctl_verb ? certctl_verb : "",
+	        certctl_verb ? ": " : "");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -45,18 +46,20 @@ static void fail_msg(const char *fmt, ...)
 }
 
 /* One line naming what failed and the library's reason. */
-static int fail(enum cc_err r)
+int
+certctl_fail(enum cc_err r)
 {
 	const char *d = cc_errdetail();
 
 	if (d != NULL && *d != '\0')
-		fail_msg("%s: %s", cc_strerror(r), d);
+		certctl_msg("%s: %s", cc_strerror(r), d);
 	else
-		fail_msg("%s", cc_strerror(r));
+		certctl_msg("%s", cc_strerror(r));
 	return EXIT_FAILURE;
 }
 
-static void report_problems(const struct cc_store *s)
+static void
+report_problems(const struct cc_store *s)
 {
 	size_t i;
 
@@ -65,7 +68,8 @@ static void report_problems(const struct cc_store *s)
 		        cc_store_problem_reason(s, i));
 }
 
-static enum cc_err open_store(const char *path, int flags, struct cc_store **s)
+enum cc_err
+certctl_open_store(const char *path, int flags, struct cc_store **s)
 {
 	enum cc_err r;
 
@@ -75,7 +79,8 @@ static enum cc_err open_store(const char *path, int flags, struct cc_store **s)
 	return CC_OK;
 }
 
-static void usage_main(FILE *f)
+static void
+usage_main(FILE *f)
 {
 	fprintf(f, "usage: certctl [--store DIR] VERB [options]\n"
 	           "\n"
@@ -91,11 +96,13 @@ static void usage_main(FILE *f)
 	           "certctl VERB --help describes each verb.\n");
 }
 
-static int usage_error(const char *text, const char *fmt, ...)
+int
+certctl_usage(const char *text, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: %s%s", progname, verb ? verb : "", verb ? ": " : "");
+	fprintf(stderr, "%s: %s%s", progname, certctl_verb ? certctl_verb : "",
+	        certctl_verb ? ": " : "");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -104,7 +111,8 @@ static int usage_error(const char *text, const char *fmt, ...)
 }
 
 /* Splits "a,b c" into the list, appending. */
-static int add_list(const char ***list, size_t *n, char *arg)
+int
+certctl_add_list(const char ***list, size_t *n, char *arg)
 {
 	char *p = arg, *start;
 	const char **nl;
@@ -125,7 +133,8 @@ static int add_list(const char ***list, size_t *n, char *arg)
 	return 0;
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
+int
+certctl_parse_int(const char *s, int lo, int hi, int *out)
 {
 	char *end;
 	long v;
@@ -138,403 +147,6 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 	return 0;
 }
 
-static const char new_help[] =
-        "usage: certctl new [--domain NAME]... [--subject X500] [--services LIST]\n"
-        "                   [--key rsa2048|rsa1024|rsa4096|ec256|ec384] [--days N]\n"
-        "                   [--exportable] [--friendly-name NAME]\n"
-        "Creates a self-signed certificate. The first domain becomes the CN unless --subject is\n"
-        "given (\"c=us,o=contoso corp,cn=mail.contoso.com\"). Without domains or subject: the\n"
-        "host's FQDN and short name. Default: RSA 2048, 365 days, not exportable.\n";
-
-static int cmd_new(const char *store, int argc, char **argv)
-{
-	static const struct option opts[] = {
-	        {"domain", required_argument, NULL, 'd'},
-	        {"subject", required_argument, NULL, 's'},
-	        {"services", required_argument, NULL, 'S'},
-	        {"key", required_argument, NULL, 'k'},
-	        {"days", required_argument, NULL, 'D'},
-	        {"exportable", no_argument, NULL, 'e'},
-	        {"friendly-name", required_argument, NULL, 'f'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
-	struct cc_new_params p;
-	struct cc_store *s = NULL;
-	struct cc_cert *c;
-	const char **domains = NULL;
-	char thumb[CC_THUMB_LEN + 1];
-	int ch, rc = EXIT_FAILURE;
-	enum cc_err r;
-
-	memset(&p, 0, sizeof(p));
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			if (add_list(&domains, &p.ndomains, optarg) == -1) {
-				fail_msg("out of memory");
-				goto out;
-			}
-			break;
-		case 's':
-			p.subject = optarg;
-			break;
-		case 'S':
-			if ((r = cc_services_parse(optarg, &p.services)) != CC_OK) {
-				rc = usage_error(new_help, "%s", cc_errdetail());
-				goto out;
-			}
-			break;
-		case 'k':
-			if ((r = cc_key_type_parse(optarg, &p.key_type)) != CC_OK) {
-				rc = usage_error(new_help, "%s", cc_errdetail());
-				goto out;
-			}
-			break;
-		case 'D':
-			if (parse_int(optarg, 1, 36600, &p.days) == -1) {
-				rc = usage_error(new_help, "--days: \"%s\" is not 1..36600",
-				                 optarg);
-				goto out;
-			}
-			break;
-		case 'e':
-			p.exportable = true;
-			break;
-		case 'f':
-			p.friendly_name = optarg;
-			break;
-		case 'h':
-			fputs(new_help, stdout);
-			rc = EXIT_SUCCESS;
-			goto out;
-		default:
-			rc = usage_error(new_help, "bad option");
-			goto out;
-		}
-	}
-	if (optind != argc) {
-		rc = usage_error(new_help, "unexpected argument \"%s\"", argv[optind]);
-		goto out;
-	}
-	p.domains = domains;
-	if ((r = open_store(store, CC_STORE_CREATE, &s)) != CC_OK ||
-	    (r = cc_store_new_self_signed(s, &p, thumb)) != CC_OK ||
-	    (r = cc_store_find(s, thumb, &c)) != CC_OK) {
-		rc = fail(r);
-		goto out;
-	}
-	cc_cert_print_table_header(stdout);
-	cc_cert_print_table_row(c, stdout);
-	rc = EXIT_SUCCESS;
-out:
-	free(domains);
-	cc_store_free(s);
-	return rc;
-}
-
-static const char renew_help[] =
-        "usage: certctl renew THUMBPRINT\n"
-        "Creates a new self-signed certificate with the same subject, domains, services, key type\n"
-        "and validity length as THUMBPRINT, and a new key. The old one is kept until removed.\n";
-
-static int cmd_renew(const char *store, int argc, char **argv)
-{
-	static const struct option opts[] = {
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
-	struct cc_store *s = NULL;
-	struct cc_cert *c;
-	char thumb[CC_THUMB_LEN + 1];
-	int ch, rc = EXIT_FAILURE;
-	enum cc_err r;
-
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ch == 'h') {
-			fputs(renew_help, stdout);
-			return EXIT_SUCCESS;
-		}
-		return usage_error(renew_help, "bad option");
-	}
-	if (argc - optind != 1)
-		return usage_error(renew_help, "one thumbprint expected");
-	if ((r = open_store(store, 0, &s)) != CC_OK ||
-	    (r = cc_store_renew(s, argv[optind], time(NULL), thumb)) != CC_OK ||
-	    (r = cc_store_find(s, thumb, &c)) != CC_OK) {
-		rc = fail(r);
-		goto out;
-	}
-	cc_cert_print_table_header(stdout);
-	cc_cert_print_table_row(c, stdout);
-	rc = EXIT_SUCCESS;
-out:
-	cc_store_free(s);
-	return rc;
-}
-
-static const char get_help[] =
-        "usage: certctl get [THUMBPRINT] [--domain FQDN] [--format table|list|json]\n"
-        "Lists certificates: all, one by thumbprint, or those whose CertificateDomains match FQDN\n"
-        "(wildcards cover one left-most label). table: Thumbprint, Services, Subject; list: every\n"
-        "property (as Get-ExchangeCertificate | fl); json: an array of objects.\n";
-
-static int cmd_get(const char *store, int argc, char **argv)
-{
-	static const struct option opts[] = {
-	        {"domain", required_argument, NULL, 'd'},
-	        {"format", required_argument, NULL, 'F'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
-	enum { TABLE, LIST, JSON } fmt = TABLE;
-	struct cc_store *s = NULL;
-	struct cc_cert **sel = NULL, *one;
-	const char *domain = NULL, *thumb = NULL;
-	char *json = NULL;
-	size_t i, n = 0;
-	time_t now = time(NULL);
-	int ch, rc = EXIT_FAILURE;
-	enum cc_err r;
-
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			domain = optarg;
-			break;
-		case 'F':
-			if (strcmp(optarg, "table") == 0)
-				fmt = TABLE;
-			else if (strcmp(optarg, "list") == 0)
-				fmt = LIST;
-			else if (strcmp(optarg, "json") == 0)
-				fmt = JSON;
-			else
-				return usage_error(get_help, "--format: \"%s\" (table, list, json)",
-				                   optarg);
-			break;
-		case 'h':
-			fputs(get_help, stdout);
-			return EXIT_SUCCESS;
-		default:
-			return usage_error(get_help, "bad option");
-		}
-	}
-	if (argc - optind > 1)
-		return usage_error(get_help, "at most one thumbprint expected");
-	if (argc - optind == 1)
-		thumb = argv[optind];
-	if ((r = open_store(store, 0, &s)) != CC_OK) {
-		rc = fail(r);
-		goto out;
-	}
-	if ((sel = calloc(cc_store_count(s) + 1, sizeof(*sel))) == NULL) {
-		fail_msg("out of memory");
-		goto out;
-	}
-	if (thumb != NULL) {
-		if ((r = cc_store_find(s, thumb, &one)) != CC_OK) {
-			rc = fail(r);
-			goto out;
-		}
-		if (domain == NULL || cc_cert_matches_host(one, domain))
-			sel[n++] = one;
-	} else {
-		for (i = 0; i < cc_store_count(s); i++)
-			if (domain == NULL || cc_cert_matches_host(cc_store_cert(s, i), domain))
-				sel[n++] = cc_store_cert(s, i);
-	}
-	switch (fmt) {
-	case TABLE:
-		cc_cert_print_table_header(stdout);
-		for (i = 0; i < n; i++)
-			cc_cert_print_table_row(sel[i], stdout);
-		break;
-	case LIST:
-		for (i = 0; i < n; i++) {
-			if (i > 0)
-				fputc('\n', stdout);
-			cc_cert_print_list(sel[i], now, stdout);
-		}
-		break;
-	case JSON:
-		if ((r = cc_certs_to_json(sel, n, now, &json)) != CC_OK) {
-			rc = fail(r);
-			goto out;
-		}
-		printf("%s\n", json);
-		break;
-	}
-	rc = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-out:
-	free(json);
-	free(sel);
-	cc_store_free(s);
-	return rc;
-}
-
-static const char enable_help[] = "usage: certctl enable THUMBPRINT --services LIST\n"
-                                  "Adds services (SMTP, POP, IMAP, UM, IIS, LDAP) to a "
-                                  "certificate. Services already enabled\n"
-                                  "stay enabled, as Enable-ExchangeCertificate does.\n";
-
-static int cmd_enable(const char *store, int argc, char **argv)
-{
-	static const struct option opts[] = {
-	        {"services", required_argument, NULL, 'S'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
-	struct cc_store *s = NULL;
-	struct cc_cert *c;
-	unsigned services = 0;
-	int ch, have = 0, rc = EXIT_FAILURE;
-	char buf[64];
-	enum cc_err r;
-
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'S':
-			if (cc_services_parse(optarg, &services) != CC_OK)
-				return usage_error(enable_help, "%s", cc_errdetail());
-			have = 1;
-			break;
-		case 'h':
-			fputs(enable_help, stdout);
-			return EXIT_SUCCESS;
-		default:
-			return usage_error(enable_help, "bad option");
-		}
-	}
-	if (argc - optind != 1 || !have)
-		return usage_error(enable_help, "a thumbprint and --services are required");
-	if ((r = open_store(store, 0, &s)) != CC_OK ||
-	    (r = cc_store_enable(s, argv[optind], services)) != CC_OK ||
-	    (r = cc_store_find(s, argv[optind], &c)) != CC_OK) {
-		rc = fail(r);
-		goto out;
-	}
-	printf("%s  %s\n", cc_cert_thumbprint(c),
-	       cc_services_format(cc_cert_services(c), buf, sizeof(buf)));
-	rc = EXIT_SUCCESS;
-out:
-	cc_store_free(s);
-	return rc;
-}
-
-static const char remove_help[] =
-        "usage: certctl remove THUMBPRINT\n"
-        "Removes a certificate, its private key, its metadata and its expiry state.\n";
-
-static int cmd_remove(const char *store, int argc, char **argv)
-{
-	static const struct option opts[] = {
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
-	struct cc_store *s = NULL;
-	int ch, rc = EXIT_FAILURE;
-	enum cc_err r;
-
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ch == 'h') {
-			fputs(remove_help, stdout);
-			return EXIT_SUCCESS;
-		}
-		return usage_error(remove_help, "bad option");
-	}
-	if (argc - optind != 1)
-		return usage_error(remove_help, "one thumbprint expected");
-	if ((r = open_store(store, 0, &s)) != CC_OK ||
-	    (r = cc_store_remove(s, argv[optind])) != CC_OK) {
-		rc = fail(r);
-		goto out;
-	}
-	rc = EXIT_SUCCESS;
-out:
-	cc_store_free(s);
-	return rc;
-}
-
-static const char export_help[] =
-        "usage: certctl export THUMBPRINT --out FILE|- [--der]\n"
-        "Writes the public certificate (PEM, or DER with --der) for a peer's trust store, such as\n"
-        "a SIP gateway's. The private key is never exported by this verb.\n";
-
-static int cmd_export(const char *store, int argc, char **argv)
-{
-	static const struct option opts[] = {
-	        {"out", required_argument, NULL, 'o'},
-	        {"der", no_argument, NULL, 'D'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
-	struct cc_store *s = NULL;
-	struct cc_cert *c;
-	const char *out = NULL;
-	unsigned char *der = NULL;
-	BIO *b = NULL;
-	BUF_MEM *m = NULL;
-	int ch, der_fmt = 0, len, rc = EXIT_FAILURE;
-	enum cc_err r;
-
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			out = optarg;
-			break;
-		case 'D':
-			der_fmt = 1;
-			break;
-		case 'h':
-			fputs(export_help, stdout);
-			return EXIT_SUCCESS;
-		default:
-			return usage_error(export_help, "bad option");
-		}
-	}
-	if (argc - optind != 1 || out == NULL)
-		return usage_error(export_help, "a thumbprint and --out are required");
-	if ((r = open_store(store, 0, &s)) != CC_OK ||
-	    (r = cc_store_find(s, argv[optind], &c)) != CC_OK) {
-		rc = fail(r);
-		goto out;
-	}
-	if (der_fmt) {
-		if ((len = i2d_X509(cc_cert_x509(c), &der)) <= 0) {
-			fail_msg("encoding the certificate failed");
-			goto out;
-		}
-	} else {
-		if ((b = BIO_new(BIO_s_mem())) == NULL ||
-		    PEM_write_bio_X509(b, cc_cert_x509(c)) != 1) {
-			fail_msg("encoding the certificate failed");
-			goto out;
-		}
-		BIO_get_mem_ptr(b, &m);
-		len = (int)m->length;
-		der = NULL;
-	}
-	if (strcmp(out, "-") == 0) {
-		if (fwrite(der ? (void *)der : (void *)m->data, 1, (size_t)len, stdout) !=
-		            (size_t)len ||
-		    fflush(stdout) != 0) {
-			fail_msg("writing to standard output: %s", strerror(errno));
-			goto out;
-		}
-	} else if ((r = cc_file_write_atomic(out, der ? (void *)der : (void *)m->data, (size_t)len,
-	                                     0644)) != CC_OK) {
-		rc = fail(r);
-		goto out;
-	}
-	rc = EXIT_SUCCESS;
-out:
-	OPENSSL_free(der);
-	BIO_free(b);
-	cc_store_free(s);
-	return rc;
-}
-
 static const struct {
 	const char *name;
 	int (*fn)(const char *, int, char **);
@@ -543,7 +155,8 @@ static const struct {
         {"enable", cmd_enable}, {"remove", cmd_remove}, {"export", cmd_export},
 };
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	const char *store = getenv("UMEDGE_STORE");
 	int i = 1;
@@ -573,7 +186,7 @@ int main(int argc, char **argv)
 	}
 	for (v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
 		if (strcmp(argv[i], verbs[v].name) == 0) {
-			verb = verbs[v].name;
+			certctl_verb = verbs[v].name;
 			/* The verb's own options start after it; getopt sees the verb as argv[0].
 			 */
 			optind = 1;
