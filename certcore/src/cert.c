@@ -30,11 +30,16 @@ struct cc_cert {
 	char *serial;
 	int key_bits;
 	char *key_alg;
-	bool self_issued; /* issuer == subject (and key ids agree) */
+	bool self_issued; /* issuer == subject */
 	bool self_sig_ok; /* its own key verifies its signature */
 	unsigned services;
 	bool exportable;
 	char *friendly_name;
+	/* Set by cc_store_verify_all: the full trust model's answer, which supersedes ours. */
+	bool verified;
+	enum cc_status v_status;
+	enum cc_root_ca_type v_root;
+	char *v_reason;
 };
 
 /* Exchange's CN-and-SAN host matching (DESIGN.md, selection). */
@@ -57,6 +62,7 @@ void cc_cert_free(struct cc_cert *c)
 	free(c->serial);
 	free(c->key_alg);
 	free(c->friendly_name);
+	free(c->v_reason);
 	free(c);
 }
 
@@ -86,14 +92,23 @@ out:
 	return r;
 }
 
-static enum cc_err add_domain(struct cc_cert *c, const unsigned char *s, size_t len)
+/* `ascii_only` for a SAN dNSName, an IA5String (RFC 5280 section 4.2.1.6); a CN may be UTF-8. */
+static enum cc_err add_domain(struct cc_cert *c, const unsigned char *s, size_t len,
+                              bool ascii_only)
 {
 	char **nd;
 	size_t i;
 
-	/* An embedded NUL would make the name mean something else to C string code: skip it. */
-	if (len == 0 || memchr(s, '\0', len) != NULL)
+	/*
+	 * An embedded NUL would make the name mean something else to C string code, a control
+	 * character would forge lines in what certctl prints, and a byte above 0x7f in an
+	 * IA5String is no host name (nor the UTF-8 JSON carries): such a name names no domain.
+	 */
+	if (len == 0)
 		return CC_OK;
+	for (i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] == 0x7f || (ascii_only && s[i] > 0x7f))
+			return CC_OK;
 	for (i = 0; i < c->ndomains; i++)
 		if (strlen(c->domains[i]) == len &&
 		    strncasecmp(c->domains[i], (const char *)s, len) == 0)
@@ -122,7 +137,7 @@ static enum cc_err collect_domains(struct cc_cert *c)
 			ERR_clear_error();
 			continue; /* an undecodable CN names no domain */
 		}
-		r = add_domain(c, utf8, (size_t)len);
+		r = add_domain(c, utf8, (size_t)len, false);
 		OPENSSL_free(utf8);
 		utf8 = NULL;
 		if (r != CC_OK)
@@ -135,7 +150,7 @@ static enum cc_err collect_domains(struct cc_cert *c)
 		if (g->type != GEN_DNS)
 			continue;
 		r = add_domain(c, ASN1_STRING_get0_data(g->d.dNSName),
-		               (size_t)ASN1_STRING_length(g->d.dNSName));
+		               (size_t)ASN1_STRING_length(g->d.dNSName), true);
 		if (r != CC_OK)
 			goto out;
 	}
@@ -215,7 +230,13 @@ static enum cc_err compute(struct cc_cert *c)
 		r = cc_seterr(CC_ERR_NOMEM, "key algorithm");
 		goto out;
 	}
-	c->self_issued = X509_self_signed(c->x, 0) == 1;
+	/*
+	 * Self-issued is issuer == subject (RFC 5280 section 3.3), not OpenSSL's EXFLAG_SS, which
+	 * also wants the key ids and the signature algorithm to fit the key: a certificate naming
+	 * itself as issuer but signed with another key or algorithm must come out Invalid, not
+	 * pass for CA-issued (which selection prefers).
+	 */
+	c->self_issued = (X509_get_extension_flags(c->x) & EXFLAG_SI) != 0;
 	c->self_sig_ok = c->self_issued && X509_verify(c->x, pub) == 1;
 	ERR_clear_error();
 	r = CC_OK;
@@ -442,6 +463,10 @@ enum cc_status cc_cert_status(const struct cc_cert *c, time_t now, const char **
 	if (reason == NULL)
 		reason = &dummy;
 	*reason = "";
+	if (c->verified) {
+		*reason = c->v_reason ? c->v_reason : "";
+		return c->v_status;
+	}
 	if (c->self_issued && !c->self_sig_ok) {
 		*reason = "self-signed certificate's signature does not verify";
 		return CC_STATUS_INVALID;
@@ -463,12 +488,18 @@ enum cc_status cc_cert_status(const struct cc_cert *c, time_t now, const char **
 
 enum cc_root_ca_type cc_cert_root_ca_type(const struct cc_cert *c)
 {
+	if (c->verified)
+		return c->v_root;
 	return cc_cert_is_self_signed(c) ? CC_ROOT_NONE : CC_ROOT_UNKNOWN;
 }
 
 bool cc_cert_matches_host(const struct cc_cert *c, const char *fqdn)
 {
-	if (fqdn == NULL || *fqdn == '\0')
+	/*
+	 * X509_check_host takes a leading '.' as "any subdomain of" and compares a '*' in the name
+	 * literally: neither is a host name, so neither may match.
+	 */
+	if (fqdn == NULL || *fqdn == '\0' || *fqdn == '.' || strchr(fqdn, '*') != NULL)
 		return false;
 	return X509_check_host(c->x, fqdn, strlen(fqdn), HOST_FLAGS, NULL) == 1;
 }
@@ -519,10 +550,12 @@ enum cc_err cc_thumbprint_normalize(const char *in, char out[CC_THUMB_LEN + 1])
 			continue;
 		if (ch >= 'a' && ch <= 'f')
 			ch = (char)(ch - 'a' + 'A');
-		if (strchr(hex, ch) == NULL || ch == '\0' || n == CC_THUMB_LEN)
+		if (strchr(hex, ch) == NULL || ch == '\0' || n == CC_THUMB_LEN) {
+			out[0] = '\0'; /* no partial, unterminated thumbprint left behind */
 			return cc_seterr(CC_ERR_INVAL,
 			                 "\"%.80s\" is not a thumbprint (40 hexadecimal digits)",
 			                 in);
+		}
 		out[n++] = ch;
 	}
 	if (n != CC_THUMB_LEN) {
@@ -541,4 +574,15 @@ const char *cc_time_iso8601(time_t t, char buf[32])
 	if (gmtime_r(&t, &tm) == NULL || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(buf, 32, "invalid-time");
 	return buf;
+}
+
+void
+cc_cert_set_verified(struct cc_cert *c, enum cc_status st, enum cc_root_ca_type root,
+    const char *reason)
+{
+	free(c->v_reason);
+	c->v_reason = reason != NULL ? strdup(reason) : NULL;
+	c->v_status = st;
+	c->v_root = root;
+	c->verified = true;
 }

@@ -24,6 +24,8 @@ static const char *const messages[CC_ERR__MAX] = {
         [CC_ERR_KEY_ENCRYPTED] = "private key is password protected",
         [CC_ERR_NO_KEY] = "private key missing",
         [CC_ERR_STATE] = "state record unreadable",
+        [CC_ERR_NO_EXPORT] = "private key is not exportable",
+        [CC_ERR_PASSWORD] = "wrong password",
 };
 
 static _Thread_local char detail[1024];

@@ -9,52 +9,94 @@
 #include "certcore/services.h"
 #include "internal.h"
 
-static json_t *cert_object(const struct cc_cert *c, time_t now)
+/*
+ * Sets key to v, whose reference it takes (also on failure). json_string() gives NULL for text
+ * that is not UTF-8 (a friendly name read from a meta file may be): the call fails saying so,
+ * rather than printing an object with the key silently missing.
+ */
+static enum cc_err add(json_t *o, const char *key, json_t *v, const struct cc_cert *c)
 {
-	json_t *o, *doms, *svcs;
+	if (v == NULL)
+		return cc_seterr(CC_ERR_INVAL, "certificate %s: %s is not valid UTF-8",
+		                 cc_cert_thumbprint(c), key);
+	if (json_object_set_new(o, key, v) != 0)
+		return cc_seterr(CC_ERR_NOMEM, "JSON");
+	return CC_OK;
+}
+
+static enum cc_err cert_object(const struct cc_cert *c, time_t now, json_t **out)
+{
+	json_t *o = NULL, *doms = NULL, *svcs = NULL, *v;
 	char t1[32], t2[32];
 	size_t i;
 	unsigned bit;
+	enum cc_err r = CC_ERR_NOMEM;
 
-	if ((o = json_object()) == NULL || (doms = json_array()) == NULL) {
-		json_decref(o);
-		return NULL;
+	*out = NULL;
+	if ((o = json_object()) == NULL || (doms = json_array()) == NULL ||
+	    (svcs = json_array()) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "JSON");
+		goto out;
 	}
-	if ((svcs = json_array()) == NULL) {
-		json_decref(o);
-		json_decref(doms);
-		return NULL;
+	for (i = 0; i < cc_cert_domain_count(c); i++) {
+		if ((v = json_string(cc_cert_domain(c, i))) == NULL) {
+			r = cc_seterr(CC_ERR_INVAL,
+			              "certificate %s: CertificateDomains: not valid UTF-8",
+			              cc_cert_thumbprint(c));
+			goto out;
+		}
+		if (json_array_append_new(doms, v) != 0) {
+			r = cc_seterr(CC_ERR_NOMEM, "JSON");
+			goto out;
+		}
 	}
-	for (i = 0; i < cc_cert_domain_count(c); i++)
-		json_array_append_new(doms, json_string(cc_cert_domain(c, i)));
-	for (bit = 1; bit & CC_SVC_ALL; bit <<= 1)
-		if (cc_cert_services(c) & bit)
-			json_array_append_new(svcs, json_string(cc_service_name(bit)));
-	json_object_set_new(o, "Thumbprint", json_string(cc_cert_thumbprint(c)));
-	json_object_set_new(o, "Subject", json_string(cc_cert_subject(c)));
-	json_object_set_new(o, "Issuer", json_string(cc_cert_issuer(c)));
-	json_object_set_new(o, "CertificateDomains", doms);
-	json_object_set_new(o, "NotBefore",
-	                    json_string(cc_time_iso8601(cc_cert_not_before(c), t1)));
-	json_object_set_new(o, "NotAfter", json_string(cc_time_iso8601(cc_cert_not_after(c), t2)));
-	json_object_set_new(o, "SerialNumber", json_string(cc_cert_serial(c)));
-	json_object_set_new(o, "PublicKeySize", json_integer(cc_cert_key_bits(c)));
-	json_object_set_new(o, "HasPrivateKey", json_boolean(cc_cert_has_private_key(c)));
-	json_object_set_new(o, "IsSelfSigned", json_boolean(cc_cert_is_self_signed(c)));
-	json_object_set_new(o, "RootCAType",
-	                    json_string(cc_root_ca_type_name(cc_cert_root_ca_type(c))));
-	json_object_set_new(o, "Services", svcs);
-	json_object_set_new(o, "Status", json_string(cc_status_name(cc_cert_status(c, now, NULL))));
-	json_object_set_new(o, "PrivateKeyExportable", json_boolean(cc_cert_exportable(c)));
-	json_object_set_new(o, "FriendlyName", json_string(cc_cert_friendly_name(c)));
-	return o;
+	for (bit = 1; bit & CC_SVC_ALL; bit <<= 1) {
+		if (!(cc_cert_services(c) & bit))
+			continue;
+		if (json_array_append_new(svcs, json_string(cc_service_name(bit))) != 0) {
+			r = cc_seterr(CC_ERR_NOMEM, "JSON");
+			goto out;
+		}
+	}
+	if ((r = add(o, "Thumbprint", json_string(cc_cert_thumbprint(c)), c)) != CC_OK ||
+	    (r = add(o, "Subject", json_string(cc_cert_subject(c)), c)) != CC_OK ||
+	    (r = add(o, "Issuer", json_string(cc_cert_issuer(c)), c)) != CC_OK)
+		goto out;
+	r = add(o, "CertificateDomains", doms, c);
+	doms = NULL; /* o holds it now, or it was freed */
+	if (r != CC_OK ||
+	    (r = add(o, "NotBefore", json_string(cc_time_iso8601(cc_cert_not_before(c), t1)), c)) !=
+	            CC_OK ||
+	    (r = add(o, "NotAfter", json_string(cc_time_iso8601(cc_cert_not_after(c), t2)), c)) !=
+	            CC_OK ||
+	    (r = add(o, "SerialNumber", json_string(cc_cert_serial(c)), c)) != CC_OK ||
+	    (r = add(o, "PublicKeySize", json_integer(cc_cert_key_bits(c)), c)) != CC_OK ||
+	    (r = add(o, "HasPrivateKey", json_boolean(cc_cert_has_private_key(c)), c)) != CC_OK ||
+	    (r = add(o, "IsSelfSigned", json_boolean(cc_cert_is_self_signed(c)), c)) != CC_OK ||
+	    (r = add(o, "RootCAType", json_string(cc_root_ca_type_name(cc_cert_root_ca_type(c))),
+	             c)) != CC_OK)
+		goto out;
+	r = add(o, "Services", svcs, c);
+	svcs = NULL;
+	if (r != CC_OK ||
+	    (r = add(o, "Status", json_string(cc_status_name(cc_cert_status(c, now, NULL))), c)) !=
+	            CC_OK ||
+	    (r = add(o, "PrivateKeyExportable", json_boolean(cc_cert_exportable(c)), c)) != CC_OK ||
+	    (r = add(o, "FriendlyName", json_string(cc_cert_friendly_name(c)), c)) != CC_OK)
+		goto out;
+	*out = o;
+	o = NULL;
+	r = CC_OK;
+out:
+	json_decref(o);
+	json_decref(doms);
+	json_decref(svcs);
+	return r;
 }
 
+/* Takes the reference to j. */
 static enum cc_err dump(json_t *j, char **out)
 {
-	*out = NULL;
-	if (j == NULL)
-		return cc_seterr(CC_ERR_NOMEM, "JSON");
 	*out = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(j);
 	return *out ? CC_OK : cc_seterr(CC_ERR_NOMEM, "JSON");
@@ -62,24 +104,55 @@ static enum cc_err dump(json_t *j, char **out)
 
 enum cc_err cc_cert_to_json(const struct cc_cert *c, time_t now, char **out)
 {
-	return dump(cert_object(c, now), out);
+	json_t *o;
+	enum cc_err r;
+
+	*out = NULL;
+	if ((r = cert_object(c, now, &o)) != CC_OK)
+		return r;
+	return dump(o, out);
 }
 
 enum cc_err cc_certs_to_json(struct cc_cert *const *certs, size_t n, time_t now, char **out)
 {
-	json_t *a, *o;
+	json_t *a = NULL, *o;
 	size_t i;
+	enum cc_err r = CC_ERR_NOMEM;
 
 	*out = NULL;
-	if ((a = json_array()) == NULL)
-		return cc_seterr(CC_ERR_NOMEM, "JSON");
+	if ((a = json_array()) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "JSON");
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
-		if ((o = cert_object(certs[i], now)) == NULL || json_array_append_new(a, o) != 0) {
-			json_decref(a);
-			return cc_seterr(CC_ERR_NOMEM, "JSON");
+		if ((r = cert_object(certs[i], now, &o)) != CC_OK)
+			goto out;
+		if (json_array_append_new(a, o) != 0) {
+			r = cc_seterr(CC_ERR_NOMEM, "JSON");
+			goto out;
 		}
 	}
-	return dump(a, out);
+	r = dump(a, out);
+	a = NULL;
+out:
+	json_decref(a);
+	return r;
+}
+
+/*
+ * Writes a value with control characters as \xNN, so that a value (a friendly name read from a
+ * meta file, say) cannot end its line and forge another property.
+ */
+static void put_value(FILE *f, const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\x%02X", *p);
+		else
+			fputc(*p, f);
+	}
 }
 
 void cc_cert_print_list(const struct cc_cert *c, time_t now, FILE *f)
@@ -91,13 +164,19 @@ void cc_cert_print_list(const struct cc_cert *c, time_t now, FILE *f)
 
 	/* Alphabetical, as PowerShell's Format-List prints the object. */
 	fprintf(f, "%-20s : {", "CertificateDomains");
-	for (i = 0; i < cc_cert_domain_count(c); i++)
-		fprintf(f, "%s%s", i ? ", " : "", cc_cert_domain(c, i));
+	for (i = 0; i < cc_cert_domain_count(c); i++) {
+		fputs(i ? ", " : "", f);
+		put_value(f, cc_cert_domain(c, i));
+	}
 	fprintf(f, "}\n");
-	fprintf(f, "%-20s : %s\n", "FriendlyName", cc_cert_friendly_name(c));
+	fprintf(f, "%-20s : ", "FriendlyName");
+	put_value(f, cc_cert_friendly_name(c));
+	fputc('\n', f);
 	fprintf(f, "%-20s : %s\n", "HasPrivateKey", cc_cert_has_private_key(c) ? "True" : "False");
 	fprintf(f, "%-20s : %s\n", "IsSelfSigned", cc_cert_is_self_signed(c) ? "True" : "False");
-	fprintf(f, "%-20s : %s\n", "Issuer", cc_cert_issuer(c));
+	fprintf(f, "%-20s : ", "Issuer");
+	put_value(f, cc_cert_issuer(c));
+	fputc('\n', f);
 	fprintf(f, "%-20s : %s\n", "NotAfter", cc_time_iso8601(cc_cert_not_after(c), t));
 	fprintf(f, "%-20s : %s\n", "NotBefore", cc_time_iso8601(cc_cert_not_before(c), t));
 	fprintf(f, "%-20s : %s\n", "PrivateKeyExportable",
@@ -111,7 +190,9 @@ void cc_cert_print_list(const struct cc_cert *c, time_t now, FILE *f)
 		fprintf(f, "%-20s : %s\n", "Status", cc_status_name(st));
 	else
 		fprintf(f, "%-20s : %s (%s)\n", "Status", cc_status_name(st), reason);
-	fprintf(f, "%-20s : %s\n", "Subject", cc_cert_subject(c));
+	fprintf(f, "%-20s : ", "Subject");
+	put_value(f, cc_cert_subject(c));
+	fputc('\n', f);
 	fprintf(f, "%-20s : %s\n", "Thumbprint", cc_cert_thumbprint(c));
 }
 
@@ -135,5 +216,7 @@ void cc_cert_print_table_row(const struct cc_cert *c, FILE *f)
 	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
 		s[i] = (cc_cert_services(c) & cols[i].bit) ? cols[i].letter : '.';
 	s[i] = '\0';
-	fprintf(f, "%-40s  %-8s  %s\n", cc_cert_thumbprint(c), s, cc_cert_subject(c));
+	fprintf(f, "%-40s  %-8s  ", cc_cert_thumbprint(c), s);
+	put_value(f, cc_cert_subject(c));
+	fputc('\n', f);
 }

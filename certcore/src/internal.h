@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "certcore/cert.h"
 #include "certcore/error.h"
 #include "certcore/fileio.h"
 
@@ -25,5 +26,24 @@ char *cc_aprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * set it to end the process at a chosen step; NULL in production.
  */
 extern void (*cc_store_fault_hook)(const char *step);
+
+struct cc_store;
+
+/*
+ * Takes the store's writer lock (an exclusive flock on ".lock"), for writers outside store.c
+ * that keep their own files under the store (requests/). Release it with cc_store_unlock()
+ * before calling a store function that writes (cc_store_add, ...): those take it themselves,
+ * and a second flock on another descriptor of the same process would wait for ever.
+ */
+enum cc_err cc_store_lock(struct cc_store *s) CC_WUR;
+void cc_store_unlock(struct cc_store *s);
+
+
+/*
+ * Records the trust model's status for a certificate (cc_store_verify_all); cc_cert_status and
+ * cc_cert_root_ca_type then return it instead of the store-less approximation.
+ */
+void cc_cert_set_verified(struct cc_cert *c, enum cc_status st, enum cc_root_ca_type root,
+    const char *reason);
 
 #endif

@@ -15,6 +15,14 @@
 #include "internal.h"
 #include "meta.h"
 
+/*
+ * The rendered "friendly_name = ..." line must fit inih's line buffer (INI_MAX_LINE, less "\r\n"
+ * and the NUL): inih cuts a longer line and reads the rest as a line of its own, so a name with
+ * many escaped bytes would be written but could not be read back.
+ */
+#define NAME_PREFIX  "friendly_name = "
+#define NAME_ENC_MAX (INI_MAX_LINE - 3 - (int)(sizeof(NAME_PREFIX) - 1))
+
 struct parse_ctx {
 	struct meta_file *m;
 	enum cc_err r;
@@ -29,6 +37,25 @@ static int hexval(int c)
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
 	return -1;
+}
+
+/* Bytes inih would take as syntax, and '%' itself. */
+static bool needs_escape(unsigned char c)
+{
+	return c == '%' || c == ';' || c == '#' || c == '=' || c == '[' || isspace(c);
+}
+
+/* Why a name cannot be used (static text), or NULL. */
+static const char *name_problem(const char *name)
+{
+	const unsigned char *p;
+
+	if (strlen(name) > CC_FRIENDLY_NAME_MAX)
+		return "friendly name longer than 64 bytes";
+	for (p = (const unsigned char *)name; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return "friendly name contains a control character";
+	return NULL;
 }
 
 static enum cc_err pct_decode(const char *in, char **out)
@@ -66,6 +93,7 @@ static enum cc_err pct_decode(const char *in, char **out)
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *ctx = user;
+	const char *why;
 	enum cc_err r;
 
 	if (ctx->r != CC_OK)
@@ -87,6 +115,9 @@ static int handler(void *user, const char *section, const char *name, const char
 		ctx->m->friendly_name = NULL;
 		if ((r = pct_decode(value, &ctx->m->friendly_name)) != CC_OK)
 			ctx->r = r;
+		/* An escape can spell a control character ("%0A"): the rule of the writer holds. */
+		else if ((why = name_problem(ctx->m->friendly_name)) != NULL)
+			ctx->r = cc_seterr(CC_ERR_PARSE, "%s", why);
 	}
 	return ctx->r == CC_OK;
 }
@@ -121,16 +152,20 @@ void cc_meta_clear(struct meta_file *m)
 enum cc_err cc_meta_check_friendly_name(const char *name)
 {
 	const unsigned char *p;
+	const char *why;
+	int enc = 0;
 
 	if (name == NULL)
 		return CC_OK;
-	if (strlen(name) > CC_FRIENDLY_NAME_MAX)
-		return cc_seterr(CC_ERR_INVAL, "friendly name longer than %d bytes",
-		                 CC_FRIENDLY_NAME_MAX);
+	if ((why = name_problem(name)) != NULL)
+		return cc_seterr(CC_ERR_INVAL, "%s", why);
 	for (p = (const unsigned char *)name; *p != '\0'; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return cc_seterr(CC_ERR_INVAL,
-			                 "friendly name contains a control character");
+		enc += needs_escape(*p) ? 3 : 1;
+	if (enc > NAME_ENC_MAX)
+		return cc_seterr(CC_ERR_INVAL,
+		                 "friendly name has too many characters that must be escaped (%d "
+		                 "bytes escaped, at most %d)",
+		                 enc, NAME_ENC_MAX);
 	return CC_OK;
 }
 
@@ -147,7 +182,7 @@ enum cc_err cc_meta_render(const struct cc_meta *m, char **out)
 	if ((r = cc_meta_check_friendly_name(m->friendly_name)) != CC_OK)
 		return r;
 	for (p = (const unsigned char *)(m->friendly_name ? m->friendly_name : ""); *p; p++) {
-		if (*p == '%' || *p == ';' || *p == '#' || *p == '=' || *p == '[' || isspace(*p)) {
+		if (needs_escape(*p)) {
 			snprintf(enc + o, sizeof(enc) - o, "%%%02X", *p);
 			o += 3;
 		} else {
@@ -155,7 +190,7 @@ enum cc_err cc_meta_render(const struct cc_meta *m, char **out)
 		}
 	}
 	enc[o] = '\0';
-	*out = cc_aprintf("[certificate]\nservices = %s\nexportable = %s\nfriendly_name = %s\n",
+	*out = cc_aprintf("[certificate]\nservices = %s\nexportable = %s\n" NAME_PREFIX "%s\n",
 	                  cc_services_format(m->services, svc, sizeof(svc)),
 	                  m->exportable ? "true" : "false", enc);
 	if (*out == NULL)

@@ -164,15 +164,20 @@ static ASN1_OBJECT *attr_object(const char *type)
 
 	if (n == 0 || n >= sizeof(buf))
 		return NULL;
-	if ((o = OBJ_txt2obj(type, 0)) != NULL)
-		return o;
-	for (i = 0; i <= n; i++)
-		buf[i] = (char)toupper((unsigned char)type[i]);
-	if ((o = OBJ_txt2obj(buf, 0)) != NULL)
-		return o;
-	for (i = 0; i <= n; i++)
-		buf[i] = (char)tolower((unsigned char)type[i]);
-	return OBJ_txt2obj(buf, 0);
+	/* A spelling that fails queues OpenSSL errors a later, unrelated failure would report. */
+	ERR_set_mark();
+	if ((o = OBJ_txt2obj(type, 0)) == NULL) {
+		for (i = 0; i <= n; i++)
+			buf[i] = (char)toupper((unsigned char)type[i]);
+		o = OBJ_txt2obj(buf, 0);
+	}
+	if (o == NULL) {
+		for (i = 0; i <= n; i++)
+			buf[i] = (char)tolower((unsigned char)type[i]);
+		o = OBJ_txt2obj(buf, 0);
+	}
+	ERR_pop_to_mark();
+	return o;
 }
 
 enum cc_err cc_x500_parse(const char *s, X509_NAME **out)
@@ -214,6 +219,12 @@ enum cc_err cc_x500_parse(const char *s, X509_NAME **out)
 			}
 			memcpy(type, ava->la_attr.bv_val, ava->la_attr.bv_len);
 			type[ava->la_attr.bv_len] = '\0';
+			/* "cn=a\\00b": a NUL would make the name read differently to C code. */
+			if (memchr(ava->la_value.bv_val, '\0', ava->la_value.bv_len) != NULL) {
+				r = cc_seterr(CC_ERR_PARSE, "subject: value of %s holds a NUL",
+				              type);
+				goto out;
+			}
 			if ((obj = attr_object(type)) == NULL) {
 				ERR_clear_error();
 				r = cc_seterr(CC_ERR_PARSE,
@@ -506,11 +517,12 @@ enum cc_err cc_store_renew(struct cc_store *s, const char *thumb, time_t now,
 {
 	struct cc_cert *old;
 	struct cc_new_params p;
+	GENERAL_NAMES *gens = NULL;
 	const char **domains = NULL;
-	char **copies = NULL;
+	char **copies = NULL, *fname = NULL;
 	X509_NAME *subject = NULL;
 	enum cc_key_type kt = CC_KEY_RSA_2048;
-	size_t i, n = 0;
+	size_t i, n = 0, ngens;
 	enum cc_err r;
 
 	if ((r = cc_store_find(s, thumb, &old)) != CC_OK)
@@ -519,22 +531,42 @@ enum cc_err cc_store_renew(struct cc_store *s, const char *thumb, time_t now,
 		goto out;
 	/*
 	 * Copies, not borrows: adding the clone reloads the store, which frees `old`.
+	 *
+	 * The clone gets the original's SAN DNS names, not its CertificateDomains: those also hold
+	 * the CN, which a subject may have made something that is no host name ("cn=Contoso
+	 * Mail"), and the clone's domain check would refuse it. With the subject copied too, the
+	 * clone's CertificateDomains come out the same.
 	 */
-	n = cc_cert_domain_count(old);
-	if ((domains = calloc(n + 1, sizeof(*domains))) == NULL ||
-	    (copies = calloc(n + 2, sizeof(*copies))) == NULL) {
+	gens = X509_get_ext_d2i(cc_cert_x509(old), NID_subject_alt_name, NULL, NULL);
+	ngens = gens != NULL ? (size_t)sk_GENERAL_NAME_num(gens) : 0;
+	if ((domains = calloc(ngens + 1, sizeof(*domains))) == NULL ||
+	    (copies = calloc(ngens + 1, sizeof(*copies))) == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "domains");
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		if ((copies[i] = strdup(cc_cert_domain(old, i))) == NULL) {
+	for (i = 0; i < ngens; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, (int)i);
+		const char *d;
+		size_t dlen;
+
+		if (g->type != GEN_DNS)
+			continue;
+		d = (const char *)ASN1_STRING_get0_data(g->d.dNSName);
+		dlen = (size_t)ASN1_STRING_length(g->d.dNSName);
+		/* Cut at a NUL, the name would be another one: refuse rather than clone it. */
+		if (memchr(d, '\0', dlen) != NULL) {
+			r = cc_seterr(CC_ERR_INVAL, "cannot renew: a SAN DNS name holds a NUL");
+			goto out;
+		}
+		if ((copies[n] = strndup(d, dlen)) == NULL) {
 			r = cc_seterr(CC_ERR_NOMEM, "domains");
 			goto out;
 		}
-		domains[i] = copies[i];
+		domains[n] = copies[n];
+		n++;
 	}
-	if (*cc_cert_friendly_name(old) &&
-	    (copies[n] = strdup(cc_cert_friendly_name(old))) == NULL) {
+	/* No name stays no name: NULL would give the clone the default "umedge". */
+	if ((fname = strdup(cc_cert_friendly_name(old))) == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "friendly name");
 		goto out;
 	}
@@ -548,15 +580,17 @@ enum cc_err cc_store_renew(struct cc_store *s, const char *thumb, time_t now,
 	p.services = cc_cert_services(old);
 	p.days = cc_cert_validity_days(old);
 	p.exportable = cc_cert_exportable(old);
-	p.friendly_name = copies[n];
+	p.friendly_name = fname;
 	p.now = now;
 	/* The subject is copied as a name, not re-parsed from text. */
 	r = store_new(s, &p, subject, kt, thumb_out);
 out:
-	for (i = 0; copies != NULL && i < n + 1; i++)
+	for (i = 0; copies != NULL && i < n; i++)
 		free(copies[i]);
 	free(copies);
 	free(domains);
+	free(fname);
+	GENERAL_NAMES_free(gens);
 	X509_NAME_free(subject);
 	return r;
 }

@@ -262,7 +262,8 @@ static enum cc_err load_entry(struct cc_store *s, const char *name)
 		r = add_problem(s, cpath, reason);
 		goto out;
 	}
-	if (stat(kpath, &st) == 0) {
+	/* lstat: a dangling symlink is not "no key" but a key file that cannot be used. */
+	if (lstat(kpath, &st) == 0) {
 		if ((r = load_key(s, kpath, &key)) != CC_OK)
 			goto out;
 	}
@@ -729,9 +730,10 @@ enum cc_err cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EV
 	struct cc_cert *c = NULL;
 	struct cc_meta none = {0, false, NULL};
 	char *cpath = NULL, *kpath = NULL, *mpath = NULL;
+	char saved[512];
 	struct stat st;
-	enum cc_err r = CC_ERR_NOMEM;
-	bool locked = false;
+	enum cc_err r = CC_ERR_NOMEM, undo = CC_OK;
+	bool locked = false, wrote_key = false, wrote_meta = false;
 
 	if (thumb_out != NULL)
 		thumb_out[0] = '\0';
@@ -758,9 +760,11 @@ enum cc_err cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EV
 		goto out;
 	}
 	/* Key, then meta, then the certificate: the certificate's rename commits the entry. */
+	wrote_key = key != NULL;
 	if (key != NULL && (r = write_key(kpath, key)) != CC_OK)
 		goto out;
 	fault("after-key");
+	wrote_meta = true;
 	if ((r = write_meta(mpath, meta)) != CC_OK)
 		goto out;
 	fault("after-meta");
@@ -771,6 +775,20 @@ enum cc_err cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EV
 		memcpy(thumb_out, cc_cert_thumbprint(c), CC_THUMB_LEN + 1);
 	r = cc_store_reload(s);
 out:
+	/*
+	 * A write that failed before the commit point takes back what it wrote: a private key
+	 * must not stay on disk for a certificate that is not in the store. (A crash cannot do
+	 * this; loading reports what it leaves as orphans.) The caller gets the first error.
+	 */
+	if (r != CC_OK && (wrote_key || wrote_meta) && stat(cpath, &st) == -1) {
+		snprintf(saved, sizeof(saved), "%s", cc_errdetail());
+		if (wrote_key)
+			undo = cc_file_remove(kpath);
+		if (wrote_meta && cc_file_remove(mpath) != CC_OK)
+			undo = CC_ERR_IO;
+		(void)cc_seterr(r, "%s%s", saved,
+		                undo != CC_OK ? " (removing what was written failed too)" : "");
+	}
 	if (locked)
 		unlock_store(s);
 	cc_cert_free(c);
@@ -822,18 +840,39 @@ enum cc_err cc_store_remove(struct cc_store *s, const char *thumb)
 	                                       {"keys", "", ".key"},
 	                                       {"state", "expiry-", ".ini"}};
 	struct cc_cert *c;
+	struct stat st;
 	char t[CC_THUMB_LEN + 1];
 	char *p = NULL;
 	size_t i;
 	enum cc_err r;
-	bool locked = false;
+	bool locked = false, left = false;
 
 	if ((r = cc_thumbprint_normalize(thumb, t)) != CC_OK)
 		goto out;
 	if ((r = lock_store(s)) != CC_OK)
 		goto out;
 	locked = true;
-	if ((r = cc_store_reload(s)) != CC_OK || (r = cc_store_find(s, t, &c)) != CC_OK)
+	if ((r = cc_store_reload(s)) != CC_OK)
+		goto out;
+	if ((r = cc_store_find(s, t, &c)) == CC_ERR_NOT_FOUND) {
+		/*
+		 * Not loaded, yet files of the entry may be there: what a crash after the
+		 * certificate's removal left (its private key among them), or a certificate that
+		 * did not load. Removing them finishes the job; with none the thumbprint is unknown.
+		 */
+		for (i = 0; i < sizeof(parts) / sizeof(parts[0]) && !left; i++) {
+			free(p);
+			if ((p = cc_aprintf("%s/%s/%s%s%s", s->path, parts[i][0], parts[i][1], t,
+			                    parts[i][2])) == NULL) {
+				r = cc_seterr(CC_ERR_NOMEM, "path");
+				goto out;
+			}
+			left = lstat(p, &st) == 0;
+		}
+		if (left)
+			r = CC_OK;
+	}
+	if (r != CC_OK)
 		goto out;
 	/* The certificate first: once it is gone the entry is gone, whatever a crash leaves. */
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
@@ -869,11 +908,35 @@ static bool valid_state_name(const char *name)
 	return true;
 }
 
+/*
+ * Whether key = value can be written as one state line and read back by inih exactly: a key of
+ * name characters, a value without control characters, comment characters or blanks at its ends
+ * (inih trims them), and a line that fits inih's buffer (INI_MAX_LINE less "\r\n" and the NUL;
+ * the rest of a longer line would be read as a line of its own).
+ */
+static bool valid_state_line(const char *key, const char *val)
+{
+	const char *p;
+	size_t vl = strlen(val);
+
+	if (*key == '\0' || strlen(key) + 3 + vl > INI_MAX_LINE - 3)
+		return false;
+	for (p = key; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+			return false;
+	for (p = val; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == ';' || *p == '#')
+			return false;
+	return vl == 0 || (val[0] != ' ' && val[vl - 1] != ' ');
+}
+
 struct state_query {
 	const char *key;
 	char *val;
 	size_t len;
 	bool found;
+	bool too_long;
 };
 
 static int state_handler(void *user, const char *section, const char *name, const char *value)
@@ -882,7 +945,9 @@ static int state_handler(void *user, const char *section, const char *name, cons
 
 	(void)section;
 	if (strcmp(name, q->key) == 0) {
-		snprintf(q->val, q->len, "%s", value);
+		q->too_long = strlen(value) >= q->len;
+		if (q->len > 0)
+			snprintf(q->val, q->len, "%s", q->too_long ? "" : value);
 		q->found = true;
 	}
 	return 1;
@@ -891,7 +956,7 @@ static int state_handler(void *user, const char *section, const char *name, cons
 enum cc_err cc_store_state_get(struct cc_store *s, const char *name, const char *key, char *val,
                                size_t len)
 {
-	struct state_query q = {key, val, len, false};
+	struct state_query q = {key, val, len, false, false};
 	unsigned char *buf = NULL;
 	size_t blen = 0;
 	char *p = NULL;
@@ -919,7 +984,12 @@ enum cc_err cc_store_state_get(struct cc_store *s, const char *name, const char 
 		r = cc_seterr(CC_ERR_STATE, "%s:%d: not INI syntax", p, line);
 		goto out;
 	}
-	r = q.found ? CC_OK : cc_seterr(CC_ERR_NOT_FOUND, "%s: no %s", p, key);
+	if (!q.found)
+		r = cc_seterr(CC_ERR_NOT_FOUND, "%s: no %s", p, key);
+	else if (q.too_long)
+		r = cc_seterr(CC_ERR_INVAL, "%s: %s does not fit in %zu bytes", p, key, len);
+	else
+		r = CC_OK;
 out:
 	free(buf);
 	free(p);
@@ -943,8 +1013,9 @@ enum cc_err cc_store_state_set(struct cc_store *s, const char *name, const char 
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (strpbrk(keys[i], "=;#[]\r\n") != NULL || strpbrk(vals[i], ";#\r\n") != NULL) {
-			r = cc_seterr(CC_ERR_INVAL, "state value for %s has INI syntax in it",
+		if (!valid_state_line(keys[i], vals[i])) {
+			r = cc_seterr(CC_ERR_INVAL,
+			              "state key \"%.64s\" or its value cannot be kept as one INI line",
 			              keys[i]);
 			goto out;
 		}
@@ -969,4 +1040,20 @@ out:
 	free(text);
 	free(p);
 	return r;
+}
+
+/*
+ * The writer lock for certcore files that keep their own entries under the store (pending
+ * requests): the same flock on ".lock" as the store's own writers take, so they serialise.
+ */
+enum cc_err cc_store_lock(struct cc_store *s)
+{
+	if (s->lockfd != -1)
+		return cc_seterr(CC_ERR_LOCK, "store %s is already locked by this handle", s->path);
+	return lock_store(s);
+}
+
+void cc_store_unlock(struct cc_store *s)
+{
+	unlock_store(s);
 }

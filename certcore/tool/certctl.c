@@ -90,7 +90,12 @@ usage_main(FILE *f)
 	           "  get      list certificates (Get-ExchangeCertificate)\n"
 	           "  enable   enable services on a certificate (Enable-ExchangeCertificate)\n"
 	           "  remove   remove a certificate and its key (Remove-ExchangeCertificate)\n"
-	           "  export   write the public certificate for a peer's trust store\n"
+	           "  export   write the public certificate, or with --pfx the key and chain\n"
+	           "  request  write a certificate request for a CA, keeping its key pending\n"
+	           "  import   import an issued certificate, a .p7b chain or a PKCS#12 file\n"
+	           "  trust    add, list or remove trusted roots\n"
+	           "  verify   check a certificate's chain and revocation (certutil -verify)\n"
+	           "  select   which certificate a service uses, and why not the others\n"
 	           "\n"
 	           "The store is --store DIR, else $UMEDGE_STORE, else " CC_STORE_DEFAULT_PATH ".\n"
 	           "certctl VERB --help describes each verb.\n");
@@ -153,6 +158,11 @@ static const struct {
 } verbs[] = {
         {"new", cmd_new},       {"renew", cmd_renew},   {"get", cmd_get},
         {"enable", cmd_enable}, {"remove", cmd_remove}, {"export", cmd_export},
+        {"request", cmd_request},
+        {"import", cmd_import},
+	{"trust", cmd_trust},
+	{"verify", cmd_verify},
+	{"select", cmd_select},
 };
 
 int

@@ -14,8 +14,10 @@
 #include "certcore/fileio.h"
 #include "certcore/format.h"
 #include "certcore/selfsigned.h"
+#include "certcore/request.h"
 #include "certcore/services.h"
 #include "certcore/store.h"
+#include "certcore/verify.h"
 #include "certctl.h"
 
 static const char new_help[] =
@@ -156,10 +158,11 @@ out:
 }
 
 static const char get_help[] =
-        "usage: certctl get [THUMBPRINT] [--domain FQDN] [--format table|list|json]\n"
+        "usage: certctl get [THUMBPRINT] [--domain FQDN] [--format table|list|json] [--offline]\n"
         "Lists certificates: all, one by thumbprint, or those whose CertificateDomains match FQDN\n"
         "(wildcards cover one left-most label). table: Thumbprint, Services, Subject; list: every\n"
-        "property (as Get-ExchangeCertificate | fl); json: an array of objects.\n";
+        "property (as Get-ExchangeCertificate | fl); json: an array of objects. Status is computed\n"
+    "afresh: chain, dates and revocation (--offline: cached and local CRLs only).\n";
 
 int
 cmd_get(const char *store, int argc, char **argv)
@@ -167,23 +170,32 @@ cmd_get(const char *store, int argc, char **argv)
 	static const struct option opts[] = {
 	        {"domain", required_argument, NULL, 'd'},
 	        {"format", required_argument, NULL, 'F'},
+	        {"offline", no_argument, NULL, 'o'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
 	enum { TABLE, LIST, JSON } fmt = TABLE;
 	struct cc_store *s = NULL;
 	struct cc_cert **sel = NULL, *one;
+	struct cc_requests *rq = NULL;
+	const struct cc_request **rsel = NULL, *rone;
+	size_t nr = 0;
 	const char *domain = NULL, *thumb = NULL;
 	char *json = NULL;
 	size_t i, n = 0;
 	time_t now = time(NULL);
 	int ch, rc = EXIT_FAILURE;
+	struct cc_verify_opts vo;
 	enum cc_err r;
 
+	memset(&vo, 0, sizeof(vo));
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			domain = optarg;
+			break;
+		case 'o':
+			vo.offline = true;
 			break;
 		case 'F':
 			if (strcmp(optarg, "table") == 0)
@@ -207,15 +219,25 @@ cmd_get(const char *store, int argc, char **argv)
 		return certctl_usage(get_help, "at most one thumbprint expected");
 	if (argc - optind == 1)
 		thumb = argv[optind];
-	if ((r = certctl_open_store(store, 0, &s)) != CC_OK) {
+	if ((r = certctl_open_store(store, 0, &s)) != CC_OK ||
+	    (r = cc_store_verify_all(s, &vo)) != CC_OK) {
 		rc = certctl_fail(r);
 		goto out;
 	}
-	if ((sel = calloc(cc_store_count(s) + 1, sizeof(*sel))) == NULL) {
+	if ((r = certctl_load_requests(s, &rq)) != CC_OK) {
+		rc = certctl_fail(r);
+		goto out;
+	}
+	if ((sel = calloc(cc_store_count(s) + 1, sizeof(*sel))) == NULL ||
+	    (rsel = calloc(cc_requests_count(rq) + 1, sizeof(*rsel))) == NULL) {
 		certctl_msg("out of memory");
 		goto out;
 	}
-	if (thumb != NULL) {
+	if (thumb != NULL && cc_requests_find(rq, thumb, &rone) == CC_OK) {
+		/* A pending request is shown by its id, as a certificate by its thumbprint. */
+		if (domain == NULL || cc_request_matches_host(rone, domain))
+			rsel[nr++] = rone;
+	} else if (thumb != NULL) {
 		if ((r = cc_store_find(s, thumb, &one)) != CC_OK) {
 			rc = certctl_fail(r);
 			goto out;
@@ -226,12 +248,18 @@ cmd_get(const char *store, int argc, char **argv)
 		for (i = 0; i < cc_store_count(s); i++)
 			if (domain == NULL || cc_cert_matches_host(cc_store_cert(s, i), domain))
 				sel[n++] = cc_store_cert(s, i);
+		for (i = 0; i < cc_requests_count(rq); i++)
+			if (domain == NULL ||
+			    cc_request_matches_host(cc_requests_get(rq, i), domain))
+				rsel[nr++] = cc_requests_get(rq, i);
 	}
 	switch (fmt) {
 	case TABLE:
 		cc_cert_print_table_header(stdout);
 		for (i = 0; i < n; i++)
 			cc_cert_print_table_row(sel[i], stdout);
+		for (i = 0; i < nr; i++)
+			cc_request_print_table_row(rsel[i], stdout);
 		break;
 	case LIST:
 		for (i = 0; i < n; i++) {
@@ -239,9 +267,14 @@ cmd_get(const char *store, int argc, char **argv)
 				fputc('\n', stdout);
 			cc_cert_print_list(sel[i], now, stdout);
 		}
+		for (i = 0; i < nr; i++) {
+			if (n + i > 0)
+				fputc('\n', stdout);
+			cc_request_print_list(rsel[i], stdout);
+		}
 		break;
 	case JSON:
-		if ((r = cc_certs_to_json(sel, n, now, &json)) != CC_OK) {
+		if ((r = cc_listing_to_json(sel, n, rsel, nr, now, &json)) != CC_OK) {
 			rc = certctl_fail(r);
 			goto out;
 		}
@@ -252,6 +285,8 @@ cmd_get(const char *store, int argc, char **argv)
 out:
 	free(json);
 	free(sel);
+	free(rsel);
+	cc_requests_free(rq);
 	cc_store_free(s);
 	return rc;
 }
@@ -343,8 +378,11 @@ out:
 
 static const char export_help[] =
         "usage: certctl export THUMBPRINT --out FILE|- [--der]\n"
+        "       certctl export THUMBPRINT --pfx --password-file FILE --out FILE|-\n"
         "Writes the public certificate (PEM, or DER with --der) for a peer's trust store, such as\n"
-        "a SIP gateway's. The private key is never exported by this verb.\n";
+        "a SIP gateway's. With --pfx: PKCS#12 with the private key and the chain, encrypted with\n"
+        "AES-256-CBC under the first line of the password file, with a SHA-256 MAC; refused\n"
+        "unless the certificate is PrivateKeyExportable, as Export-ExchangeCertificate does.\n";
 
 int
 cmd_export(const char *store, int argc, char **argv)
@@ -352,16 +390,21 @@ cmd_export(const char *store, int argc, char **argv)
 	static const struct option opts[] = {
 	        {"out", required_argument, NULL, 'o'},
 	        {"der", no_argument, NULL, 'D'},
+	        {"pfx", no_argument, NULL, 'P'},
+	        {"password-file", required_argument, NULL, 'p'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
 	struct cc_store *s = NULL;
 	struct cc_cert *c;
-	const char *out = NULL;
+	const char *out = NULL, *pwfile = NULL;
+	char *pw = NULL;
 	unsigned char *der = NULL;
+	const void *data = NULL;
+	size_t len = 0;
 	BIO *b = NULL;
 	BUF_MEM *m = NULL;
-	int ch, der_fmt = 0, len, rc = EXIT_FAILURE;
+	int ch, der_fmt = 0, pfx = 0, n, rc = EXIT_FAILURE;
 	enum cc_err r;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -372,6 +415,12 @@ cmd_export(const char *store, int argc, char **argv)
 		case 'D':
 			der_fmt = 1;
 			break;
+		case 'P':
+			pfx = 1;
+			break;
+		case 'p':
+			pwfile = optarg;
+			break;
 		case 'h':
 			fputs(export_help, stdout);
 			return EXIT_SUCCESS;
@@ -381,16 +430,29 @@ cmd_export(const char *store, int argc, char **argv)
 	}
 	if (argc - optind != 1 || out == NULL)
 		return certctl_usage(export_help, "a thumbprint and --out are required");
+	if (pfx && der_fmt)
+		return certctl_usage(export_help, "--pfx and --der do not go together");
+	if (pfx != (pwfile != NULL))
+		return certctl_usage(export_help, "--pfx and --password-file go together");
 	if ((r = certctl_open_store(store, 0, &s)) != CC_OK ||
 	    (r = cc_store_find(s, argv[optind], &c)) != CC_OK) {
 		rc = certctl_fail(r);
 		goto out;
 	}
-	if (der_fmt) {
-		if ((len = i2d_X509(cc_cert_x509(c), &der)) <= 0) {
+	if (pfx) {
+		if ((r = certctl_read_password(pwfile, &pw)) != CC_OK ||
+		    (r = cc_cert_export_pkcs12(c, pw, &der, &len)) != CC_OK) {
+			rc = certctl_fail(r);
+			goto out;
+		}
+		data = der;
+	} else if (der_fmt) {
+		if ((n = i2d_X509(cc_cert_x509(c), &der)) <= 0) {
 			certctl_msg("encoding the certificate failed");
 			goto out;
 		}
+		data = der;
+		len = (size_t)n;
 	} else {
 		if ((b = BIO_new(BIO_s_mem())) == NULL ||
 		    PEM_write_bio_X509(b, cc_cert_x509(c)) != 1) {
@@ -398,23 +460,22 @@ cmd_export(const char *store, int argc, char **argv)
 			goto out;
 		}
 		BIO_get_mem_ptr(b, &m);
-		len = (int)m->length;
-		der = NULL;
+		data = m->data;
+		len = m->length;
 	}
+	/* A PFX is encrypted, but it is the key: a file of it is readable by its owner only. */
 	if (strcmp(out, "-") == 0) {
-		if (fwrite(der ? (void *)der : (void *)m->data, 1, (size_t)len, stdout) !=
-		            (size_t)len ||
-		    fflush(stdout) != 0) {
+		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
 			certctl_msg("writing to standard output: %s", strerror(errno));
 			goto out;
 		}
-	} else if ((r = cc_file_write_atomic(out, der ? (void *)der : (void *)m->data, (size_t)len,
-	                                     0644)) != CC_OK) {
+	} else if ((r = cc_file_write_atomic(out, data, len, pfx ? 0600 : 0644)) != CC_OK) {
 		rc = certctl_fail(r);
 		goto out;
 	}
 	rc = EXIT_SUCCESS;
 out:
+	certctl_free_password(pw);
 	OPENSSL_free(der);
 	BIO_free(b);
 	cc_store_free(s);

@@ -14,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "testutil.h"
@@ -274,4 +275,97 @@ int tu_sh(const char *fmt, ...)
 	if (rc == -1 || !WIFEXITED(rc))
 		return -1;
 	return WEXITSTATUS(rc);
+}
+
+X509 *tu_issue_request(X509_REQ *req, X509 *ca, EVP_PKEY *ca_key)
+{
+	STACK_OF(X509_EXTENSION) *exts;
+	unsigned char sb[12];
+	BIGNUM *bn = NULL;
+	X509 *x;
+	int i;
+
+	if (RAND_bytes(sb, sizeof(sb)) != 1)
+		die("RAND_bytes");
+	sb[0] &= 0x7f;
+	sb[0] |= 0x01;
+	if ((x = X509_new()) == NULL || X509_set_version(x, X509_VERSION_3) != 1 ||
+	    (bn = BN_bin2bn(sb, sizeof(sb), NULL)) == NULL ||
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL ||
+	    X509_set_subject_name(x, X509_REQ_get_subject_name(req)) != 1 ||
+	    X509_set_issuer_name(x, X509_get_subject_name(ca)) != 1 ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(x), 30L * 86400) == NULL ||
+	    X509_set_pubkey(x, X509_REQ_get0_pubkey(req)) != 1)
+		die("issuing a request");
+	BN_free(bn);
+	exts = X509_REQ_get_extensions(req);
+	for (i = 0; exts != NULL && i < sk_X509_EXTENSION_num(exts); i++)
+		if (X509_add_ext(x, sk_X509_EXTENSION_value(exts, i), -1) != 1)
+			die("copying requested extensions");
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	ext(x, ca, NID_authority_key_identifier, "keyid:always");
+	if (X509_sign(x, ca_key, EVP_sha256()) <= 0)
+		die("X509_sign");
+	return x;
+}
+
+static char **tree_lines;
+static size_t tree_n;
+static size_t tree_root_len;
+
+static int tree_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	unsigned char md[32];
+	char hex[65] = "-", *line, *data;
+	size_t len = 0, i;
+
+	(void)flag;
+	(void)ftw;
+	if (S_ISREG(st->st_mode)) {
+		if ((data = tu_read_file(path, &len)) == NULL)
+			die(path);
+		SHA256((const unsigned char *)data, len, md);
+		free(data);
+		for (i = 0; i < sizeof(md); i++)
+			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	}
+	if (asprintf(&line, "%s %o %lld %lld.%09ld %s", path + tree_root_len,
+	             (unsigned)st->st_mode, (long long)st->st_size, (long long)st->st_mtim.tv_sec,
+	             st->st_mtim.tv_nsec, hex) < 0)
+		die("asprintf");
+	if ((tree_lines = realloc(tree_lines, (tree_n + 1) * sizeof(*tree_lines))) == NULL)
+		die("realloc");
+	tree_lines[tree_n++] = line;
+	return 0;
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *tu_tree_listing(const char *dir)
+{
+	char *all = NULL, *next;
+	size_t i;
+
+	tree_lines = NULL;
+	tree_n = 0;
+	tree_root_len = strlen(dir);
+	if (nftw(dir, tree_one, 16, FTW_PHYS) != 0)
+		die("nftw");
+	qsort(tree_lines, tree_n, sizeof(*tree_lines), cmp_line);
+	if ((all = strdup("")) == NULL)
+		die("strdup");
+	for (i = 0; i < tree_n; i++) {
+		if (asprintf(&next, "%s%s\n", all, tree_lines[i]) < 0)
+			die("asprintf");
+		free(all);
+		free(tree_lines[i]);
+		all = next;
+	}
+	free(tree_lines);
+	tree_lines = NULL;
+	return all;
 }

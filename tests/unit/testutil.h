@@ -54,4 +54,18 @@ char *tu_key_pem_encrypted(EVP_PKEY *k, const char *password);
 /* Runs a shell command; returns its exit status (or -1). */
 int tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * A certificate for a PKCS#10 request, as a CA issues it (openssl x509 -req -copy_extensions
+ * copy): the request's subject, key and requested extensions, signed by `ca` with `ca_key`,
+ * valid from an hour ago for 30 days. Owned. Aborts on failure.
+ */
+X509 *tu_issue_request(X509_REQ *req, X509 *ca, EVP_PKEY *ca_key);
+
+/*
+ * Every file and directory under `dir`, one line each: relative path, mode, size, modification
+ * time in nanoseconds and a SHA-256 of the contents, sorted. Two equal listings mean nothing was
+ * written, renamed, made or removed in between. Owned, free().
+ */
+char *tu_tree_listing(const char *dir);
+
 #endif

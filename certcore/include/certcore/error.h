@@ -25,6 +25,8 @@ enum cc_err {
 	CC_ERR_KEY_ENCRYPTED, /* private key is password protected */
 	CC_ERR_NO_KEY,        /* private key missing */
 	CC_ERR_STATE,         /* state file unreadable */
+	CC_ERR_NO_EXPORT,     /* private key may not leave the store (not exportable) */
+	CC_ERR_PASSWORD,      /* wrong password (PKCS#12) */
 	CC_ERR__MAX
 };
 

@@ -1,0 +1,56 @@
+/*
+ * Which certificate a service uses (DESIGN.md, "Selection"), and why each other one is not.
+ *
+ * A certificate is a candidate for a service when the service is enabled on it, its
+ * CertificateDomains match the service's FQDN (when one is given) and it is eligible for TLS:
+ * EKU serverAuth or no EKU; an RSA key of at least 1024 bits or an EC key; a private key that is
+ * present, readable and not password protected; Status Valid (which covers a trusted chain or
+ * self-signed, dates, signatures and revocation). Candidates are ordered:
+ *   SMTP, POP, IMAP, IIS, LDAP: CA-issued before self-signed, then the newest NotBefore;
+ *   UM: CA-issued before self-signed, each by the longest remaining validity (latest NotAfter).
+ * Ties are broken by thumbprint, so the answer is the same every time.
+ */
+#ifndef CERTCORE_SELECT_H
+#define CERTCORE_SELECT_H
+
+#include <stddef.h>
+
+#include "certcore/cert.h"
+#include "certcore/error.h"
+#include "certcore/services.h"
+#include "certcore/store.h"
+#include "certcore/verify.h"
+
+struct cc_selection;
+
+/*
+ * Verifies every certificate of the store (opts as for cc_store_verify; NULL for defaults) and
+ * orders the candidates for `service` (one bit). `fqdn` NULL means no host-name filter. The
+ * certificates are borrowed from the store: the selection lives until the store's next reload.
+ */
+enum cc_err cc_store_select(struct cc_store *s, enum cc_service service, const char *fqdn,
+    const struct cc_verify_opts *opts, struct cc_selection **out) CC_WUR;
+void cc_selection_free(struct cc_selection *sel);
+
+/* The chosen certificate (the first candidate), or NULL when none is eligible. */
+struct cc_cert *cc_selection_selected(const struct cc_selection *sel);
+size_t cc_selection_candidate_count(const struct cc_selection *sel);
+struct cc_cert *cc_selection_candidate(const struct cc_selection *sel, size_t i);
+size_t cc_selection_rejected_count(const struct cc_selection *sel);
+struct cc_cert *cc_selection_rejected(const struct cc_selection *sel, size_t i);
+const char *cc_selection_rejected_reason(const struct cc_selection *sel, size_t i);
+
+/*
+ * {"service": "UM", "fqdn": null|"...", "selected": "THUMB"|null, "candidates": [{properties}],
+ *  "rejected": [{"Thumbprint": ..., "reason": ...}]}. Owned text.
+ */
+enum cc_err cc_selection_to_json(const struct cc_selection *sel, char **out) CC_WUR;
+
+/*
+ * Why a certificate is not eligible for TLS, or NULL when it is (its status must have been
+ * set by cc_store_verify_all). Static or store-owned text.
+ */
+const char *cc_cert_ineligible_reason(const struct cc_store *s, const struct cc_cert *c,
+    char *buf, size_t len);
+
+#endif

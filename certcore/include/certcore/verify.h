@@ -1,0 +1,86 @@
+/*
+ * Status of a certificate (DESIGN.md): computed afresh from the certificate, its chain, the
+ * trusted roots, the CRLs and the clock each time cc_store_verify() is called — never cached.
+ *
+ *   Valid; DateInvalid (expired or not yet valid anywhere in the chain); Untrusted (the chain
+ *   does not end in a trusted root, and it is not self-signed); Revoked; RevocationCheckFailure
+ *   (a CRL needed could not be had, or is stale); Invalid (bad signature, broken chain,
+ *   unusable key).
+ *
+ * When several apply, the most serious wins, in that order: Invalid, Revoked, Untrusted,
+ * DateInvalid, RevocationCheckFailure. OpenSSL's own reason is kept for each certificate.
+ *
+ * Revocation: every certificate of the chain but the root is checked against a CRL from its
+ * issuer. CRLs come from the store's crl/ folder (files an administrator put there, and the
+ * cache of fetched ones, crl/fetched-SHA1(URL).crl), used while fresh (before nextUpdate);
+ * missing or stale ones are fetched from the certificate's CRL distribution points over HTTP
+ * (X509_CRL_load_http, or OSSL_HTTP_get through a proxy) or LDAP (libldap), with a timeout.
+ * OpenSSL never fetches CRLs by itself; a CRL that cannot be had makes RevocationCheckFailure.
+ */
+#ifndef CERTCORE_VERIFY_H
+#define CERTCORE_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "certcore/cert.h"
+#include "certcore/error.h"
+#include "certcore/store.h"
+
+struct cc_verify_opts {
+	time_t now;          /* 0: time(NULL) */
+	const char *bundle;  /* system roots: NULL default (see trust.h), "" none */
+	int timeout;         /* seconds per CRL fetch; 0: 10 */
+	const char *proxy;   /* HTTP proxy URL for CRL fetches; NULL: $http_proxy, if set */
+	bool offline;        /* never fetch: cached and local CRLs only */
+};
+
+/* Where a CRL came from. */
+enum cc_crl_source { CC_CRL_NONE, CC_CRL_FILE, CC_CRL_CACHE, CC_CRL_HTTP, CC_CRL_LDAP };
+
+struct cc_crl_info {
+	const char *for_subject; /* the certificate it was needed for (RFC 2253) */
+	const char *issuer;      /* the CRL's issuer */
+	enum cc_crl_source source;
+	const char *location;    /* file path or URL; "" when none */
+	bool ok;                 /* a fresh, correctly signed CRL was had */
+	time_t this_update;
+	time_t next_update;      /* 0 when the CRL has none */
+	const char *error;       /* why not ok; "" when ok */
+};
+
+struct cc_verify;
+
+/* Verifies a certificate at opts->now (opts may be NULL for defaults). Owned result. */
+enum cc_err cc_store_verify(struct cc_store *s, const struct cc_cert *c,
+    const struct cc_verify_opts *opts, struct cc_verify **out) CC_WUR;
+void cc_verify_free(struct cc_verify *v);
+
+enum cc_status cc_verify_status(const struct cc_verify *v);
+/* Why the status is not Valid (OpenSSL's reason and the certificate it concerns); "" if Valid. */
+const char *cc_verify_reason(const struct cc_verify *v);
+enum cc_root_ca_type cc_verify_root_type(const struct cc_verify *v);
+
+/* The chain as built, leaf first, with each certificate's own status and reason. */
+size_t cc_verify_chain_count(const struct cc_verify *v);
+X509 *cc_verify_chain_cert(const struct cc_verify *v, size_t i); /* borrowed */
+enum cc_status cc_verify_chain_status(const struct cc_verify *v, size_t i);
+const char *cc_verify_chain_reason(const struct cc_verify *v, size_t i);
+
+/* The CRLs looked for, one per checked certificate. Borrowed. */
+size_t cc_verify_crl_count(const struct cc_verify *v);
+const struct cc_crl_info *cc_verify_crl(const struct cc_verify *v, size_t i);
+
+const char *cc_crl_source_name(enum cc_crl_source s);
+
+/*
+ * Verifies every certificate of the store and records the answer in each, so that
+ * cc_cert_status and cc_cert_root_ca_type (and the views in format.h) report it until the
+ * store's next reload.
+ */
+enum cc_err cc_store_verify_all(struct cc_store *s, const struct cc_verify_opts *opts) CC_WUR;
+
+#endif

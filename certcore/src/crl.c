@@ -1,0 +1,478 @@
+/* CRLs for revocation checking: local files, the fetched cache, HTTP and LDAP distribution
+ * points (RFC 5280 section 4.2.1.13). OpenSSL checks a CRL given to it but never fetches one. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#include <ldap.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/http.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "crl.h"
+#include "internal.h"
+
+#define MAX_CRL (8 * 1024 * 1024)
+#define DEFAULT_TIMEOUT 10
+
+void
+cc_crl_lookup_clear(struct crl_lookup *l)
+{
+	X509_CRL_free(l->crl);
+	free(l->location);
+	free(l->issuer);
+	free(l->error);
+	memset(l, 0, sizeof(*l));
+}
+
+static time_t
+asn1_to_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return timegm(&tm);
+}
+
+/* Why a CRL cannot be used for `issuer` at `now`, or NULL when it can. */
+static const char *
+crl_unusable(X509_CRL *crl, X509 *issuer, time_t now)
+{
+	EVP_PKEY *pub = X509_get0_pubkey(issuer);
+	const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+
+	if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0)
+		return "issued by another CA";
+	if (pub == NULL || X509_CRL_verify(crl, pub) != 1) {
+		ERR_clear_error();
+		return "signature does not verify with the issuer's key";
+	}
+	if (asn1_to_time(X509_CRL_get0_lastUpdate(crl)) > now)
+		return "not yet valid (thisUpdate in the future)";
+	if (next != NULL && asn1_to_time(next) <= now)
+		return "stale (past its nextUpdate)";
+	return NULL;
+}
+
+static enum cc_err
+set_str(char **dst, const char *s)
+{
+	free(*dst);
+	if ((*dst = strdup(s ? s : "")) == NULL)
+		return cc_seterr(CC_ERR_NOMEM, "CRL lookup");
+	return CC_OK;
+}
+
+static char *
+name_text(const X509_NAME *n)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	BUF_MEM *m;
+	char *s = NULL;
+
+	if (b != NULL && X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0) {
+		BIO_get_mem_ptr(b, &m);
+		s = strndup(m->data, m->length);
+	}
+	BIO_free(b);
+	return s;
+}
+
+/* Adopts `crl` as the answer. */
+static enum cc_err
+take(struct crl_lookup *l, X509_CRL *crl, enum cc_crl_source src, const char *where)
+{
+	X509_CRL_free(l->crl);
+	l->crl = crl;
+	l->source = src;
+	l->this_update = asn1_to_time(X509_CRL_get0_lastUpdate(crl));
+	l->next_update = asn1_to_time(X509_CRL_get0_nextUpdate(crl));
+	free(l->issuer);
+	l->issuer = name_text(X509_CRL_get_issuer(crl));
+	if (l->issuer == NULL)
+		return cc_seterr(CC_ERR_NOMEM, "CRL issuer");
+	return set_str(&l->location, where) == CC_OK ? set_str(&l->error, "") : CC_ERR_NOMEM;
+}
+
+/* Every CRL in a file (PEM, possibly several, or one DER). Owned stack, NULL if none. */
+static STACK_OF(X509_CRL) *
+read_crls(const unsigned char *buf, size_t len)
+{
+	STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
+	X509_CRL *crl;
+	BIO *b;
+	const unsigned char *p = buf;
+
+	if (sk == NULL)
+		return NULL;
+	if (memmem(buf, len, "-----BEGIN", 10) != NULL) {
+		if ((b = BIO_new_mem_buf(buf, (int)len)) != NULL) {
+			while ((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) != NULL)
+				if (!sk_X509_CRL_push(sk, crl))
+					X509_CRL_free(crl);
+			BIO_free(b);
+		}
+	} else if ((crl = d2i_X509_CRL(NULL, &p, (long)len)) != NULL) {
+		if (!sk_X509_CRL_push(sk, crl))
+			X509_CRL_free(crl);
+	}
+	ERR_clear_error();
+	if (sk_X509_CRL_num(sk) == 0) {
+		sk_X509_CRL_free(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+/* The freshest usable CRL of `issuer` in crl/; stale ones are remembered for the message. */
+static enum cc_err
+from_folder(struct cc_store *s, X509 *issuer, time_t now, struct crl_lookup *l, char **stale)
+{
+	char *dpath = NULL, *p = NULL;
+	unsigned char *buf = NULL;
+	size_t len;
+	DIR *d = NULL;
+	struct dirent *de;
+	STACK_OF(X509_CRL) *sk = NULL;
+	X509_CRL *crl;
+	const char *why;
+	int i;
+	enum cc_err r = CC_ERR_NOMEM;
+
+	if ((dpath = cc_aprintf("%s/crl", cc_store_path(s))) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "path");
+		goto out;
+	}
+	if ((d = opendir(dpath)) == NULL) {
+		r = CC_OK; /* no folder: nothing cached */
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		free(p);
+		free(buf);
+		buf = NULL;
+		sk_X509_CRL_pop_free(sk, X509_CRL_free);
+		sk = NULL;
+		if ((p = cc_aprintf("%s/%s", dpath, de->d_name)) == NULL) {
+			r = cc_seterr(CC_ERR_NOMEM, "path");
+			goto out;
+		}
+		if (cc_file_read(p, MAX_CRL, &buf, &len, NULL) != CC_OK)
+			continue;
+		if ((sk = read_crls(buf, len)) == NULL)
+			continue;
+		for (i = 0; i < sk_X509_CRL_num(sk); i++) {
+			crl = sk_X509_CRL_value(sk, i);
+			why = crl_unusable(crl, issuer, now);
+			if (why != NULL) {
+				if (strstr(why, "stale") != NULL && *stale == NULL)
+					*stale = cc_aprintf("%s is %s", p, why);
+				continue;
+			}
+			/* The newest of several good ones. */
+			if (l->crl != NULL &&
+			    asn1_to_time(X509_CRL_get0_lastUpdate(crl)) <= l->this_update)
+				continue;
+			if (!X509_CRL_up_ref(crl)) {
+				r = cc_seterr_ssl(CC_ERR_NOMEM, "X509_CRL_up_ref");
+				goto out;
+			}
+			if ((r = take(l, crl,
+				 strncmp(de->d_name, "fetched-", 8) == 0 ? CC_CRL_CACHE : CC_CRL_FILE,
+				 p)) != CC_OK)
+				goto out;
+		}
+	}
+	r = CC_OK;
+out:
+	sk_X509_CRL_pop_free(sk, X509_CRL_free);
+	if (d != NULL)
+		closedir(d);
+	free(dpath);
+	free(p);
+	free(buf);
+	return r;
+}
+
+/* HTTP: X509_CRL_load_http, or OSSL_HTTP_get when a proxy is given (the former takes none). */
+static X509_CRL *
+fetch_http(const char *url, const struct cc_verify_opts *o, int timeout)
+{
+	BIO *resp;
+	X509_CRL *crl;
+
+	if (o->proxy == NULL)
+		return X509_CRL_load_http(url, NULL, NULL, timeout);
+	resp = OSSL_HTTP_get(url, o->proxy, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 1,
+	    MAX_CRL, timeout);
+	if (resp == NULL)
+		return NULL;
+	crl = d2i_X509_CRL_bio(resp, NULL);
+	BIO_free(resp);
+	return crl;
+}
+
+/* LDAP: the certificateRevocationList attribute of the entry the URL names (RFC 4516). */
+static X509_CRL *
+fetch_ldap(const char *url, int timeout, char *err, size_t errlen)
+{
+	LDAPURLDesc *lud = NULL;
+	LDAP *ld = NULL;
+	LDAPMessage *res = NULL, *e;
+	BerElement *ber = NULL;
+	struct berval **vals = NULL, cred = {0, NULL};
+	struct timeval tv = {timeout, 0};
+	char *uri = NULL, *attr;
+	char *attrs[] = {"certificateRevocationList;binary", "certificateRevocationList", NULL};
+	const unsigned char *p;
+	X509_CRL *crl = NULL;
+	int rc, version = LDAP_VERSION3;
+
+	if ((rc = ldap_url_parse(url, &lud)) != LDAP_URL_SUCCESS) {
+		snprintf(err, errlen, "bad LDAP URL (code %d)", rc);
+		goto out;
+	}
+	if ((uri = cc_aprintf("%s://%s:%d", lud->lud_scheme, lud->lud_host ? lud->lud_host : "",
+		 lud->lud_port)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if ((rc = ldap_initialize(&ld, uri)) != LDAP_SUCCESS) {
+		snprintf(err, errlen, "%s", ldap_err2string(rc));
+		goto out;
+	}
+	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
+	ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
+	/* Anonymous: CRLs are public (RFC 4523 section 2.2). */
+	if ((rc = ldap_sasl_bind_s(ld, NULL, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL)) !=
+	    LDAP_SUCCESS) {
+		snprintf(err, errlen, "bind: %s", ldap_err2string(rc));
+		goto out;
+	}
+	if ((rc = ldap_search_ext_s(ld, lud->lud_dn ? lud->lud_dn : "", LDAP_SCOPE_BASE,
+		 "(objectClass=*)", lud->lud_attrs ? lud->lud_attrs : attrs, 0, NULL, NULL, &tv, 1,
+		 &res)) != LDAP_SUCCESS) {
+		snprintf(err, errlen, "search: %s", ldap_err2string(rc));
+		goto out;
+	}
+	if ((e = ldap_first_entry(ld, res)) == NULL) {
+		snprintf(err, errlen, "no entry %s", lud->lud_dn ? lud->lud_dn : "");
+		goto out;
+	}
+	for (attr = ldap_first_attribute(ld, e, &ber); attr != NULL && crl == NULL;
+	     attr = ldap_next_attribute(ld, e, ber)) {
+		if (strncasecmp(attr, "certificateRevocationList", 25) == 0 &&
+		    (vals = ldap_get_values_len(ld, e, attr)) != NULL && vals[0] != NULL) {
+			p = (const unsigned char *)vals[0]->bv_val;
+			crl = d2i_X509_CRL(NULL, &p, (long)vals[0]->bv_len);
+			ldap_value_free_len(vals);
+			vals = NULL;
+		}
+		ldap_memfree(attr);
+	}
+	if (crl == NULL)
+		snprintf(err, errlen, "no certificateRevocationList in %s",
+		    lud->lud_dn ? lud->lud_dn : "");
+out:
+	if (ber != NULL)
+		ber_free(ber, 0);
+	if (res != NULL)
+		ldap_msgfree(res);
+	if (ld != NULL)
+		ldap_unbind_ext_s(ld, NULL, NULL);
+	if (lud != NULL)
+		ldap_free_urldesc(lud);
+	free(uri);
+	return crl;
+}
+
+/* Keeps a fetched CRL in crl/fetched-SHA1(URL).crl (DER) until its nextUpdate. */
+static void
+cache_crl(struct cc_store *s, const char *url, X509_CRL *crl)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], *der = NULL;
+	unsigned int mdlen = 0, i;
+	char hex[2 * EVP_MAX_MD_SIZE + 1], *path;
+	int len;
+
+	if (EVP_Digest(url, strlen(url), md, &mdlen, EVP_sha1(), NULL) != 1) {
+		ERR_clear_error();
+		return;
+	}
+	for (i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02X", md[i]);
+	if ((len = i2d_X509_CRL(crl, &der)) <= 0) {
+		ERR_clear_error();
+		return;
+	}
+	if ((path = cc_aprintf("%s/crl/fetched-%s.crl", cc_store_path(s), hex)) != NULL) {
+		/* A cache that cannot be written only costs a fetch next time. */
+		if (cc_file_write_atomic(path, der, (size_t)len, 0644) != CC_OK)
+			ERR_clear_error();
+		free(path);
+	}
+	OPENSSL_free(der);
+}
+
+void
+cc_crl_memo_clear(struct crl_memo *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->n; i++) {
+		free(m->urls[i]);
+		free(m->errors[i]);
+	}
+	free(m->urls);
+	free(m->errors);
+	memset(m, 0, sizeof(*m));
+}
+
+static const char *
+memo_find(const struct crl_memo *m, const char *url)
+{
+	size_t i;
+
+	for (i = 0; m != NULL && i < m->n; i++)
+		if (strcmp(m->urls[i], url) == 0)
+			return m->errors[i];
+	return NULL;
+}
+
+/* Remembering is best effort: without memory the next certificate simply tries again. */
+static void
+memo_add(struct crl_memo *m, const char *url, const char *err)
+{
+	char **nu, **ne;
+
+	if (m == NULL)
+		return;
+	if ((nu = realloc(m->urls, (m->n + 1) * sizeof(*nu))) == NULL)
+		return;
+	m->urls = nu;
+	if ((ne = realloc(m->errors, (m->n + 1) * sizeof(*ne))) == NULL)
+		return;
+	m->errors = ne;
+	nu[m->n] = strdup(url);
+	ne[m->n] = strdup(err);
+	if (nu[m->n] == NULL || ne[m->n] == NULL) {
+		free(nu[m->n]);
+		free(ne[m->n]);
+		return;
+	}
+	m->n++;
+}
+
+enum cc_err
+cc_crl_lookup(struct cc_store *s, X509 *subject, X509 *issuer, const struct cc_verify_opts *o,
+    time_t now, struct crl_memo *memo, struct crl_lookup *l)
+{
+	STACK_OF(DIST_POINT) *dps = NULL;
+	char *stale = NULL, *errs = NULL, *next;
+	char err[512];
+	X509_CRL *crl;
+	const char *why, *url;
+	int i, j, timeout = o->timeout > 0 ? o->timeout : DEFAULT_TIMEOUT;
+	bool http;
+	enum cc_err r;
+
+	memset(l, 0, sizeof(*l));
+	if ((r = from_folder(s, issuer, now, l, &stale)) != CC_OK || l->crl != NULL)
+		goto out;
+	if ((errs = strdup(stale ? stale : "")) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "CRL lookup");
+		goto out;
+	}
+	dps = X509_get_ext_d2i(subject, NID_crl_distribution_points, NULL, NULL);
+	ERR_clear_error();
+	for (i = 0; dps != NULL && i < sk_DIST_POINT_num(dps) && l->crl == NULL; i++) {
+		DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+
+		if (dp->distpoint == NULL || dp->distpoint->type != 0)
+			continue; /* only full names (URIs) can be fetched */
+		for (j = 0; j < sk_GENERAL_NAME_num(dp->distpoint->name.fullname) && l->crl == NULL;
+		     j++) {
+			GENERAL_NAME *g = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, j);
+
+			if (g->type != GEN_URI)
+				continue;
+			url = (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
+			http = strncasecmp(url, "http://", 7) == 0;
+			err[0] = '\0';
+			if (memo_find(memo, url) != NULL) {
+				snprintf(err, sizeof(err), "%s", memo_find(memo, url));
+				crl = NULL;
+			} else if (o->offline) {
+				snprintf(err, sizeof(err), "%s: not fetched (offline)", url);
+				crl = NULL;
+			} else if (http) {
+				crl = fetch_http(url, o, timeout);
+				if (crl == NULL) {
+					(void)cc_seterr_ssl(CC_ERR_IO, "%s", url);
+					snprintf(err, sizeof(err), "%s", cc_errdetail());
+				}
+			} else if (strncasecmp(url, "ldap://", 7) == 0 ||
+				   strncasecmp(url, "ldaps://", 8) == 0) {
+				char lerr[256];
+
+				lerr[0] = '\0';
+				if ((crl = fetch_ldap(url, timeout, lerr, sizeof(lerr))) == NULL)
+					snprintf(err, sizeof(err), "%s: %s", url, lerr);
+			} else {
+				snprintf(err, sizeof(err), "%s: scheme not supported", url);
+				crl = NULL;
+			}
+			if (crl != NULL && (why = crl_unusable(crl, issuer, now)) != NULL) {
+				snprintf(err, sizeof(err), "%s: fetched CRL is %s", url, why);
+				X509_CRL_free(crl);
+				crl = NULL;
+			}
+			if (crl != NULL) {
+				cache_crl(s, url, crl);
+				if ((r = take(l, crl, http ? CC_CRL_HTTP : CC_CRL_LDAP, url)) != CC_OK)
+					goto out;
+				continue;
+			}
+			if (memo_find(memo, url) == NULL)
+				memo_add(memo, url, err);
+			next = cc_aprintf("%s%s%s", errs, *errs ? "; " : "", err);
+			if (next == NULL) {
+				r = cc_seterr(CC_ERR_NOMEM, "CRL lookup");
+				goto out;
+			}
+			free(errs);
+			errs = next;
+		}
+	}
+	if (l->crl == NULL) {
+		if (*errs == '\0') {
+			free(errs);
+			errs = strdup("no CRL in the store and no CRL distribution point to fetch one");
+		}
+		if ((r = set_str(&l->error, errs)) != CC_OK || (r = set_str(&l->location, "")) != CC_OK)
+			goto out;
+		if (l->issuer == NULL && (l->issuer = name_text(X509_get_subject_name(issuer))) == NULL) {
+			r = cc_seterr(CC_ERR_NOMEM, "CRL issuer");
+			goto out;
+		}
+	}
+	r = CC_OK;
+out:
+	CRL_DIST_POINTS_free(dps);
+	free(stale);
+	free(errs);
+	return r;
+}

@@ -1,0 +1,42 @@
+/* Finding the CRL for one certificate: the store's crl/ folder first, then its distribution
+ * points (private to certcore). */
+#ifndef CERTCORE_CRL_H
+#define CERTCORE_CRL_H
+
+#include <openssl/x509.h>
+
+#include "certcore/store.h"
+#include "certcore/verify.h"
+
+/* What was found for one certificate; strings owned. */
+struct crl_lookup {
+	X509_CRL *crl; /* owned; NULL when none could be had */
+	enum cc_crl_source source;
+	char *location;
+	char *issuer;
+	char *error;
+	time_t this_update;
+	time_t next_update;
+};
+
+/*
+ * Distribution points that failed during one pass over many certificates (cc_store_verify_all),
+ * so an unreachable CA costs one timeout per pass, not one per certificate. Zero-initialise.
+ */
+struct crl_memo {
+	char **urls;
+	char **errors;
+	size_t n;
+};
+void cc_crl_memo_clear(struct crl_memo *m);
+
+/*
+ * Looks for a fresh CRL of `issuer` that covers `subject`. Never fails for a missing CRL (that
+ * is a result, with lookup->crl NULL and the reason in lookup->error); fails only for memory.
+ */
+enum cc_err cc_crl_lookup(struct cc_store *s, X509 *subject, X509 *issuer,
+    const struct cc_verify_opts *o, time_t now, struct crl_memo *memo, struct crl_lookup *lookup)
+    CC_WUR;
+void cc_crl_lookup_clear(struct crl_lookup *l);
+
+#endif
