@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include <ini.h>
+#include <jansson.h>
 
 #include "certcore/services.h"
 #include "internal.h"
@@ -46,6 +47,17 @@ static bool needs_escape(unsigned char c)
 }
 
 /* Why a name cannot be used (static text), or NULL. */
+/* jansson validates UTF-8 for every string it takes; the JSON views need it to be valid. */
+static bool
+valid_utf8(const char *s)
+{
+	json_t *j = json_string(s);
+	bool ok = j != NULL;
+
+	json_decref(j);
+	return ok;
+}
+
 static const char *name_problem(const char *name)
 {
 	const unsigned char *p;
@@ -55,6 +67,8 @@ static const char *name_problem(const char *name)
 	for (p = (const unsigned char *)name; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			return "friendly name contains a control character";
+	if (!valid_utf8(name))
+		return "friendly name is not valid UTF-8";
 	return NULL;
 }
 

@@ -596,7 +596,15 @@ const char *cc_store_problem_reason(const struct cc_store *s, size_t i)
  */
 static void sweep_temporaries(struct cc_store *s)
 {
-	static const char *const dirs[] = {"certs", "keys", "meta", "state", "requests", "crl"};
+	/*
+	 * Writes to these folders all hold the lock. Those to crl/ (the CRL cache) and trust/
+	 * do not (each is one file renamed into place), so there only files an hour old go:
+	 * one that young may belong to a write under way.
+	 */
+	enum { LOCKED_DIRS = 5 }; /* the first five */
+	static const char *const dirs[] = {"certs", "keys", "meta", "state", "requests", "crl",
+	    "trust/registry", "trust/enterprise", "trust/grouppolicy"};
+	struct stat st;
 	char *dpath, *p;
 	DIR *d;
 	struct dirent *de;
@@ -609,10 +617,12 @@ static void sweep_temporaries(struct cc_store *s)
 			while ((de = readdir(d)) != NULL) {
 				if (de->d_name[0] != '.' || strstr(de->d_name, ".tmp.") == NULL)
 					continue;
-				if ((p = cc_aprintf("%s/%s", dpath, de->d_name)) != NULL) {
+				if ((p = cc_aprintf("%s/%s", dpath, de->d_name)) == NULL)
+					continue;
+				if (i < LOCKED_DIRS ||
+				    (lstat(p, &st) == 0 && st.st_mtime < time(NULL) - 3600))
 					(void)unlink(p);
-					free(p);
-				}
+				free(p);
 			}
 			closedir(d);
 		}

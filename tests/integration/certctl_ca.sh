@@ -89,7 +89,9 @@ check "the refused imports changed nothing" cmp "$WORK/before.tree" "$WORK/after
 issue "$WORK/mail.csr" "$WORK/mail.pem"
 check "the CA issued the requested SAN" bash -c \
 	"openssl x509 -in '$WORK/mail.pem' -noout -ext subjectAltName | grep -q 'DNS:autodiscover.contoso.com'"
-out=$(cc import "$WORK/mail.pem" --services SMTP)
+# PEM, the certificate followed by its issuer, as CAs mail them.
+cat "$WORK/mail.pem" "$CA/int.pem" >"$WORK/mail-chain.pem"
+out=$(cc import "$WORK/mail-chain.pem" --services SMTP)
 T=$(awk 'NR==3 {print $1}' <<<"$out")
 fp=$(openssl x509 -in "$WORK/mail.pem" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
 expect_eq "import prints the certificate's thumbprint" "$fp" "$T"
@@ -103,6 +105,7 @@ expect_eq "the request's services and the import's" '["SMTP","UM"]' "$(jq -c '.[
 expect_eq "the request's exportable flag" true "$(j PrivateKeyExportable)"
 expect_eq "the request's friendly name" "CA test" "$(j FriendlyName)"
 expect_eq "IsSelfSigned" false "$(j IsSelfSigned)"
+expect_eq "the issuer is stored with it" 2 "$(grep -c 'BEGIN CERTIFICATE' "$S/certs/$T.pem")"
 check "the stored key is the request's key" bash -c \
 	"diff <(openssl pkey -in '$S/keys/$T.key' -pubout) <(openssl x509 -in '$WORK/mail.pem' -noout -pubkey)"
 check "the request's files are gone" bash -c "! ls '$S/requests' | grep -q '$ID'"
