@@ -1032,6 +1032,8 @@ cc_request_print_list(const struct cc_request *r, FILE *f)
 		fprintf(f, "%s%s", i ? ", " : "", r->domains[i]);
 	fprintf(f, "}\n");
 	fprintf(f, "%-20s : ", "CertificateRequest");
+	if (*r->pem == '\0')
+		fputc('\n', f);
 	for (p = r->pem; *p != '\0'; p = nl + 1) {
 		if ((nl = strchr(p, '\n')) == NULL)
 			nl = p + strlen(p) - 1;
@@ -1196,7 +1198,8 @@ cc_store_complete_request(struct cc_store *s, X509 *x, STACK_OF(X509) * chain,
 	    (r = req_paths(s, id, &csr, &ini, &kpath)) != CC_OK)
 		goto out;
 	if (stat(csr, &st) == -1) {
-		r = refuse_unmatched(x, id);
+		r = errno == ENOENT ? refuse_unmatched(x, id)
+		                    : cc_seterr_errno(CC_ERR_IO, "stat %s", csr);
 		goto out;
 	}
 	if ((r = load_key(kpath, &key)) != CC_OK)

@@ -128,6 +128,7 @@ out=$(cc import "$WORK/um1.p7b")
 T2=$(awk 'NR==3 {print $1}' <<<"$out")
 fp=$(openssl x509 -in "$WORK/um1.pem" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
 expect_eq "the .p7b's leaf is imported" "$fp" "$T2"
+check "the request it completed is no longer pending" test ! -e "$S/requests/$ID2.csr"
 expect_eq "the chain is stored with it (leaf, issuing CA, root)" 3 "$(grep -c 'BEGIN CERTIFICATE' "$S/certs/$T2.pem")"
 check "the stored chain verifies with openssl" bash -c \
 	"openssl verify -CAfile '$CA/root.pem' -untrusted <(sed -n '/BEGIN/,\$p' '$S/certs/$T2.pem') '$WORK/um1.pem'"

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -150,6 +153,27 @@ static void ext(X509 *x, X509 *issuer, int nid, const char *value)
 	X509_EXTENSION_free(e);
 }
 
+/* crlDistributionPoints: one distribution point per blank-separated URI. */
+static void add_crl_dps(X509 *x, X509 *issuer, const char *urls)
+{
+	char *copy, *p, *tok, *val = NULL, *next;
+
+	if ((copy = strdup(urls)) == NULL)
+		die("strdup");
+	for (p = copy; (tok = strsep(&p, " ")) != NULL;) {
+		if (*tok == '\0')
+			continue;
+		if (asprintf(&next, "%s%sURI:%s", val ? val : "", val ? "," : "", tok) < 0)
+			die("asprintf");
+		free(val);
+		val = next;
+	}
+	if (val != NULL)
+		ext(x, issuer, NID_crl_distribution_points, val);
+	free(val);
+	free(copy);
+}
+
 void tu_make_cert(const struct tu_cert_spec *spec, X509 **xo, EVP_PKEY **ko)
 {
 	X509 *x;
@@ -161,6 +185,7 @@ void tu_make_cert(const struct tu_cert_spec *spec, X509 **xo, EVP_PKEY **ko)
 	long na = spec->not_after_offset ? spec->not_after_offset : 365L * 86400;
 	char *san = NULL, *next;
 	size_t i;
+	time_t base;
 
 	if ((x = X509_new()) == NULL || X509_set_version(x, X509_VERSION_3) != 1)
 		die("X509_new");
@@ -188,8 +213,10 @@ void tu_make_cert(const struct tu_cert_spec *spec, X509 **xo, EVP_PKEY **ko)
 		die("O");
 	if (X509_set_issuer_name(x, spec->issuer ? X509_get_subject_name(spec->issuer) : n) != 1)
 		die("issuer");
-	if (X509_gmtime_adj(X509_getm_notBefore(x), spec->not_before_offset) == NULL ||
-	    X509_gmtime_adj(X509_getm_notAfter(x), na) == NULL)
+	base = spec->base;
+	if (X509_time_adj_ex(X509_getm_notBefore(x), 0, spec->not_before_offset,
+	                     base ? &base : NULL) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), 0, na, base ? &base : NULL) == NULL)
 		die("validity");
 	if (X509_set_pubkey(x, k) != 1)
 		die("pubkey");
@@ -214,6 +241,8 @@ void tu_make_cert(const struct tu_cert_spec *spec, X509 **xo, EVP_PKEY **ko)
 		ext(x, spec->issuer ? spec->issuer : x, NID_subject_alt_name, san);
 		free(san);
 	}
+	if (spec->crl_url != NULL)
+		add_crl_dps(x, spec->issuer ? spec->issuer : x, spec->crl_url);
 	if (X509_sign(x, spec->issuer_key ? spec->issuer_key : k, EVP_sha256()) <= 0)
 		die("X509_sign");
 	*xo = x;
@@ -368,4 +397,84 @@ char *tu_tree_listing(const char *dir)
 	free(tree_lines);
 	tree_lines = NULL;
 	return all;
+}
+
+X509_CRL *tu_make_crl(X509 *issuer, EVP_PKEY *issuer_key, const long *revoked_serials, size_t n,
+                      long last_update_offset, long next_update_offset)
+{
+	X509_CRL *crl;
+	X509_REVOKED *rev;
+	ASN1_TIME *t;
+	ASN1_INTEGER *serial;
+	size_t i;
+
+	if ((crl = X509_CRL_new()) == NULL || X509_CRL_set_version(crl, X509_CRL_VERSION_2) != 1 ||
+	    X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)) != 1)
+		die("X509_CRL_new");
+	if ((t = X509_gmtime_adj(NULL, last_update_offset)) == NULL ||
+	    X509_CRL_set1_lastUpdate(crl, t) != 1)
+		die("CRL lastUpdate");
+	ASN1_TIME_free(t);
+	if (next_update_offset != 0) {
+		if ((t = X509_gmtime_adj(NULL, next_update_offset)) == NULL ||
+		    X509_CRL_set1_nextUpdate(crl, t) != 1)
+			die("CRL nextUpdate");
+		ASN1_TIME_free(t);
+	}
+	for (i = 0; i < n; i++) {
+		if ((rev = X509_REVOKED_new()) == NULL || (serial = ASN1_INTEGER_new()) == NULL ||
+		    ASN1_INTEGER_set(serial, revoked_serials[i]) != 1 ||
+		    X509_REVOKED_set_serialNumber(rev, serial) != 1 ||
+		    (t = X509_gmtime_adj(NULL, -3600)) == NULL ||
+		    X509_REVOKED_set_revocationDate(rev, t) != 1)
+			die("X509_REVOKED");
+		ASN1_INTEGER_free(serial);
+		ASN1_TIME_free(t);
+		if (X509_CRL_add0_revoked(crl, rev) != 1)
+			die("X509_CRL_add0_revoked");
+	}
+	if (X509_CRL_sort(crl) != 1 || X509_CRL_sign(crl, issuer_key, EVP_sha256()) <= 0)
+		die("X509_CRL_sign");
+	return crl;
+}
+
+void tu_write_crl(const char *path, X509_CRL *crl, bool pem)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	BUF_MEM *m;
+
+	if (b == NULL || (pem ? PEM_write_bio_X509_CRL(b, crl) : i2d_X509_CRL_bio(b, crl)) != 1)
+		die("writing a CRL");
+	BIO_get_mem_ptr(b, &m);
+	tu_write_file(path, m->data, m->length, 0644);
+	BIO_free(b);
+}
+
+unsigned char *tu_crl_der(X509_CRL *crl, size_t *len)
+{
+	unsigned char *der = NULL;
+	int n;
+
+	if ((n = i2d_X509_CRL(crl, &der)) <= 0)
+		die("i2d_X509_CRL");
+	*len = (size_t)n;
+	return der;
+}
+
+int tu_free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd, port;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) != 0)
+		die("finding a free port");
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
 }

@@ -38,6 +38,9 @@ struct tu_cert_spec {
 	bool ca;         /* basicConstraints CA:TRUE with keyCertSign/cRLSign */
 	const char *eku; /* "serverAuth,clientAuth" (default), "clientAuth", "" = none */
 	long serial;     /* 0: random */
+	/* CRL distribution point URIs (one, or several separated by blanks); NULL: none. */
+	const char *crl_url;
+	time_t base; /* the offsets count from this time; 0: from now */
 };
 
 /* Makes a key and a certificate. Both owned. Aborts the test program on failure. */
@@ -67,5 +70,21 @@ X509 *tu_issue_request(X509_REQ *req, X509 *ca, EVP_PKEY *ca_key);
  * written, renamed, made or removed in between. Owned, free().
  */
 char *tu_tree_listing(const char *dir);
+
+/*
+ * A CRL of `issuer`, signed with `issuer_key` (SHA-256), listing the `n` serial numbers in
+ * `revoked_serials` (revoked an hour ago). thisUpdate is now + last_update_offset seconds,
+ * nextUpdate now + next_update_offset; next_update_offset 0 leaves nextUpdate out. Owned.
+ * Aborts on failure.
+ */
+X509_CRL *tu_make_crl(X509 *issuer, EVP_PKEY *issuer_key, const long *revoked_serials, size_t n,
+                      long last_update_offset, long next_update_offset);
+/* Writes a CRL to a file, PEM or DER. */
+void tu_write_crl(const char *path, X509_CRL *crl, bool pem);
+/* DER of a CRL; owned, OPENSSL_free() it. */
+unsigned char *tu_crl_der(X509_CRL *crl, size_t *len);
+
+/* A loopback TCP port nothing listens on right now (bound to port 0, then closed). */
+int tu_free_port(void);
 
 #endif
