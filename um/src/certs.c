@@ -1,0 +1,429 @@
+/* The UM certificate while umd runs (certs.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "certcore/events.h"
+#include "certcore/expiry.h"
+#include "certcore/fileio.h"
+#include "certcore/select.h"
+#include "certcore/selfsigned.h"
+#include "certcore/services.h"
+#include "certcore/store.h"
+#include "certcore/trust.h"
+#include "certs.h"
+#include "tlshook.h"
+
+struct um_certs {
+	char *store_path;
+	char *dir;
+	char *fqdn;    /* as configured, or the host's */
+	int renew_days;
+	struct cc_log *log;
+	struct um_metrics *metrics;
+	char thumb[CC_THUMB_LEN + 1];
+};
+
+void
+um_certs_free(struct um_certs *c)
+{
+	if (c == NULL)
+		return;
+	free(c->store_path);
+	free(c->dir);
+	free(c->fqdn);
+	free(c);
+}
+
+const char *
+um_certs_dir(const struct um_certs *c)
+{
+	return c->dir;
+}
+
+const char *
+um_certs_thumbprint(const struct um_certs *c)
+{
+	return c->thumb;
+}
+
+static enum um_err
+cc_fail(enum cc_err r, const char *what)
+{
+	return um_seterr(UM_ERR_CERT, "%s: %s: %s", what, cc_strerror(r), cc_errdetail());
+}
+
+/* PEM of several objects into one buffer, written atomically with `mode`. */
+static enum um_err
+write_pem(const char *path, X509 *x, STACK_OF(X509) *chain, EVP_PKEY *key, mode_t mode)
+{
+	BIO *b = NULL;
+	BUF_MEM *m;
+	int i;
+	enum cc_err cr;
+	enum um_err r = UM_ERR_TLS;
+
+	if ((b = BIO_new(key ? BIO_s_secmem() : BIO_s_mem())) == NULL) {
+		r = um_seterr(UM_ERR_NOMEM, "BIO");
+		goto out;
+	}
+	if ((key != NULL && PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) != 1) ||
+	    (x != NULL && PEM_write_bio_X509(b, x) != 1)) {
+		r = um_seterr(UM_ERR_TLS, "encoding %s", path);
+		goto out;
+	}
+	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
+		if (PEM_write_bio_X509(b, sk_X509_value(chain, i)) != 1) {
+			r = um_seterr(UM_ERR_TLS, "encoding %s", path);
+			goto out;
+		}
+	}
+	BIO_get_mem_ptr(b, &m);
+	cr = cc_file_write_atomic(path, m->data, m->length, mode);
+	if (key != NULL)
+		OPENSSL_cleanse(m->data, m->length);
+	if (cr != CC_OK) {
+		r = cc_fail(cr, "writing sofia-sip's certificate folder");
+		goto out;
+	}
+	r = UM_OK;
+out:
+	BIO_free(b);
+	ERR_clear_error();
+	return r;
+}
+
+/* Roots from the store (and system bundle) plus each gateway's pinned certificate. */
+static enum um_err
+build_trust(struct cc_store *s, const struct um_config *cfg, X509_STORE **out,
+    STACK_OF(X509) **certs_out)
+{
+	struct cc_trust *t = NULL;
+	X509_STORE *st = NULL;
+	STACK_OF(X509) *all = NULL;
+	size_t i;
+	enum cc_err cr;
+	enum um_err r = UM_ERR_TLS;
+
+	*out = NULL;
+	*certs_out = NULL;
+	if ((cr = cc_trust_load(s, NULL, &t)) != CC_OK) {
+		r = cc_fail(cr, "trusted roots");
+		goto out;
+	}
+	if ((cr = cc_trust_x509_store(t, &st)) != CC_OK) {
+		r = cc_fail(cr, "trusted roots");
+		goto out;
+	}
+	if ((all = sk_X509_new_null()) == NULL) {
+		r = um_seterr(UM_ERR_NOMEM, "trust");
+		goto out;
+	}
+	for (i = 0; i < cc_trust_count(t); i++)
+		if (X509_up_ref(cc_trust_cert(t, i)) && !sk_X509_push(all, cc_trust_cert(t, i)))
+			X509_free(cc_trust_cert(t, i));
+	for (i = 0; i < cfg->ngateways; i++) {
+		X509 *pin = cfg->gateways[i].pin;
+
+		if (pin == NULL)
+			continue;
+		/* A pinned self-signed gateway certificate is its own trust anchor. */
+		if (X509_STORE_add_cert(st, pin) != 1)
+			ERR_clear_error(); /* the same certificate twice */
+		if (X509_up_ref(pin) && !sk_X509_push(all, pin))
+			X509_free(pin);
+	}
+	*out = st;
+	*certs_out = all;
+	st = NULL;
+	all = NULL;
+	r = UM_OK;
+out:
+	X509_STORE_free(st);
+	sk_X509_pop_free(all, X509_free);
+	cc_trust_free(t);
+	return r;
+}
+
+static void
+log_in_use(struct um_certs *c, const struct cc_cert *cert)
+{
+	char na[32];
+	struct cc_field f[] = {
+		CC_FSTR("service", "UM"),
+		CC_FSTR("thumbprint", cc_cert_thumbprint(cert)),
+		CC_FSTR("issuer", cc_cert_issuer(cert)),
+		CC_FSTR("serial", cc_cert_serial(cert)),
+		CC_FSTR("not_after", cc_time_iso8601(cc_cert_not_after(cert), na)),
+	};
+
+	cc_log_event(c->log, CC_LOG_INFO, CC_EV_CERTIFICATE_IN_USE, f, 5);
+}
+
+static void
+log_changed(struct um_certs *c, const char *old, const struct cc_cert *cert)
+{
+	struct cc_field f[] = {
+		CC_FSTR("service", "UM"),
+		CC_FSTR("old_thumbprint", old),
+		CC_FSTR("thumbprint", cc_cert_thumbprint(cert)),
+		CC_FSTR("issuer", cc_cert_issuer(cert)),
+		CC_FSTR("serial", cc_cert_serial(cert)),
+	};
+
+	cc_log_event(c->log, CC_LOG_INFO, CC_EV_CERTIFICATE_CHANGED, f, 5);
+}
+
+/* Installs `cert` for new handshakes and in sofia's folder. */
+static enum um_err
+install(struct um_certs *c, struct cc_store *s, const struct um_config *cfg,
+    const struct cc_cert *cert)
+{
+	X509_STORE *st = NULL;
+	STACK_OF(X509) *roots = NULL;
+	char *agent = NULL, *cafile = NULL;
+	enum um_err r = UM_ERR_NOMEM;
+
+	/* Checked here, never handed on unchecked: sofia-sip would start without a certificate. */
+	if (cc_cert_key(cert) == NULL ||
+	    X509_check_private_key(cc_cert_x509(cert), cc_cert_key(cert)) != 1) {
+		ERR_clear_error();
+		r = um_seterr(UM_ERR_CERT, "certificate %s: its private key is missing or does not "
+					   "match",
+		    cc_cert_thumbprint(cert));
+		goto out;
+	}
+	if (asprintf(&agent, "%s/agent.pem", c->dir) < 0 ||
+	    asprintf(&cafile, "%s/cafile.pem", c->dir) < 0) {
+		agent = cafile = NULL;
+		r = um_seterr(UM_ERR_NOMEM, "paths");
+		goto out;
+	}
+	if ((r = build_trust(s, cfg, &st, &roots)) != UM_OK)
+		goto out;
+	/* sofia-sip refuses to start TLS when cafile.pem holds nothing: our own certificate then. */
+	if ((r = write_pem(agent, cc_cert_x509(cert), cc_cert_chain(cert), cc_cert_key(cert),
+		 0600)) != UM_OK ||
+	    (r = write_pem(cafile, sk_X509_num(roots) ? NULL : cc_cert_x509(cert), roots, NULL,
+		 0644)) != UM_OK)
+		goto out;
+	if ((r = um_tls_set_identity(cc_cert_x509(cert), cc_cert_chain(cert), cc_cert_key(cert))) !=
+	    UM_OK)
+		goto out;
+	um_tls_set_trust(st);
+	st = NULL;
+	memcpy(c->thumb, cc_cert_thumbprint(cert), CC_THUMB_LEN + 1);
+	if (c->metrics != NULL &&
+	    um_metrics_set_cert(c->metrics, "UM", c->thumb, cc_cert_not_after(cert)) != UM_OK)
+		cc_log_message(c->log, CC_LOG_WARNING, "metrics: %s", um_errdetail());
+	r = UM_OK;
+out:
+	X509_STORE_free(st);
+	sk_X509_pop_free(roots, X509_free);
+	free(agent);
+	free(cafile);
+	return r;
+}
+
+static enum um_err
+create_self_signed(struct um_certs *c, struct cc_store *s, time_t now)
+{
+	struct cc_new_params p;
+	const char *doms[2];
+	char short_name[64], thumb[CC_THUMB_LEN + 1], na[32], domains[320];
+	const char *dot = strchr(c->fqdn, '.');
+	struct cc_cert *cert;
+	enum cc_err cr;
+
+	/* The FQDN and its short name, as Exchange UM made its own certificate. */
+	doms[0] = c->fqdn;
+	snprintf(short_name, sizeof(short_name), "%.*s",
+	    dot ? (int)(dot - c->fqdn) : (int)strlen(c->fqdn), c->fqdn);
+	doms[1] = short_name;
+	memset(&p, 0, sizeof(p));
+	p.domains = doms;
+	p.ndomains = dot != NULL && dot != c->fqdn ? 2 : 1;
+	p.services = CC_SVC_UM;
+	p.key_type = CC_KEY_RSA_2048;
+	p.now = now;
+	p.friendly_name = "umd self-signed";
+	if ((cr = cc_store_new_self_signed(s, &p, thumb)) != CC_OK)
+		return cc_fail(cr, "creating a self-signed UM certificate");
+	if ((cr = cc_store_find(s, thumb, &cert)) != CC_OK)
+		return cc_fail(cr, "the new certificate");
+	snprintf(domains, sizeof(domains), "%s%s%s", doms[0], p.ndomains > 1 ? "," : "",
+	    p.ndomains > 1 ? doms[1] : "");
+	{
+		struct cc_field f[] = {
+			CC_FSTR("service", "UM"),
+			CC_FSTR("thumbprint", thumb),
+			CC_FSTR("domains", domains),
+			CC_FSTR("not_after", cc_time_iso8601(cc_cert_not_after(cert), na)),
+		};
+
+		cc_log_event(c->log, CC_LOG_INFO, CC_EV_SELF_SIGNED_CERTIFICATE_CREATED, f, 4);
+	}
+	return UM_OK;
+}
+
+/* Selects with the UM rules; *out borrowed from the store, NULL when none is eligible. */
+static enum um_err
+select_um(struct um_certs *c, struct cc_store *s, bool offline, struct cc_cert **out)
+{
+	struct cc_selection *sel = NULL;
+	struct cc_verify_opts vo;
+	size_t i;
+	enum cc_err cr;
+
+	*out = NULL;
+	memset(&vo, 0, sizeof(vo));
+	vo.offline = offline;
+	vo.timeout = 5;
+	if ((cr = cc_store_select(s, CC_SVC_UM, c->fqdn, &vo, &sel)) != CC_OK)
+		return cc_fail(cr, "selecting the UM certificate");
+	*out = cc_selection_selected(sel);
+	if (*out == NULL) {
+		for (i = 0; i < cc_selection_rejected_count(sel); i++)
+			cc_log_message(c->log, CC_LOG_INFO, "certificate %s not used for UM: %s",
+			    cc_cert_thumbprint(cc_selection_rejected(sel, i)),
+			    cc_selection_rejected_reason(sel, i));
+	}
+	cc_selection_free(sel);
+	return UM_OK;
+}
+
+enum um_err
+um_certs_start(const struct um_config *cfg, struct cc_log *log, struct um_metrics *metrics,
+    time_t now, struct um_certs **out)
+{
+	struct um_certs *c = NULL;
+	struct cc_store *s = NULL;
+	struct cc_cert *cert = NULL;
+	char *shortname = NULL;
+	enum cc_err cr;
+	enum um_err r = UM_ERR_NOMEM;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->store_path = strdup(cfg->store)) == NULL ||
+	    asprintf(&c->dir, "%s/state/umd-tls", cfg->store) < 0) {
+		if (c != NULL)
+			c->dir = NULL;
+		r = um_seterr(UM_ERR_NOMEM, "certificates");
+		goto out;
+	}
+	c->log = log;
+	c->metrics = metrics;
+	c->renew_days = cfg->renew_self_signed_days;
+	if (cfg->fqdn != NULL) {
+		if ((c->fqdn = strdup(cfg->fqdn)) == NULL) {
+			r = um_seterr(UM_ERR_NOMEM, "fqdn");
+			goto out;
+		}
+	} else if ((cr = cc_host_names(&c->fqdn, &shortname)) != CC_OK) {
+		r = cc_fail(cr, "the host's FQDN");
+		goto out;
+	}
+	if ((cr = cc_store_open(cfg->store, CC_STORE_CREATE, &s)) != CC_OK) {
+		r = cc_fail(cr, "opening the store");
+		goto out;
+	}
+	if (mkdir(c->dir, 0700) == -1 && errno != EEXIST) {
+		r = um_seterr(UM_ERR_IO, "mkdir %s: %s", c->dir, strerror(errno));
+		goto out;
+	}
+	/* At start the CRLs may be fetched: nothing is being served yet. */
+	if ((r = select_um(c, s, false, &cert)) != UM_OK)
+		goto out;
+	if (cert == NULL) {
+		if ((r = create_self_signed(c, s, now)) != UM_OK ||
+		    (r = select_um(c, s, true, &cert)) != UM_OK)
+			goto out;
+		if (cert == NULL) {
+			r = um_seterr(UM_ERR_CERT, "no certificate is eligible for UM, not even the "
+						   "self-signed one just made (see the lines above)");
+			goto out;
+		}
+	}
+	if ((r = install(c, s, cfg, cert)) != UM_OK)
+		goto out;
+	log_in_use(c, cert);
+	if (cc_expiry_tick(s, cert, "UM", log, now, NULL) != CC_OK)
+		cc_log_message(log, CC_LOG_WARNING, "expiry clock: %s", cc_errdetail());
+	*out = c;
+	c = NULL;
+	r = UM_OK;
+out:
+	cc_store_free(s);
+	um_certs_free(c);
+	free(shortname);
+	return r;
+}
+
+enum um_err
+um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
+{
+	struct cc_store *s = NULL;
+	struct cc_cert *cert = NULL, *cur = NULL;
+	char old[CC_THUMB_LEN + 1];
+	enum cc_err cr;
+	enum um_err r;
+
+	if ((cr = cc_store_open(c->store_path, 0, &s)) != CC_OK) {
+		r = cc_fail(cr, "opening the store");
+		goto out;
+	}
+	if ((r = select_um(c, s, true, &cert)) != UM_OK)
+		goto out;
+	/*
+	 * Automatic renewal of our own self-signed certificate near its end (Exchange left it to
+	 * an administrator, who often forgot). The new one wins the selection below.
+	 */
+	if (cert != NULL && c->renew_days > 0 && cc_cert_is_self_signed(cert) &&
+	    cc_cert_not_after(cert) - now < (time_t)c->renew_days * 86400) {
+		char thumb[CC_THUMB_LEN + 1];
+
+		if ((cr = cc_store_renew(s, cc_cert_thumbprint(cert), now, thumb)) != CC_OK)
+			cc_log_message(c->log, CC_LOG_WARNING, "renewing %s: %s",
+			    cc_cert_thumbprint(cert), cc_errdetail());
+		else if ((r = select_um(c, s, true, &cert)) != UM_OK)
+			goto out;
+	}
+	if (cert == NULL) {
+		/* Nothing eligible any more: keep serving the one in use, and say so. */
+		cc_log_message(c->log, CC_LOG_WARNING,
+		    "no certificate is eligible for UM now; still serving %s", c->thumb);
+		if (cc_store_find(s, c->thumb, &cur) == CC_OK &&
+		    cc_expiry_tick(s, cur, "UM", c->log, now, NULL) != CC_OK)
+			cc_log_message(c->log, CC_LOG_WARNING, "expiry clock: %s", cc_errdetail());
+		r = UM_OK;
+		goto out;
+	}
+	if (strcmp(cc_cert_thumbprint(cert), c->thumb) != 0) {
+		memcpy(old, c->thumb, sizeof(old));
+		if ((r = install(c, s, cfg, cert)) != UM_OK)
+			goto out;
+		log_changed(c, old, cert);
+	} else {
+		/* Same certificate: roots and gateway pins may still have changed. */
+		X509_STORE *st = NULL;
+		STACK_OF(X509) *roots = NULL;
+
+		if ((r = build_trust(s, cfg, &st, &roots)) != UM_OK)
+			goto out;
+		um_tls_set_trust(st);
+		sk_X509_pop_free(roots, X509_free);
+	}
+	if (cc_expiry_tick(s, cert, "UM", c->log, now, NULL) != CC_OK)
+		cc_log_message(c->log, CC_LOG_WARNING, "expiry clock: %s", cc_errdetail());
+	r = UM_OK;
+out:
+	cc_store_free(s);
+	return r;
+}

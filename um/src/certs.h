@@ -1,0 +1,42 @@
+/*
+ * The UM certificate while umd runs: chosen with certcore's UM rules, created self-signed when
+ * none is eligible, watched for changes (a renewal, another certificate enabled for UM) and
+ * swapped in for new handshakes without touching live connections, renewed automatically when
+ * it is self-signed and near its end, and run through the expiry clock.
+ */
+#ifndef UM_CERTS_H
+#define UM_CERTS_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "certcore/log.h"
+#include "config.h"
+#include "error.h"
+#include "metrics.h"
+
+struct um_certs;
+
+/*
+ * Opens the store, chooses (or creates) the certificate, checks it and its key, writes sofia's
+ * certificate folder (agent.pem, cafile.pem) and installs the identity and the trusted roots
+ * for TLS. Logs SelfSignedCertificateCreated and CertificateInUse. `now` is the clock.
+ */
+enum um_err um_certs_start(const struct um_config *cfg, struct cc_log *log,
+    struct um_metrics *metrics, time_t now, struct um_certs **out) UM_WUR;
+void um_certs_free(struct um_certs *c);
+
+/* The folder sofia-sip reads (TPTAG_CERTIFICATE). */
+const char *um_certs_dir(const struct um_certs *c);
+/* The thumbprint in use. */
+const char *um_certs_thumbprint(const struct um_certs *c);
+
+/*
+ * Looks again: reloads the store and trusted roots, re-selects (cached CRLs only, so the SIP
+ * thread never waits on the network), swaps and logs CertificateChanged when another
+ * certificate wins, renews a self-signed one near its end, and ticks the expiry clock.
+ * `cfg` may be a reloaded configuration (its gateways' pins join the trusted roots).
+ */
+enum um_err um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now) UM_WUR;
+
+#endif

@@ -1,0 +1,330 @@
+/*
+ * umd: the Unified Messaging SIP/TLS listener.
+ *
+ *   umd -c FILE [--log-format text|json]      run in the foreground
+ *   umd -n -c FILE                            check the configuration and exit
+ *
+ * SIGTERM and SIGINT stop it cleanly (live dialogs are ended by the SIP stack's shutdown);
+ * SIGHUP reloads the configuration's gateways and looks at the certificates at once.
+ */
+#define SU_ROOT_MAGIC_T struct daemon
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_log.h>
+#include <sofia-sip/su_wait.h>
+
+#include "certcore/log.h"
+#include "certs.h"
+#include "config.h"
+#include "http.h"
+#include "metrics.h"
+#include "sip.h"
+#include "tlshook.h"
+
+#define CERT_CHECK_SECONDS 60 /* DESIGN: a certificate change is noticed within a minute */
+
+struct daemon {
+	const char *config_path;
+	struct um_config *cfg;
+	struct um_config *old_cfg; /* kept until nothing can point into it */
+	struct cc_log *log;
+	struct um_metrics *metrics;
+	struct um_http *http;
+	struct um_certs *certs;
+	struct um_sip *sip;
+	su_root_t *root;
+	su_timer_t *tick;
+	su_wait_t sigwait;
+	int sigpipe[2];
+	unsigned ticks;
+	int exit_code;
+};
+
+static int sig_fd = -1;
+
+/*
+ * sofia-sip's own diagnostics (su_log) come in pieces; each whole line becomes one log line of
+ * ours, so they never break the JSON lines on stderr.
+ */
+static struct {
+	struct cc_log *log;
+	char buf[1024];
+	size_t len;
+} sofia_log;
+
+static void
+sofia_logger(void *stream, char const *fmt, va_list ap)
+{
+	char piece[1024], *nl, *p;
+	int n;
+
+	(void)stream;
+	n = vsnprintf(piece, sizeof(piece), fmt, ap);
+	if (n < 0)
+		return;
+	for (p = piece; *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		n = nl ? (int)(nl - p) : (int)strlen(p);
+		if (sofia_log.len + (size_t)n >= sizeof(sofia_log.buf))
+			n = (int)(sizeof(sofia_log.buf) - 1 - sofia_log.len);
+		memcpy(sofia_log.buf + sofia_log.len, p, (size_t)n);
+		sofia_log.len += (size_t)n;
+		sofia_log.buf[sofia_log.len] = '\0';
+		if (nl == NULL)
+			break;
+		if (sofia_log.len > 0)
+			cc_log_message(sofia_log.log, CC_LOG_DEBUG, "sofia-sip: %s", sofia_log.buf);
+		sofia_log.len = 0;
+	}
+}
+
+static void
+on_signal(int sig)
+{
+	unsigned char b = (unsigned char)sig;
+	int saved = errno;
+
+	if (sig_fd != -1 && write(sig_fd, &b, 1) == -1) {
+		/* The pipe is full: a signal of this kind is already waiting. */
+	}
+	errno = saved;
+}
+
+/* For TLS peers (tlshook.h): the configuration in force when the handshake happens. */
+static bool
+peer_check(void *arg, const struct sockaddr *peer, X509 *cert, char *why, size_t len)
+{
+	struct daemon *d = arg;
+
+	return um_gateway_accepts(d->cfg, peer, cert, why, len);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: umd -c FILE [--log-format text|json]\n"
+		   "       umd -n -c FILE     check the configuration and exit\n");
+}
+
+static void
+reload(struct daemon *d)
+{
+	struct um_config *cfg = NULL;
+	size_t i;
+
+	if (um_config_load(d->config_path, true, &cfg) != UM_OK) {
+		for (i = 0; cfg != NULL && i < cfg->nerrors; i++)
+			cc_log_message(d->log, CC_LOG_ERROR, "reload refused: %s", cfg->errors[i]);
+		if (cfg == NULL)
+			cc_log_message(d->log, CC_LOG_ERROR, "reload refused: %s", um_errdetail());
+		um_config_free(cfg);
+		return;
+	}
+	if (cfg->mode != d->cfg->mode || cfg->listen_port != d->cfg->listen_port ||
+	    strcmp(cfg->listen_host, d->cfg->listen_host) != 0 ||
+	    strcmp(cfg->store, d->cfg->store) != 0)
+		cc_log_message(d->log, CC_LOG_WARNING,
+		    "mode, listen and store changes take effect at the next start");
+	/* The previous one may still be referenced by a callback running now: free it next time. */
+	um_config_free(d->old_cfg);
+	d->old_cfg = d->cfg;
+	d->cfg = cfg;
+	um_sip_set_config(d->sip, cfg);
+	cc_log_message(d->log, CC_LOG_INFO, "configuration reloaded: %zu gateway(s)",
+	    cfg->ngateways);
+}
+
+static void
+check_certs(struct daemon *d)
+{
+	if (d->certs != NULL && um_certs_refresh(d->certs, d->cfg, time(NULL)) != UM_OK)
+		cc_log_message(d->log, CC_LOG_ERROR, "certificate check: %s", um_errdetail());
+}
+
+static int
+on_signal_pipe(struct daemon *d, su_wait_t *w, su_wakeup_arg_t *arg)
+{
+	unsigned char sig;
+
+	(void)w;
+	(void)arg;
+	while (read(d->sigpipe[0], &sig, 1) == 1) {
+		if (sig == SIGHUP) {
+			reload(d);
+			check_certs(d);
+		} else {
+			cc_log_message(d->log, CC_LOG_INFO, "stopping (signal %d)", sig);
+			um_sip_shutdown(d->sip);
+		}
+	}
+	return 0;
+}
+
+static void
+on_tick(struct daemon *d, su_timer_t *t, su_timer_arg_t *arg)
+{
+	(void)t;
+	(void)arg;
+	d->ticks++;
+	if (d->cfg->mode != UM_MODE_UNSECURED)
+		um_tls_watchdog(d->cfg->handshake_seconds);
+	if (d->ticks % CERT_CHECK_SECONDS == 0)
+		check_certs(d);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check", no_argument, NULL, 'n'},
+		{"log-format", required_argument, NULL, 'L'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct daemon d;
+	struct sigaction sa;
+	enum cc_log_format fmt;
+	const char *log_format = NULL;
+	bool check_only = false;
+	size_t i;
+	int ch;
+
+	memset(&d, 0, sizeof(d));
+	d.sigpipe[0] = d.sigpipe[1] = -1;
+	d.exit_code = 1;
+	while ((ch = getopt_long(argc, argv, "c:nh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 'n':
+			check_only = true;
+			break;
+		case 'L':
+			log_format = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (d.config_path == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (um_config_load(d.config_path, true, &d.cfg) != UM_OK) {
+		for (i = 0; d.cfg != NULL && i < d.cfg->nerrors; i++)
+			fprintf(stderr, "umd: %s\n", d.cfg->errors[i]);
+		if (d.cfg == NULL || d.cfg->nerrors == 0)
+			fprintf(stderr, "umd: %s\n", um_errdetail());
+		um_config_free(d.cfg);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: configuration OK (mode %s, listen %s:%d, %zu gateway(s))\n",
+		    d.config_path, um_mode_name(d.cfg->mode), d.cfg->listen_host,
+		    d.cfg->listen_port, d.cfg->ngateways);
+		um_config_free(d.cfg);
+		return 0;
+	}
+	fmt = d.cfg->log_format;
+	if (log_format != NULL && cc_log_format_parse(log_format, &fmt) != CC_OK) {
+		fprintf(stderr, "umd: --log-format: %s\n", cc_errdetail());
+		um_config_free(d.cfg);
+		return 2;
+	}
+	if (cc_log_new(fmt, stderr, "umd", false, &d.log) != CC_OK ||
+	    um_metrics_new(&d.metrics) != UM_OK) {
+		fprintf(stderr, "umd: out of memory\n");
+		goto out;
+	}
+	if (d.cfg->http_listen != NULL && *d.cfg->http_listen != '\0' &&
+	    um_http_start(d.cfg->http_listen, d.metrics, &d.http) != UM_OK) {
+		cc_log_message(d.log, CC_LOG_ERROR, "http_listen: %s", um_errdetail());
+		goto out;
+	}
+	sofia_log.log = d.log;
+	su_log_redirect(su_log_default, sofia_logger, NULL);
+	if (su_init() != 0 || (d.root = su_root_create(&d)) == NULL) {
+		cc_log_message(d.log, CC_LOG_ERROR, "cannot start the SIP stack's event loop");
+		goto out;
+	}
+	if (d.cfg->mode != UM_MODE_UNSECURED) {
+		if (um_tls_arm(true, d.log, d.metrics, peer_check, &d) != UM_OK ||
+		    um_certs_start(d.cfg, d.log, d.metrics, time(NULL), &d.certs) != UM_OK) {
+			cc_log_message(d.log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
+			goto out;
+		}
+	}
+	if (um_sip_start(d.root, d.cfg, d.certs ? um_certs_dir(d.certs) : NULL, d.log, d.metrics,
+		&d.sip) != UM_OK) {
+		cc_log_message(d.log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
+		goto out;
+	}
+	if (d.cfg->mode != UM_MODE_UNSECURED && um_tls_context_count() == 0) {
+		/* sofia-sip starts even when its TLS context fails: umd does not. */
+		cc_log_message(d.log, CC_LOG_ERROR,
+		    "not starting: sofia-sip set up no TLS context (see its messages above)");
+		goto out;
+	}
+	/* Signals reach the loop through a pipe: nothing but write(2) runs in the handler. */
+	if (pipe2(d.sigpipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		cc_log_message(d.log, CC_LOG_ERROR, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	sig_fd = d.sigpipe[1];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (su_wait_create(&d.sigwait, d.sigpipe[0], SU_WAIT_IN) != 0 ||
+	    su_root_register(d.root, &d.sigwait, on_signal_pipe, NULL, 0) < 0 ||
+	    (d.tick = su_timer_create(su_root_task(d.root), 1000)) == NULL ||
+	    su_timer_set_interval(d.tick, on_tick, NULL, 1000) != 0) {
+		cc_log_message(d.log, CC_LOG_ERROR, "cannot set up the event loop");
+		goto out;
+	}
+	um_metrics_set_healthy(d.metrics, true, NULL);
+	cc_log_message(d.log, CC_LOG_INFO, "listening on %s:%d (%s, %zu gateway(s))",
+	    d.cfg->listen_host, d.cfg->listen_port, um_mode_name(d.cfg->mode), d.cfg->ngateways);
+	su_root_run(d.root);
+	cc_log_message(d.log, CC_LOG_INFO, "stopped");
+	d.exit_code = 0;
+out:
+	if (d.metrics != NULL)
+		um_metrics_set_healthy(d.metrics, false, "stopping");
+	if (d.tick != NULL)
+		su_timer_destroy(d.tick);
+	um_sip_free(d.sip);
+	if (d.root != NULL)
+		su_root_destroy(d.root);
+	um_http_stop(d.http);
+	um_certs_free(d.certs);
+	um_metrics_free(d.metrics);
+	cc_log_free(d.log);
+	um_config_free(d.old_cfg);
+	um_config_free(d.cfg);
+	if (d.sigpipe[0] != -1)
+		close(d.sigpipe[0]);
+	if (d.sigpipe[1] != -1)
+		close(d.sigpipe[1]);
+	return d.exit_code;
+}

@@ -1,0 +1,36 @@
+/*
+ * umd's SIP side (sofia-sip's NUA): OPTIONS keep-alives answered 200 with Allow, Accept and
+ * Supported; INVITE answered by the rules of the mode (sdp_check.h) and its dialog held until
+ * BYE or CANCEL; requests from addresses no gateway entry lists refused with 403 (PeerRejected).
+ * Certificates of TLS peers are checked during the handshake (tlshook.h).
+ */
+#ifndef UM_SIP_H
+#define UM_SIP_H
+
+#include <openssl/x509.h>
+#include <sofia-sip/su_wait.h>
+
+#include "certcore/log.h"
+#include "config.h"
+#include "error.h"
+#include "metrics.h"
+
+struct um_sip;
+
+/* Binds the listener; `certdir` is sofia's certificate folder (NULL when unsecured). */
+enum um_err um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir,
+    struct cc_log *log, struct um_metrics *metrics, struct um_sip **out) UM_WUR;
+/* A reloaded configuration (gateways). The caller keeps `cfg` alive. */
+void um_sip_set_config(struct um_sip *s, const struct um_config *cfg);
+/* Starts a clean shutdown; su_root_break(root) follows when it is done. */
+void um_sip_shutdown(struct um_sip *s);
+void um_sip_free(struct um_sip *s);
+
+/*
+ * Whether a gateway entry of `cfg` accepts the peer at `peer` presenting `cert` (NULL: the
+ * address alone). Used for requests here and for TLS peers (tlshook.h). false with `why`.
+ */
+bool um_gateway_accepts(const struct um_config *cfg, const struct sockaddr *peer, X509 *cert,
+    char *why, size_t len);
+
+#endif

@@ -1,0 +1,406 @@
+/* umd's hold on sofia-sip's TLS contexts (tlshook.h). */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "certcore/events.h"
+#include "config.h"
+#include "tlshook.h"
+
+#define MAX_CONTEXTS 8
+
+/* What umd knows of one TLS connection (SSL ex data, freed with the SSL). */
+struct conn {
+	SSL *ssl;
+	time_t start;
+	bool done;     /* handshake finished */
+	bool reported; /* a failure was logged for it already */
+	bool counted;  /* counted as an open connection */
+	char peer[64];
+	struct conn *prev, *next; /* the list of connections still in their handshake */
+};
+
+static struct {
+	bool armed;
+	bool require_cert;
+	struct cc_log *log;
+	struct um_metrics *metrics;
+	um_peer_check_fn check;
+	void *check_arg;
+	X509 *x;
+	STACK_OF(X509) *chain;
+	EVP_PKEY *key;
+	X509_STORE *trust;
+	SSL_CTX *ctx[MAX_CONTEXTS];
+	size_t nctx;
+	struct conn *pending;
+	int idx;
+} tls = {.idx = -1};
+
+static int (*real_set_cipher_list)(SSL_CTX *, const char *);
+static SSL *(*real_ssl_new)(SSL_CTX *);
+
+static void
+conn_unlink(struct conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else if (tls.pending == c)
+		tls.pending = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+/* CRYPTO_EX_free: the SSL is going away (sofia closed the connection). */
+static void
+conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	struct conn *c = ptr;
+
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (c == NULL)
+		return;
+	conn_unlink(c);
+	if (c->counted && tls.metrics != NULL)
+		um_metrics_conn(tls.metrics, -1);
+	free(c);
+}
+
+static struct conn *
+conn_of(const SSL *ssl)
+{
+	return tls.idx >= 0 ? SSL_get_ex_data(ssl, tls.idx) : NULL;
+}
+
+static const char *
+peer_of(const SSL *ssl, struct conn *c, struct sockaddr_storage *ss)
+{
+	socklen_t len = sizeof(*ss);
+	int fd = SSL_get_fd(ssl);
+
+	memset(ss, 0, sizeof(*ss));
+	if (fd >= 0 && getpeername(fd, (struct sockaddr *)ss, &len) == 0) {
+		if (c != NULL && c->peer[0] == '\0')
+			um_addr_text((struct sockaddr *)ss, c->peer, sizeof(c->peer));
+	}
+	return c != NULL && c->peer[0] != '\0' ? c->peer : "unknown";
+}
+
+static void
+report(const SSL *ssl, int event, enum um_fail_class cls, const char *reason)
+{
+	struct conn *c = conn_of(ssl);
+	struct sockaddr_storage ss;
+	struct cc_field f[2];
+
+	if (c != NULL) {
+		if (c->reported)
+			return;
+		c->reported = true;
+	}
+	f[0] = CC_FSTR("peer", peer_of(ssl, c, &ss));
+	f[1] = CC_FSTR("reason", reason);
+	cc_log_event(tls.log, CC_LOG_WARNING, event, f, 2);
+	if (tls.metrics != NULL)
+		um_metrics_handshake_failed(tls.metrics, cls);
+}
+
+/* OpenSSL's reason for the last failure on this thread, without taking it off the queue. */
+static const char *
+ssl_reason(char *buf, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+
+	snprintf(buf, len, "%s", r ? r : "connection closed during the handshake");
+	return buf;
+}
+
+static bool
+no_client_cert(void)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	return e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	       ERR_GET_REASON(e) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE;
+}
+
+static void
+info_cb(const SSL *ssl, int where, int ret)
+{
+	struct conn *c = conn_of(ssl);
+	char buf[256], why[320];
+
+	if (c == NULL)
+		return;
+	if (where & SSL_CB_HANDSHAKE_DONE) {
+		if (!c->done && tls.metrics != NULL)
+			um_metrics_handshake_ok(tls.metrics);
+		c->done = true;
+		conn_unlink(c);
+		return;
+	}
+	if ((where & SSL_CB_ALERT) && (where & SSL_CB_WRITE) && (ret >> 8) == SSL3_AL_FATAL &&
+	    !c->done) {
+		if (no_client_cert()) {
+			report(ssl, CC_EV_PEER_REJECTED, UM_FAIL_CERTIFICATE,
+			    "no client certificate (mutual TLS is required)");
+			return;
+		}
+		snprintf(why, sizeof(why), "%s (sent alert %d: %s)", ssl_reason(buf, sizeof(buf)),
+		    ret & 0xff, SSL_alert_desc_string_long(ret));
+		report(ssl, CC_EV_TLS_HANDSHAKE_FAILED, UM_FAIL_PROTOCOL, why);
+		return;
+	}
+	/* A handshake step that ended, not waiting for the peer: the handshake failed. */
+	if ((where & SSL_CB_EXIT) && ret <= 0 && !c->done && SSL_want(ssl) == SSL_NOTHING) {
+		if (no_client_cert())
+			report(ssl, CC_EV_PEER_REJECTED, UM_FAIL_CERTIFICATE,
+			    "no client certificate (mutual TLS is required)");
+		else
+			report(ssl, CC_EV_TLS_HANDSHAKE_FAILED, UM_FAIL_PROTOCOL,
+			    ssl_reason(buf, sizeof(buf)));
+	}
+}
+
+/* Before anything else of the handshake: a peer no gateway entry has is refused at once. */
+static int
+client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+	struct conn *c = conn_of(ssl);
+	struct sockaddr_storage ss;
+	char why[256];
+
+	(void)arg;
+	peer_of(ssl, c, &ss);
+	if (tls.check != NULL && !tls.check(tls.check_arg, (struct sockaddr *)&ss, NULL, why,
+				     sizeof(why))) {
+		report(ssl, CC_EV_PEER_REJECTED, UM_FAIL_PEER_REJECTED, why);
+		*alert = SSL_AD_ACCESS_DENIED;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+static int
+verify_cb(int ok, X509_STORE_CTX *xs)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct conn *c = ssl ? conn_of(ssl) : NULL;
+	struct sockaddr_storage ss;
+	char why[512], subj[256];
+	X509 *cert = X509_STORE_CTX_get_current_cert(xs);
+
+	if (ssl == NULL)
+		return ok;
+	if (!ok) {
+		int err = X509_STORE_CTX_get_error(xs);
+
+		subj[0] = '\0';
+		if (cert != NULL)
+			X509_NAME_oneline(X509_get_subject_name(cert), subj, sizeof(subj));
+		snprintf(why, sizeof(why), "client certificate not trusted: %s (depth %d, %s)",
+		    X509_verify_cert_error_string(err), X509_STORE_CTX_get_error_depth(xs), subj);
+		report(ssl, CC_EV_PEER_REJECTED, UM_FAIL_CERTIFICATE, why);
+		return 0;
+	}
+	if (X509_STORE_CTX_get_error_depth(xs) != 0)
+		return 1;
+	peer_of(ssl, c, &ss);
+	if (tls.check != NULL &&
+	    !tls.check(tls.check_arg, (struct sockaddr *)&ss, cert, why, sizeof(why))) {
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
+		report(ssl, CC_EV_PEER_REJECTED, UM_FAIL_PEER_REJECTED, why);
+		return 0;
+	}
+	return 1;
+}
+
+/* Serves the certificate umd holds now: a change takes effect at the next handshake. */
+static int
+cert_cb(SSL *ssl, void *arg)
+{
+	(void)arg;
+	if (tls.x == NULL || tls.key == NULL)
+		return 0;
+	if (SSL_use_certificate(ssl, tls.x) != 1 || SSL_use_PrivateKey(ssl, tls.key) != 1 ||
+	    SSL_set1_chain(ssl, tls.chain) != 1)
+		return 0;
+	return 1;
+}
+
+static int
+apply_policy(SSL_CTX *ctx)
+{
+	if (real_set_cipher_list(ctx, UM_TLS12_CIPHERS) != 1 ||
+	    SSL_CTX_set_ciphersuites(ctx, UM_TLS13_SUITES) != 1 ||
+	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+		return 0;
+	/*
+	 * No renegotiation (CVE-2009-3555 and its DoS), no compression (CRIME), our cipher order,
+	 * and no resumption: every connection is verified afresh against today's gateways and
+	 * roots, which a resumed session would skip.
+	 */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+				     SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_info_callback(ctx, info_cb);
+	SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);
+	SSL_CTX_set_cert_cb(ctx, cert_cb, NULL);
+	SSL_CTX_set_verify(ctx,
+	    tls.require_cert ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_NONE,
+	    verify_cb);
+	SSL_CTX_set_verify_depth(ctx, 8);
+	if (tls.trust != NULL)
+		SSL_CTX_set1_cert_store(ctx, tls.trust);
+	return 1;
+}
+
+/* The interposed function (see tlshook.h). */
+int
+SSL_CTX_set_cipher_list(SSL_CTX *ctx, const char *str)
+{
+	if (real_set_cipher_list == NULL)
+		real_set_cipher_list = (int (*)(SSL_CTX *, const char *))dlsym(RTLD_NEXT,
+		    "SSL_CTX_set_cipher_list");
+	if (real_set_cipher_list == NULL)
+		return 0;
+	if (!tls.armed)
+		return real_set_cipher_list(ctx, str);
+	if (tls.nctx < MAX_CONTEXTS)
+		tls.ctx[tls.nctx++] = ctx;
+	return apply_policy(ctx);
+}
+
+/* Interposed so that every connection of ours is tracked from its first moment. */
+SSL *
+SSL_new(SSL_CTX *ctx)
+{
+	SSL *ssl;
+	struct conn *c;
+	size_t i;
+
+	if (real_ssl_new == NULL)
+		real_ssl_new = (SSL * (*)(SSL_CTX *)) dlsym(RTLD_NEXT, "SSL_new");
+	if (real_ssl_new == NULL || (ssl = real_ssl_new(ctx)) == NULL)
+		return NULL;
+	for (i = 0; i < tls.nctx; i++)
+		if (tls.ctx[i] == ctx)
+			break;
+	if (i == tls.nctx || tls.idx < 0)
+		return ssl;
+	if ((c = calloc(1, sizeof(*c))) == NULL || SSL_set_ex_data(ssl, tls.idx, c) != 1) {
+		/* Untracked, it would escape the watchdog: refuse the connection instead. */
+		free(c);
+		SSL_free(ssl);
+		return NULL;
+	}
+	c->ssl = ssl;
+	c->start = time(NULL);
+	c->next = tls.pending;
+	if (tls.pending != NULL)
+		tls.pending->prev = c;
+	tls.pending = c;
+	c->counted = true;
+	if (tls.metrics != NULL)
+		um_metrics_conn(tls.metrics, +1);
+	return ssl;
+}
+
+enum um_err
+um_tls_arm(bool require_client_cert, struct cc_log *log, struct um_metrics *metrics,
+    um_peer_check_fn check, void *check_arg)
+{
+	if (tls.idx < 0 &&
+	    (tls.idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_free)) < 0)
+		return um_seterr(UM_ERR_TLS, "SSL_get_ex_new_index failed");
+	real_set_cipher_list =
+	    (int (*)(SSL_CTX *, const char *))dlsym(RTLD_NEXT, "SSL_CTX_set_cipher_list");
+	real_ssl_new = (SSL * (*)(SSL_CTX *)) dlsym(RTLD_NEXT, "SSL_new");
+	if (real_set_cipher_list == NULL || real_ssl_new == NULL)
+		return um_seterr(UM_ERR_TLS, "cannot reach OpenSSL's own functions: %s", dlerror());
+	tls.require_cert = require_client_cert;
+	tls.log = log;
+	tls.metrics = metrics;
+	tls.check = check;
+	tls.check_arg = check_arg;
+	tls.armed = true;
+	return UM_OK;
+}
+
+enum um_err
+um_tls_set_identity(X509 *x, STACK_OF(X509) *chain, EVP_PKEY *key)
+{
+	STACK_OF(X509) *nc = NULL;
+
+	if (x == NULL || key == NULL || X509_check_private_key(x, key) != 1) {
+		ERR_clear_error();
+		return um_seterr(UM_ERR_CERT, "certificate and key do not go together");
+	}
+	if ((nc = chain ? X509_chain_up_ref(chain) : sk_X509_new_null()) == NULL ||
+	    !X509_up_ref(x) || !EVP_PKEY_up_ref(key)) {
+		sk_X509_pop_free(nc, X509_free);
+		return um_seterr(UM_ERR_NOMEM, "identity");
+	}
+	X509_free(tls.x);
+	EVP_PKEY_free(tls.key);
+	sk_X509_pop_free(tls.chain, X509_free);
+	tls.x = x;
+	tls.key = key;
+	tls.chain = nc;
+	return UM_OK;
+}
+
+void
+um_tls_set_trust(X509_STORE *store)
+{
+	size_t i;
+
+	X509_STORE_free(tls.trust);
+	tls.trust = store;
+	for (i = 0; i < tls.nctx && store != NULL; i++)
+		SSL_CTX_set1_cert_store(tls.ctx[i], store);
+}
+
+size_t
+um_tls_watchdog(int seconds)
+{
+	struct conn *c, *next;
+	time_t now = time(NULL);
+	char why[96];
+	size_t n = 0;
+	int fd;
+
+	for (c = tls.pending; c != NULL; c = next) {
+		next = c->next;
+		if (c->done || now - c->start < seconds)
+			continue;
+		snprintf(why, sizeof(why), "handshake not finished within %d s", seconds);
+		report(c->ssl, CC_EV_TLS_HANDSHAKE_FAILED, UM_FAIL_OTHER, why);
+		/* sofia-sip owns the socket: end the connection, and let sofia close and free it. */
+		if ((fd = SSL_get_fd(c->ssl)) >= 0)
+			shutdown(fd, SHUT_RDWR);
+		conn_unlink(c);
+		n++;
+	}
+	return n;
+}
+
+size_t
+um_tls_context_count(void)
+{
+	return tls.nctx;
+}

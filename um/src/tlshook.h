@@ -1,0 +1,61 @@
+/*
+ * umd's hold on the TLS contexts sofia-sip makes.
+ *
+ * sofia-sip 1.12 has no tags for TLS versions or ciphers, no certificate reload and no access to
+ * its SSL_CTX; it calls SSL_CTX_set_cipher_list() once on every context it makes, after loading
+ * its certificate and setting verification (tport_tls.c, tls_init_context) — with its own cipher
+ * string. umd interposes that one function: when armed, it replaces sofia's string with umd's
+ * policy and takes the context over (versions, options, verification, a certificate callback).
+ * umd's executable exports the symbol, so the dynamic linker resolves sofia's call to it; the
+ * real function is reached with dlsym(RTLD_NEXT). SSL_new is interposed the same way, so a
+ * connection that never sends a byte is still timed out.
+ *
+ * Everything here runs on the SIP thread (sofia's su_root), except um_tls_* setters that are
+ * called from it too.
+ */
+#ifndef UM_TLSHOOK_H
+#define UM_TLSHOOK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "certcore/log.h"
+#include "error.h"
+#include "metrics.h"
+
+/* TLS 1.2 suites: ECDHE key exchange and AEAD only (forward secrecy, no CBC, no RSA kx). */
+#define UM_TLS12_CIPHERS                                                                     \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                         \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"                         \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
+#define UM_TLS13_SUITES "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
+
+/*
+ * Decides whether the peer at `peer` presenting `cert` (its leaf, whose chain OpenSSL has
+ * verified) is an accepted gateway. Returns true, or false with the reason in `why`. With
+ * cert NULL, decides on the address alone (before the handshake).
+ */
+typedef bool (*um_peer_check_fn)(void *arg, const struct sockaddr *peer, X509 *cert, char *why,
+    size_t len);
+
+/* Arms the interposer: contexts made after this get umd's policy. */
+enum um_err um_tls_arm(bool require_client_cert, struct cc_log *log, struct um_metrics *metrics,
+    um_peer_check_fn check, void *check_arg) UM_WUR;
+
+/* The certificate served from now on (new handshakes); references are taken. */
+enum um_err um_tls_set_identity(X509 *x, STACK_OF(X509) *chain, EVP_PKEY *key) UM_WUR;
+
+/* The roots and pinned certificates client certificates are verified against (taken). */
+void um_tls_set_trust(X509_STORE *store);
+
+/* Ends handshakes older than `seconds` (called from a timer); returns how many it ended. */
+size_t um_tls_watchdog(int seconds);
+
+/* How many contexts umd has taken over (0 means sofia-sip made none, or the hook failed). */
+size_t um_tls_context_count(void);
+
+#endif
