@@ -211,6 +211,11 @@ run(struct cc_verify *v, X509_STORE *store, const struct cc_cert *c, time_t now,
 		goto out;
 	}
 	X509_STORE_CTX_set_time(ctx, 0, now);
+	/*
+	 * OpenSSL does not check a self-signed certificate's own signature unless asked: a
+	 * self-issued certificate whose signature was tampered with is Invalid, not Untrusted.
+	 */
+	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CHECK_SS_SIGNATURE);
 	X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
 	if (X509_STORE_CTX_set_ex_data(ctx, collect_idx, &col) != 1) {
 		r = cc_seterr_ssl(CC_ERR_CRYPTO, "X509_STORE_CTX_set_ex_data");

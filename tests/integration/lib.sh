@@ -7,9 +7,10 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/umedge-it.XXXXXX")
 cleanup_hooks=""
 on_exit() {
 	for h in $cleanup_hooks; do "$h" || true; done
-	rm -rf "$WORK"
+	[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap on_exit EXIT
+[ -n "${KEEP_WORK:-}" ] && echo "work dir: $WORK"
 trap 'exit 130' INT TERM
 
 ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -258,12 +259,31 @@ main(int argc, char **argv)
 		cc_log_message(d.log, CC_LOG_ERROR, "http_listen: %s", um_errdetail());
 		goto out;
 	}
+	/*
+	 * Every gateway connection is a descriptor: take the hard limit, so that thousands of
+	 * connections are possible before accept(2) starts to fail.
+	 */
+	{
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+				cc_log_message(d.log, CC_LOG_WARNING, "setrlimit: %s", strerror(errno));
+		}
+	}
 	sofia_log.log = d.log;
 	su_log_redirect(su_log_default, sofia_logger, NULL);
 	if (su_init() != 0 || (d.root = su_root_create(&d)) == NULL) {
 		cc_log_message(d.log, CC_LOG_ERROR, "cannot start the SIP stack's event loop");
 		goto out;
 	}
+	/*
+	 * One thread for the SIP stack, its TLS callbacks (tlshook.c), the certificate checks and
+	 * the timers: nua would otherwise run its stack in a thread of its own, and the TLS state
+	 * would be shared between two threads.
+	 */
+	su_root_threading(d.root, 0);
 	if (d.cfg->mode != UM_MODE_UNSECURED) {
 		if (um_tls_arm(true, d.log, d.metrics, peer_check, &d) != UM_OK ||
 		    um_certs_start(d.cfg, d.log, d.metrics, time(NULL), &d.certs) != UM_OK) {
@@ -298,7 +318,7 @@ main(int argc, char **argv)
 	if (su_wait_create(&d.sigwait, d.sigpipe[0], SU_WAIT_IN) != 0 ||
 	    su_root_register(d.root, &d.sigwait, on_signal_pipe, NULL, 0) < 0 ||
 	    (d.tick = su_timer_create(su_root_task(d.root), 1000)) == NULL ||
-	    su_timer_set_interval(d.tick, on_tick, NULL, 1000) != 0) {
+	    su_timer_run(d.tick, on_tick, NULL) != 0) {
 		cc_log_message(d.log, CC_LOG_ERROR, "cannot set up the event loop");
 		goto out;
 	}

@@ -225,13 +225,13 @@ um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir,
 	    TAG_IF(tls, TPTAG_CERTIFICATE(certdir)),
 	    TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_IN)),
 	    TPTAG_IDLE((unsigned)cfg->idle_seconds * 1000U), NUTAG_MEDIA_ENABLE(0),
-	    NUTAG_APPL_METHOD("OPTIONS"), NUTAG_ALLOW(ALLOW), NUTAG_AUTOANSWER(0),
-	    NUTAG_AUTOACK(1), SIPTAG_USER_AGENT_STR("umd/0.1"), TAG_END());
+	    NUTAG_APPL_METHOD("OPTIONS"), SIPTAG_ALLOW_STR(ALLOW), SIPTAG_SUPPORTED_STR("timer"),
+	    NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1), NUTAG_ENABLEMESSAGE(0),
+	    NUTAG_ENABLEMESSENGER(0), SIPTAG_USER_AGENT_STR("umd/0.1"), TAG_END());
 	if (s->nua == NULL) {
 		free(s);
 		return um_seterr(UM_ERR_SIP, "cannot listen on %s (address in use, or not local)", url);
 	}
-	nua_set_params(s->nua, NUTAG_APPL_METHOD("OPTIONS"), NUTAG_ALLOW(ALLOW), TAG_END());
 	*out = s;
 	return UM_OK;
 }

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""A SIP user agent client over TLS with a client certificate, for umd's tests (stdlib only).
+
+  siptls.py --port P --cert C --key K options
+  siptls.py --port P --cert C --key K call --sdp avp|savp|none [--hold-until FILE] [--bye-port P2]
+
+`options` sends OPTIONS and prints the status line and the server certificate's SHA-1
+fingerprint. `call` sends INVITE (with an SDP offer over RTP/AVP, or RTP/SAVP with an SDES
+a=crypto line, or none), prints every status line, ACKs a 2xx, optionally waits until FILE
+exists (so the test can change umd's certificate while the call is up), sends BYE on the same
+connection and prints its status. Every read has a deadline: it never hangs.
+"""
+import argparse, hashlib, os, random, socket, ssl, sys, time
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--cert"); ap.add_argument("--key")
+    ap.add_argument("--timeout", type=float, default=10)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("options")
+    c = sub.add_parser("call")
+    c.add_argument("--sdp", choices=["avp", "savp", "none"], default="avp")
+    c.add_argument("--hold-until")
+    c.add_argument("--hold-max", type=float, default=60)
+    a = ap.parse_args()
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # the tests compare the fingerprint themselves
+    if a.cert:
+        ctx.load_cert_chain(a.cert, a.key)
+    raw = socket.create_connection((a.host, a.port), timeout=a.timeout)
+    s = ctx.wrap_socket(raw)
+    s.settimeout(a.timeout)
+    der = s.getpeercert(binary_form=True)
+    print("server-sha1", hashlib.sha1(der).hexdigest().upper(), flush=True)
+    lport = s.getsockname()[1]
+    buf = b""
+
+    def read_msg():
+        nonlocal buf
+        deadline = time.time() + a.timeout
+        while b"\r\n\r\n" not in buf:
+            if time.time() > deadline:
+                raise TimeoutError("no SIP message")
+            d = s.recv(65535)
+            if not d:
+                raise EOFError("connection closed")
+            buf += d
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        cl = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length") or line.lower().startswith(b"l:"):
+                cl = int(line.split(b":", 1)[1])
+        while len(rest) < cl:
+            rest += s.recv(65535)
+        buf = rest[cl:]
+        return (head + b"\r\n\r\n" + rest[:cl]).decode(errors="replace")
+
+    callid = "t%d@test" % random.randint(0, 1 << 30)
+
+    def req(method, cseq, extra="", body="", totag=""):
+        return (f"{method} sips:um@{a.host}:{a.port} SIP/2.0\r\n"
+                f"Via: SIP/2.0/TLS {a.host}:{lport};branch=z9hG4bK{random.randint(0, 1 << 30)}\r\n"
+                f"From: <sips:gw@{a.host}>;tag=t{os.getpid()}\r\nTo: <sips:um@{a.host}>{totag}\r\n"
+                f"Call-ID: {callid}\r\nCSeq: {cseq} {method}\r\n"
+                f"Contact: <sips:gw@{a.host}:{lport};transport=tls>\r\nMax-Forwards: 70\r\n"
+                f"{extra}Content-Length: {len(body)}\r\n\r\n{body}").encode()
+
+    def final(method):
+        while True:
+            r = read_msg()
+            first = r.split("\r\n")[0]
+            print(method, first, flush=True)
+            if not first.startswith("SIP/2.0 1"):
+                return r, first
+
+    if a.cmd == "options":
+        s.sendall(req("OPTIONS", 1))
+        r, first = final("OPTIONS")
+        for line in r.split("\r\n"):
+            if line.split(":")[0] in ("Allow", "Accept", "Supported"):
+                print(line)
+        return 0 if " 200 " in first else 1
+
+    sdp = ""
+    if a.sdp != "none":
+        proto = "RTP/SAVP" if a.sdp == "savp" else "RTP/AVP"
+        crypto = ("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"
+                  if a.sdp == "savp" else "")
+        sdp = (f"v=0\r\no=gw 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+               f"m=audio 30000 {proto} 0\r\na=rtpmap:0 PCMU/8000\r\n{crypto}")
+    s.sendall(req("INVITE", 1, "Content-Type: application/sdp\r\n" if sdp else "", sdp))
+    r, first = final("INVITE")
+    for line in r.split("\r\n"):
+        if line.startswith(("m=", "a=crypto", "Warning")):
+            print(line)
+    if " 200 " not in first:
+        return 0
+    totag = ";tag=" + [l for l in r.split("\r\n") if l.lower().startswith("to:")][0].split("tag=")[1]
+    s.sendall(req("ACK", 1, totag=totag))
+    if a.hold_until:
+        deadline = time.time() + a.hold_max
+        while not os.path.exists(a.hold_until) and time.time() < deadline:
+            time.sleep(0.1)
+    s.sendall(req("BYE", 2, totag=totag))
+    final("BYE")
+    return 0
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Exception as e:  # a refused handshake is an answer the tests look for
+        print("error", type(e).__name__, e, flush=True)
+        sys.exit(3)

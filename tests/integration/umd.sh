@@ -1,0 +1,64 @@
+# Sourceable helpers for umd's integration tests (after lib.sh): config files, start/stop with
+# the event log captured, waiting for events. UMD must name the umd binary.
+
+# umd_conf FILE MODE PORT STORE HTTP_PORT [extra [gateway ...] text on stdin]
+umd_conf() {
+	cat >"$1" <<CONF
+[umd]
+mode = $2
+listen = 127.0.0.1:$3
+fqdn = um1.example.test
+log_format = json
+store = $4
+http_listen = ${5:+127.0.0.1:$5}
+handshake_seconds = 2
+CONF
+	cat >>"$1"
+}
+
+# umd_start NAME CONF [env...]: starts umd in the background, its events in $WORK/NAME.log.
+umd_start() {
+	name=$1 conf=$2
+	shift 2
+	env "$@" "$UMD" -c "$conf" >"$WORK/$name.out" 2>"$WORK/$name.log" &
+	eval "UMD_PID_$name=$!"
+	cleanup_hooks="$cleanup_hooks umd_stop_all"
+	UMD_NAMES="${UMD_NAMES:-} $name"
+	# Ready when it logs that it listens (or gone when it failed to start).
+	for _ in $(seq 100); do
+		grep -q '"listening on' "$WORK/$name.log" 2>/dev/null && return 0
+		kill -0 "$(eval echo \$UMD_PID_$name)" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+umd_stop() { # NAME: SIGTERM, then wait; the exit status is left in UMD_RC (not in a subshell)
+	pid=$(eval echo "\${UMD_PID_$1:-}")
+	UMD_RC=""
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	UMD_RC=$?
+	eval "UMD_PID_$1="
+	return 0
+}
+
+umd_stop_all() {
+	for n in ${UMD_NAMES:-}; do umd_stop "$n"; done
+	return 0
+}
+
+# events NAME ID: the JSON lines of event ID logged so far
+events() { grep "\"event_id\":$2[,}]" "$WORK/$1.log" || true; }
+
+# wait_event NAME ID [COUNT]: waits (10 s at most) for COUNT (default 1) events of ID
+wait_event() {
+	for _ in $(seq 100); do
+		[ "$(events "$1" "$2" | wc -l)" -ge "${3:-1}" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+thumb_of_pem() { openssl x509 -in "$1" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g'; }

@@ -1,0 +1,360 @@
+/*
+ * /healthz and /metrics over HTTP with libmicrohttpd, in its own polling thread. The limits that
+ * keep it from starving umd are explained in http.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "http.h"
+
+#define TEXT_PLAIN   "text/plain; charset=utf-8"
+#define PROM_TEXT    "text/plain; version=0.0.4; charset=utf-8"
+#define ADDR_TEXTMAX (INET6_ADDRSTRLEN + 16)
+
+struct um_http {
+	struct MHD_Daemon *daemon;
+	struct um_metrics *metrics; /* borrowed */
+	unsigned port;
+	atomic_uint conns;
+	atomic_uint peak;
+
+	/*
+	 * What libmicrohttpd says while it starts (its bind error, for one), kept for the failure
+	 * detail. Its later messages (a client over its limit, a time-out) are routine here and go
+	 * nowhere: umd's log is one line per event, and the library's default logger would write
+	 * free text to stderr.
+	 */
+	pthread_mutex_t lock;
+	bool starting;
+	char startlog[512];
+};
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct um_http *h = cls;
+	size_t used;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->starting) {
+		used = strlen(h->startlog);
+		if (used > 0 && used + 2 < sizeof(h->startlog)) {
+			memcpy(h->startlog + used, "; ", 3);
+			used += 2;
+		}
+		vsnprintf(h->startlog + used, sizeof(h->startlog) - used, fmt, ap);
+		used = strlen(h->startlog);
+		while (used > 0 && (h->startlog[used - 1] == '\n' || h->startlog[used - 1] == ' '))
+			h->startlog[--used] = '\0';
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void
+notify(void *cls, struct MHD_Connection *c, void **socket_context,
+       enum MHD_ConnectionNotificationCode toe)
+{
+	struct um_http *h = cls;
+	unsigned now, peak;
+
+	(void)c;
+	(void)socket_context;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		now = atomic_fetch_add(&h->conns, 1) + 1;
+		peak = atomic_load(&h->peak);
+		while (now > peak && !atomic_compare_exchange_weak(&h->peak, &peak, now))
+			;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		atomic_fetch_sub(&h->conns, 1);
+	}
+}
+
+/*
+ * Adds the headers and queues `resp` (NULL: it could not be made, and libmicrohttpd closes the
+ * connection). The response is released here either way.
+ */
+static enum MHD_Result
+queue(struct MHD_Connection *c, unsigned status, const char *type, struct MHD_Response *resp,
+      bool allow_get)
+{
+	enum MHD_Result ret = MHD_NO;
+
+	if (resp == NULL)
+		return MHD_NO;
+	/* Health and metrics describe this instant: no cache may answer for us. */
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES ||
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES)
+		goto out;
+	/* RFC 9110 section 15.5.6: a 405 lists the methods the resource supports. */
+	if (allow_get && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET") != MHD_YES)
+		goto out;
+	ret = MHD_queue_response(c, status, resp);
+out:
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* A short text/plain answer; libmicrohttpd copies the text (its API takes it as non-const). */
+static enum MHD_Result
+respond(struct MHD_Connection *c, unsigned status, const char *text, bool allow_get)
+{
+	return queue(
+	        c, status, TEXT_PLAIN,
+	        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY),
+	        allow_get);
+}
+
+static enum MHD_Result
+healthz(struct um_http *h, struct MHD_Connection *c)
+{
+	char why[UM_METRICS_WHY_MAX + 1], body[UM_METRICS_WHY_MAX + 2];
+
+	if (um_metrics_healthy(h->metrics, why, sizeof(why)))
+		return respond(c, MHD_HTTP_OK, "ok\n", false);
+	snprintf(body, sizeof(body), "%s\n", why);
+	return respond(c, MHD_HTTP_SERVICE_UNAVAILABLE, body, false);
+}
+
+static enum MHD_Result
+metrics(struct um_http *h, struct MHD_Connection *c)
+{
+	struct MHD_Response *resp;
+	char *text = NULL, body[1200];
+
+	if (um_metrics_render(h->metrics, time(NULL), &text) != UM_OK) {
+		snprintf(body, sizeof(body), "cannot render the metrics: %s\n", um_errdetail());
+		return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, body, false);
+	}
+	/* libmicrohttpd takes the text and free()s it with the response; not when it fails. */
+	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL)
+		free(text);
+	return queue(c, MHD_HTTP_OK, PROM_TEXT, resp, false);
+}
+
+/*
+ * One call per request: every answer is decided from the request line, so it is queued on the
+ * first call (headers read), and any body is never read.
+ */
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+       const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+	struct um_http *h = cls;
+	bool is_healthz = strcmp(url, "/healthz") == 0, is_metrics = strcmp(url, "/metrics") == 0;
+
+	(void)version;
+	(void)upload_data;
+	(void)upload_data_size;
+	(void)req_cls;
+	if (!is_healthz && !is_metrics)
+		return respond(c, MHD_HTTP_NOT_FOUND, "not found\n", false);
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+		return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", true);
+	return is_healthz ? healthz(h, c) : metrics(h, c);
+}
+
+/*
+ * "a.b.c.d:port" or "[v6]:port", numeric only: the endpoint binds exactly the address written,
+ * never whatever a name resolves to.
+ */
+static enum um_err
+parse_listen(const char *listen, struct sockaddr_storage *ss, bool *v6, uint16_t *port_out)
+{
+	char host[ADDR_TEXTMAX];
+	const char *h, *colon, *p;
+	unsigned long port = 0;
+	size_t hlen;
+
+	memset(ss, 0, sizeof(*ss));
+	*v6 = false;
+	if (listen == NULL || *listen == '\0')
+		return um_seterr(UM_ERR_CONFIG, "HTTP listen address is empty");
+	if (listen[0] == '[') {
+		h = listen + 1;
+		if ((colon = strchr(h, ']')) == NULL || colon[1] != ':')
+			return um_seterr(UM_ERR_CONFIG,
+			                 "HTTP listen address \"%s\": write an IPv6 address as "
+			                 "[address]:port",
+			                 listen);
+		hlen = (size_t)(colon - h);
+		colon++;
+		*v6 = true;
+	} else {
+		h = listen;
+		if ((colon = strrchr(listen, ':')) == NULL)
+			return um_seterr(UM_ERR_CONFIG,
+			                 "HTTP listen address \"%s\": no port (write address:port)",
+			                 listen);
+		hlen = (size_t)(colon - h);
+		if (memchr(h, ':', hlen) != NULL)
+			return um_seterr(UM_ERR_CONFIG,
+			                 "HTTP listen address \"%s\": write an IPv6 address in "
+			                 "brackets, [address]:port",
+			                 listen);
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return um_seterr(UM_ERR_CONFIG, "HTTP listen address \"%s\": no usable address",
+		                 listen);
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+
+	p = colon + 1;
+	if (*p == '\0' || strspn(p, "0123456789") != strlen(p) || strlen(p) > 5 ||
+	    (port = strtoul(p, NULL, 10)) > 65535)
+		return um_seterr(UM_ERR_CONFIG,
+		                 "HTTP listen address \"%s\": the port must be a number from 0 to "
+		                 "65535",
+		                 listen);
+
+	*port_out = (uint16_t)port;
+	if (*v6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			return um_seterr(UM_ERR_CONFIG,
+			                 "HTTP listen address \"%s\": \"%s\" is not a numeric IPv6 "
+			                 "address",
+			                 listen, host);
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return um_seterr(UM_ERR_CONFIG,
+			                 "HTTP listen address \"%s\": \"%s\" is not a numeric IPv4 "
+			                 "address (an IPv6 address goes in brackets)",
+			                 listen, host);
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+	}
+	return UM_OK;
+}
+
+enum um_err
+um_http_start(const char *listen, struct um_metrics *m, struct um_http **out)
+{
+	struct sockaddr_storage ss;
+	const union MHD_DaemonInfo *info;
+	struct um_http *h = NULL;
+	enum um_err r = UM_ERR_INVAL;
+	unsigned flags;
+	uint16_t port = 0;
+	bool v6, lock_made = false;
+	int saved;
+
+	if (out == NULL)
+		return um_seterr(UM_ERR_INVAL, "um_http_start: no out-parameter");
+	*out = NULL;
+	if (m == NULL) {
+		r = um_seterr(UM_ERR_INVAL, "um_http_start: no metrics");
+		goto out;
+	}
+	if ((r = parse_listen(listen, &ss, &v6, &port)) != UM_OK)
+		goto out;
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		r = um_seterr(UM_ERR_NOMEM, "allocating the HTTP server");
+		goto out;
+	}
+	h->metrics = m;
+	atomic_init(&h->conns, 0);
+	atomic_init(&h->peak, 0);
+	if (pthread_mutex_init(&h->lock, NULL) != 0) {
+		r = um_seterr(UM_ERR_NOMEM, "initialising the HTTP server lock");
+		goto out;
+	}
+	lock_made = true;
+	h->starting = true;
+
+	/* MHD_USE_AUTO picks epoll on Linux: no FD_SETSIZE ceiling on descriptor numbers. */
+	flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	if (v6)
+		flags |= MHD_USE_IPv6; /* the socket is AF_INET6 (and IPV6_V6ONLY) */
+	errno = 0;
+	h->daemon = MHD_start_daemon(
+	        flags, port, NULL, NULL, handle, h,
+	        /* First, so that complaints about the options below reach it too. */
+	        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+	        /* Exactly the address written, not every address on `port`. */
+	        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	        /* The limits of http.h: descriptors umd needs for SIP stay its own. */
+	        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)UM_HTTP_CONNECTION_LIMIT,
+	        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)UM_HTTP_PER_IP_LIMIT,
+	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)UM_HTTP_TIMEOUT_SECONDS,
+	        /* Counts what it holds, for um_http_connections(). */
+	        MHD_OPTION_NOTIFY_CONNECTION, notify, h, MHD_OPTION_END);
+	saved = errno;
+	pthread_mutex_lock(&h->lock);
+	h->starting = false;
+	pthread_mutex_unlock(&h->lock);
+	if (h->daemon == NULL) {
+		/* No thread runs once start failed: startlog is ours alone to read. */
+		if (h->startlog[0] != '\0')
+			r = um_seterr(UM_ERR_IO, "cannot serve HTTP on %s: %s", listen,
+			              h->startlog);
+		else if (saved != 0)
+			r = um_seterr(UM_ERR_IO, "cannot serve HTTP on %s: %s", listen,
+			              strerror(saved));
+		else
+			r = um_seterr(UM_ERR_IO,
+			              "cannot serve HTTP on %s: libmicrohttpd gave no reason",
+			              listen);
+		goto out;
+	}
+	info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = info != NULL ? info->port : 0;
+	*out = h;
+	h = NULL;
+	r = UM_OK;
+out:
+	if (h != NULL) {
+		if (lock_made)
+			pthread_mutex_destroy(&h->lock);
+		free(h);
+	}
+	return r;
+}
+
+void
+um_http_stop(struct um_http *h)
+{
+	if (h == NULL)
+		return;
+	MHD_stop_daemon(h->daemon);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+unsigned
+um_http_port(const struct um_http *h)
+{
+	return h != NULL ? h->port : 0;
+}
+
+unsigned
+um_http_connections(const struct um_http *h)
+{
+	return h != NULL ? atomic_load((atomic_uint *)&h->conns) : 0;
+}
+
+unsigned
+um_http_connections_peak(const struct um_http *h)
+{
+	return h != NULL ? atomic_load((atomic_uint *)&h->peak) : 0;
+}

@@ -1,0 +1,102 @@
+/*
+ * struct um_metrics: what umd counts for /metrics and /healthz (http.c).
+ *
+ * The SIP thread updates it, the HTTP thread reads it; every function but um_metrics_new and
+ * um_metrics_free may be called from any thread at any time. Counters and gauges are C11 atomics
+ * (lock-free on the platforms we build for); the certificates in use and the health state are
+ * strings and sit behind a mutex.
+ *
+ * Ownership: um_metrics_new() returns an owned object released with um_metrics_free() (NULL is a
+ * no-op), after every thread that uses it (the HTTP server included) has stopped. Strings passed
+ * in are copied.
+ */
+#ifndef UM_METRICS_H
+#define UM_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "error.h"
+
+/* Services a metrics object can report a certificate for (certcore knows six). */
+#define UM_METRICS_MAX_SERVICES 8
+/* Longest service name and thumbprint kept (a SHA-1 thumbprint is 40, SHA-256 would be 64). */
+#define UM_METRICS_SERVICE_MAX    15
+#define UM_METRICS_THUMBPRINT_MAX 64
+/* Longest health reason kept; a longer one is cut. */
+#define UM_METRICS_WHY_MAX 255
+
+/* Why a TLS handshake failed: the `reason` label of umd_tls_handshake_failures_total. */
+enum um_fail_class {
+	UM_FAIL_PROTOCOL,      /* "protocol": not TLS, version or ciphers refused, bad records */
+	UM_FAIL_CERTIFICATE,   /* "certificate": the peer's certificate is missing or did not verify
+	                        */
+	UM_FAIL_PEER_REJECTED, /* "peer_rejected": verified, but no gateway entry accepts it */
+	UM_FAIL_OTHER,         /* "other": time-outs, resets, our own errors */
+	UM_FAIL__MAX
+};
+
+struct um_metrics;
+
+/* A new object: every counter 0, no certificate, not healthy ("starting"). */
+enum um_err um_metrics_new(struct um_metrics **out) UM_WUR;
+void um_metrics_free(struct um_metrics *m);
+
+/* The label value of a class ("protocol", ...); "other" for a value out of range. */
+const char *um_fail_class_name(enum um_fail_class c);
+
+/* A TLS handshake completed. */
+void um_metrics_handshake_ok(struct um_metrics *m);
+/*
+ * A TLS handshake failed (event 1020, or 1021 for UM_FAIL_PEER_REJECTED). A class out of range
+ * counts as UM_FAIL_OTHER. UM_FAIL_PEER_REJECTED also counts a peer rejection: one call per
+ * event, do not call um_metrics_peer_rejected as well.
+ */
+void um_metrics_handshake_failed(struct um_metrics *m, enum um_fail_class c);
+/*
+ * A peer refused outside a TLS handshake (event 1021): a connection or request from an address
+ * or certificate that no gateway entry accepts, in any mode. umd_peer_rejections_total counts
+ * these and the handshake failures of class peer_rejected.
+ */
+void um_metrics_peer_rejected(struct um_metrics *m);
+
+/*
+ * A SIP request received. Method names are case-sensitive (RFC 3261 section 7.1): INVITE, ACK,
+ * BYE, CANCEL and OPTIONS have their own series; anything else, NULL included, is "other".
+ */
+void um_metrics_request(struct um_metrics *m, const char *method);
+/* A SIP response umd sent, counted by class (1xx .. 6xx). A status outside 100..699 is ignored. */
+void um_metrics_response(struct um_metrics *m, int status);
+
+/* Gauges: add delta (+1 on open or dialog start, -1 on close or end). */
+void um_metrics_conn(struct um_metrics *m, int delta);
+void um_metrics_dialogs(struct um_metrics *m, int delta);
+
+/*
+ * The certificate `service` ("UM") uses now: its thumbprint and NotAfter. Replaces the previous
+ * one of the service. A NULL or empty thumbprint removes the service's entry (no certificate in
+ * use, as in unsecured mode). UM_ERR_INVAL for a NULL or empty service, a service or thumbprint
+ * longer than the limits above, or a service beyond UM_METRICS_MAX_SERVICES.
+ */
+enum um_err um_metrics_set_cert(struct um_metrics *m, const char *service, const char *thumbprint,
+                                time_t not_after) UM_WUR;
+
+/*
+ * What /healthz says: healthy answers 200 "ok"; not healthy answers 503 with `why` (NULL: a
+ * generic reason), cut at UM_METRICS_WHY_MAX bytes. umd_up follows it.
+ */
+void um_metrics_set_healthy(struct um_metrics *m, bool healthy, const char *why);
+/* The health state; when not healthy the reason is copied to why (NUL-terminated, cut to len). */
+bool um_metrics_healthy(const struct um_metrics *m, char *why, size_t len);
+
+/*
+ * Renders every metric in the Prometheus text exposition format 0.0.4 (a # HELP and a # TYPE
+ * line before each family's samples; label values escaped: backslash, double quote, newline).
+ * Days left are counted at `now` in UTC calendar days, as the CertificateExpiring event's
+ * days_left (negative: the days since it expired, CertificateExpired's days_expired).
+ * On success *out is an owned NUL-terminated string (free()); on failure it is NULL.
+ */
+enum um_err um_metrics_render(const struct um_metrics *m, time_t now, char **out) UM_WUR;
+
+#endif
