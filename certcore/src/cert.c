@@ -45,7 +45,8 @@ struct cc_cert {
 /* Exchange's CN-and-SAN host matching (DESIGN.md, selection). */
 #define HOST_FLAGS (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_ALWAYS_CHECK_SUBJECT)
 
-void cc_cert_free(struct cc_cert *c)
+void
+cc_cert_free(struct cc_cert *c)
 {
 	size_t i;
 
@@ -66,7 +67,8 @@ void cc_cert_free(struct cc_cert *c)
 	free(c);
 }
 
-static enum cc_err name_string(const X509_NAME *n, char **out)
+static enum cc_err
+name_string(const X509_NAME *n, char **out)
 {
 	BIO *b = NULL;
 	BUF_MEM *m;
@@ -93,8 +95,8 @@ out:
 }
 
 /* `ascii_only` for a SAN dNSName, an IA5String (RFC 5280 section 4.2.1.6); a CN may be UTF-8. */
-static enum cc_err add_domain(struct cc_cert *c, const unsigned char *s, size_t len,
-                              bool ascii_only)
+static enum cc_err
+add_domain(struct cc_cert *c, const unsigned char *s, size_t len, bool ascii_only)
 {
 	char **nd;
 	size_t i;
@@ -122,7 +124,8 @@ static enum cc_err add_domain(struct cc_cert *c, const unsigned char *s, size_t 
 	return CC_OK;
 }
 
-static enum cc_err collect_domains(struct cc_cert *c)
+static enum cc_err
+collect_domains(struct cc_cert *c)
 {
 	const X509_NAME *n = X509_get_subject_name(c->x);
 	GENERAL_NAMES *gens = NULL;
@@ -161,7 +164,8 @@ out:
 	return r;
 }
 
-static enum cc_err asn1_time(const ASN1_TIME *t, time_t *out)
+static enum cc_err
+asn1_time(const ASN1_TIME *t, time_t *out)
 {
 	struct tm tm;
 
@@ -172,7 +176,8 @@ static enum cc_err asn1_time(const ASN1_TIME *t, time_t *out)
 	return CC_OK;
 }
 
-static enum cc_err hex_upper(const unsigned char *p, size_t n, const char *prefix, char **out)
+static enum cc_err
+hex_upper(const unsigned char *p, size_t n, const char *prefix, char **out)
 {
 	char *hex = NULL;
 	size_t hexlen = 0, plen = strlen(prefix);
@@ -191,7 +196,8 @@ static enum cc_err hex_upper(const unsigned char *p, size_t n, const char *prefi
 	return CC_OK;
 }
 
-static enum cc_err compute(struct cc_cert *c)
+static enum cc_err
+compute(struct cc_cert *c)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -245,8 +251,9 @@ out:
 	return r;
 }
 
-enum cc_err cc_cert_new(X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key, const struct cc_meta *meta,
-                        struct cc_cert **out)
+enum cc_err
+cc_cert_new(X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key, const struct cc_meta *meta,
+            struct cc_cert **out)
 {
 	struct cc_cert *c = NULL;
 	enum cc_err r = CC_ERR_NOMEM;
@@ -301,7 +308,8 @@ out:
 	return r;
 }
 
-enum cc_err cc_cert_new_from_bytes(const unsigned char *buf, size_t len, struct cc_cert **out)
+enum cc_err
+cc_cert_new_from_bytes(const unsigned char *buf, size_t len, struct cc_cert **out)
 {
 	BIO *b = NULL;
 	X509 *x = NULL, *extra = NULL;
@@ -361,82 +369,98 @@ out:
 	return r;
 }
 
-const char *cc_cert_thumbprint(const struct cc_cert *c)
+const char *
+cc_cert_thumbprint(const struct cc_cert *c)
 {
 	return c->thumb;
 }
 
-const char *cc_cert_subject(const struct cc_cert *c)
+const char *
+cc_cert_subject(const struct cc_cert *c)
 {
 	return c->subject;
 }
 
-const char *cc_cert_issuer(const struct cc_cert *c)
+const char *
+cc_cert_issuer(const struct cc_cert *c)
 {
 	return c->issuer;
 }
 
-size_t cc_cert_domain_count(const struct cc_cert *c)
+size_t
+cc_cert_domain_count(const struct cc_cert *c)
 {
 	return c->ndomains;
 }
 
-const char *cc_cert_domain(const struct cc_cert *c, size_t i)
+const char *
+cc_cert_domain(const struct cc_cert *c, size_t i)
 {
 	return i < c->ndomains ? c->domains[i] : NULL;
 }
 
-time_t cc_cert_not_before(const struct cc_cert *c)
+time_t
+cc_cert_not_before(const struct cc_cert *c)
 {
 	return c->not_before;
 }
 
-time_t cc_cert_not_after(const struct cc_cert *c)
+time_t
+cc_cert_not_after(const struct cc_cert *c)
 {
 	return c->not_after;
 }
 
-const char *cc_cert_serial(const struct cc_cert *c)
+const char *
+cc_cert_serial(const struct cc_cert *c)
 {
 	return c->serial;
 }
 
-int cc_cert_key_bits(const struct cc_cert *c)
+int
+cc_cert_key_bits(const struct cc_cert *c)
 {
 	return c->key_bits;
 }
 
-const char *cc_cert_key_algorithm(const struct cc_cert *c)
+const char *
+cc_cert_key_algorithm(const struct cc_cert *c)
 {
 	return c->key_alg;
 }
 
-bool cc_cert_has_private_key(const struct cc_cert *c)
+bool
+cc_cert_has_private_key(const struct cc_cert *c)
 {
 	return c->key != NULL;
 }
 
-bool cc_cert_is_self_signed(const struct cc_cert *c)
+bool
+cc_cert_is_self_signed(const struct cc_cert *c)
 {
 	return c->self_issued && c->self_sig_ok;
 }
 
-unsigned cc_cert_services(const struct cc_cert *c)
+unsigned
+cc_cert_services(const struct cc_cert *c)
 {
 	return c->services;
 }
 
-bool cc_cert_exportable(const struct cc_cert *c)
+bool
+cc_cert_exportable(const struct cc_cert *c)
 {
 	return c->exportable;
 }
 
-const char *cc_cert_friendly_name(const struct cc_cert *c)
+const char *
+cc_cert_friendly_name(const struct cc_cert *c)
 {
 	return c->friendly_name ? c->friendly_name : "";
 }
 
-X509 *cc_cert_x509(const struct cc_cert *c)
+X509 *
+cc_cert_x509(const struct cc_cert *c)
 {
 	return c->x;
 }
@@ -446,17 +470,20 @@ STACK_OF(X509) * cc_cert_chain(const struct cc_cert *c)
 	return c->chain;
 }
 
-EVP_PKEY *cc_cert_key(const struct cc_cert *c)
+EVP_PKEY *
+cc_cert_key(const struct cc_cert *c)
 {
 	return c->key;
 }
 
-int cc_cert_validity_days(const struct cc_cert *c)
+int
+cc_cert_validity_days(const struct cc_cert *c)
 {
 	return (int)((c->not_after - c->not_before + 86399) / 86400);
 }
 
-enum cc_status cc_cert_status(const struct cc_cert *c, time_t now, const char **reason)
+enum cc_status
+cc_cert_status(const struct cc_cert *c, time_t now, const char **reason)
 {
 	const char *dummy;
 
@@ -486,14 +513,16 @@ enum cc_status cc_cert_status(const struct cc_cert *c, time_t now, const char **
 	return CC_STATUS_VALID;
 }
 
-enum cc_root_ca_type cc_cert_root_ca_type(const struct cc_cert *c)
+enum cc_root_ca_type
+cc_cert_root_ca_type(const struct cc_cert *c)
 {
 	if (c->verified)
 		return c->v_root;
 	return cc_cert_is_self_signed(c) ? CC_ROOT_NONE : CC_ROOT_UNKNOWN;
 }
 
-bool cc_cert_matches_host(const struct cc_cert *c, const char *fqdn)
+bool
+cc_cert_matches_host(const struct cc_cert *c, const char *fqdn)
 {
 	/*
 	 * X509_check_host takes a leading '.' as "any subdomain of" and compares a '*' in the name
@@ -504,7 +533,8 @@ bool cc_cert_matches_host(const struct cc_cert *c, const char *fqdn)
 	return X509_check_host(c->x, fqdn, strlen(fqdn), HOST_FLAGS, NULL) == 1;
 }
 
-const char *cc_status_name(enum cc_status s)
+const char *
+cc_status_name(enum cc_status s)
 {
 	static const char *const n[] = {
 	        [CC_STATUS_VALID] = "Valid",
@@ -520,7 +550,8 @@ const char *cc_status_name(enum cc_status s)
 	return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "Unknown";
 }
 
-const char *cc_root_ca_type_name(enum cc_root_ca_type t)
+const char *
+cc_root_ca_type_name(enum cc_root_ca_type t)
 {
 	static const char *const n[] = {
 	        [CC_ROOT_NONE] = "None",
@@ -534,7 +565,8 @@ const char *cc_root_ca_type_name(enum cc_root_ca_type t)
 	return (unsigned)t < sizeof(n) / sizeof(n[0]) ? n[t] : "Unknown";
 }
 
-enum cc_err cc_thumbprint_normalize(const char *in, char out[CC_THUMB_LEN + 1])
+enum cc_err
+cc_thumbprint_normalize(const char *in, char out[CC_THUMB_LEN + 1])
 {
 	size_t n = 0;
 	const char *p;
@@ -567,7 +599,8 @@ enum cc_err cc_thumbprint_normalize(const char *in, char out[CC_THUMB_LEN + 1])
 	return CC_OK;
 }
 
-const char *cc_time_iso8601(time_t t, char buf[32])
+const char *
+cc_time_iso8601(time_t t, char buf[32])
 {
 	struct tm tm;
 
@@ -578,7 +611,7 @@ const char *cc_time_iso8601(time_t t, char buf[32])
 
 void
 cc_cert_set_verified(struct cc_cert *c, enum cc_status st, enum cc_root_ca_type root,
-    const char *reason)
+                     const char *reason)
 {
 	free(c->v_reason);
 	c->v_reason = reason != NULL ? strdup(reason) : NULL;

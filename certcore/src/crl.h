@@ -35,8 +35,8 @@ void cc_crl_memo_clear(struct crl_memo *m);
  * is a result, with lookup->crl NULL and the reason in lookup->error); fails only for memory.
  */
 enum cc_err cc_crl_lookup(struct cc_store *s, X509 *subject, X509 *issuer,
-    const struct cc_verify_opts *o, time_t now, struct crl_memo *memo, struct crl_lookup *lookup)
-    CC_WUR;
+                          const struct cc_verify_opts *o, time_t now, struct crl_memo *memo,
+                          struct crl_lookup *lookup) CC_WUR;
 void cc_crl_lookup_clear(struct crl_lookup *l);
 
 #endif

@@ -30,24 +30,28 @@ static const char *const messages[CC_ERR__MAX] = {
 
 static _Thread_local char detail[1024];
 
-const char *cc_strerror(enum cc_err e)
+const char *
+cc_strerror(enum cc_err e)
 {
 	if ((unsigned)e >= CC_ERR__MAX || messages[e] == NULL)
 		return "unknown error";
 	return messages[e];
 }
 
-const char *cc_errdetail(void)
+const char *
+cc_errdetail(void)
 {
 	return detail;
 }
 
-static void vset(const char *fmt, va_list ap)
+static void
+vset(const char *fmt, va_list ap)
 {
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 }
 
-enum cc_err cc_seterr(enum cc_err e, const char *fmt, ...)
+enum cc_err
+cc_seterr(enum cc_err e, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -57,7 +61,8 @@ enum cc_err cc_seterr(enum cc_err e, const char *fmt, ...)
 	return e;
 }
 
-enum cc_err cc_seterr_errno(enum cc_err e, const char *fmt, ...)
+enum cc_err
+cc_seterr_errno(enum cc_err e, const char *fmt, ...)
 {
 	int saved = errno;
 	size_t used;
@@ -71,7 +76,8 @@ enum cc_err cc_seterr_errno(enum cc_err e, const char *fmt, ...)
 	return e;
 }
 
-enum cc_err cc_seterr_ssl(enum cc_err e, const char *fmt, ...)
+enum cc_err
+cc_seterr_ssl(enum cc_err e, const char *fmt, ...)
 {
 	unsigned long code;
 	size_t used;

@@ -20,7 +20,8 @@ static const struct {
         {CC_EV_EDGE_LEASE_ACQUIRED, "EdgeLeaseAcquired"},
 };
 
-const char *cc_event_name(int id)
+const char *
+cc_event_name(int id)
 {
 	size_t i;
 

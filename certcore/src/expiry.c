@@ -11,7 +11,8 @@
 
 #define DAY 86400
 
-static int64_t utc_day(time_t t)
+static int64_t
+utc_day(time_t t)
 {
 	/* Floor division: days before 1970 stay distinct. */
 	int64_t v = (int64_t)t;
@@ -19,8 +20,9 @@ static int64_t utc_day(time_t t)
 	return v >= 0 ? v / DAY : -((-v + DAY - 1) / DAY);
 }
 
-void cc_expiry_decide(time_t not_after, const struct cc_expiry_state *last, time_t now,
-                      struct cc_expiry_decision *out)
+void
+cc_expiry_decide(time_t not_after, const struct cc_expiry_state *last, time_t now,
+                 struct cc_expiry_decision *out)
 {
 	int64_t left = (int64_t)not_after - (int64_t)now;
 
@@ -44,7 +46,8 @@ void cc_expiry_decide(time_t not_after, const struct cc_expiry_state *last, time
 	}
 }
 
-static enum cc_err state_name(const char *thumb, char name[CC_THUMB_LEN + 8])
+static enum cc_err
+state_name(const char *thumb, char name[CC_THUMB_LEN + 8])
 {
 	char t[CC_THUMB_LEN + 1];
 	enum cc_err r;
@@ -55,7 +58,8 @@ static enum cc_err state_name(const char *thumb, char name[CC_THUMB_LEN + 8])
 	return CC_OK;
 }
 
-enum cc_err cc_expiry_state_load(struct cc_store *s, const char *thumb, struct cc_expiry_state *out)
+enum cc_err
+cc_expiry_state_load(struct cc_store *s, const char *thumb, struct cc_expiry_state *out)
 {
 	char name[CC_THUMB_LEN + 8], val[32], *end;
 	long long v;
@@ -77,8 +81,8 @@ enum cc_err cc_expiry_state_load(struct cc_store *s, const char *thumb, struct c
 	return CC_OK;
 }
 
-enum cc_err cc_expiry_state_save(struct cc_store *s, const char *thumb,
-                                 const struct cc_expiry_state *st)
+enum cc_err
+cc_expiry_state_save(struct cc_store *s, const char *thumb, const struct cc_expiry_state *st)
 {
 	char name[CC_THUMB_LEN + 8], val[32];
 	const char *keys[] = {"last_day"};
@@ -91,8 +95,9 @@ enum cc_err cc_expiry_state_save(struct cc_store *s, const char *thumb,
 	return cc_store_state_set(s, name, keys, vals, 1);
 }
 
-enum cc_err cc_expiry_tick(struct cc_store *s, const struct cc_cert *c, const char *service,
-                           struct cc_log *log, time_t now, enum cc_expiry_event *logged)
+enum cc_err
+cc_expiry_tick(struct cc_store *s, const struct cc_cert *c, const char *service, struct cc_log *log,
+               time_t now, enum cc_expiry_event *logged)
 {
 	struct cc_expiry_state st;
 	struct cc_expiry_decision d;

@@ -16,7 +16,8 @@
 
 void (*cc_store_fault_hook)(const char *step);
 
-char *cc_aprintf(const char *fmt, ...)
+char *
+cc_aprintf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s = NULL;
@@ -28,7 +29,8 @@ char *cc_aprintf(const char *fmt, ...)
 	return s;
 }
 
-static enum cc_err fsync_dir_of(const char *path)
+static enum cc_err
+fsync_dir_of(const char *path)
 {
 	char *dir = NULL, *slash;
 	int fd = -1;
@@ -64,7 +66,8 @@ out:
 	return r;
 }
 
-enum cc_err cc_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+enum cc_err
+cc_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	char *tmp = NULL, *base;
 	const unsigned char *p = data;
@@ -145,8 +148,8 @@ out:
 	return r;
 }
 
-enum cc_err cc_file_read(const char *path, size_t max, unsigned char **buf, size_t *len,
-                         mode_t *mode_out)
+enum cc_err
+cc_file_read(const char *path, size_t max, unsigned char **buf, size_t *len, mode_t *mode_out)
 {
 	unsigned char *b = NULL;
 	struct stat st;
@@ -209,7 +212,8 @@ out:
 	return r;
 }
 
-enum cc_err cc_file_remove(const char *path)
+enum cc_err
+cc_file_remove(const char *path)
 {
 	if (unlink(path) == -1) {
 		if (errno == ENOENT)

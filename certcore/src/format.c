@@ -14,7 +14,8 @@
  * that is not UTF-8 (a friendly name read from a meta file may be): the call fails saying so,
  * rather than printing an object with the key silently missing.
  */
-static enum cc_err add(json_t *o, const char *key, json_t *v, const struct cc_cert *c)
+static enum cc_err
+add(json_t *o, const char *key, json_t *v, const struct cc_cert *c)
 {
 	if (v == NULL)
 		return cc_seterr(CC_ERR_INVAL, "certificate %s: %s is not valid UTF-8",
@@ -24,7 +25,8 @@ static enum cc_err add(json_t *o, const char *key, json_t *v, const struct cc_ce
 	return CC_OK;
 }
 
-static enum cc_err cert_object(const struct cc_cert *c, time_t now, json_t **out)
+static enum cc_err
+cert_object(const struct cc_cert *c, time_t now, json_t **out)
 {
 	json_t *o = NULL, *doms = NULL, *svcs = NULL, *v;
 	char t1[32], t2[32];
@@ -95,14 +97,16 @@ out:
 }
 
 /* Takes the reference to j. */
-static enum cc_err dump(json_t *j, char **out)
+static enum cc_err
+dump(json_t *j, char **out)
 {
 	*out = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(j);
 	return *out ? CC_OK : cc_seterr(CC_ERR_NOMEM, "JSON");
 }
 
-enum cc_err cc_cert_to_json(const struct cc_cert *c, time_t now, char **out)
+enum cc_err
+cc_cert_to_json(const struct cc_cert *c, time_t now, char **out)
 {
 	json_t *o;
 	enum cc_err r;
@@ -113,7 +117,8 @@ enum cc_err cc_cert_to_json(const struct cc_cert *c, time_t now, char **out)
 	return dump(o, out);
 }
 
-enum cc_err cc_certs_to_json(struct cc_cert *const *certs, size_t n, time_t now, char **out)
+enum cc_err
+cc_certs_to_json(struct cc_cert *const *certs, size_t n, time_t now, char **out)
 {
 	json_t *a = NULL, *o;
 	size_t i;
@@ -143,7 +148,8 @@ out:
  * Writes a value with control characters as \xNN, so that a value (a friendly name read from a
  * meta file, say) cannot end its line and forge another property.
  */
-static void put_value(FILE *f, const char *s)
+static void
+put_value(FILE *f, const char *s)
 {
 	const unsigned char *p;
 
@@ -155,7 +161,8 @@ static void put_value(FILE *f, const char *s)
 	}
 }
 
-void cc_cert_print_list(const struct cc_cert *c, time_t now, FILE *f)
+void
+cc_cert_print_list(const struct cc_cert *c, time_t now, FILE *f)
 {
 	char t[32], svc[64];
 	const char *reason = NULL;
@@ -196,13 +203,15 @@ void cc_cert_print_list(const struct cc_cert *c, time_t now, FILE *f)
 	fprintf(f, "%-20s : %s\n", "Thumbprint", cc_cert_thumbprint(c));
 }
 
-void cc_cert_print_table_header(FILE *f)
+void
+cc_cert_print_table_header(FILE *f)
 {
 	fprintf(f, "%-40s  %-8s  %s\n", "Thumbprint", "Services", "Subject");
 	fprintf(f, "%-40s  %-8s  %s\n", "----------", "--------", "-------");
 }
 
-void cc_cert_print_table_row(const struct cc_cert *c, FILE *f)
+void
+cc_cert_print_table_row(const struct cc_cert *c, FILE *f)
 {
 	/* Exchange's letters (IMAP, POP, UM, IIS/W3SVC, SMTP), '.' when off; L is our LDAP. */
 	static const struct {

@@ -38,12 +38,11 @@ struct cc_store;
 enum cc_err cc_store_lock(struct cc_store *s) CC_WUR;
 void cc_store_unlock(struct cc_store *s);
 
-
 /*
  * Records the trust model's status for a certificate (cc_store_verify_all); cc_cert_status and
  * cc_cert_root_ca_type then return it instead of the store-less approximation.
  */
 void cc_cert_set_verified(struct cc_cert *c, enum cc_status st, enum cc_root_ca_type root,
-    const char *reason);
+                          const char *reason);
 
 #endif

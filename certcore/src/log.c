@@ -25,7 +25,8 @@ struct cc_log {
 static const char *const secret_words[] = {"password", "passwd",     "secret",
                                            "private",  "credential", "token"};
 
-bool cc_log_field_is_secret(const char *key)
+bool
+cc_log_field_is_secret(const char *key)
 {
 	size_t i;
 
@@ -35,8 +36,9 @@ bool cc_log_field_is_secret(const char *key)
 	return false;
 }
 
-enum cc_err cc_log_new(enum cc_log_format fmt, FILE *out, const char *ident, bool use_syslog,
-                       struct cc_log **log_out)
+enum cc_err
+cc_log_new(enum cc_log_format fmt, FILE *out, const char *ident, bool use_syslog,
+           struct cc_log **log_out)
 {
 	struct cc_log *l;
 
@@ -52,7 +54,8 @@ enum cc_err cc_log_new(enum cc_log_format fmt, FILE *out, const char *ident, boo
 	return CC_OK;
 }
 
-void cc_log_free(struct cc_log *log)
+void
+cc_log_free(struct cc_log *log)
 {
 	if (log == NULL)
 		return;
@@ -61,7 +64,8 @@ void cc_log_free(struct cc_log *log)
 	free(log);
 }
 
-enum cc_err cc_log_format_parse(const char *s, enum cc_log_format *out)
+enum cc_err
+cc_log_format_parse(const char *s, enum cc_log_format *out)
 {
 	if (s != NULL && strcasecmp(s, "text") == 0)
 		*out = CC_LOG_TEXT;
@@ -72,7 +76,8 @@ enum cc_err cc_log_format_parse(const char *s, enum cc_log_format *out)
 	return CC_OK;
 }
 
-const char *cc_log_level_name(enum cc_log_level l)
+const char *
+cc_log_level_name(enum cc_log_level l)
 {
 	switch (l) {
 	case CC_LOG_DEBUG:
@@ -87,18 +92,21 @@ const char *cc_log_level_name(enum cc_log_level l)
 	return "info";
 }
 
-void cc_log_set_clock(struct cc_log *log, time_t (*clock)(void *), void *arg)
+void
+cc_log_set_clock(struct cc_log *log, time_t (*clock)(void *), void *arg)
 {
 	log->clock = clock;
 	log->clock_arg = arg;
 }
 
-static time_t now_of(const struct cc_log *log)
+static time_t
+now_of(const struct cc_log *log)
 {
 	return log->clock ? log->clock(log->clock_arg) : time(NULL);
 }
 
-static int syslog_prio(enum cc_log_level l)
+static int
+syslog_prio(enum cc_log_level l)
 {
 	switch (l) {
 	case CC_LOG_DEBUG:
@@ -114,7 +122,8 @@ static int syslog_prio(enum cc_log_level l)
 }
 
 /* Text value: bare when plain, else quoted with C escapes, so no value can break the line. */
-static void put_text_value(FILE *m, const char *v)
+static void
+put_text_value(FILE *m, const char *v)
 {
 	const unsigned char *p;
 	bool plain = *v != '\0';
@@ -143,7 +152,8 @@ static void put_text_value(FILE *m, const char *v)
 }
 
 /* A JSON string for any bytes: invalid UTF-8 is kept readable as \xNN text. */
-static json_t *json_str_any(const char *v)
+static json_t *
+json_str_any(const char *v)
 {
 	json_t *j;
 	char *esc;
@@ -169,7 +179,8 @@ static json_t *json_str_any(const char *v)
 	return j;
 }
 
-static void emit(struct cc_log *log, enum cc_log_level level, const char *line)
+static void
+emit(struct cc_log *log, enum cc_log_level level, const char *line)
 {
 	if (log->out != NULL) {
 		/* One write per line, under the stream lock, so threads never interleave. */
@@ -183,8 +194,9 @@ static void emit(struct cc_log *log, enum cc_log_level level, const char *line)
 		syslog(syslog_prio(level), "%s", line);
 }
 
-static void log_fields(struct cc_log *log, enum cc_log_level level, int id, const char *message,
-                       const struct cc_field *f, size_t n)
+static void
+log_fields(struct cc_log *log, enum cc_log_level level, int id, const char *message,
+           const struct cc_field *f, size_t n)
 {
 	char ts[32];
 	const char *name = id ? cc_event_name(id) : NULL;
@@ -259,13 +271,15 @@ static void log_fields(struct cc_log *log, enum cc_log_level level, int id, cons
 	}
 }
 
-void cc_log_event(struct cc_log *log, enum cc_log_level level, int id, const struct cc_field *f,
-                  size_t n)
+void
+cc_log_event(struct cc_log *log, enum cc_log_level level, int id, const struct cc_field *f,
+             size_t n)
 {
 	log_fields(log, level, id, NULL, f, n);
 }
 
-void cc_log_message(struct cc_log *log, enum cc_log_level level, const char *fmt, ...)
+void
+cc_log_message(struct cc_log *log, enum cc_log_level level, const char *fmt, ...)
 {
 	char buf[1024];
 	va_list ap;

@@ -29,7 +29,8 @@ struct parse_ctx {
 	enum cc_err r;
 };
 
-static int hexval(int c)
+static int
+hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -41,7 +42,8 @@ static int hexval(int c)
 }
 
 /* Bytes inih would take as syntax, and '%' itself. */
-static bool needs_escape(unsigned char c)
+static bool
+needs_escape(unsigned char c)
 {
 	return c == '%' || c == ';' || c == '#' || c == '=' || c == '[' || isspace(c);
 }
@@ -58,7 +60,8 @@ valid_utf8(const char *s)
 	return ok;
 }
 
-static const char *name_problem(const char *name)
+static const char *
+name_problem(const char *name)
 {
 	const unsigned char *p;
 
@@ -72,7 +75,8 @@ static const char *name_problem(const char *name)
 	return NULL;
 }
 
-static enum cc_err pct_decode(const char *in, char **out)
+static enum cc_err
+pct_decode(const char *in, char **out)
 {
 	size_t n = strlen(in), i, o = 0;
 	char *s;
@@ -104,7 +108,8 @@ static enum cc_err pct_decode(const char *in, char **out)
 	return CC_OK;
 }
 
-static int handler(void *user, const char *section, const char *name, const char *value)
+static int
+handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *ctx = user;
 	const char *why;
@@ -136,7 +141,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	return ctx->r == CC_OK;
 }
 
-enum cc_err cc_meta_parse(const char *text, struct meta_file *out)
+enum cc_err
+cc_meta_parse(const char *text, struct meta_file *out)
 {
 	struct parse_ctx ctx = {out, CC_OK};
 	int line;
@@ -157,13 +163,15 @@ enum cc_err cc_meta_parse(const char *text, struct meta_file *out)
 	return CC_OK;
 }
 
-void cc_meta_clear(struct meta_file *m)
+void
+cc_meta_clear(struct meta_file *m)
 {
 	free(m->friendly_name);
 	memset(m, 0, sizeof(*m));
 }
 
-enum cc_err cc_meta_check_friendly_name(const char *name)
+enum cc_err
+cc_meta_check_friendly_name(const char *name)
 {
 	const unsigned char *p;
 	const char *why;
@@ -183,7 +191,8 @@ enum cc_err cc_meta_check_friendly_name(const char *name)
 	return CC_OK;
 }
 
-enum cc_err cc_meta_render(const struct cc_meta *m, char **out)
+enum cc_err
+cc_meta_render(const struct cc_meta *m, char **out)
 {
 	char enc[CC_FRIENDLY_NAME_MAX * 3 + 1];
 	char svc[64];

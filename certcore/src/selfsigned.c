@@ -34,7 +34,8 @@ static const struct {
         {CC_KEY_EC_P384, "ec384", "p-384"},
 };
 
-enum cc_err cc_key_type_parse(const char *s, enum cc_key_type *out)
+enum cc_err
+cc_key_type_parse(const char *s, enum cc_key_type *out)
 {
 	size_t i;
 
@@ -50,7 +51,8 @@ enum cc_err cc_key_type_parse(const char *s, enum cc_key_type *out)
 	                 s ? s : "");
 }
 
-const char *cc_key_type_name(enum cc_key_type t)
+const char *
+cc_key_type_name(enum cc_key_type t)
 {
 	size_t i;
 
@@ -60,7 +62,8 @@ const char *cc_key_type_name(enum cc_key_type t)
 	return "unknown";
 }
 
-enum cc_err cc_key_generate(enum cc_key_type t, EVP_PKEY **out)
+enum cc_err
+cc_key_generate(enum cc_key_type t, EVP_PKEY **out)
 {
 	EVP_PKEY *k = NULL;
 
@@ -91,7 +94,8 @@ enum cc_err cc_key_generate(enum cc_key_type t, EVP_PKEY **out)
 }
 
 /* The key type a clone must have: the same algorithm and size as the original's key. */
-static enum cc_err key_type_of(EVP_PKEY *pub, enum cc_key_type *out)
+static enum cc_err
+key_type_of(EVP_PKEY *pub, enum cc_key_type *out)
 {
 	char group[64];
 	size_t glen = 0;
@@ -127,7 +131,8 @@ static enum cc_err key_type_of(EVP_PKEY *pub, enum cc_key_type *out)
  * A host name as RFC 1123 section 2.1 allows, optionally with one wildcard left-most label
  * ("*.contoso.com"), which is what CertificateDomains may hold.
  */
-static enum cc_err check_domain(const char *d)
+static enum cc_err
+check_domain(const char *d)
 {
 	size_t len = strlen(d), label = 0, i;
 	const char *p = d;
@@ -156,7 +161,8 @@ bad:
 }
 
 /* Tries the attribute type as typed, upper-cased and lower-cased ("cn", "CN", "street"). */
-static ASN1_OBJECT *attr_object(const char *type)
+static ASN1_OBJECT *
+attr_object(const char *type)
 {
 	char buf[64];
 	ASN1_OBJECT *o;
@@ -180,7 +186,8 @@ static ASN1_OBJECT *attr_object(const char *type)
 	return o;
 }
 
-enum cc_err cc_x500_parse(const char *s, X509_NAME **out)
+enum cc_err
+cc_x500_parse(const char *s, X509_NAME **out)
 {
 	LDAPDN dn = NULL;
 	X509_NAME *name = NULL;
@@ -258,7 +265,8 @@ out:
 	return r;
 }
 
-enum cc_err cc_host_names(char **fqdn, char **shortname)
+enum cc_err
+cc_host_names(char **fqdn, char **shortname)
 {
 	char host[256];
 	struct addrinfo hints, *ai = NULL;
@@ -297,7 +305,8 @@ out:
 	return r;
 }
 
-static enum cc_err add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
+static enum cc_err
+add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 {
 	X509_EXTENSION *e;
 
@@ -312,7 +321,8 @@ static enum cc_err add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 }
 
 /* SAN built as GENERAL_NAMEs, not from a config string, so a name cannot inject syntax. */
-static enum cc_err add_san(X509 *x, const char *const *domains, size_t n)
+static enum cc_err
+add_san(X509 *x, const char *const *domains, size_t n)
 {
 	GENERAL_NAMES *gens = NULL;
 	GENERAL_NAME *g = NULL;
@@ -350,7 +360,8 @@ out:
 	return r;
 }
 
-static enum cc_err random_serial(X509 *x)
+static enum cc_err
+random_serial(X509 *x)
 {
 	unsigned char b[16];
 	BIGNUM *bn = NULL;
@@ -376,8 +387,9 @@ out:
 }
 
 /* Builds and signs; `subject` (borrowed, may be NULL) overrides p->subject. */
-static enum cc_err build(const struct cc_new_params *p, const X509_NAME *subject,
-                         enum cc_key_type kt, X509 **x_out, EVP_PKEY **key_out)
+static enum cc_err
+build(const struct cc_new_params *p, const X509_NAME *subject, enum cc_key_type kt, X509 **x_out,
+      EVP_PKEY **key_out)
 {
 	X509 *x = NULL;
 	EVP_PKEY *key = NULL;
@@ -480,14 +492,15 @@ out:
 	return r;
 }
 
-enum cc_err cc_selfsigned_create(const struct cc_new_params *p, X509 **x_out, EVP_PKEY **key_out)
+enum cc_err
+cc_selfsigned_create(const struct cc_new_params *p, X509 **x_out, EVP_PKEY **key_out)
 {
 	return build(p, NULL, p->key_type, x_out, key_out);
 }
 
-static enum cc_err store_new(struct cc_store *s, const struct cc_new_params *p,
-                             const X509_NAME *subject, enum cc_key_type kt,
-                             char thumb_out[CC_THUMB_LEN + 1])
+static enum cc_err
+store_new(struct cc_store *s, const struct cc_new_params *p, const X509_NAME *subject,
+          enum cc_key_type kt, char thumb_out[CC_THUMB_LEN + 1])
 {
 	X509 *x = NULL;
 	EVP_PKEY *key = NULL;
@@ -506,14 +519,15 @@ out:
 	return r;
 }
 
-enum cc_err cc_store_new_self_signed(struct cc_store *s, const struct cc_new_params *p,
-                                     char thumb_out[CC_THUMB_LEN + 1])
+enum cc_err
+cc_store_new_self_signed(struct cc_store *s, const struct cc_new_params *p,
+                         char thumb_out[CC_THUMB_LEN + 1])
 {
 	return store_new(s, p, NULL, p->key_type, thumb_out);
 }
 
-enum cc_err cc_store_renew(struct cc_store *s, const char *thumb, time_t now,
-                           char thumb_out[CC_THUMB_LEN + 1])
+enum cc_err
+cc_store_renew(struct cc_store *s, const char *thumb, time_t now, char thumb_out[CC_THUMB_LEN + 1])
 {
 	struct cc_cert *old;
 	struct cc_new_params p;

@@ -15,7 +15,8 @@ static const struct {
         {CC_SVC_UM, "UM"},     {CC_SVC_IIS, "IIS"}, {CC_SVC_LDAP, "LDAP"},
 };
 
-const char *cc_service_name(enum cc_service s)
+const char *
+cc_service_name(enum cc_service s)
 {
 	size_t i;
 
@@ -25,7 +26,8 @@ const char *cc_service_name(enum cc_service s)
 	return NULL;
 }
 
-enum cc_err cc_services_parse(const char *s, unsigned *out)
+enum cc_err
+cc_services_parse(const char *s, unsigned *out)
 {
 	unsigned mask = 0;
 	const char *p = s, *start;
@@ -64,7 +66,8 @@ enum cc_err cc_services_parse(const char *s, unsigned *out)
 	return CC_OK;
 }
 
-const char *cc_services_format(unsigned mask, char *buf, size_t len)
+const char *
+cc_services_format(unsigned mask, char *buf, size_t len)
 {
 	size_t i, used = 0;
 	int n;

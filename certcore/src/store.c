@@ -48,13 +48,15 @@ static const char *const layout[] = {
         "state",
 };
 
-static void fault(const char *step)
+static void
+fault(const char *step)
 {
 	if (cc_store_fault_hook != NULL)
 		cc_store_fault_hook(step);
 }
 
-static void clear_loaded(struct cc_store *s)
+static void
+clear_loaded(struct cc_store *s)
 {
 	size_t i;
 
@@ -72,7 +74,8 @@ static void clear_loaded(struct cc_store *s)
 	s->nproblems = 0;
 }
 
-void cc_store_free(struct cc_store *s)
+void
+cc_store_free(struct cc_store *s)
 {
 	if (s == NULL)
 		return;
@@ -84,7 +87,8 @@ void cc_store_free(struct cc_store *s)
 }
 
 /* Records a bad entry; out of memory while doing so is the only failure. */
-static enum cc_err add_problem(struct cc_store *s, const char *path, const char *reason)
+static enum cc_err
+add_problem(struct cc_store *s, const char *path, const char *reason)
 {
 	struct problem *np;
 
@@ -102,7 +106,8 @@ static enum cc_err add_problem(struct cc_store *s, const char *path, const char 
 	return CC_OK;
 }
 
-static bool is_thumb_name(const char *name, const char *suffix)
+static bool
+is_thumb_name(const char *name, const char *suffix)
 {
 	size_t i, sl = strlen(suffix);
 
@@ -119,7 +124,8 @@ struct pw_probe {
 };
 
 /* Never supplies a password: stored keys must not be protected by one (DESIGN.md). */
-static int no_password(char *buf, int size, int rwflag, void *u)
+static int
+no_password(char *buf, int size, int rwflag, void *u)
 {
 	struct pw_probe *p = u;
 
@@ -131,7 +137,8 @@ static int no_password(char *buf, int size, int rwflag, void *u)
 }
 
 /* Loads keys/THUMB.key. *key is NULL with a problem recorded when it cannot be used. */
-static enum cc_err load_key(struct cc_store *s, const char *path, EVP_PKEY **key)
+static enum cc_err
+load_key(struct cc_store *s, const char *path, EVP_PKEY **key)
 {
 	unsigned char *buf = NULL;
 	size_t len = 0;
@@ -183,8 +190,8 @@ out:
 	return r;
 }
 
-static enum cc_err load_meta(struct cc_store *s, const char *path, struct meta_file *m,
-                             bool *present)
+static enum cc_err
+load_meta(struct cc_store *s, const char *path, struct meta_file *m, bool *present)
 {
 	unsigned char *buf = NULL;
 	size_t len = 0;
@@ -214,7 +221,8 @@ out:
 	return r;
 }
 
-static int cmp_cert(const void *a, const void *b)
+static int
+cmp_cert(const void *a, const void *b)
 {
 	const struct cc_cert *const *x = a, *const *y = b;
 
@@ -222,7 +230,8 @@ static int cmp_cert(const void *a, const void *b)
 }
 
 /* Loads one certs/THUMB.pem with its key and meta. Bad parts become problems. */
-static enum cc_err load_entry(struct cc_store *s, const char *name)
+static enum cc_err
+load_entry(struct cc_store *s, const char *name)
 {
 	char thumb[CC_THUMB_LEN + 1];
 	char *cpath = NULL, *kpath = NULL, *mpath = NULL;
@@ -304,8 +313,8 @@ out:
 }
 
 /* Reports keys/ and meta/ entries whose certificate is gone. */
-static enum cc_err orphans(struct cc_store *s, const char *dir, const char *suffix,
-                           const char *what)
+static enum cc_err
+orphans(struct cc_store *s, const char *dir, const char *suffix, const char *what)
 {
 	char *dpath = NULL, *p = NULL, *cpath = NULL;
 	DIR *d = NULL;
@@ -356,7 +365,8 @@ out:
 	return r;
 }
 
-static enum cc_err reload_unlocked(struct cc_store *s)
+static enum cc_err
+reload_unlocked(struct cc_store *s)
 {
 	char *dpath = NULL, *p = NULL;
 	DIR *d = NULL;
@@ -425,7 +435,8 @@ out:
  * (a key whose certificate is not renamed in yet) and report it as an orphan. A writer already
  * holds it exclusively and scans without taking it again.
  */
-enum cc_err cc_store_reload(struct cc_store *s)
+enum cc_err
+cc_store_reload(struct cc_store *s)
 {
 	char *p = NULL;
 	int fd = -1;
@@ -456,7 +467,8 @@ out:
 	return r;
 }
 
-static enum cc_err mkdir_0700(const char *path)
+static enum cc_err
+mkdir_0700(const char *path)
 {
 	struct stat st;
 
@@ -471,7 +483,8 @@ static enum cc_err mkdir_0700(const char *path)
 	return CC_OK;
 }
 
-static enum cc_err create_layout(const char *path)
+static enum cc_err
+create_layout(const char *path)
 {
 	char *p = NULL, *slash;
 	size_t i;
@@ -507,7 +520,8 @@ out:
 	return r;
 }
 
-enum cc_err cc_store_open(const char *path, int flags, struct cc_store **out)
+enum cc_err
+cc_store_open(const char *path, int flags, struct cc_store **out)
 {
 	struct cc_store *s = NULL;
 	size_t len;
@@ -542,22 +556,26 @@ out:
 	return r;
 }
 
-const char *cc_store_path(const struct cc_store *s)
+const char *
+cc_store_path(const struct cc_store *s)
 {
 	return s->path;
 }
 
-size_t cc_store_count(const struct cc_store *s)
+size_t
+cc_store_count(const struct cc_store *s)
 {
 	return s->ncerts;
 }
 
-struct cc_cert *cc_store_cert(const struct cc_store *s, size_t i)
+struct cc_cert *
+cc_store_cert(const struct cc_store *s, size_t i)
 {
 	return i < s->ncerts ? s->certs[i] : NULL;
 }
 
-enum cc_err cc_store_find(const struct cc_store *s, const char *thumb, struct cc_cert **out)
+enum cc_err
+cc_store_find(const struct cc_store *s, const char *thumb, struct cc_cert **out)
 {
 	char t[CC_THUMB_LEN + 1];
 	size_t i;
@@ -575,17 +593,20 @@ enum cc_err cc_store_find(const struct cc_store *s, const char *thumb, struct cc
 	return cc_seterr(CC_ERR_NOT_FOUND, "no certificate with thumbprint %s in %s", t, s->path);
 }
 
-size_t cc_store_problem_count(const struct cc_store *s)
+size_t
+cc_store_problem_count(const struct cc_store *s)
 {
 	return s->nproblems;
 }
 
-const char *cc_store_problem_path(const struct cc_store *s, size_t i)
+const char *
+cc_store_problem_path(const struct cc_store *s, size_t i)
 {
 	return i < s->nproblems ? s->problems[i].path : NULL;
 }
 
-const char *cc_store_problem_reason(const struct cc_store *s, size_t i)
+const char *
+cc_store_problem_reason(const struct cc_store *s, size_t i)
 {
 	return i < s->nproblems ? s->problems[i].reason : NULL;
 }
@@ -594,7 +615,8 @@ const char *cc_store_problem_reason(const struct cc_store *s, size_t i)
  * Removes writers' temporary files left by a crash. Only called with the lock held: no other
  * writer can be between creating and renaming one.
  */
-static void sweep_temporaries(struct cc_store *s)
+static void
+sweep_temporaries(struct cc_store *s)
 {
 	/*
 	 * Writes to these folders all hold the lock. Those to crl/ (the CRL cache) and trust/
@@ -602,8 +624,15 @@ static void sweep_temporaries(struct cc_store *s)
 	 * one that young may belong to a write under way.
 	 */
 	enum { LOCKED_DIRS = 5 }; /* the first five */
-	static const char *const dirs[] = {"certs", "keys", "meta", "state", "requests", "crl",
-	    "trust/registry", "trust/enterprise", "trust/grouppolicy"};
+	static const char *const dirs[] = {"certs",
+	                                   "keys",
+	                                   "meta",
+	                                   "state",
+	                                   "requests",
+	                                   "crl",
+	                                   "trust/registry",
+	                                   "trust/enterprise",
+	                                   "trust/grouppolicy"};
 	struct stat st;
 	char *dpath, *p;
 	DIR *d;
@@ -630,7 +659,8 @@ static void sweep_temporaries(struct cc_store *s)
 	}
 }
 
-static enum cc_err lock_store(struct cc_store *s)
+static enum cc_err
+lock_store(struct cc_store *s)
 {
 	char *p = NULL;
 	int fd = -1;
@@ -661,7 +691,8 @@ out:
 	return r;
 }
 
-static void unlock_store(struct cc_store *s)
+static void
+unlock_store(struct cc_store *s)
 {
 	if (s->lockfd != -1) {
 		/* Closing the descriptor drops the flock. */
@@ -670,7 +701,8 @@ static void unlock_store(struct cc_store *s)
 	}
 }
 
-static enum cc_err write_key(const char *path, EVP_PKEY *key)
+static enum cc_err
+write_key(const char *path, EVP_PKEY *key)
 {
 	BIO *b = NULL;
 	BUF_MEM *m = NULL;
@@ -694,7 +726,8 @@ out:
 	return r;
 }
 
-static enum cc_err write_cert(const char *path, X509 *x, STACK_OF(X509) * chain)
+static enum cc_err
+write_cert(const char *path, X509 *x, STACK_OF(X509) * chain)
 {
 	BIO *b = NULL;
 	BUF_MEM *m = NULL;
@@ -722,7 +755,8 @@ out:
 	return r;
 }
 
-static enum cc_err write_meta(const char *path, const struct cc_meta *meta)
+static enum cc_err
+write_meta(const char *path, const struct cc_meta *meta)
 {
 	char *text = NULL;
 	enum cc_err r;
@@ -734,8 +768,9 @@ static enum cc_err write_meta(const char *path, const struct cc_meta *meta)
 	return r;
 }
 
-enum cc_err cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
-                         const struct cc_meta *meta, char thumb_out[CC_THUMB_LEN + 1])
+enum cc_err
+cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
+             const struct cc_meta *meta, char thumb_out[CC_THUMB_LEN + 1])
 {
 	struct cc_cert *c = NULL;
 	struct cc_meta none = {0, false, NULL};
@@ -808,7 +843,8 @@ out:
 	return r;
 }
 
-enum cc_err cc_store_enable(struct cc_store *s, const char *thumb, unsigned services)
+enum cc_err
+cc_store_enable(struct cc_store *s, const char *thumb, unsigned services)
 {
 	struct cc_cert *c;
 	struct cc_meta meta;
@@ -842,7 +878,8 @@ out:
 	return r;
 }
 
-enum cc_err cc_store_remove(struct cc_store *s, const char *thumb)
+enum cc_err
+cc_store_remove(struct cc_store *s, const char *thumb)
 {
 	/* Folder, prefix and suffix of each file of an entry; the certificate first. */
 	static const char *const parts[][3] = {{"certs", "", ".pem"},
@@ -868,7 +905,8 @@ enum cc_err cc_store_remove(struct cc_store *s, const char *thumb)
 		/*
 		 * Not loaded, yet files of the entry may be there: what a crash after the
 		 * certificate's removal left (its private key among them), or a certificate that
-		 * did not load. Removing them finishes the job; with none the thumbprint is unknown.
+		 * did not load. Removing them finishes the job; with none the thumbprint is
+		 * unknown.
 		 */
 		for (i = 0; i < sizeof(parts) / sizeof(parts[0]) && !left; i++) {
 			free(p);
@@ -905,7 +943,8 @@ out:
 	return r;
 }
 
-static bool valid_state_name(const char *name)
+static bool
+valid_state_name(const char *name)
 {
 	const char *p;
 
@@ -924,7 +963,8 @@ static bool valid_state_name(const char *name)
  * (inih trims them), and a line that fits inih's buffer (INI_MAX_LINE less "\r\n" and the NUL;
  * the rest of a longer line would be read as a line of its own).
  */
-static bool valid_state_line(const char *key, const char *val)
+static bool
+valid_state_line(const char *key, const char *val)
 {
 	const char *p;
 	size_t vl = strlen(val);
@@ -949,7 +989,8 @@ struct state_query {
 	bool too_long;
 };
 
-static int state_handler(void *user, const char *section, const char *name, const char *value)
+static int
+state_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct state_query *q = user;
 
@@ -963,8 +1004,8 @@ static int state_handler(void *user, const char *section, const char *name, cons
 	return 1;
 }
 
-enum cc_err cc_store_state_get(struct cc_store *s, const char *name, const char *key, char *val,
-                               size_t len)
+enum cc_err
+cc_store_state_get(struct cc_store *s, const char *name, const char *key, char *val, size_t len)
 {
 	struct state_query q = {key, val, len, false, false};
 	unsigned char *buf = NULL;
@@ -1006,8 +1047,9 @@ out:
 	return r;
 }
 
-enum cc_err cc_store_state_set(struct cc_store *s, const char *name, const char *const *keys,
-                               const char *const *vals, size_t n)
+enum cc_err
+cc_store_state_set(struct cc_store *s, const char *name, const char *const *keys,
+                   const char *const *vals, size_t n)
 {
 	char *p = NULL, *text = NULL, *next;
 	size_t i;
@@ -1024,9 +1066,10 @@ enum cc_err cc_store_state_set(struct cc_store *s, const char *name, const char 
 	}
 	for (i = 0; i < n; i++) {
 		if (!valid_state_line(keys[i], vals[i])) {
-			r = cc_seterr(CC_ERR_INVAL,
-			              "state key \"%.64s\" or its value cannot be kept as one INI line",
-			              keys[i]);
+			r = cc_seterr(
+			        CC_ERR_INVAL,
+			        "state key \"%.64s\" or its value cannot be kept as one INI line",
+			        keys[i]);
 			goto out;
 		}
 		if ((next = cc_aprintf("%s%s = %s\n", text, keys[i], vals[i])) == NULL) {
@@ -1056,14 +1099,16 @@ out:
  * The writer lock for certcore files that keep their own entries under the store (pending
  * requests): the same flock on ".lock" as the store's own writers take, so they serialise.
  */
-enum cc_err cc_store_lock(struct cc_store *s)
+enum cc_err
+cc_store_lock(struct cc_store *s)
 {
 	if (s->lockfd != -1)
 		return cc_seterr(CC_ERR_LOCK, "store %s is already locked by this handle", s->path);
 	return lock_store(s);
 }
 
-void cc_store_unlock(struct cc_store *s)
+void
+cc_store_unlock(struct cc_store *s)
 {
 	unlock_store(s);
 }

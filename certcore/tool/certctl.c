@@ -156,13 +156,10 @@ static const struct {
 	const char *name;
 	int (*fn)(const char *, int, char **);
 } verbs[] = {
-        {"new", cmd_new},       {"renew", cmd_renew},   {"get", cmd_get},
-        {"enable", cmd_enable}, {"remove", cmd_remove}, {"export", cmd_export},
-        {"request", cmd_request},
-        {"import", cmd_import},
-	{"trust", cmd_trust},
-	{"verify", cmd_verify},
-	{"select", cmd_select},
+        {"new", cmd_new},         {"renew", cmd_renew},   {"get", cmd_get},
+        {"enable", cmd_enable},   {"remove", cmd_remove}, {"export", cmd_export},
+        {"request", cmd_request}, {"import", cmd_import}, {"trust", cmd_trust},
+        {"verify", cmd_verify},   {"select", cmd_select},
 };
 
 int

@@ -161,8 +161,9 @@ static const char get_help[] =
         "usage: certctl get [THUMBPRINT] [--domain FQDN] [--format table|list|json] [--offline]\n"
         "Lists certificates: all, one by thumbprint, or those whose CertificateDomains match FQDN\n"
         "(wildcards cover one left-most label). table: Thumbprint, Services, Subject; list: every\n"
-        "property (as Get-ExchangeCertificate | fl); json: an array of objects. Status is computed\n"
-    "afresh: chain, dates and revocation (--offline: cached and local CRLs only).\n";
+        "property (as Get-ExchangeCertificate | fl); json: an array of objects. Status is "
+        "computed\n"
+        "afresh: chain, dates and revocation (--offline: cached and local CRLs only).\n";
 
 int
 cmd_get(const char *store, int argc, char **argv)

@@ -11,25 +11,25 @@
 #include "certctl.h"
 
 static const char select_help[] =
-    "usage: certctl select --service SMTP|POP|IMAP|UM|IIS|LDAP [--fqdn NAME]\n"
-    "                      [--format table|json] [--offline] [--timeout SECONDS]\n"
-    "Shows the eligible certificates for a service in the order the service picks them, the\n"
-    "chosen one first, and every other certificate with the reason it is not eligible.\n"
-    "UM: CA-issued before self-signed, longest remaining validity first. Others: CA-issued\n"
-    "before self-signed, newest first. --fqdn keeps certificates whose CertificateDomains\n"
-    "match NAME. Exit status 1 when no certificate is eligible.\n";
+        "usage: certctl select --service SMTP|POP|IMAP|UM|IIS|LDAP [--fqdn NAME]\n"
+        "                      [--format table|json] [--offline] [--timeout SECONDS]\n"
+        "Shows the eligible certificates for a service in the order the service picks them, the\n"
+        "chosen one first, and every other certificate with the reason it is not eligible.\n"
+        "UM: CA-issued before self-signed, longest remaining validity first. Others: CA-issued\n"
+        "before self-signed, newest first. --fqdn keeps certificates whose CertificateDomains\n"
+        "match NAME. Exit status 1 when no certificate is eligible.\n";
 
 int
 cmd_select(const char *store, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"service", required_argument, NULL, 's'},
-		{"fqdn", required_argument, NULL, 'f'},
-		{"format", required_argument, NULL, 'F'},
-		{"offline", no_argument, NULL, 'o'},
-		{"timeout", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"service", required_argument, NULL, 's'},
+	        {"fqdn", required_argument, NULL, 'f'},
+	        {"format", required_argument, NULL, 'F'},
+	        {"offline", no_argument, NULL, 'o'},
+	        {"timeout", required_argument, NULL, 't'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct cc_verify_opts vo;
 	struct cc_store *s = NULL;
@@ -49,7 +49,8 @@ cmd_select(const char *store, int argc, char **argv)
 			if (cc_services_parse(optarg, &svc) != CC_OK)
 				return certctl_usage(select_help, "%s", cc_errdetail());
 			if (cc_service_name(svc) == NULL)
-				return certctl_usage(select_help, "--service takes exactly one service");
+				return certctl_usage(select_help,
+				                     "--service takes exactly one service");
 			break;
 		case 'f':
 			fqdn = optarg;
@@ -88,24 +89,24 @@ cmd_select(const char *store, int argc, char **argv)
 		printf("%s\n", json);
 	} else {
 		printf("Service:  %s\nFQDN:     %s\nSelected: %s\n", cc_service_name(svc),
-		    fqdn ? fqdn : "(any)",
-		    cc_selection_selected(sel) ? cc_cert_thumbprint(cc_selection_selected(sel))
-					       : "none");
+		       fqdn ? fqdn : "(any)",
+		       cc_selection_selected(sel) ? cc_cert_thumbprint(cc_selection_selected(sel))
+		                                  : "none");
 		printf("\nCandidates, in order:\n");
 		if (cc_selection_candidate_count(sel) == 0)
 			printf("  (none)\n");
 		for (i = 0; i < cc_selection_candidate_count(sel); i++) {
 			c = cc_selection_candidate(sel, i);
 			printf("  %zu. %s  %-11s  NotAfter %s  %s\n", i + 1, cc_cert_thumbprint(c),
-			    cc_cert_is_self_signed(c) ? "self-signed" : "CA-issued",
-			    cc_time_iso8601(cc_cert_not_after(c), t), cc_cert_subject(c));
+			       cc_cert_is_self_signed(c) ? "self-signed" : "CA-issued",
+			       cc_time_iso8601(cc_cert_not_after(c), t), cc_cert_subject(c));
 		}
 		printf("\nNot eligible:\n");
 		if (cc_selection_rejected_count(sel) == 0)
 			printf("  (none)\n");
 		for (i = 0; i < cc_selection_rejected_count(sel); i++)
 			printf("  %s  %s\n", cc_cert_thumbprint(cc_selection_rejected(sel, i)),
-			    cc_selection_rejected_reason(sel, i));
+			       cc_selection_rejected_reason(sel, i));
 	}
 	rc = cc_selection_selected(sel) != NULL ? EXIT_SUCCESS : EXIT_FAILURE;
 out:

@@ -17,11 +17,11 @@
 #include "certctl.h"
 
 static const char trust_help[] =
-    "usage: certctl trust add FILE --type registry|enterprise|grouppolicy\n"
-    "       certctl trust list [--format table|json]\n"
-    "       certctl trust remove THUMBPRINT\n"
-    "Manages the store's trusted roots. Roots in the system bundle ($UMEDGE_CA_BUNDLE, else\n"
-    CC_SYSTEM_BUNDLE ") are trusted too, as ThirdParty; `list` shows them.\n";
+        "usage: certctl trust add FILE --type registry|enterprise|grouppolicy\n"
+        "       certctl trust list [--format table|json]\n"
+        "       certctl trust remove THUMBPRINT\n"
+        "Manages the store's trusted roots. Roots in the system bundle ($UMEDGE_CA_BUNDLE, "
+        "else\n" CC_SYSTEM_BUNDLE ") are trusted too, as ThirdParty; `list` shows them.\n";
 
 static void
 thumb_of(X509 *x, char out[CC_THUMB_LEN + 1])
@@ -55,8 +55,8 @@ static int
 trust_add(struct cc_store *s, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"type", required_argument, NULL, 't'},
-		{NULL, 0, NULL, 0},
+	        {"type", required_argument, NULL, 't'},
+	        {NULL, 0, NULL, 0},
 	};
 	enum cc_root_ca_type type = CC_ROOT_UNKNOWN;
 	unsigned char *buf = NULL;
@@ -93,8 +93,8 @@ static int
 trust_list(struct cc_store *s, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"format", required_argument, NULL, 'F'},
-		{NULL, 0, NULL, 0},
+	        {"format", required_argument, NULL, 'F'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct cc_trust *t = NULL;
 	json_t *arr = NULL, *o;
@@ -125,12 +125,13 @@ trust_list(struct cc_store *s, int argc, char **argv)
 		subj = subject_of(cc_trust_cert(t, i));
 		if (json) {
 			o = json_pack("{s:s, s:s, s:s}", "Thumbprint", thumb, "RootCAType",
-			    cc_root_ca_type_name(cc_trust_type(t, i)), "Subject", subj ? subj : "");
+			              cc_root_ca_type_name(cc_trust_type(t, i)), "Subject",
+			              subj ? subj : "");
 			if (o != NULL)
 				json_array_append_new(arr, o);
 		} else {
-			printf("%-40s  %-11s  %s\n", thumb, cc_root_ca_type_name(cc_trust_type(t, i)),
-			    subj ? subj : "");
+			printf("%-40s  %-11s  %s\n", thumb,
+			       cc_root_ca_type_name(cc_trust_type(t, i)), subj ? subj : "");
 		}
 		free(subj);
 	}
@@ -182,24 +183,24 @@ cmd_trust(const char *store, int argc, char **argv)
 }
 
 static const char verify_help[] =
-    "usage: certctl verify THUMBPRINT [--offline] [--timeout SECONDS] [--proxy URL]\n"
-    "                      [--ca-bundle FILE]\n"
-    "Checks a certificate as certutil -verify does: builds its chain to a trusted root,\n"
-    "checks dates and signatures, and each certificate's revocation against a CRL (the\n"
-    "store's crl/ folder, else fetched from its distribution points over HTTP or LDAP).\n"
-    "Prints the chain, each certificate's status, and each CRL: where it came from, whether\n"
-    "it could be had, and its nextUpdate. Exit status 0 only when the status is Valid.\n";
+        "usage: certctl verify THUMBPRINT [--offline] [--timeout SECONDS] [--proxy URL]\n"
+        "                      [--ca-bundle FILE]\n"
+        "Checks a certificate as certutil -verify does: builds its chain to a trusted root,\n"
+        "checks dates and signatures, and each certificate's revocation against a CRL (the\n"
+        "store's crl/ folder, else fetched from its distribution points over HTTP or LDAP).\n"
+        "Prints the chain, each certificate's status, and each CRL: where it came from, whether\n"
+        "it could be had, and its nextUpdate. Exit status 0 only when the status is Valid.\n";
 
 int
 cmd_verify(const char *store, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"offline", no_argument, NULL, 'o'},
-		{"timeout", required_argument, NULL, 't'},
-		{"proxy", required_argument, NULL, 'p'},
-		{"ca-bundle", required_argument, NULL, 'b'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"offline", no_argument, NULL, 'o'},
+	        {"timeout", required_argument, NULL, 't'},
+	        {"proxy", required_argument, NULL, 'p'},
+	        {"ca-bundle", required_argument, NULL, 'b'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct cc_verify_opts vo;
 	struct cc_store *s = NULL;
@@ -245,15 +246,16 @@ cmd_verify(const char *store, int argc, char **argv)
 	printf("Certificate: %s\n", cc_cert_thumbprint(c));
 	printf("Subject:     %s\n", cc_cert_subject(c));
 	printf("Status:      %s%s%s%s\n", cc_status_name(cc_verify_status(v)),
-	    *cc_verify_reason(v) ? " (" : "", cc_verify_reason(v), *cc_verify_reason(v) ? ")" : "");
+	       *cc_verify_reason(v) ? " (" : "", cc_verify_reason(v),
+	       *cc_verify_reason(v) ? ")" : "");
 	printf("RootCAType:  %s\n", cc_root_ca_type_name(cc_verify_root_type(v)));
 	printf("\nChain:\n");
 	for (i = 0; i < cc_verify_chain_count(v); i++) {
 		thumb_of(cc_verify_chain_cert(v, i), thumb);
 		subj = subject_of(cc_verify_chain_cert(v, i));
 		printf("  [%zu] %s\n      %s  %s%s%s\n", i, subj ? subj : "", thumb,
-		    cc_status_name(cc_verify_chain_status(v, i)),
-		    *cc_verify_chain_reason(v, i) ? ": " : "", cc_verify_chain_reason(v, i));
+		       cc_status_name(cc_verify_chain_status(v, i)),
+		       *cc_verify_chain_reason(v, i) ? ": " : "", cc_verify_chain_reason(v, i));
 		free(subj);
 	}
 	printf("\nCRLs:\n");
@@ -264,10 +266,10 @@ cmd_verify(const char *store, int argc, char **argv)
 		printf("  for %s\n", ci->for_subject);
 		if (ci->ok) {
 			printf("      issuer %s, from %s %s\n", ci->issuer,
-			    cc_crl_source_name(ci->source), ci->location);
+			       cc_crl_source_name(ci->source), ci->location);
 			printf("      thisUpdate %s, nextUpdate %s\n",
-			    cc_time_iso8601(ci->this_update, t1),
-			    ci->next_update ? cc_time_iso8601(ci->next_update, t2) : "none");
+			       cc_time_iso8601(ci->this_update, t1),
+			       ci->next_update ? cc_time_iso8601(ci->next_update, t2) : "none");
 		} else {
 			printf("      could not be had: %s\n", ci->error);
 		}

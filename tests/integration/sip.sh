@@ -9,8 +9,8 @@
 #   tls_probe_renegotiation, tls_stall_start / tls_stall_wait, tls_send_garbage,
 #   tls_send_plaintext_sip
 #       probes of a SIP/TLS listener with openssl s_client and raw sockets.
-#   sip_options_unsecured HOST PORT
-#       sofia-sip's sip-options against an unsecured (UDP) listener.
+#   sip_options_unsecured HOST PORT [udp|tcp]
+#       sofia-sip's sip-options against an unsecured listener.
 #   SIPCLIENT: path of sipclient.py (a SIP UAC over UDP; see its --help).
 #
 # Everything started here is registered in lib.sh's cleanup_hooks and stopped on exit.
@@ -333,7 +333,9 @@ kamailio_stop() {
 # kamailio_ping_count CODE [DIR]: how many keep-alives got final status CODE (default DIR:
 # the last started).
 kamailio_ping_count() {
-	grep -c "UMD-PING $1 " "${2:-$KAM_DIR}/kamailio.log" 2>/dev/null || true
+	local n
+	n=$(grep -c "UMD-PING $1 " "${2:-$KAM_DIR}/kamailio.log" 2>/dev/null)
+	echo "${n:-0}"
 }
 
 # kamailio_wait_ping CODE [TIMEOUT] [DIR]: waits until one more keep-alive than now got CODE

@@ -8,7 +8,8 @@
 #include "internal.h"
 #include "testutil.h"
 
-static void test_table_complete(void)
+static void
+test_table_complete(void)
 {
 	int e;
 
@@ -21,7 +22,8 @@ static void test_table_complete(void)
 }
 
 /* A failure from OpenSSL carries OpenSSL's own reason, and the queue is left empty. */
-static void test_ssl_reason(void)
+static void
+test_ssl_reason(void)
 {
 	EVP_PKEY *k;
 
@@ -37,14 +39,16 @@ static void test_ssl_reason(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(cc_errdetail(), "no reason given"));
 }
 
-static void test_errno_reason(void)
+static void
+test_errno_reason(void)
 {
 	errno = ENOENT;
 	CU_ASSERT_EQUAL(cc_seterr_errno(CC_ERR_IO, "open %s", "/x"), CC_ERR_IO);
 	CU_ASSERT_STRING_EQUAL(cc_errdetail(), "open /x: No such file or directory");
 }
 
-static void test_long_detail_truncated(void)
+static void
+test_long_detail_truncated(void)
 {
 	char big[4096];
 
@@ -63,7 +67,8 @@ static CU_TestInfo tests[] = {
         CU_TEST_INFO_NULL,
 };
 
-int main(void)
+int
+main(void)
 {
 	return tu_run("error", tests);
 }

@@ -13,7 +13,8 @@
 #define DAY 86400L
 #define T0  1767225600L /* 2026-01-01T00:00:00Z */
 
-static void test_decide_boundaries(void)
+static void
+test_decide_boundaries(void)
 {
 	struct cc_expiry_state never = {-1};
 	struct cc_expiry_decision d;
@@ -41,7 +42,8 @@ static void test_decide_boundaries(void)
 	CU_ASSERT_EQUAL(d.day, (na + 3 * DAY + 7) / DAY);
 }
 
-static void test_decide_once_a_day(void)
+static void
+test_decide_once_a_day(void)
 {
 	struct cc_expiry_state st = {-1};
 	struct cc_expiry_decision d;
@@ -68,7 +70,8 @@ static void test_decide_once_a_day(void)
  * exactly one event on each UTC day from the day the 30-day window opens, Expiring before
  * NotAfter and Expired after, and none on any day before the window.
  */
-static void test_simulated_year(void)
+static void
+test_simulated_year(void)
 {
 	struct cc_expiry_state st = {-1};
 	struct cc_expiry_decision d;
@@ -120,14 +123,16 @@ static void test_simulated_year(void)
 
 static time_t fake_now;
 
-static time_t fake_clock(void *arg)
+static time_t
+fake_clock(void *arg)
 {
 	(void)arg;
 	return fake_now;
 }
 
 /* The clock in a store: state survives a restart (a new store object), events are logged. */
-static void test_tick_store_restart(void)
+static void
+test_tick_store_restart(void)
 {
 	char *dir = tu_tmpdir(), *path, *out = NULL;
 	size_t outlen = 0;
@@ -222,7 +227,8 @@ static void test_tick_store_restart(void)
 }
 
 /* A corrupt state record is an error the daemon can report, not a silent repeat. */
-static void test_state_corrupt(void)
+static void
+test_state_corrupt(void)
 {
 	char *dir = tu_tmpdir(), *path, *f;
 	struct cc_store *s = NULL;
@@ -257,7 +263,8 @@ static CU_TestInfo tests[] = {
         CU_TEST_INFO_NULL,
 };
 
-int main(void)
+int
+main(void)
 {
 	return tu_run("expiry", tests);
 }

@@ -9,15 +9,16 @@
 #include "certcore/log.h"
 #include "testutil.h"
 
-static time_t fixed_clock(void *arg)
+static time_t
+fixed_clock(void *arg)
 {
 	(void)arg;
 	return 1795863600; /* 2026-11-28T11:00:00Z */
 }
 
 /* Logs through a memory stream; returns what was written (owned). */
-static char *capture(enum cc_log_format fmt, int id, const struct cc_field *f, size_t n,
-                     const char *message)
+static char *
+capture(enum cc_log_format fmt, int id, const struct cc_field *f, size_t n, const char *message)
 {
 	struct cc_log *log = NULL;
 	char *out = NULL;
@@ -36,7 +37,8 @@ static char *capture(enum cc_log_format fmt, int id, const struct cc_field *f, s
 	return out;
 }
 
-static void test_json_event(void)
+static void
+test_json_event(void)
 {
 	struct cc_field f[] = {
 	        CC_FSTR("service", "UM"),
@@ -67,7 +69,8 @@ static void test_json_event(void)
 	free(out);
 }
 
-static void test_text_event(void)
+static void
+test_text_event(void)
 {
 	struct cc_field f[] = {
 	        CC_FSTR("peer", "127.0.0.1:5555"),
@@ -82,7 +85,8 @@ static void test_text_event(void)
 }
 
 /* A value supplied by a peer cannot start a second line or fake a field. */
-static void test_injection(void)
+static void
+test_injection(void)
 {
 	struct cc_field f[] = {
 	        CC_FSTR("reason", "x\n2026-11-28T11:00:00Z info 1000 Forged a=\"b\"")};
@@ -113,7 +117,8 @@ static void test_injection(void)
 	}
 }
 
-static void test_redaction(void)
+static void
+test_redaction(void)
 {
 	struct cc_field f[] = {
 	        CC_FSTR("edge", "edge1"),
@@ -140,7 +145,8 @@ static void test_redaction(void)
 	CU_ASSERT_FALSE(cc_log_field_is_secret("expected"));
 }
 
-static void test_message(void)
+static void
+test_message(void)
 {
 	char *out = capture(CC_LOG_JSON, 0, NULL, 0, "listening on 127.0.0.1:5061");
 	json_error_t e;
@@ -158,7 +164,8 @@ static void test_message(void)
 }
 
 /* The fixed table of DESIGN.md: every id, and nothing else. */
-static void test_event_table(void)
+static void
+test_event_table(void)
 {
 	static const struct {
 		int id;
@@ -188,7 +195,8 @@ static void test_event_table(void)
 	CU_ASSERT_EQUAL(known, (int)(sizeof(want) / sizeof(want[0])));
 }
 
-static void test_format_parse(void)
+static void
+test_format_parse(void)
 {
 	enum cc_log_format f;
 
@@ -212,7 +220,8 @@ static CU_TestInfo tests[] = {
         CU_TEST_INFO_NULL,
 };
 
-int main(void)
+int
+main(void)
 {
 	return tu_run("log", tests);
 }

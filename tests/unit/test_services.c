@@ -4,7 +4,8 @@
 #include "certcore/services.h"
 #include "testutil.h"
 
-static void test_parse(void)
+static void
+test_parse(void)
 {
 	unsigned m = 99;
 
@@ -20,7 +21,8 @@ static void test_parse(void)
 	CU_ASSERT_EQUAL(m, CC_SVC_POP | CC_SVC_IIS | CC_SVC_LDAP);
 }
 
-static void test_parse_errors(void)
+static void
+test_parse_errors(void)
 {
 	unsigned m = 7;
 
@@ -33,7 +35,8 @@ static void test_parse_errors(void)
 	CU_ASSERT_EQUAL(cc_services_parse(NULL, &m), CC_ERR_INVAL);
 }
 
-static void test_format(void)
+static void
+test_format(void)
 {
 	char buf[64], tiny[6];
 
@@ -49,7 +52,8 @@ static void test_format(void)
 	CU_ASSERT_PTR_NULL(cc_service_name(CC_SVC_UM | CC_SVC_SMTP));
 }
 
-static void test_round_trip(void)
+static void
+test_round_trip(void)
 {
 	unsigned m, back;
 	char buf[64];
@@ -69,7 +73,8 @@ static CU_TestInfo tests[] = {
         CU_TEST_INFO_NULL,
 };
 
-int main(void)
+int
+main(void)
 {
 	return tu_run("services", tests);
 }

@@ -24,7 +24,7 @@
 struct um_certs {
 	char *store_path;
 	char *dir;
-	char *fqdn;    /* as configured, or the host's */
+	char *fqdn; /* as configured, or the host's */
 	int renew_days;
 	struct cc_log *log;
 	struct um_metrics *metrics;
@@ -62,7 +62,7 @@ cc_fail(enum cc_err r, const char *what)
 
 /* PEM of several objects into one buffer, written atomically with `mode`. */
 static enum um_err
-write_pem(const char *path, X509 *x, STACK_OF(X509) *chain, EVP_PKEY *key, mode_t mode)
+write_pem(const char *path, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key, mode_t mode)
 {
 	BIO *b = NULL;
 	BUF_MEM *m;
@@ -103,7 +103,7 @@ out:
 /* Roots from the store (and system bundle) plus each gateway's pinned certificate. */
 static enum um_err
 build_trust(struct cc_store *s, const struct um_config *cfg, X509_STORE **out,
-    STACK_OF(X509) **certs_out)
+            STACK_OF(X509) * *certs_out)
 {
 	struct cc_trust *t = NULL;
 	X509_STORE *st = NULL;
@@ -157,11 +157,11 @@ log_in_use(struct um_certs *c, const struct cc_cert *cert)
 {
 	char na[32];
 	struct cc_field f[] = {
-		CC_FSTR("service", "UM"),
-		CC_FSTR("thumbprint", cc_cert_thumbprint(cert)),
-		CC_FSTR("issuer", cc_cert_issuer(cert)),
-		CC_FSTR("serial", cc_cert_serial(cert)),
-		CC_FSTR("not_after", cc_time_iso8601(cc_cert_not_after(cert), na)),
+	        CC_FSTR("service", "UM"),
+	        CC_FSTR("thumbprint", cc_cert_thumbprint(cert)),
+	        CC_FSTR("issuer", cc_cert_issuer(cert)),
+	        CC_FSTR("serial", cc_cert_serial(cert)),
+	        CC_FSTR("not_after", cc_time_iso8601(cc_cert_not_after(cert), na)),
 	};
 
 	cc_log_event(c->log, CC_LOG_INFO, CC_EV_CERTIFICATE_IN_USE, f, 5);
@@ -171,11 +171,11 @@ static void
 log_changed(struct um_certs *c, const char *old, const struct cc_cert *cert)
 {
 	struct cc_field f[] = {
-		CC_FSTR("service", "UM"),
-		CC_FSTR("old_thumbprint", old),
-		CC_FSTR("thumbprint", cc_cert_thumbprint(cert)),
-		CC_FSTR("issuer", cc_cert_issuer(cert)),
-		CC_FSTR("serial", cc_cert_serial(cert)),
+	        CC_FSTR("service", "UM"),
+	        CC_FSTR("old_thumbprint", old),
+	        CC_FSTR("thumbprint", cc_cert_thumbprint(cert)),
+	        CC_FSTR("issuer", cc_cert_issuer(cert)),
+	        CC_FSTR("serial", cc_cert_serial(cert)),
 	};
 
 	cc_log_event(c->log, CC_LOG_INFO, CC_EV_CERTIFICATE_CHANGED, f, 5);
@@ -184,7 +184,7 @@ log_changed(struct um_certs *c, const char *old, const struct cc_cert *cert)
 /* Installs `cert` for new handshakes and in sofia's folder. */
 static enum um_err
 install(struct um_certs *c, struct cc_store *s, const struct um_config *cfg,
-    const struct cc_cert *cert)
+        const struct cc_cert *cert)
 {
 	X509_STORE *st = NULL;
 	STACK_OF(X509) *roots = NULL;
@@ -195,9 +195,10 @@ install(struct um_certs *c, struct cc_store *s, const struct um_config *cfg,
 	if (cc_cert_key(cert) == NULL ||
 	    X509_check_private_key(cc_cert_x509(cert), cc_cert_key(cert)) != 1) {
 		ERR_clear_error();
-		r = um_seterr(UM_ERR_CERT, "certificate %s: its private key is missing or does not "
-					   "match",
-		    cc_cert_thumbprint(cert));
+		r = um_seterr(UM_ERR_CERT,
+		              "certificate %s: its private key is missing or does not "
+		              "match",
+		              cc_cert_thumbprint(cert));
 		goto out;
 	}
 	if (asprintf(&agent, "%s/agent.pem", c->dir) < 0 ||
@@ -208,11 +209,12 @@ install(struct um_certs *c, struct cc_store *s, const struct um_config *cfg,
 	}
 	if ((r = build_trust(s, cfg, &st, &roots)) != UM_OK)
 		goto out;
-	/* sofia-sip refuses to start TLS when cafile.pem holds nothing: our own certificate then. */
+	/* sofia-sip refuses to start TLS when cafile.pem holds nothing: our own certificate then.
+	 */
 	if ((r = write_pem(agent, cc_cert_x509(cert), cc_cert_chain(cert), cc_cert_key(cert),
-		 0600)) != UM_OK ||
+	                   0600)) != UM_OK ||
 	    (r = write_pem(cafile, sk_X509_num(roots) ? NULL : cc_cert_x509(cert), roots, NULL,
-		 0644)) != UM_OK)
+	                   0644)) != UM_OK)
 		goto out;
 	if ((r = um_tls_set_identity(cc_cert_x509(cert), cc_cert_chain(cert), cc_cert_key(cert))) !=
 	    UM_OK)
@@ -245,7 +247,7 @@ create_self_signed(struct um_certs *c, struct cc_store *s, time_t now)
 	/* The FQDN and its short name, as Exchange UM made its own certificate. */
 	doms[0] = c->fqdn;
 	snprintf(short_name, sizeof(short_name), "%.*s",
-	    dot ? (int)(dot - c->fqdn) : (int)strlen(c->fqdn), c->fqdn);
+	         dot ? (int)(dot - c->fqdn) : (int)strlen(c->fqdn), c->fqdn);
 	doms[1] = short_name;
 	memset(&p, 0, sizeof(p));
 	p.domains = doms;
@@ -259,13 +261,13 @@ create_self_signed(struct um_certs *c, struct cc_store *s, time_t now)
 	if ((cr = cc_store_find(s, thumb, &cert)) != CC_OK)
 		return cc_fail(cr, "the new certificate");
 	snprintf(domains, sizeof(domains), "%s%s%s", doms[0], p.ndomains > 1 ? "," : "",
-	    p.ndomains > 1 ? doms[1] : "");
+	         p.ndomains > 1 ? doms[1] : "");
 	{
 		struct cc_field f[] = {
-			CC_FSTR("service", "UM"),
-			CC_FSTR("thumbprint", thumb),
-			CC_FSTR("domains", domains),
-			CC_FSTR("not_after", cc_time_iso8601(cc_cert_not_after(cert), na)),
+		        CC_FSTR("service", "UM"),
+		        CC_FSTR("thumbprint", thumb),
+		        CC_FSTR("domains", domains),
+		        CC_FSTR("not_after", cc_time_iso8601(cc_cert_not_after(cert), na)),
 		};
 
 		cc_log_event(c->log, CC_LOG_INFO, CC_EV_SELF_SIGNED_CERTIFICATE_CREATED, f, 4);
@@ -292,8 +294,8 @@ select_um(struct um_certs *c, struct cc_store *s, bool offline, struct cc_cert *
 	if (*out == NULL) {
 		for (i = 0; i < cc_selection_rejected_count(sel); i++)
 			cc_log_message(c->log, CC_LOG_INFO, "certificate %s not used for UM: %s",
-			    cc_cert_thumbprint(cc_selection_rejected(sel, i)),
-			    cc_selection_rejected_reason(sel, i));
+			               cc_cert_thumbprint(cc_selection_rejected(sel, i)),
+			               cc_selection_rejected_reason(sel, i));
 	}
 	cc_selection_free(sel);
 	return UM_OK;
@@ -301,7 +303,7 @@ select_um(struct um_certs *c, struct cc_store *s, bool offline, struct cc_cert *
 
 enum um_err
 um_certs_start(const struct um_config *cfg, struct cc_log *log, struct um_metrics *metrics,
-    time_t now, struct um_certs **out)
+               time_t now, struct um_certs **out)
 {
 	struct um_certs *c = NULL;
 	struct cc_store *s = NULL;
@@ -346,8 +348,9 @@ um_certs_start(const struct um_config *cfg, struct cc_log *log, struct um_metric
 		    (r = select_um(c, s, true, &cert)) != UM_OK)
 			goto out;
 		if (cert == NULL) {
-			r = um_seterr(UM_ERR_CERT, "no certificate is eligible for UM, not even the "
-						   "self-signed one just made (see the lines above)");
+			r = um_seterr(UM_ERR_CERT,
+			              "no certificate is eligible for UM, not even the "
+			              "self-signed one just made (see the lines above)");
 			goto out;
 		}
 	}
@@ -391,14 +394,14 @@ um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 
 		if ((cr = cc_store_renew(s, cc_cert_thumbprint(cert), now, thumb)) != CC_OK)
 			cc_log_message(c->log, CC_LOG_WARNING, "renewing %s: %s",
-			    cc_cert_thumbprint(cert), cc_errdetail());
+			               cc_cert_thumbprint(cert), cc_errdetail());
 		else if ((r = select_um(c, s, true, &cert)) != UM_OK)
 			goto out;
 	}
 	if (cert == NULL) {
 		/* Nothing eligible any more: keep serving the one in use, and say so. */
 		cc_log_message(c->log, CC_LOG_WARNING,
-		    "no certificate is eligible for UM now; still serving %s", c->thumb);
+		               "no certificate is eligible for UM now; still serving %s", c->thumb);
 		if (cc_store_find(s, c->thumb, &cur) == CC_OK &&
 		    cc_expiry_tick(s, cur, "UM", c->log, now, NULL) != CC_OK)
 			cc_log_message(c->log, CC_LOG_WARNING, "expiry clock: %s", cc_errdetail());

@@ -23,7 +23,7 @@ struct um_certs;
  * for TLS. Logs SelfSignedCertificateCreated and CertificateInUse. `now` is the clock.
  */
 enum um_err um_certs_start(const struct um_config *cfg, struct cc_log *log,
-    struct um_metrics *metrics, time_t now, struct um_certs **out) UM_WUR;
+                           struct um_metrics *metrics, time_t now, struct um_certs **out) UM_WUR;
 void um_certs_free(struct um_certs *c);
 
 /* The folder sofia-sip reads (TPTAG_CERTIFICATE). */

@@ -17,13 +17,13 @@
 #include "certcore/store.h"
 #include "config.h"
 
-#define DEFAULT_LISTEN_TLS "127.0.0.1:5061"
+#define DEFAULT_LISTEN_TLS   "127.0.0.1:5061"
 #define DEFAULT_LISTEN_PLAIN "127.0.0.1:5060"
 
 struct load_ctx {
 	struct um_config *c;
 	FILE *f;
-	int line;           /* the line inih is on: counted by our reader */
+	int line;              /* the line inih is on: counted by our reader */
 	struct um_gateway *gw; /* the [gateway] section being read */
 	bool in_umd;
 	bool bad_section;
@@ -197,7 +197,8 @@ umd_key(struct load_ctx *x, const char *name, const char *v)
 			add_error(c, x->line, "renew_self_signed_days \"%s\": 0 to 365", v);
 	} else if (strcmp(name, "http_listen") == 0) {
 		if (*v != '\0' && parse_hostport(v, &host, &port) == -1)
-			add_error(c, x->line, "http_listen \"%s\": host:port, or empty for none", v);
+			add_error(c, x->line, "http_listen \"%s\": host:port, or empty for none",
+			          v);
 		free(host);
 		if (set_str(&c->http_listen, v) == -1)
 			return 0;
@@ -232,7 +233,8 @@ gateway_key(struct load_ctx *x, const char *name, const char *v)
 				p++;
 			if (*p != '\0')
 				*p++ = '\0';
-			if ((na = realloc(g->addresses, (g->naddresses + 1) * sizeof(*na))) == NULL ||
+			if ((na = realloc(g->addresses, (g->naddresses + 1) * sizeof(*na))) ==
+			            NULL ||
 			    (na[g->naddresses] = strdup(tok)) == NULL) {
 				if (na != NULL)
 					g->addresses = na;
@@ -245,7 +247,8 @@ gateway_key(struct load_ctx *x, const char *name, const char *v)
 		free(copy);
 	} else if (strcmp(name, "fqdn") == 0) {
 		if (!valid_fqdn(v))
-			add_error(x->c, x->line, "gateway %s: fqdn \"%s\" is not a host name", g->name, v);
+			add_error(x->c, x->line, "gateway %s: fqdn \"%s\" is not a host name",
+			          g->name, v);
 		else if (set_str(&g->fqdn, v) == -1)
 			return 0;
 	} else if (strcmp(name, "certificate") == 0) {
@@ -272,7 +275,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 
 			for (i = 0; i < c->ngateways; i++) {
 				if (strcmp(c->gateways[i].name, section + 8) == 0) {
-					add_error(c, x->line, "[gateway %s] appears twice", section + 8);
+					add_error(c, x->line, "[gateway %s] appears twice",
+					          section + 8);
 					break;
 				}
 			}
@@ -321,16 +325,16 @@ resolve_gateways(struct um_config *c)
 			add_error(c, g->line, "gateway %s: no address", g->name);
 		if (g->fqdn == NULL && c->mode != UM_MODE_UNSECURED)
 			add_error(c, g->line, "gateway %s: no fqdn (its certificate must name one)",
-			    g->name);
+			          g->name);
 		for (j = 0; j < g->naddresses; j++) {
 			if ((rc = getaddrinfo(g->addresses[j], NULL, &hints, &res)) != 0) {
 				add_error(c, g->line, "gateway %s: address \"%s\": %s", g->name,
-				    g->addresses[j], gai_strerror(rc));
+				          g->addresses[j], gai_strerror(rc));
 				continue;
 			}
 			for (ai = res; ai != NULL; ai = ai->ai_next) {
 				struct sockaddr_storage *na =
-				    realloc(g->addrs, (g->naddrs + 1) * sizeof(*na));
+				        realloc(g->addrs, (g->naddrs + 1) * sizeof(*na));
 
 				if (na == NULL)
 					break;
@@ -346,7 +350,7 @@ resolve_gateways(struct um_config *c)
 
 			if (f == NULL) {
 				add_error(c, g->line, "gateway %s: certificate %s: %s", g->name,
-				    g->certificate, strerror(errno));
+				          g->certificate, strerror(errno));
 				continue;
 			}
 			g->pin = PEM_read_X509(f, NULL, NULL, NULL);
@@ -355,9 +359,9 @@ resolve_gateways(struct um_config *c)
 				unsigned long e = ERR_get_error();
 
 				add_error(c, g->line, "gateway %s: certificate %s: %s", g->name,
-				    g->certificate,
-				    ERR_reason_error_string(e) ? ERR_reason_error_string(e)
-							       : "not a PEM certificate");
+				          g->certificate,
+				          ERR_reason_error_string(e) ? ERR_reason_error_string(e)
+				                                     : "not a PEM certificate");
 				ERR_clear_error();
 			}
 		}
@@ -460,7 +464,7 @@ um_config_load(const char *path, bool env, struct um_config **out)
 		apply_env(c);
 	if (c->listen_host == NULL &&
 	    parse_hostport(c->mode == UM_MODE_UNSECURED ? DEFAULT_LISTEN_PLAIN : DEFAULT_LISTEN_TLS,
-		&c->listen_host, &c->listen_port) == -1)
+	                   &c->listen_host, &c->listen_port) == -1)
 		return um_seterr(UM_ERR_NOMEM, "config");
 	resolve_gateways(c);
 	if (c->nerrors > 0) {
@@ -478,7 +482,8 @@ same_host(const struct sockaddr *a, const struct sockaddr_storage *b)
 		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
 	if (a->sa_family == AF_INET6 && b->ss_family == AF_INET6)
 		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-			   &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+		              &((const struct sockaddr_in6 *)b)->sin6_addr,
+		              sizeof(struct in6_addr)) == 0;
 	/* An IPv4 peer seen on a dual-stack socket as ::ffff:a.b.c.d. */
 	if (a->sa_family == AF_INET6 && b->ss_family == AF_INET) {
 		const struct in6_addr *v6 = &((const struct sockaddr_in6 *)a)->sin6_addr;
@@ -491,7 +496,7 @@ same_host(const struct sockaddr *a, const struct sockaddr_storage *b)
 
 size_t
 um_config_gateways_for(const struct um_config *c, const struct sockaddr *sa,
-    const struct um_gateway **out, size_t max)
+                       const struct um_gateway **out, size_t max)
 {
 	size_t i, j, n = 0;
 

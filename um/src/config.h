@@ -19,14 +19,14 @@ enum um_mode { UM_MODE_UNSECURED, UM_MODE_SIPSECURED, UM_MODE_SECURED };
 
 struct um_gateway {
 	char *name;
-	char **addresses;               /* as written: IP literals or names */
+	char **addresses; /* as written: IP literals or names */
 	size_t naddresses;
 	struct sockaddr_storage *addrs; /* resolved at load */
 	size_t naddrs;
-	char *fqdn;                     /* its certificate must name this */
-	char *certificate;              /* pinned certificate file, or NULL */
-	X509 *pin;                      /* the pinned certificate, loaded */
-	int line;                       /* where its section starts */
+	char *fqdn;        /* its certificate must name this */
+	char *certificate; /* pinned certificate file, or NULL */
+	X509 *pin;         /* the pinned certificate, loaded */
+	int line;          /* where its section starts */
 };
 
 struct um_config {
@@ -34,16 +34,16 @@ struct um_config {
 	enum um_mode mode;
 	char *listen_host;
 	int listen_port;
-	char *fqdn;                /* NULL: the host's FQDN */
+	char *fqdn; /* NULL: the host's FQDN */
 	enum cc_log_format log_format;
 	char *store;
 	int renew_self_signed_days; /* 0: off */
-	char *http_listen;         /* NULL or "": off */
-	int idle_seconds;          /* connections idle this long are closed */
-	int handshake_seconds;     /* a TLS handshake must finish within this */
+	char *http_listen;          /* NULL or "": off */
+	int idle_seconds;           /* connections idle this long are closed */
+	int handshake_seconds;      /* a TLS handshake must finish within this */
 	struct um_gateway *gateways;
 	size_t ngateways;
-	char **errors;             /* "file:line: message", when loading failed */
+	char **errors; /* "file:line: message", when loading failed */
 	size_t nerrors;
 };
 
@@ -53,14 +53,14 @@ struct um_config {
  * `env` true applies the UMD_* environment overrides.
  */
 enum um_err um_config_load(const char *path, bool env, struct um_config **out)
-    __attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 void um_config_free(struct um_config *c);
 
 const char *um_mode_name(enum um_mode m);
 
 /* The gateways configured for a peer address (IPv4 or IPv6; port ignored). */
 size_t um_config_gateways_for(const struct um_config *c, const struct sockaddr *sa,
-    const struct um_gateway **out, size_t max);
+                              const struct um_gateway **out, size_t max);
 
 /* "1.2.3.4:5061" / "[::1]:5061" for a socket address; buf of at least 64 bytes. */
 const char *um_addr_text(const struct sockaddr *sa, char *buf, size_t len);

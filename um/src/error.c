@@ -5,14 +5,14 @@
 #include "error.h"
 
 static const char *const messages[UM_ERR__MAX] = {
-	[UM_OK] = "success",
-	[UM_ERR_NOMEM] = "out of memory",
-	[UM_ERR_INVAL] = "invalid argument",
-	[UM_ERR_IO] = "system error",
-	[UM_ERR_CONFIG] = "configuration error",
-	[UM_ERR_TLS] = "TLS set-up failed",
-	[UM_ERR_SIP] = "SIP stack failed",
-	[UM_ERR_CERT] = "no usable certificate",
+        [UM_OK] = "success",
+        [UM_ERR_NOMEM] = "out of memory",
+        [UM_ERR_INVAL] = "invalid argument",
+        [UM_ERR_IO] = "system error",
+        [UM_ERR_CONFIG] = "configuration error",
+        [UM_ERR_TLS] = "TLS set-up failed",
+        [UM_ERR_SIP] = "SIP stack failed",
+        [UM_ERR_CERT] = "no usable certificate",
 };
 
 static _Thread_local char detail[1024];

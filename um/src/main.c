@@ -115,7 +115,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: umd -c FILE [--log-format text|json]\n"
-		   "       umd -n -c FILE     check the configuration and exit\n");
+	           "       umd -n -c FILE     check the configuration and exit\n");
 }
 
 static void
@@ -136,14 +136,14 @@ reload(struct daemon *d)
 	    strcmp(cfg->listen_host, d->cfg->listen_host) != 0 ||
 	    strcmp(cfg->store, d->cfg->store) != 0)
 		cc_log_message(d->log, CC_LOG_WARNING,
-		    "mode, listen and store changes take effect at the next start");
+		               "mode, listen and store changes take effect at the next start");
 	/* The previous one may still be referenced by a callback running now: free it next time. */
 	um_config_free(d->old_cfg);
 	d->old_cfg = d->cfg;
 	d->cfg = cfg;
 	um_sip_set_config(d->sip, cfg);
 	cc_log_message(d->log, CC_LOG_INFO, "configuration reloaded: %zu gateway(s)",
-	    cfg->ngateways);
+	               cfg->ngateways);
 }
 
 static void
@@ -188,11 +188,11 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check", no_argument, NULL, 'n'},
-		{"log-format", required_argument, NULL, 'L'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"config", required_argument, NULL, 'c'},
+	        {"check", no_argument, NULL, 'n'},
+	        {"log-format", required_argument, NULL, 'L'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct daemon d;
 	struct sigaction sa;
@@ -238,8 +238,8 @@ main(int argc, char **argv)
 	}
 	if (check_only) {
 		printf("%s: configuration OK (mode %s, listen %s:%d, %zu gateway(s))\n",
-		    d.config_path, um_mode_name(d.cfg->mode), d.cfg->listen_host,
-		    d.cfg->listen_port, d.cfg->ngateways);
+		       d.config_path, um_mode_name(d.cfg->mode), d.cfg->listen_host,
+		       d.cfg->listen_port, d.cfg->ngateways);
 		um_config_free(d.cfg);
 		return 0;
 	}
@@ -269,7 +269,8 @@ main(int argc, char **argv)
 		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 			rl.rlim_cur = rl.rlim_max;
 			if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-				cc_log_message(d.log, CC_LOG_WARNING, "setrlimit: %s", strerror(errno));
+				cc_log_message(d.log, CC_LOG_WARNING, "setrlimit: %s",
+				               strerror(errno));
 		}
 	}
 	sofia_log.log = d.log;
@@ -292,14 +293,15 @@ main(int argc, char **argv)
 		}
 	}
 	if (um_sip_start(d.root, d.cfg, d.certs ? um_certs_dir(d.certs) : NULL, d.log, d.metrics,
-		&d.sip) != UM_OK) {
+	                 &d.sip) != UM_OK) {
 		cc_log_message(d.log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
 		goto out;
 	}
 	if (d.cfg->mode != UM_MODE_UNSECURED && um_tls_context_count() == 0) {
 		/* sofia-sip starts even when its TLS context fails: umd does not. */
-		cc_log_message(d.log, CC_LOG_ERROR,
-		    "not starting: sofia-sip set up no TLS context (see its messages above)");
+		cc_log_message(
+		        d.log, CC_LOG_ERROR,
+		        "not starting: sofia-sip set up no TLS context (see its messages above)");
 		goto out;
 	}
 	/* Signals reach the loop through a pipe: nothing but write(2) runs in the handler. */
@@ -324,7 +326,8 @@ main(int argc, char **argv)
 	}
 	um_metrics_set_healthy(d.metrics, true, NULL);
 	cc_log_message(d.log, CC_LOG_INFO, "listening on %s:%d (%s, %zu gateway(s))",
-	    d.cfg->listen_host, d.cfg->listen_port, um_mode_name(d.cfg->mode), d.cfg->ngateways);
+	               d.cfg->listen_host, d.cfg->listen_port, um_mode_name(d.cfg->mode),
+	               d.cfg->ngateways);
 	su_root_run(d.root);
 	cc_log_message(d.log, CC_LOG_INFO, "stopped");
 	d.exit_code = 0;

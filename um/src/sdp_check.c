@@ -48,7 +48,7 @@ supported_suite(const char *crypto, char *tag, size_t taglen, const char **suite
 
 bool
 um_sdp_answer(enum um_mode mode, const char *offer, size_t len, const char *addr, int port,
-    char **answer, char *why, size_t whylen)
+              char **answer, char *why, size_t whylen)
 {
 	su_home_t home[1] = {SU_HOME_INIT(home)};
 	sdp_parser_t *p = NULL;
@@ -68,7 +68,7 @@ um_sdp_answer(enum um_mode mode, const char *offer, size_t len, const char *addr
 		p = sdp_parse(home, offer, (issize_t)len, 0);
 		if ((sdp = sdp_session(p)) == NULL) {
 			snprintf(why, whylen, "malformed SDP: %s",
-			    p ? sdp_parsing_error(p) : "parser failed");
+			         p ? sdp_parsing_error(p) : "parser failed");
 			goto out;
 		}
 		for (m = sdp->sdp_media; m != NULL; m = m->m_next) {
@@ -79,8 +79,8 @@ um_sdp_answer(enum um_mode mode, const char *offer, size_t len, const char *addr
 				if (a == NULL)
 					a = sdp_attribute_find(sdp->sdp_attributes, "crypto");
 				for (; a != NULL; a = sdp_attribute_find(a->a_next, "crypto"))
-					if (a->a_value && supported_suite(a->a_value, tag, sizeof(tag),
-							      &suite))
+					if (a->a_value &&
+					    supported_suite(a->a_value, tag, sizeof(tag), &suite))
 						break;
 				if (suite == NULL)
 					continue; /* SAVP without a usable SDES line */
@@ -104,11 +104,13 @@ um_sdp_answer(enum um_mode mode, const char *offer, size_t len, const char *addr
 		}
 		if (codec == NULL) {
 			snprintf(why, whylen,
-			    mode == UM_MODE_SECURED
-				? "secured mode: an audio stream over RTP/SAVP with an SDES "
-				  "a=crypto line (AES_CM_128_HMAC_SHA1_80 or _32) and PCMU or PCMA "
-				  "is required"
-				: "no audio stream over RTP/AVP or RTP/SAVP with PCMU or PCMA");
+			         mode == UM_MODE_SECURED ? "secured mode: an audio stream over "
+			                                   "RTP/SAVP with an SDES "
+			                                   "a=crypto line (AES_CM_128_HMAC_SHA1_80 "
+			                                   "or _32) and PCMU or PCMA "
+			                                   "is required"
+			                                 : "no audio stream over RTP/AVP or "
+			                                   "RTP/SAVP with PCMU or PCMA");
 			goto out;
 		}
 	} else {
@@ -131,17 +133,18 @@ um_sdp_answer(enum um_mode mode, const char *offer, size_t len, const char *addr
 		sess = 1;
 	sess &= 0x7fffffffUL;
 	if (asprintf(answer,
-		"v=0\r\n"
-		"o=umd %lu 1 IN %s %s\r\n"
-		"s=umd\r\n"
-		"c=IN %s %s\r\n"
-		"t=0 0\r\n"
-		"m=audio %d %s %d\r\n"
-		"a=rtpmap:%d %s/8000\r\n"
-		"%s"
-		"a=sendrecv\r\n",
-		sess, strchr(addr, ':') ? "IP6" : "IP4", addr, strchr(addr, ':') ? "IP6" : "IP4",
-		addr, port, srtp ? "RTP/SAVP" : "RTP/AVP", pt, pt, codec, crypto) < 0) {
+	             "v=0\r\n"
+	             "o=umd %lu 1 IN %s %s\r\n"
+	             "s=umd\r\n"
+	             "c=IN %s %s\r\n"
+	             "t=0 0\r\n"
+	             "m=audio %d %s %d\r\n"
+	             "a=rtpmap:%d %s/8000\r\n"
+	             "%s"
+	             "a=sendrecv\r\n",
+	             sess, strchr(addr, ':') ? "IP6" : "IP4", addr,
+	             strchr(addr, ':') ? "IP6" : "IP4", addr, port, srtp ? "RTP/SAVP" : "RTP/AVP",
+	             pt, pt, codec, crypto) < 0) {
 		*answer = NULL;
 		snprintf(why, whylen, "out of memory");
 		goto out;

@@ -18,6 +18,6 @@
  * for a Warning header in `why`. `addr` is the address to put in c=, `port` the media port.
  */
 bool um_sdp_answer(enum um_mode mode, const char *offer, size_t len, const char *addr, int port,
-    char **answer, char *why, size_t whylen);
+                   char **answer, char *why, size_t whylen);
 
 #endif

@@ -1,7 +1,7 @@
 /* umd's SIP side (sip.h). */
 #define SU_ROOT_MAGIC_T struct um_sip
-#define NUA_MAGIC_T struct um_sip
-#define NUA_HMAGIC_T void
+#define NUA_MAGIC_T     struct um_sip
+#define NUA_HMAGIC_T    void
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +20,7 @@
 #include "sdp_check.h"
 #include "sip.h"
 
-#define ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS"
+#define ALLOW           "INVITE, ACK, BYE, CANCEL, OPTIONS"
 #define MEDIA_PORT_BASE 40000
 
 struct um_sip {
@@ -37,8 +37,8 @@ struct um_sip {
 #define HOST_FLAGS (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_ALWAYS_CHECK_SUBJECT)
 
 bool
-um_gateway_accepts(const struct um_config *cfg, const struct sockaddr *peer, X509 *cert,
-    char *why, size_t len)
+um_gateway_accepts(const struct um_config *cfg, const struct sockaddr *peer, X509 *cert, char *why,
+                   size_t len)
 {
 	const struct um_gateway *gw[16];
 	size_t n, i;
@@ -47,7 +47,7 @@ um_gateway_accepts(const struct um_config *cfg, const struct sockaddr *peer, X50
 	n = um_config_gateways_for(cfg, peer, gw, 16);
 	if (n == 0) {
 		snprintf(why, len, "address %s is not configured for any gateway",
-		    um_addr_text(peer, addr, sizeof(addr)));
+		         um_addr_text(peer, addr, sizeof(addr)));
 		return false;
 	}
 	if (cert == NULL)
@@ -61,10 +61,10 @@ um_gateway_accepts(const struct um_config *cfg, const struct sockaddr *peer, X50
 	}
 	if (n == 1 && gw[0]->pin != NULL && X509_cmp(cert, gw[0]->pin) != 0)
 		snprintf(why, len, "certificate is not the one pinned for gateway %s (%s)",
-		    gw[0]->name, gw[0]->certificate);
+		         gw[0]->name, gw[0]->certificate);
 	else
 		snprintf(why, len, "certificate does not name %s (gateway %s)",
-		    gw[0]->fqdn ? gw[0]->fqdn : "-", gw[0]->name);
+		         gw[0]->fqdn ? gw[0]->fqdn : "-", gw[0]->name);
 	return false;
 }
 
@@ -88,7 +88,7 @@ reject(struct um_sip *s, nua_t *nua, nua_handle_t *nh, const char *peer, const c
 	cc_log_event(s->log, CC_LOG_WARNING, CC_EV_PEER_REJECTED, f, 2);
 	um_metrics_peer_rejected(s->metrics);
 	nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(nua), SIPTAG_WARNING_STR(NULL),
-	    TAG_END());
+	            TAG_END());
 	um_metrics_response(s->metrics, 403);
 }
 
@@ -102,7 +102,7 @@ on_options(struct um_sip *s, nua_t *nua, nua_handle_t *nh)
 	} else {
 		/* nua adds Accept: application/sdp itself. */
 		nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua), SIPTAG_ALLOW_STR(ALLOW),
-		    SIPTAG_SUPPORTED_STR("timer"), TAG_END());
+		            SIPTAG_SUPPORTED_STR("timer"), TAG_END());
 		um_metrics_response(s->metrics, 200);
 	}
 	nua_handle_destroy(nh);
@@ -127,24 +127,26 @@ on_invite(struct um_sip *s, nua_t *nua, nua_handle_t *nh, sip_t const *sip)
 	}
 	port = MEDIA_PORT_BASE + (int)((s->calls++ % 10000) * 2);
 	if (!um_sdp_answer(s->cfg->mode, body, len, s->cfg->listen_host, port, &answer, why,
-		sizeof(why))) {
+	                   sizeof(why))) {
 		/* RFC 3261 section 20.43: 305 Incompatible media format; the text says why. */
 		snprintf(warning, sizeof(warning), "305 umd \"%s\"", why);
 		nua_respond(nh, SIP_488_NOT_ACCEPTABLE, NUTAG_WITH_THIS(nua),
-		    SIPTAG_WARNING_STR(warning), TAG_END());
+		            SIPTAG_WARNING_STR(warning), TAG_END());
 		um_metrics_response(s->metrics, 488);
-		cc_log_message(s->log, CC_LOG_INFO, "INVITE from %s refused with 488: %s", peer, why);
+		cc_log_message(s->log, CC_LOG_INFO, "INVITE from %s refused with 488: %s", peer,
+		               why);
 		return; /* the handle ends with the call state "terminated" */
 	}
-	nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-	    SIPTAG_PAYLOAD_STR(answer), SIPTAG_ALLOW_STR(ALLOW), TAG_END());
+	nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua),
+	            SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(answer),
+	            SIPTAG_ALLOW_STR(ALLOW), TAG_END());
 	um_metrics_response(s->metrics, 200);
 	free(answer);
 }
 
 static void
 event_cb(nua_event_t event, int status, char const *phrase, nua_t *nua, struct um_sip *s,
-    nua_handle_t *nh, void *hmagic, sip_t const *sip, tagi_t tags[])
+         nua_handle_t *nh, void *hmagic, sip_t const *sip, tagi_t tags[])
 {
 	int state = nua_callstate_init;
 
@@ -191,20 +193,21 @@ event_cb(nua_event_t event, int status, char const *phrase, nua_t *nua, struct u
 		break;
 	case nua_i_error:
 		cc_log_message(s->log, CC_LOG_WARNING, "SIP stack error %d %s", status,
-		    phrase ? phrase : "");
+		               phrase ? phrase : "");
 		break;
 	default:
 		/* Anything else incoming that nua handed to us has no use here. */
 		if (status == 0 && nh != NULL && event < nua_r_set_params && event != nua_i_state &&
-		    event != nua_i_active && event != nua_i_terminated && event != nua_i_media_error)
+		    event != nua_i_active && event != nua_i_terminated &&
+		    event != nua_i_media_error)
 			um_metrics_request(s->metrics, "other");
 		break;
 	}
 }
 
 enum um_err
-um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir,
-    struct cc_log *log, struct um_metrics *metrics, struct um_sip **out)
+um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir, struct cc_log *log,
+             struct um_metrics *metrics, struct um_sip **out)
 {
 	struct um_sip *s;
 	char url[300];
@@ -220,17 +223,19 @@ um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir,
 	s->metrics = metrics;
 	/* sips:host:port;transport=tls, or sip:host:port for UDP and TCP both. */
 	snprintf(url, sizeof(url), "%s:%s%s%s:%d%s", tls ? "sips" : "sip", v6 ? "[" : "",
-	    cfg->listen_host, v6 ? "]" : "", cfg->listen_port, tls ? ";transport=tls" : "");
+	         cfg->listen_host, v6 ? "]" : "", cfg->listen_port, tls ? ";transport=tls" : "");
 	s->nua = nua_create(root, event_cb, s, NUTAG_URL(url),
-	    TAG_IF(tls, TPTAG_CERTIFICATE(certdir)),
-	    TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_IN)),
-	    TPTAG_IDLE((unsigned)cfg->idle_seconds * 1000U), NUTAG_MEDIA_ENABLE(0),
-	    NUTAG_APPL_METHOD("OPTIONS"), SIPTAG_ALLOW_STR(ALLOW), SIPTAG_SUPPORTED_STR("timer"),
-	    NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1), NUTAG_ENABLEMESSAGE(0),
-	    NUTAG_ENABLEMESSENGER(0), SIPTAG_USER_AGENT_STR("umd/0.1"), TAG_END());
+	                    TAG_IF(tls, TPTAG_CERTIFICATE(certdir)),
+	                    TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_IN)),
+	                    TPTAG_IDLE((unsigned)cfg->idle_seconds * 1000U), NUTAG_MEDIA_ENABLE(0),
+	                    NUTAG_APPL_METHOD("OPTIONS"), SIPTAG_ALLOW_STR(ALLOW),
+	                    SIPTAG_SUPPORTED_STR("timer"), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
+	                    NUTAG_ENABLEMESSAGE(0), NUTAG_ENABLEMESSENGER(0),
+	                    SIPTAG_USER_AGENT_STR("umd/0.1"), TAG_END());
 	if (s->nua == NULL) {
 		free(s);
-		return um_seterr(UM_ERR_SIP, "cannot listen on %s (address in use, or not local)", url);
+		return um_seterr(UM_ERR_SIP, "cannot listen on %s (address in use, or not local)",
+		                 url);
 	}
 	*out = s;
 	return UM_OK;

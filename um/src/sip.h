@@ -19,7 +19,8 @@ struct um_sip;
 
 /* Binds the listener; `certdir` is sofia's certificate folder (NULL when unsecured). */
 enum um_err um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir,
-    struct cc_log *log, struct um_metrics *metrics, struct um_sip **out) UM_WUR;
+                         struct cc_log *log, struct um_metrics *metrics,
+                         struct um_sip **out) UM_WUR;
 /* A reloaded configuration (gateways). The caller keeps `cfg` alive. */
 void um_sip_set_config(struct um_sip *s, const struct um_config *cfg);
 /* Starts a clean shutdown; su_root_break(root) follows when it is done. */
@@ -31,6 +32,6 @@ void um_sip_free(struct um_sip *s);
  * address alone). Used for requests here and for TLS peers (tlshook.h). false with `why`.
  */
 bool um_gateway_accepts(const struct um_config *cfg, const struct sockaddr *peer, X509 *cert,
-    char *why, size_t len);
+                        char *why, size_t len);
 
 #endif

@@ -36,7 +36,7 @@ static struct {
 	um_peer_check_fn check;
 	void *check_arg;
 	X509 *x;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	EVP_PKEY *key;
 	X509_STORE *trust;
 	SSL_CTX *ctx[MAX_CONTEXTS];
@@ -157,11 +157,11 @@ info_cb(const SSL *ssl, int where, int ret)
 	    !c->done) {
 		if (no_client_cert()) {
 			report(ssl, CC_EV_PEER_REJECTED, UM_FAIL_CERTIFICATE,
-			    "no client certificate (mutual TLS is required)");
+			       "no client certificate (mutual TLS is required)");
 			return;
 		}
 		snprintf(why, sizeof(why), "%s (sent alert %d: %s)", ssl_reason(buf, sizeof(buf)),
-		    ret & 0xff, SSL_alert_desc_string_long(ret));
+		         ret & 0xff, SSL_alert_desc_string_long(ret));
 		report(ssl, CC_EV_TLS_HANDSHAKE_FAILED, UM_FAIL_PROTOCOL, why);
 		return;
 	}
@@ -169,10 +169,10 @@ info_cb(const SSL *ssl, int where, int ret)
 	if ((where & SSL_CB_EXIT) && ret <= 0 && !c->done && SSL_want(ssl) == SSL_NOTHING) {
 		if (no_client_cert())
 			report(ssl, CC_EV_PEER_REJECTED, UM_FAIL_CERTIFICATE,
-			    "no client certificate (mutual TLS is required)");
+			       "no client certificate (mutual TLS is required)");
 		else
 			report(ssl, CC_EV_TLS_HANDSHAKE_FAILED, UM_FAIL_PROTOCOL,
-			    ssl_reason(buf, sizeof(buf)));
+			       ssl_reason(buf, sizeof(buf)));
 	}
 }
 
@@ -186,8 +186,8 @@ client_hello_cb(SSL *ssl, int *alert, void *arg)
 
 	(void)arg;
 	peer_of(ssl, c, &ss);
-	if (tls.check != NULL && !tls.check(tls.check_arg, (struct sockaddr *)&ss, NULL, why,
-				     sizeof(why))) {
+	if (tls.check != NULL &&
+	    !tls.check(tls.check_arg, (struct sockaddr *)&ss, NULL, why, sizeof(why))) {
 		report(ssl, CC_EV_PEER_REJECTED, UM_FAIL_PEER_REJECTED, why);
 		*alert = SSL_AD_ACCESS_DENIED;
 		return SSL_CLIENT_HELLO_ERROR;
@@ -213,7 +213,8 @@ verify_cb(int ok, X509_STORE_CTX *xs)
 		if (cert != NULL)
 			X509_NAME_oneline(X509_get_subject_name(cert), subj, sizeof(subj));
 		snprintf(why, sizeof(why), "client certificate not trusted: %s (depth %d, %s)",
-		    X509_verify_cert_error_string(err), X509_STORE_CTX_get_error_depth(xs), subj);
+		         X509_verify_cert_error_string(err), X509_STORE_CTX_get_error_depth(xs),
+		         subj);
 		report(ssl, CC_EV_PEER_REJECTED, UM_FAIL_CERTIFICATE, why);
 		return 0;
 	}
@@ -255,14 +256,15 @@ apply_policy(SSL_CTX *ctx)
 	 * roots, which a resumed session would skip.
 	 */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-				     SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+	                                 SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_info_callback(ctx, info_cb);
 	SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);
 	SSL_CTX_set_cert_cb(ctx, cert_cb, NULL);
 	SSL_CTX_set_verify(ctx,
-	    tls.require_cert ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_NONE,
-	    verify_cb);
+	                   tls.require_cert ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
+	                                    : SSL_VERIFY_NONE,
+	                   verify_cb);
 	SSL_CTX_set_verify_depth(ctx, 8);
 	if (tls.trust != NULL)
 		SSL_CTX_set1_cert_store(ctx, tls.trust);
@@ -274,8 +276,8 @@ int
 SSL_CTX_set_cipher_list(SSL_CTX *ctx, const char *str)
 {
 	if (real_set_cipher_list == NULL)
-		real_set_cipher_list = (int (*)(SSL_CTX *, const char *))dlsym(RTLD_NEXT,
-		    "SSL_CTX_set_cipher_list");
+		real_set_cipher_list = (int (*)(SSL_CTX *, const char *))dlsym(
+		        RTLD_NEXT, "SSL_CTX_set_cipher_list");
 	if (real_set_cipher_list == NULL)
 		return 0;
 	if (!tls.armed)
@@ -322,13 +324,12 @@ SSL_new(SSL_CTX *ctx)
 
 enum um_err
 um_tls_arm(bool require_client_cert, struct cc_log *log, struct um_metrics *metrics,
-    um_peer_check_fn check, void *check_arg)
+           um_peer_check_fn check, void *check_arg)
 {
-	if (tls.idx < 0 &&
-	    (tls.idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_free)) < 0)
+	if (tls.idx < 0 && (tls.idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_free)) < 0)
 		return um_seterr(UM_ERR_TLS, "SSL_get_ex_new_index failed");
 	real_set_cipher_list =
-	    (int (*)(SSL_CTX *, const char *))dlsym(RTLD_NEXT, "SSL_CTX_set_cipher_list");
+	        (int (*)(SSL_CTX *, const char *))dlsym(RTLD_NEXT, "SSL_CTX_set_cipher_list");
 	real_ssl_new = (SSL * (*)(SSL_CTX *)) dlsym(RTLD_NEXT, "SSL_new");
 	if (real_set_cipher_list == NULL || real_ssl_new == NULL)
 		return um_seterr(UM_ERR_TLS, "cannot reach OpenSSL's own functions: %s", dlerror());
@@ -342,7 +343,7 @@ um_tls_arm(bool require_client_cert, struct cc_log *log, struct um_metrics *metr
 }
 
 enum um_err
-um_tls_set_identity(X509 *x, STACK_OF(X509) *chain, EVP_PKEY *key)
+um_tls_set_identity(X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key)
 {
 	STACK_OF(X509) *nc = NULL;
 
@@ -390,7 +391,8 @@ um_tls_watchdog(int seconds)
 			continue;
 		snprintf(why, sizeof(why), "handshake not finished within %d s", seconds);
 		report(c->ssl, CC_EV_TLS_HANDSHAKE_FAILED, UM_FAIL_OTHER, why);
-		/* sofia-sip owns the socket: end the connection, and let sofia close and free it. */
+		/* sofia-sip owns the socket: end the connection, and let sofia close and free it.
+		 */
 		if ((fd = SSL_get_fd(c->ssl)) >= 0)
 			shutdown(fd, SHUT_RDWR);
 		conn_unlink(c);

@@ -28,9 +28,9 @@
 #include "metrics.h"
 
 /* TLS 1.2 suites: ECDHE key exchange and AEAD only (forward secrecy, no CBC, no RSA kx). */
-#define UM_TLS12_CIPHERS                                                                     \
-	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                         \
-	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"                         \
+#define UM_TLS12_CIPHERS                                                                           \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                               \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"                               \
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
 #define UM_TLS13_SUITES "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
 
@@ -40,14 +40,14 @@
  * cert NULL, decides on the address alone (before the handshake).
  */
 typedef bool (*um_peer_check_fn)(void *arg, const struct sockaddr *peer, X509 *cert, char *why,
-    size_t len);
+                                 size_t len);
 
 /* Arms the interposer: contexts made after this get umd's policy. */
 enum um_err um_tls_arm(bool require_client_cert, struct cc_log *log, struct um_metrics *metrics,
-    um_peer_check_fn check, void *check_arg) UM_WUR;
+                       um_peer_check_fn check, void *check_arg) UM_WUR;
 
 /* The certificate served from now on (new handshakes); references are taken. */
-enum um_err um_tls_set_identity(X509 *x, STACK_OF(X509) *chain, EVP_PKEY *key) UM_WUR;
+enum um_err um_tls_set_identity(X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key) UM_WUR;
 
 /* The roots and pinned certificates client certificates are verified against (taken). */
 void um_tls_set_trust(X509_STORE *store);

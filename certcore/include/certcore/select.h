@@ -29,7 +29,7 @@ struct cc_selection;
  * certificates are borrowed from the store: the selection lives until the store's next reload.
  */
 enum cc_err cc_store_select(struct cc_store *s, enum cc_service service, const char *fqdn,
-    const struct cc_verify_opts *opts, struct cc_selection **out) CC_WUR;
+                            const struct cc_verify_opts *opts, struct cc_selection **out) CC_WUR;
 void cc_selection_free(struct cc_selection *sel);
 
 /* The chosen certificate (the first candidate), or NULL when none is eligible. */
@@ -50,7 +50,7 @@ enum cc_err cc_selection_to_json(const struct cc_selection *sel, char **out) CC_
  * Why a certificate is not eligible for TLS, or NULL when it is (its status must have been
  * set by cc_store_verify_all). Static or store-owned text.
  */
-const char *cc_cert_ineligible_reason(const struct cc_store *s, const struct cc_cert *c,
-    char *buf, size_t len);
+const char *cc_cert_ineligible_reason(const struct cc_store *s, const struct cc_cert *c, char *buf,
+                                      size_t len);
 
 #endif

@@ -25,8 +25,8 @@ struct cc_trust;
  * Loads the store's trust folders and the system bundle (`bundle`: NULL for $UMEDGE_CA_BUNDLE
  * or CC_SYSTEM_BUNDLE, "" for none). Unreadable files are recorded as problems, not failures.
  */
-enum cc_err cc_trust_load(const struct cc_store *s, const char *bundle, struct cc_trust **out)
-    CC_WUR;
+enum cc_err cc_trust_load(const struct cc_store *s, const char *bundle,
+                          struct cc_trust **out) CC_WUR;
 void cc_trust_free(struct cc_trust *t);
 
 size_t cc_trust_count(const struct cc_trust *t);
@@ -50,7 +50,7 @@ enum cc_err cc_root_ca_type_parse(const char *s, enum cc_root_ca_type *out) CC_W
  * is present. `thumb_out` (may be NULL) receives the thumbprint.
  */
 enum cc_err cc_store_trust_add(struct cc_store *s, X509 *root, enum cc_root_ca_type type,
-    char thumb_out[CC_THUMB_LEN + 1]) CC_WUR;
+                               char thumb_out[CC_THUMB_LEN + 1]) CC_WUR;
 /* Removes a root from whichever store folder holds it; CC_ERR_NOT_FOUND when none does. */
 enum cc_err cc_store_trust_remove(struct cc_store *s, const char *thumb) CC_WUR;
 

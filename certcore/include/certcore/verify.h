@@ -31,11 +31,11 @@
 #include "certcore/store.h"
 
 struct cc_verify_opts {
-	time_t now;          /* 0: time(NULL) */
-	const char *bundle;  /* system roots: NULL default (see trust.h), "" none */
-	int timeout;         /* seconds per CRL fetch; 0: 10 */
-	const char *proxy;   /* HTTP proxy URL for CRL fetches; NULL: $http_proxy, if set */
-	bool offline;        /* never fetch: cached and local CRLs only */
+	time_t now;         /* 0: time(NULL) */
+	const char *bundle; /* system roots: NULL default (see trust.h), "" none */
+	int timeout;        /* seconds per CRL fetch; 0: 10 */
+	const char *proxy;  /* HTTP proxy URL for CRL fetches; NULL: $http_proxy, if set */
+	bool offline;       /* never fetch: cached and local CRLs only */
 };
 
 /* Where a CRL came from. */
@@ -45,18 +45,18 @@ struct cc_crl_info {
 	const char *for_subject; /* the certificate it was needed for (RFC 2253) */
 	const char *issuer;      /* the CRL's issuer */
 	enum cc_crl_source source;
-	const char *location;    /* file path or URL; "" when none */
-	bool ok;                 /* a fresh, correctly signed CRL was had */
+	const char *location; /* file path or URL; "" when none */
+	bool ok;              /* a fresh, correctly signed CRL was had */
 	time_t this_update;
-	time_t next_update;      /* 0 when the CRL has none */
-	const char *error;       /* why not ok; "" when ok */
+	time_t next_update; /* 0 when the CRL has none */
+	const char *error;  /* why not ok; "" when ok */
 };
 
 struct cc_verify;
 
 /* Verifies a certificate at opts->now (opts may be NULL for defaults). Owned result. */
 enum cc_err cc_store_verify(struct cc_store *s, const struct cc_cert *c,
-    const struct cc_verify_opts *opts, struct cc_verify **out) CC_WUR;
+                            const struct cc_verify_opts *opts, struct cc_verify **out) CC_WUR;
 void cc_verify_free(struct cc_verify *v);
 
 enum cc_status cc_verify_status(const struct cc_verify *v);
