@@ -369,6 +369,37 @@ out:
 	return r;
 }
 
+/*
+ * A renewal of our own self-signed certificate: the same names and services, a new key, and a
+ * validity long enough to leave the renewal window at once (a clone of a short certificate
+ * would fall inside it again and be renewed on every check).
+ */
+static enum um_err
+renew(struct um_certs *c, struct cc_store *s, const struct cc_cert *old, time_t now)
+{
+	struct cc_new_params p;
+	const char *doms[64];
+	char thumb[CC_THUMB_LEN + 1];
+	size_t i;
+	enum cc_err cr;
+
+	memset(&p, 0, sizeof(p));
+	for (i = 0; i < cc_cert_domain_count(old) && i < 64; i++)
+		doms[i] = cc_cert_domain(old, i);
+	p.domains = doms;
+	p.ndomains = i;
+	p.services = cc_cert_services(old);
+	p.key_type = CC_KEY_RSA_2048;
+	p.days = 365 + c->renew_days;
+	p.now = now;
+	p.friendly_name = "umd self-signed (renewed)";
+	if ((cr = cc_store_new_self_signed(s, &p, thumb)) != CC_OK)
+		return cc_fail(cr, "renewing the self-signed UM certificate");
+	cc_log_message(c->log, CC_LOG_INFO, "renewed self-signed certificate %s as %s",
+	    cc_cert_thumbprint(old), thumb);
+	return UM_OK;
+}
+
 enum um_err
 um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 {
@@ -390,11 +421,9 @@ um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 	 */
 	if (cert != NULL && c->renew_days > 0 && cc_cert_is_self_signed(cert) &&
 	    cc_cert_not_after(cert) - now < (time_t)c->renew_days * 86400) {
-		char thumb[CC_THUMB_LEN + 1];
-
-		if ((cr = cc_store_renew(s, cc_cert_thumbprint(cert), now, thumb)) != CC_OK)
+		if ((r = renew(c, s, cert, now)) != UM_OK)
 			cc_log_message(c->log, CC_LOG_WARNING, "renewing %s: %s",
-			               cc_cert_thumbprint(cert), cc_errdetail());
+			    cc_cert_thumbprint(cert), um_errdetail());
 		else if ((r = select_um(c, s, true, &cert)) != UM_OK)
 			goto out;
 	}
