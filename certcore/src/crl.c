@@ -18,7 +18,7 @@
 #include "crl.h"
 #include "internal.h"
 
-#define MAX_CRL (8 * 1024 * 1024)
+#define MAX_CRL         (8 * 1024 * 1024)
 #define DEFAULT_TIMEOUT 10
 
 void
@@ -42,7 +42,9 @@ asn1_to_time(const ASN1_TIME *t)
 	return timegm(&tm);
 }
 
-/* Why a CRL cannot be used for `issuer` at `now`, or NULL when it can. */
+static const char another_ca[] = "issued by another CA";
+
+/* Why a CRL cannot be used for `issuer` at `now` ("CRL is ..."), or NULL when it can. */
 static const char *
 crl_unusable(X509_CRL *crl, X509 *issuer, time_t now)
 {
@@ -50,10 +52,10 @@ crl_unusable(X509_CRL *crl, X509 *issuer, time_t now)
 	const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
 
 	if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0)
-		return "issued by another CA";
+		return another_ca;
 	if (pub == NULL || X509_CRL_verify(crl, pub) != 1) {
 		ERR_clear_error();
-		return "signature does not verify with the issuer's key";
+		return "not signed with the issuer's key";
 	}
 	if (asn1_to_time(X509_CRL_get0_lastUpdate(crl)) > now)
 		return "not yet valid (thisUpdate in the future)";
@@ -103,8 +105,7 @@ take(struct crl_lookup *l, X509_CRL *crl, enum cc_crl_source src, const char *wh
 }
 
 /* Every CRL in a file (PEM, possibly several, or one DER). Owned stack, NULL if none. */
-static STACK_OF(X509_CRL) *
-read_crls(const unsigned char *buf, size_t len)
+static STACK_OF(X509_CRL) * read_crls(const unsigned char *buf, size_t len)
 {
 	STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
 	X509_CRL *crl;
@@ -132,9 +133,13 @@ read_crls(const unsigned char *buf, size_t len)
 	return sk;
 }
 
-/* The freshest usable CRL of `issuer` in crl/; stale ones are remembered for the message. */
+/*
+ * The freshest usable CRL of `issuer` in crl/. The first CRL in the issuer's name that had to be
+ * refused (stale, not yet valid, a bad signature) is remembered for the message in `refused`:
+ * "no CRL in the store" would be wrong when there is one.
+ */
 static enum cc_err
-from_folder(struct cc_store *s, X509 *issuer, time_t now, struct crl_lookup *l, char **stale)
+from_folder(struct cc_store *s, X509 *issuer, time_t now, struct crl_lookup *l, char **refused)
 {
 	char *dpath = NULL, *p = NULL;
 	unsigned char *buf = NULL;
@@ -175,8 +180,8 @@ from_folder(struct cc_store *s, X509 *issuer, time_t now, struct crl_lookup *l, 
 			crl = sk_X509_CRL_value(sk, i);
 			why = crl_unusable(crl, issuer, now);
 			if (why != NULL) {
-				if (strstr(why, "stale") != NULL && *stale == NULL)
-					*stale = cc_aprintf("%s is %s", p, why);
+				if (why != another_ca && *refused == NULL)
+					*refused = cc_aprintf("%s is %s", p, why);
 				continue;
 			}
 			/* The newest of several good ones. */
@@ -188,8 +193,9 @@ from_folder(struct cc_store *s, X509 *issuer, time_t now, struct crl_lookup *l, 
 				goto out;
 			}
 			if ((r = take(l, crl,
-				 strncmp(de->d_name, "fetched-", 8) == 0 ? CC_CRL_CACHE : CC_CRL_FILE,
-				 p)) != CC_OK)
+			              strncmp(de->d_name, "fetched-", 8) == 0 ? CC_CRL_CACHE
+			                                                      : CC_CRL_FILE,
+			              p)) != CC_OK)
 				goto out;
 		}
 	}
@@ -213,8 +219,8 @@ fetch_http(const char *url, const struct cc_verify_opts *o, int timeout)
 
 	if (o->proxy == NULL)
 		return X509_CRL_load_http(url, NULL, NULL, timeout);
-	resp = OSSL_HTTP_get(url, o->proxy, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 1,
-	    MAX_CRL, timeout);
+	resp = OSSL_HTTP_get(url, o->proxy, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 1, MAX_CRL,
+	                     timeout);
 	if (resp == NULL)
 		return NULL;
 	crl = d2i_X509_CRL_bio(resp, NULL);
@@ -243,7 +249,7 @@ fetch_ldap(const char *url, int timeout, char *err, size_t errlen)
 		goto out;
 	}
 	if ((uri = cc_aprintf("%s://%s:%d", lud->lud_scheme, lud->lud_host ? lud->lud_host : "",
-		 lud->lud_port)) == NULL) {
+	                      lud->lud_port)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -261,8 +267,8 @@ fetch_ldap(const char *url, int timeout, char *err, size_t errlen)
 		goto out;
 	}
 	if ((rc = ldap_search_ext_s(ld, lud->lud_dn ? lud->lud_dn : "", LDAP_SCOPE_BASE,
-		 "(objectClass=*)", lud->lud_attrs ? lud->lud_attrs : attrs, 0, NULL, NULL, &tv, 1,
-		 &res)) != LDAP_SUCCESS) {
+	                            "(objectClass=*)", lud->lud_attrs ? lud->lud_attrs : attrs, 0,
+	                            NULL, NULL, &tv, 1, &res)) != LDAP_SUCCESS) {
 		snprintf(err, errlen, "search: %s", ldap_err2string(rc));
 		goto out;
 	}
@@ -283,7 +289,7 @@ fetch_ldap(const char *url, int timeout, char *err, size_t errlen)
 	}
 	if (crl == NULL)
 		snprintf(err, errlen, "no certificateRevocationList in %s",
-		    lud->lud_dn ? lud->lud_dn : "");
+		         lud->lud_dn ? lud->lud_dn : "");
 out:
 	if (ber != NULL)
 		ber_free(ber, 0);
@@ -378,10 +384,10 @@ memo_add(struct crl_memo *m, const char *url, const char *err)
 
 enum cc_err
 cc_crl_lookup(struct cc_store *s, X509 *subject, X509 *issuer, const struct cc_verify_opts *o,
-    time_t now, struct crl_memo *memo, struct crl_lookup *l)
+              time_t now, struct crl_memo *memo, struct crl_lookup *l)
 {
 	STACK_OF(DIST_POINT) *dps = NULL;
-	char *stale = NULL, *errs = NULL, *next;
+	char *refused = NULL, *errs = NULL, *next;
 	char err[512];
 	X509_CRL *crl;
 	const char *why, *url;
@@ -390,9 +396,9 @@ cc_crl_lookup(struct cc_store *s, X509 *subject, X509 *issuer, const struct cc_v
 	enum cc_err r;
 
 	memset(l, 0, sizeof(*l));
-	if ((r = from_folder(s, issuer, now, l, &stale)) != CC_OK || l->crl != NULL)
+	if ((r = from_folder(s, issuer, now, l, &refused)) != CC_OK || l->crl != NULL)
 		goto out;
-	if ((errs = strdup(stale ? stale : "")) == NULL) {
+	if ((errs = strdup(refused ? refused : "")) == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "CRL lookup");
 		goto out;
 	}
@@ -425,7 +431,7 @@ cc_crl_lookup(struct cc_store *s, X509 *subject, X509 *issuer, const struct cc_v
 					snprintf(err, sizeof(err), "%s", cc_errdetail());
 				}
 			} else if (strncasecmp(url, "ldap://", 7) == 0 ||
-				   strncasecmp(url, "ldaps://", 8) == 0) {
+			           strncasecmp(url, "ldaps://", 8) == 0) {
 				char lerr[256];
 
 				lerr[0] = '\0';
@@ -442,7 +448,8 @@ cc_crl_lookup(struct cc_store *s, X509 *subject, X509 *issuer, const struct cc_v
 			}
 			if (crl != NULL) {
 				cache_crl(s, url, crl);
-				if ((r = take(l, crl, http ? CC_CRL_HTTP : CC_CRL_LDAP, url)) != CC_OK)
+				if ((r = take(l, crl, http ? CC_CRL_HTTP : CC_CRL_LDAP, url)) !=
+				    CC_OK)
 					goto out;
 				continue;
 			}
@@ -460,11 +467,14 @@ cc_crl_lookup(struct cc_store *s, X509 *subject, X509 *issuer, const struct cc_v
 	if (l->crl == NULL) {
 		if (*errs == '\0') {
 			free(errs);
-			errs = strdup("no CRL in the store and no CRL distribution point to fetch one");
+			errs = strdup(
+			        "no CRL in the store and no CRL distribution point to fetch one");
 		}
-		if ((r = set_str(&l->error, errs)) != CC_OK || (r = set_str(&l->location, "")) != CC_OK)
+		if ((r = set_str(&l->error, errs)) != CC_OK ||
+		    (r = set_str(&l->location, "")) != CC_OK)
 			goto out;
-		if (l->issuer == NULL && (l->issuer = name_text(X509_get_subject_name(issuer))) == NULL) {
+		if (l->issuer == NULL &&
+		    (l->issuer = name_text(X509_get_subject_name(issuer))) == NULL) {
 			r = cc_seterr(CC_ERR_NOMEM, "CRL issuer");
 			goto out;
 		}
@@ -472,7 +482,7 @@ cc_crl_lookup(struct cc_store *s, X509 *subject, X509 *issuer, const struct cc_v
 	r = CC_OK;
 out:
 	CRL_DIST_POINTS_free(dps);
-	free(stale);
+	free(refused);
 	free(errs);
 	return r;
 }

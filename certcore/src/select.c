@@ -62,8 +62,7 @@ key_problem(const struct cc_store *s, const struct cc_cert *c)
 }
 
 const char *
-cc_cert_ineligible_reason(const struct cc_store *s, const struct cc_cert *c, char *buf,
-    size_t len)
+cc_cert_ineligible_reason(const struct cc_store *s, const struct cc_cert *c, char *buf, size_t len)
 {
 	X509 *x = cc_cert_x509(c);
 	const char *why = NULL, *kp;
@@ -78,7 +77,7 @@ cc_cert_ineligible_reason(const struct cc_store *s, const struct cc_cert *c, cha
 	if (strcmp(cc_cert_key_algorithm(c), "RSA") == 0) {
 		if (cc_cert_key_bits(c) < MIN_RSA_BITS) {
 			snprintf(buf, len, "RSA key of %d bits (at least %d needed)",
-			    cc_cert_key_bits(c), MIN_RSA_BITS);
+			         cc_cert_key_bits(c), MIN_RSA_BITS);
 			return buf;
 		}
 	} else if (strcmp(cc_cert_key_algorithm(c), "EC") != 0) {
@@ -93,7 +92,7 @@ cc_cert_ineligible_reason(const struct cc_store *s, const struct cc_cert *c, cha
 	st = cc_cert_status(c, 0, &why);
 	if (st != CC_STATUS_VALID) {
 		snprintf(buf, len, "status %s%s%s", cc_status_name(st), why && *why ? ": " : "",
-		    why ? why : "");
+		         why ? why : "");
 		return buf;
 	}
 	return NULL;
@@ -139,7 +138,7 @@ reject(struct cc_selection *sel, struct cc_cert *c, const char *reason)
 
 enum cc_err
 cc_store_select(struct cc_store *s, enum cc_service service, const char *fqdn,
-    const struct cc_verify_opts *opts, struct cc_selection **out)
+                const struct cc_verify_opts *opts, struct cc_selection **out)
 {
 	struct cc_selection *sel = NULL;
 	struct cc_cert *c;
@@ -168,16 +167,18 @@ cc_store_select(struct cc_store *s, enum cc_service service, const char *fqdn,
 		why = NULL;
 		if (!(cc_cert_services(c) & service)) {
 			snprintf(buf, sizeof(buf), "service %s is not enabled (enabled: %s)",
-			    cc_service_name(service),
-			    cc_services_format(cc_cert_services(c), svc, sizeof(svc)));
+			         cc_service_name(service),
+			         cc_services_format(cc_cert_services(c), svc, sizeof(svc)));
 			why = buf;
 		} else if (fqdn != NULL && !cc_cert_matches_host(c, fqdn)) {
-			int off = snprintf(buf, sizeof(buf), "%s is not in CertificateDomains {", fqdn);
+			int off = snprintf(buf, sizeof(buf), "%s is not in CertificateDomains {",
+			                   fqdn);
 
-			for (j = 0; j < cc_cert_domain_count(c) && off > 0 && (size_t)off < sizeof(buf);
+			for (j = 0;
+			     j < cc_cert_domain_count(c) && off > 0 && (size_t)off < sizeof(buf);
 			     j++)
 				off += snprintf(buf + off, sizeof(buf) - (size_t)off, "%s%s",
-				    j ? ", " : "", cc_cert_domain(c, j));
+				                j ? ", " : "", cc_cert_domain(c, j));
 			if (off > 0 && (size_t)off < sizeof(buf))
 				snprintf(buf + off, sizeof(buf) - (size_t)off, "}");
 			why = buf;
@@ -251,7 +252,8 @@ cc_selection_to_json(const struct cc_selection *sel, char **out)
 	json_object_set_new(o, "service", json_string(cc_service_name(sel->service)));
 	json_object_set_new(o, "fqdn", sel->fqdn ? json_string(sel->fqdn) : json_null());
 	json_object_set_new(o, "selected",
-	    sel->ncand ? json_string(cc_cert_thumbprint(sel->cand[0])) : json_null());
+	                    sel->ncand ? json_string(cc_cert_thumbprint(sel->cand[0]))
+	                               : json_null());
 	json_object_set_new(o, "candidates", cand);
 	for (i = 0; i < sel->ncand; i++) {
 		if ((r = cc_cert_to_json(sel->cand[i], time(NULL), &text)) != CC_OK)
@@ -266,8 +268,8 @@ cc_selection_to_json(const struct cc_selection *sel, char **out)
 		goto nomem;
 	json_object_set_new(o, "rejected", rej);
 	for (i = 0; i < sel->nrej; i++) {
-		v = json_pack("{s:s, s:s}", "Thumbprint", cc_cert_thumbprint(sel->rej[i].c), "reason",
-		    sel->rej[i].reason);
+		v = json_pack("{s:s, s:s}", "Thumbprint", cc_cert_thumbprint(sel->rej[i].c),
+		              "reason", sel->rej[i].reason);
 		if (v == NULL)
 			goto nomem;
 		json_array_append_new(rej, v);

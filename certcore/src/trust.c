@@ -31,9 +31,9 @@ static const struct {
 	enum cc_root_ca_type type;
 	const char *folder;
 } folders[] = {
-	{CC_ROOT_REGISTRY, "registry"},
-	{CC_ROOT_ENTERPRISE, "enterprise"},
-	{CC_ROOT_GROUP_POLICY, "grouppolicy"},
+        {CC_ROOT_REGISTRY, "registry"},
+        {CC_ROOT_ENTERPRISE, "enterprise"},
+        {CC_ROOT_GROUP_POLICY, "grouppolicy"},
 };
 
 #define MAX_BUNDLE (16 * 1024 * 1024)
@@ -155,7 +155,8 @@ cc_trust_load(const struct cc_store *s, const char *bundle, struct cc_trust **ou
 			goto out;
 		}
 		if ((d = opendir(dpath)) == NULL) {
-			if (errno != ENOENT && (r = add_problem(t, dpath, strerror(errno))) != CC_OK)
+			if (errno != ENOENT &&
+			    (r = add_problem(t, dpath, strerror(errno))) != CC_OK)
 				goto out;
 			continue;
 		}
@@ -271,7 +272,7 @@ cc_root_ca_type_parse(const char *s, enum cc_root_ca_type *out)
 		}
 	}
 	return cc_seterr(CC_ERR_INVAL, "root type \"%.32s\" (registry, enterprise, grouppolicy)",
-	    s ? s : "");
+	                 s ? s : "");
 }
 
 static const char *
@@ -287,7 +288,7 @@ folder_of(enum cc_root_ca_type type)
 
 enum cc_err
 cc_store_trust_add(struct cc_store *s, X509 *root, enum cc_root_ca_type type,
-    char thumb_out[CC_THUMB_LEN + 1])
+                   char thumb_out[CC_THUMB_LEN + 1])
 {
 	struct cc_cert *c = NULL;
 	const char *folder = folder_of(type);
@@ -307,16 +308,17 @@ cc_store_trust_add(struct cc_store *s, X509 *root, enum cc_root_ca_type type,
 	/* A trust anchor is a CA's own certificate: self-signed, and not marked CA:FALSE. */
 	if (!cc_cert_is_self_signed(c)) {
 		r = cc_seterr(CC_ERR_INVAL, "%s is not a self-signed root certificate",
-		    cc_cert_thumbprint(c));
+		              cc_cert_thumbprint(c));
 		goto out;
 	}
 	if ((X509_get_extension_flags(root) & EXFLAG_BCONS) && !X509_check_ca(root)) {
-		r = cc_seterr(CC_ERR_INVAL, "%s is not a CA certificate (basicConstraints CA:FALSE)",
-		    cc_cert_thumbprint(c));
+		r = cc_seterr(CC_ERR_INVAL,
+		              "%s is not a CA certificate (basicConstraints CA:FALSE)",
+		              cc_cert_thumbprint(c));
 		goto out;
 	}
 	if ((path = cc_aprintf("%s/trust/%s/%s.pem", cc_store_path(s), folder,
-		 cc_cert_thumbprint(c))) == NULL) {
+	                       cc_cert_thumbprint(c))) == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "path");
 		goto out;
 	}
@@ -352,7 +354,7 @@ cc_store_trust_remove(struct cc_store *s, const char *thumb)
 	for (i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
 		free(path);
 		if ((path = cc_aprintf("%s/trust/%s/%s.pem", cc_store_path(s), folders[i].folder,
-			 t)) == NULL) {
+		                       t)) == NULL) {
 			r = cc_seterr(CC_ERR_NOMEM, "path");
 			goto out;
 		}
@@ -363,7 +365,8 @@ cc_store_trust_remove(struct cc_store *s, const char *thumb)
 		}
 	}
 	r = found ? CC_OK
-		  : cc_seterr(CC_ERR_NOT_FOUND, "no trusted root %s in the store's trust folders", t);
+	          : cc_seterr(CC_ERR_NOT_FOUND, "no trusted root %s in the store's trust folders",
+	                      t);
 out:
 	free(path);
 	return r;

@@ -195,7 +195,7 @@ note(struct cc_verify *v, size_t depth, enum cc_status st, const char *why)
  */
 static enum cc_err
 run(struct cc_verify *v, X509_STORE *store, const struct cc_cert *c, time_t now,
-    STACK_OF(X509_CRL) *crls, bool first)
+    STACK_OF(X509_CRL) * crls, bool first)
 {
 	X509_STORE_CTX *ctx = NULL;
 	STACK_OF(X509) *chain = NULL;
@@ -245,7 +245,7 @@ run(struct cc_verify *v, X509_STORE *store, const struct cc_cert *c, time_t now,
 	for (i = 0; i < col.n; i++) {
 		/* The first run has no CRLs: OpenSSL asks for none, so nothing is lost. */
 		if ((r = note(v, (size_t)col.depths[i], map_error(col.errors[i]),
-			 X509_verify_cert_error_string(col.errors[i]))) != CC_OK)
+		              X509_verify_cert_error_string(col.errors[i]))) != CC_OK)
 			goto out;
 	}
 	r = CC_OK;
@@ -257,7 +257,8 @@ out:
 
 static enum cc_err
 check_revocation(struct cc_store *s, struct cc_verify *v, X509_STORE *store,
-    const struct cc_cert *c, const struct cc_verify_opts *o, time_t now, struct crl_memo *memo)
+                 const struct cc_cert *c, const struct cc_verify_opts *o, time_t now,
+                 struct crl_memo *memo)
 {
 	STACK_OF(X509_CRL) *crls = NULL;
 	size_t i, n;
@@ -276,8 +277,7 @@ check_revocation(struct cc_store *s, struct cc_verify *v, X509_STORE *store,
 	}
 	for (i = 0; i < n; i++) {
 		if ((r = cc_crl_lookup(s, v->chain[i].x, v->chain[i + 1].x, o, now, memo,
-			 &v->crls[i])) !=
-		    CC_OK)
+		                       &v->crls[i])) != CC_OK)
 			goto out;
 		v->ncrls = i + 1;
 		if ((v->subjects[i] = subject_text(v->chain[i].x)) == NULL) {
@@ -286,7 +286,7 @@ check_revocation(struct cc_store *s, struct cc_verify *v, X509_STORE *store,
 		}
 		if (v->crls[i].crl == NULL) {
 			if ((r = note(v, i, CC_STATUS_REVOCATION_CHECK_FAILURE,
-				 v->crls[i].error)) != CC_OK)
+			              v->crls[i].error)) != CC_OK)
 				goto out;
 			continue;
 		}
@@ -319,7 +319,7 @@ out:
 
 static enum cc_err
 verify_one(struct cc_store *s, const struct cc_cert *c, const struct cc_verify_opts *opts,
-    struct crl_memo *memo, struct cc_verify **out)
+           struct crl_memo *memo, struct cc_verify **out)
 {
 	struct cc_verify_opts defaults;
 	struct cc_verify *v = NULL;
@@ -349,7 +349,8 @@ verify_one(struct cc_store *s, const struct cc_cert *c, const struct cc_verify_o
 		const char *why = "";
 		enum cc_status st = cc_cert_status(c, now, &why);
 
-		if ((v->chain = calloc(1, sizeof(*v->chain))) == NULL || !X509_up_ref(cc_cert_x509(c))) {
+		if ((v->chain = calloc(1, sizeof(*v->chain))) == NULL ||
+		    !X509_up_ref(cc_cert_x509(c))) {
 			r = cc_seterr(CC_ERR_NOMEM, "verify");
 			goto out;
 		}
@@ -387,7 +388,7 @@ out:
 
 enum cc_err
 cc_store_verify(struct cc_store *s, const struct cc_cert *c, const struct cc_verify_opts *opts,
-    struct cc_verify **out)
+                struct cc_verify **out)
 {
 	return verify_one(s, c, opts, NULL, out);
 }
@@ -478,7 +479,7 @@ cc_store_verify_all(struct cc_store *s, const struct cc_verify_opts *opts)
 		if ((r = verify_one(s, c, opts, &memo, &v)) != CC_OK)
 			break;
 		cc_cert_set_verified(c, cc_verify_status(v), cc_verify_root_type(v),
-		    cc_verify_reason(v));
+		                     cc_verify_reason(v));
 		cc_verify_free(v);
 		v = NULL;
 	}

@@ -22,14 +22,16 @@
 
 #include "testutil.h"
 
-static void die(const char *what)
+static void
+die(const char *what)
 {
 	fprintf(stderr, "testutil: %s failed\n", what);
 	ERR_print_errors_fp(stderr);
 	abort();
 }
 
-int tu_run(const char *suite, CU_TestInfo *tests)
+int
+tu_run(const char *suite, CU_TestInfo *tests)
 {
 	CU_SuiteInfo suites[] = {{(char *)suite, NULL, NULL, NULL, NULL, tests},
 	                         CU_SUITE_INFO_NULL};
@@ -51,7 +53,8 @@ int tu_run(const char *suite, CU_TestInfo *tests)
 	return failures != 0;
 }
 
-char *tu_tmpdir(void)
+char *
+tu_tmpdir(void)
 {
 	const char *base = getenv("TMPDIR");
 	char *p;
@@ -65,7 +68,8 @@ char *tu_tmpdir(void)
 	return p;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;
@@ -74,13 +78,15 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return 0;
 }
 
-void tu_rmrf(const char *path)
+void
+tu_rmrf(const char *path)
 {
 	if (path != NULL)
 		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-void tu_write_file(const char *path, const void *data, size_t len, unsigned mode)
+void
+tu_write_file(const char *path, const void *data, size_t len, unsigned mode)
 {
 	FILE *f;
 
@@ -95,7 +101,8 @@ void tu_write_file(const char *path, const void *data, size_t len, unsigned mode
 		die("chmod");
 }
 
-char *tu_read_file(const char *path, size_t *len)
+char *
+tu_read_file(const char *path, size_t *len)
 {
 	FILE *f;
 	char *buf = NULL;
@@ -121,7 +128,8 @@ char *tu_read_file(const char *path, size_t *len)
 	return buf;
 }
 
-EVP_PKEY *tu_make_key(const char *type)
+EVP_PKEY *
+tu_make_key(const char *type)
 {
 	EVP_PKEY *k = NULL;
 
@@ -140,7 +148,8 @@ EVP_PKEY *tu_make_key(const char *type)
 	return k;
 }
 
-static void ext(X509 *x, X509 *issuer, int nid, const char *value)
+static void
+ext(X509 *x, X509 *issuer, int nid, const char *value)
 {
 	X509V3_CTX ctx;
 	X509_EXTENSION *e;
@@ -154,7 +163,8 @@ static void ext(X509 *x, X509 *issuer, int nid, const char *value)
 }
 
 /* crlDistributionPoints: one distribution point per blank-separated URI. */
-static void add_crl_dps(X509 *x, X509 *issuer, const char *urls)
+static void
+add_crl_dps(X509 *x, X509 *issuer, const char *urls)
 {
 	char *copy, *p, *tok, *val = NULL, *next;
 
@@ -174,7 +184,8 @@ static void add_crl_dps(X509 *x, X509 *issuer, const char *urls)
 	free(copy);
 }
 
-void tu_make_cert(const struct tu_cert_spec *spec, X509 **xo, EVP_PKEY **ko)
+void
+tu_make_cert(const struct tu_cert_spec *spec, X509 **xo, EVP_PKEY **ko)
 {
 	X509 *x;
 	EVP_PKEY *k = tu_make_key(spec->key);
@@ -249,7 +260,8 @@ void tu_make_cert(const struct tu_cert_spec *spec, X509 **xo, EVP_PKEY **ko)
 	*ko = k;
 }
 
-static char *bio_text(BIO *b)
+static char *
+bio_text(BIO *b)
 {
 	BUF_MEM *m;
 	char *s;
@@ -261,7 +273,8 @@ static char *bio_text(BIO *b)
 	return s;
 }
 
-char *tu_cert_pem(X509 *x)
+char *
+tu_cert_pem(X509 *x)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 
@@ -270,7 +283,8 @@ char *tu_cert_pem(X509 *x)
 	return bio_text(b);
 }
 
-char *tu_key_pem(EVP_PKEY *k)
+char *
+tu_key_pem(EVP_PKEY *k)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 
@@ -279,7 +293,8 @@ char *tu_key_pem(EVP_PKEY *k)
 	return bio_text(b);
 }
 
-char *tu_key_pem_encrypted(EVP_PKEY *k, const char *password)
+char *
+tu_key_pem_encrypted(EVP_PKEY *k, const char *password)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 
@@ -289,7 +304,8 @@ char *tu_key_pem_encrypted(EVP_PKEY *k, const char *password)
 	return bio_text(b);
 }
 
-int tu_sh(const char *fmt, ...)
+int
+tu_sh(const char *fmt, ...)
 {
 	char *cmd;
 	va_list ap;
@@ -306,9 +322,10 @@ int tu_sh(const char *fmt, ...)
 	return WEXITSTATUS(rc);
 }
 
-X509 *tu_issue_request(X509_REQ *req, X509 *ca, EVP_PKEY *ca_key)
+X509 *
+tu_issue_request(X509_REQ *req, X509 *ca, EVP_PKEY *ca_key)
 {
-	STACK_OF(X509_EXTENSION) *exts;
+	STACK_OF(X509_EXTENSION) * exts;
 	unsigned char sb[12];
 	BIGNUM *bn = NULL;
 	X509 *x;
@@ -343,7 +360,8 @@ static char **tree_lines;
 static size_t tree_n;
 static size_t tree_root_len;
 
-static int tree_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static int
+tree_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	unsigned char md[32];
 	char hex[65] = "-", *line, *data;
@@ -359,9 +377,9 @@ static int tree_one(const char *path, const struct stat *st, int flag, struct FT
 		for (i = 0; i < sizeof(md); i++)
 			snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	}
-	if (asprintf(&line, "%s %o %lld %lld.%09ld %s", path + tree_root_len,
-	             (unsigned)st->st_mode, (long long)st->st_size, (long long)st->st_mtim.tv_sec,
-	             st->st_mtim.tv_nsec, hex) < 0)
+	if (asprintf(&line, "%s %o %lld %lld.%09ld %s", path + tree_root_len, (unsigned)st->st_mode,
+	             (long long)st->st_size, (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+	             hex) < 0)
 		die("asprintf");
 	if ((tree_lines = realloc(tree_lines, (tree_n + 1) * sizeof(*tree_lines))) == NULL)
 		die("realloc");
@@ -369,12 +387,14 @@ static int tree_one(const char *path, const struct stat *st, int flag, struct FT
 	return 0;
 }
 
-static int cmp_line(const void *a, const void *b)
+static int
+cmp_line(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-char *tu_tree_listing(const char *dir)
+char *
+tu_tree_listing(const char *dir)
 {
 	char *all = NULL, *next;
 	size_t i;
@@ -399,8 +419,9 @@ char *tu_tree_listing(const char *dir)
 	return all;
 }
 
-X509_CRL *tu_make_crl(X509 *issuer, EVP_PKEY *issuer_key, const long *revoked_serials, size_t n,
-                      long last_update_offset, long next_update_offset)
+X509_CRL *
+tu_make_crl(X509 *issuer, EVP_PKEY *issuer_key, const long *revoked_serials, size_t n,
+            long last_update_offset, long next_update_offset)
 {
 	X509_CRL *crl;
 	X509_REVOKED *rev;
@@ -438,7 +459,8 @@ X509_CRL *tu_make_crl(X509 *issuer, EVP_PKEY *issuer_key, const long *revoked_se
 	return crl;
 }
 
-void tu_write_crl(const char *path, X509_CRL *crl, bool pem)
+void
+tu_write_crl(const char *path, X509_CRL *crl, bool pem)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	BUF_MEM *m;
@@ -450,7 +472,8 @@ void tu_write_crl(const char *path, X509_CRL *crl, bool pem)
 	BIO_free(b);
 }
 
-unsigned char *tu_crl_der(X509_CRL *crl, size_t *len)
+unsigned char *
+tu_crl_der(X509_CRL *crl, size_t *len)
 {
 	unsigned char *der = NULL;
 	int n;
@@ -461,7 +484,8 @@ unsigned char *tu_crl_der(X509_CRL *crl, size_t *len)
 	return der;
 }
 
-int tu_free_port(void)
+int
+tu_free_port(void)
 {
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);

@@ -396,7 +396,7 @@ renew(struct um_certs *c, struct cc_store *s, const struct cc_cert *old, time_t 
 	if ((cr = cc_store_new_self_signed(s, &p, thumb)) != CC_OK)
 		return cc_fail(cr, "renewing the self-signed UM certificate");
 	cc_log_message(c->log, CC_LOG_INFO, "renewed self-signed certificate %s as %s",
-	    cc_cert_thumbprint(old), thumb);
+	               cc_cert_thumbprint(old), thumb);
 	return UM_OK;
 }
 
@@ -423,7 +423,7 @@ um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 	    cc_cert_not_after(cert) - now < (time_t)c->renew_days * 86400) {
 		if ((r = renew(c, s, cert, now)) != UM_OK)
 			cc_log_message(c->log, CC_LOG_WARNING, "renewing %s: %s",
-			    cc_cert_thumbprint(cert), um_errdetail());
+			               cc_cert_thumbprint(cert), um_errdetail());
 		else if ((r = select_um(c, s, true, &cert)) != UM_OK)
 			goto out;
 	}
