@@ -98,6 +98,12 @@ check "umd starts in unsecured mode (no certificate needed)" umd_start u "$WORK/
 check "... and makes none" test ! -e "$WORK/store3/certs"
 check "sip-options over UDP gets 200" bash -c "timeout 10 sip-options --bind=sip:127.0.0.1:* sip:127.0.0.1:$UPORT 2>&1 | grep -q '^SIP/2.0 200 OK'"
 check "sip-options over TCP gets 200" bash -c "timeout 10 sip-options --bind='sip:127.0.0.1:*;transport=tcp' 'sip:127.0.0.1:$UPORT;transport=tcp' 2>&1 | grep -q '^SIP/2.0 200 OK'"
+printf 'MESSAGE sip:um@127.0.0.1:%s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bKm1\r\nFrom: <sip:gw@127.0.0.1>;tag=m1\r\nTo: <sip:um@127.0.0.1>\r\nCall-ID: m1@test\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' "$UPORT" >"$WORK/message.sip"
+python3 "$(dirname "$0")/sipclient.py" raw "$WORK/message.sip" --to "sip:127.0.0.1:$UPORT" --expect 405 >"$WORK/message.txt" 2>&1
+expect_eq "a method umd does not take (MESSAGE) gets 405" 0 "$?"
+printf 'INVITE sip:um SIP/2.0\r\nVia: garbage\r\nCSeq: x\r\n\r\n' >"$WORK/bad.sip"
+python3 "$(dirname "$0")/sipclient.py" raw "$WORK/bad.sip" --to "sip:127.0.0.1:$UPORT" --timeout 2 --expect none >/dev/null 2>&1
+check "malformed SIP gets no answer and umd goes on" bash -c "timeout 10 sip-options --bind=sip:127.0.0.1:* sip:127.0.0.1:$UPORT 2>&1 | grep -q '^SIP/2.0 200 OK'"
 sed -i 's/^address = 127.0.0.1$/address = 192.0.2.254/' "$WORK/un.conf"
 kill -HUP "$UMD_PID_u"
 sleep 0.5
