@@ -8,7 +8,8 @@
  * policy and takes the context over (versions, options, verification, a certificate callback).
  * umd's executable exports the symbol, so the dynamic linker resolves sofia's call to it; the
  * real function is reached with dlsym(RTLD_NEXT). SSL_new is interposed the same way, so a
- * connection that never sends a byte is still timed out.
+ * connection that never sends a byte is still timed out, and SSL_shutdown, to free what
+ * sofia-sip's tls_free() forgets (tlshook.c).
  *
  * Everything here runs on the SIP thread (sofia's su_root), except um_tls_* setters that are
  * called from it too.
