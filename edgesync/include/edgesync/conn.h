@@ -1,0 +1,86 @@
+/*
+ * struct es_conn: one LDAP connection made with libldap (built with GnuTLS on Debian: its TLS
+ * session is never handed to OpenSSL).
+ *
+ * Two ways to trust the server:
+ *   - the source: the usual PKI check (LDAP_OPT_X_TLS_REQUIRE_CERT demand, host name), against
+ *     `ca_file` when given, else libldap's defaults (ldap.conf, the system roots);
+ *   - an edge (direct trust): the key must match one of `pins`, checked by libldap during the
+ *     handshake (LDAP_OPT_X_TLS_PEERKEY_HASH, set per handle with LDAP_OPT_X_TLS_NEWCTX), before
+ *     any bind can be sent. Chains and names play no part. When no pin matches, a second
+ *     connection that is never bound reads the presented certificate (LDAP_OPT_X_TLS_PEERCERT)
+ *     so the mismatch can name both keys.
+ * ldaps:// uses TLS from the start, ldap:// must upgrade with StartTLS (a server that refuses is
+ * an error), ldapi:// (only for an edge's local administration) has no TLS.
+ */
+#ifndef EDGESYNC_CONN_H
+#define EDGESYNC_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <ldap.h>
+
+#include "edgesync/error.h"
+#include "edgesync/pin.h"
+
+struct es_conn_opts {
+	const char *url;
+	int timeout;               /* seconds: connect, and each operation; 0: 30 */
+	const char *ca_file;       /* PKI mode only; NULL: libldap's defaults */
+	const struct es_pin *pins; /* direct trust when npins > 0 */
+	size_t npins;
+};
+
+struct es_conn;
+
+/*
+ * Connects (and for ldap:// runs StartTLS). With pins, ES_ERR_PIN_MISMATCH when the server's key
+ * matches none, with the presented pin in *presented (may be NULL) and *have_presented true;
+ * nothing was sent but TLS handshakes. ES_ERR_CONNECT when the server cannot be reached or
+ * TLS fails otherwise.
+ */
+enum es_err es_conn_open(const struct es_conn_opts *o, struct es_conn **out,
+                         struct es_pin *presented, bool *have_presented) ES_WUR;
+void es_conn_close(struct es_conn *c);
+
+LDAP *es_conn_ld(const struct es_conn *c);
+const char *es_conn_url(const struct es_conn *c);
+int es_conn_timeout(const struct es_conn *c);
+
+/*
+ * Simple bind. ES_ERR_BIND when refused, with the reason; an expired password is named as such
+ * (the password policy control, draft-behera-ldap-password-policy, is requested).
+ */
+enum es_err es_conn_bind(struct es_conn *c, const char *dn, const char *password) ES_WUR;
+
+/* SASL EXTERNAL bind (ldapi:// as the local administrator). */
+enum es_err es_conn_bind_external(struct es_conn *c) ES_WUR;
+
+/*
+ * A search whose whole result is returned (entries and the final result). A result code other
+ * than success fails (ES_ERR_NOT_FOUND for noSuchObject), so a partial answer is never taken for
+ * a complete one. *res is owned (ldap_msgfree).
+ */
+enum es_err es_conn_search(struct es_conn *c, const char *base, int scope, const char *filter,
+                           char **attrs, LDAPMessage **res) ES_WUR;
+
+/*
+ * As es_conn_search for the whole content of an area (the source's entries, the edge's copies):
+ * it may take ES_CONN_CONTENT_FACTOR times the operation timeout.
+ */
+#define ES_CONN_CONTENT_FACTOR 20
+enum es_err es_conn_search_content(struct es_conn *c, const char *base, int scope,
+                                   const char *filter, char **attrs, LDAPMessage **res) ES_WUR;
+
+/* ldap_modify_ext_s / ldap_add_ext_s / ldap_delete_ext_s with the result code in *rc (may be
+ * NULL); ES_ERR_LDAP with the server's reason when it is not success. */
+enum es_err es_conn_modify(struct es_conn *c, const char *dn, LDAPMod **mods, int *rc) ES_WUR;
+enum es_err es_conn_add(struct es_conn *c, const char *dn, LDAPMod **mods, int *rc) ES_WUR;
+enum es_err es_conn_delete(struct es_conn *c, const char *dn, int *rc) ES_WUR;
+
+/* Root DSE: the first namingContexts value (owned), and whether RFC 4533 sync is offered. */
+enum es_err es_conn_naming_context(struct es_conn *c, char **out) ES_WUR;
+enum es_err es_conn_supports_sync(struct es_conn *c, bool *out) ES_WUR;
+
+#endif

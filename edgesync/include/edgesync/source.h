@@ -1,0 +1,67 @@
+/*
+ * Reading what a rule selects from the source directory, two ways:
+ *
+ *   es_source_sync: RFC 4533 refreshOnly with libldap's ldap_sync_* and the cookie of the last
+ *     cycle: entries added or changed since, and either the entries deleted (delete phase) or
+ *     the entries still present (present phase: anything else in scope is gone, which is how a
+ *     delete, a move out of the base or a change that no longer matches the filter shows). With
+ *     no cookie the server sends the whole content.
+ *   es_source_full: a plain subtree search: the whole content, compared with the edge (sources
+ *     without syncprov, and --full).
+ *
+ * Only a search that ended with success counts: an error, a size or time limit or a dropped
+ * connection fails the call and nothing is deleted on the edge.
+ */
+#ifndef EDGESYNC_SOURCE_H
+#define EDGESYNC_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <ldap.h>
+
+#include "edgesync/conn.h"
+#include "edgesync/entry.h"
+#include "edgesync/error.h"
+#include "edgesync/rule.h"
+
+/* A set of keys (UUIDs in text form). */
+struct es_keyset {
+	char (*v)[40];
+	size_t n, cap;
+	bool sorted;
+};
+
+void es_keyset_init(struct es_keyset *k);
+void es_keyset_clear(struct es_keyset *k);
+enum es_err es_keyset_add(struct es_keyset *k, const char *key) ES_WUR;
+/* Sorts (and drops duplicates) when needed, then looks the key up. */
+bool es_keyset_has(struct es_keyset *k, const char *key);
+
+struct es_changes {
+	struct es_entryset changed; /* added or modified entries (every entry when complete) */
+	struct es_keyset present;   /* unchanged entries still in scope (present phase) */
+	struct es_keyset deleted;   /* entries gone (delete phase) */
+	bool complete;              /* `changed` is the whole content */
+	bool present_phase;         /* anything in neither `changed` nor `present` is gone */
+	bool synced;                /* came from RFC 4533 (then `cookie` is set) */
+	struct berval cookie;       /* the new cookie; owned */
+};
+
+void es_changes_init(struct es_changes *ch);
+void es_changes_clear(struct es_changes *ch);
+
+/* `cookie` NULL: from the beginning. `timeout` bounds the search on the server (timelimit). */
+enum es_err es_source_sync(struct es_conn *c, const struct es_rule *r, const char *base,
+                           const struct berval *cookie, struct es_changes *out) ES_WUR;
+enum es_err es_source_full(struct es_conn *c, const struct es_rule *r, const char *base,
+                           struct es_changes *out) ES_WUR;
+
+/*
+ * The key of a source entry read by a plain search: its entryUUID (lower case), else
+ * "dn-" and 32 hex characters of the SHA-256 of its lower-cased DN (a source without
+ * entryUUID; such a key changes when the entry is renamed). buf of 40 bytes.
+ */
+enum es_err es_source_key(const struct es_entry *e, char buf[40]) ES_WUR;
+
+#endif

@@ -1,0 +1,435 @@
+/*
+ * LDAP connections with libldap: PKI-checked (the source) or key-pinned (edges, direct trust).
+ *
+ * Every handle gets its own TLS context (options set on the handle, then LDAP_OPT_X_TLS_NEWCTX),
+ * so a pin set for one edge never leaks into another connection of the process.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#include "edgesync/conn.h"
+#include "internal.h"
+
+struct es_conn {
+	LDAP *ld;
+	char *url;
+	int timeout;
+};
+
+LDAP *
+es_conn_ld(const struct es_conn *c)
+{
+	return c->ld;
+}
+
+const char *
+es_conn_url(const struct es_conn *c)
+{
+	return c->url;
+}
+
+int
+es_conn_timeout(const struct es_conn *c)
+{
+	return c->timeout;
+}
+
+void
+es_conn_close(struct es_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->ld != NULL)
+		ldap_unbind_ext(c->ld, NULL, NULL);
+	free(c->url);
+	free(c);
+}
+
+enum scheme { SCHEME_LDAPS, SCHEME_LDAP, SCHEME_LDAPI };
+
+static enum es_err
+url_scheme(const char *url, enum scheme *out)
+{
+	LDAPURLDesc *u = NULL;
+	enum es_err r = ES_OK;
+
+	if (url == NULL || ldap_url_parse(url, &u) != LDAP_URL_SUCCESS)
+		return es_seterr(ES_ERR_INVAL, "\"%s\" is not an LDAP URL", url ? url : "");
+	if (strcasecmp(u->lud_scheme, "ldaps") == 0)
+		*out = SCHEME_LDAPS;
+	else if (strcasecmp(u->lud_scheme, "ldap") == 0)
+		*out = SCHEME_LDAP;
+	else if (strcasecmp(u->lud_scheme, "ldapi") == 0)
+		*out = SCHEME_LDAPI;
+	else
+		r = es_seterr(ES_ERR_INVAL, "%s: scheme %s is not ldaps, ldap or ldapi", url,
+		              u->lud_scheme);
+	ldap_free_urldesc(u);
+	return r;
+}
+
+/*
+ * One handle, connected. `pin` NULL with `pinned` true: TLS that accepts any certificate (the
+ * probe that reads what an edge presents; it is never bound). `pin` NULL and `pinned` false: the
+ * PKI check.
+ */
+static enum es_err
+attempt(const struct es_conn_opts *o, bool pinned, const struct es_pin *pin, LDAP **out)
+{
+	enum es_err r = ES_ERR_CONNECT;
+	LDAP *ld = NULL;
+	enum scheme sch = SCHEME_LDAPS;
+	int v = LDAP_VERSION3, rc, req, zero = 0, min = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
+	int timeout = o->timeout > 0 ? o->timeout : 30;
+	struct timeval tv = {timeout, 0};
+	char pintext[ES_PIN_TEXT_LEN + 1];
+
+	*out = NULL;
+	if ((r = url_scheme(o->url, &sch)) != ES_OK)
+		return r;
+	if ((rc = ldap_initialize(&ld, o->url)) != LDAP_SUCCESS) {
+		r = es_seterr_ldap(ES_ERR_INVAL, NULL, rc, "%s", o->url);
+		goto out;
+	}
+	if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON) != LDAP_OPT_SUCCESS) {
+		r = es_seterr(ES_ERR_CONNECT, "%s: setting connection options", o->url);
+		goto out;
+	}
+	if (sch != SCHEME_LDAPI) {
+		/* with a pin the key is the trust: chains and host names are not checked (ALLOW
+		 * still makes GnuTLS demand a certificate, which the pin check needs) */
+		req = pinned ? LDAP_OPT_X_TLS_ALLOW : LDAP_OPT_X_TLS_DEMAND;
+		if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &req) != LDAP_OPT_SUCCESS ||
+		    ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &min) != LDAP_OPT_SUCCESS) {
+			r = es_seterr(ES_ERR_CONNECT, "%s: setting TLS options", o->url);
+			goto out;
+		}
+		if (pin != NULL &&
+		    ldap_set_option(ld, LDAP_OPT_X_TLS_PEERKEY_HASH, es_pin_format(pin, pintext)) !=
+		            LDAP_OPT_SUCCESS) {
+			r = es_seterr(ES_ERR_CONNECT, "%s: libldap refused the key pin", o->url);
+			goto out;
+		}
+		if (!pinned && o->ca_file != NULL &&
+		    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, o->ca_file) !=
+		            LDAP_OPT_SUCCESS) {
+			r = es_seterr(ES_ERR_CONNECT, "%s: CA file %s", o->url, o->ca_file);
+			goto out;
+		}
+		if ((rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero)) != LDAP_OPT_SUCCESS) {
+			r = es_seterr_ldap(ES_ERR_CONNECT, ld, rc, "%s: TLS context", o->url);
+			goto out;
+		}
+	}
+	if (sch == SCHEME_LDAP)
+		rc = ldap_start_tls_s(ld, NULL, NULL);
+	else
+		rc = ldap_connect(ld);
+	if (rc != LDAP_SUCCESS) {
+		r = es_seterr_ldap(ES_ERR_CONNECT, ld, rc, "%s%s", o->url,
+		                   sch == SCHEME_LDAP ? " (StartTLS)" : "");
+		goto out;
+	}
+	*out = ld;
+	ld = NULL;
+	r = ES_OK;
+out:
+	if (ld != NULL)
+		ldap_unbind_ext(ld, NULL, NULL);
+	return r;
+}
+
+/* Connects without a pin and reads the key the server presents; the handle is never bound. */
+static enum es_err
+probe(const struct es_conn_opts *o, struct es_pin *presented)
+{
+	enum es_err r;
+	LDAP *ld = NULL;
+	struct berval der = {0, NULL};
+	int rc;
+
+	if ((r = attempt(o, true, NULL, &ld)) != ES_OK)
+		return r;
+	rc = ldap_get_option(ld, LDAP_OPT_X_TLS_PEERCERT, &der);
+	if (rc != LDAP_OPT_SUCCESS || der.bv_val == NULL) {
+		r = es_seterr(ES_ERR_CONNECT, "%s: no peer certificate", o->url);
+		goto out;
+	}
+	r = es_pin_from_der((const unsigned char *)der.bv_val, der.bv_len, presented);
+out:
+	ber_memfree(der.bv_val);
+	/* ldap_destroy closes without an Unbind request: the edge sees a handshake, nothing more */
+	ldap_destroy(ld);
+	return r;
+}
+
+enum es_err
+es_conn_open(const struct es_conn_opts *o, struct es_conn **out, struct es_pin *presented,
+             bool *have_presented)
+{
+	enum es_err r = ES_ERR_CONNECT;
+	struct es_conn *c = NULL;
+	struct es_pin seen;
+	LDAP *ld = NULL;
+	char first[1024] = "";
+	size_t i;
+
+	*out = NULL;
+	if (have_presented != NULL)
+		*have_presented = false;
+	if (o->npins == 0) {
+		if ((r = attempt(o, false, NULL, &ld)) != ES_OK)
+			goto out;
+	} else {
+		/* Fail closed: the state is a mismatch until a pinned key is seen. libldap takes
+		 * one pin per handle, so each pinned key gets its own handshake. */
+		r = ES_ERR_PIN_MISMATCH;
+		for (i = 0; i < o->npins && ld == NULL; i++) {
+			if (attempt(o, true, &o->pins[i], &ld) != ES_OK && first[0] == '\0')
+				snprintf(first, sizeof(first), "%s", es_errdetail());
+		}
+		if (ld == NULL) {
+			if ((r = probe(o, &seen)) != ES_OK) {
+				/* not even an unpinned handshake: the edge is down or not TLS */
+				r = es_seterr(ES_ERR_CONNECT, "%s",
+				              first[0] ? first : es_errdetail());
+				goto out;
+			}
+			for (i = 0; i < o->npins; i++)
+				if (es_pin_equal(&seen, &o->pins[i]))
+					break;
+			if (i < o->npins) {
+				r = es_seterr(
+				        ES_ERR_CONNECT,
+				        "%s: the edge presented a pinned key only on the second "
+				        "connection (did it just switch certificates?): %s",
+				        o->url, first);
+				goto out;
+			}
+			if (presented != NULL)
+				*presented = seen;
+			if (have_presented != NULL)
+				*have_presented = true;
+			r = es_seterr(ES_ERR_PIN_MISMATCH,
+			              "%s presents a key that matches none of the %zu pinned "
+			              "certificates",
+			              o->url, o->npins);
+			goto out;
+		}
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->url = strdup(o->url)) == NULL) {
+		r = es_seterr(ES_ERR_NOMEM, "connection");
+		goto out;
+	}
+	c->ld = ld;
+	ld = NULL;
+	c->timeout = o->timeout > 0 ? o->timeout : 30;
+	*out = c;
+	c = NULL;
+	r = ES_OK;
+out:
+	if (ld != NULL)
+		ldap_unbind_ext(ld, NULL, NULL);
+	es_conn_close(c);
+	return r;
+}
+
+static struct timeval
+tv_of(const struct es_conn *c)
+{
+	struct timeval tv = {c->timeout, 0};
+
+	return tv;
+}
+
+enum es_err
+es_conn_bind(struct es_conn *c, const char *dn, const char *password)
+{
+	enum es_err r = ES_ERR_BIND;
+	struct berval cred;
+	LDAPControl *pp = NULL, *sctrls[2] = {NULL, NULL}, **rctrls = NULL;
+	LDAPMessage *res = NULL;
+	struct timeval tv = tv_of(c);
+	int msgid, rc, err = LDAP_OTHER, i;
+	ber_int_t expire = -1, grace = -1;
+	LDAPPasswordPolicyError pperr = PP_noError;
+	char *diag = NULL;
+
+	cred.bv_val = (char *)password;
+	cred.bv_len = strlen(password);
+	if (ldap_create_passwordpolicy_control(c->ld, &pp) == LDAP_SUCCESS)
+		sctrls[0] = pp;
+	rc = ldap_sasl_bind(c->ld, dn, LDAP_SASL_SIMPLE, &cred, sctrls, NULL, &msgid);
+	if (rc != LDAP_SUCCESS) {
+		r = es_seterr_ldap(rc == LDAP_SERVER_DOWN ? ES_ERR_CONNECT : ES_ERR_BIND, c->ld, rc,
+		                   "bind as %s", dn);
+		goto out;
+	}
+	rc = ldap_result(c->ld, msgid, LDAP_MSG_ALL, &tv, &res);
+	if (rc <= 0) {
+		ldap_get_option(c->ld, LDAP_OPT_RESULT_CODE, &err);
+		r = es_seterr_ldap(ES_ERR_CONNECT, c->ld, rc == 0 ? LDAP_TIMEOUT : err,
+		                   "bind as %s", dn);
+		goto out;
+	}
+	rc = ldap_parse_result(c->ld, res, &err, NULL, &diag, NULL, &rctrls, 0);
+	if (rc != LDAP_SUCCESS) {
+		r = es_seterr_ldap(ES_ERR_BIND, c->ld, rc, "bind as %s", dn);
+		goto out;
+	}
+	for (i = 0; rctrls != NULL && rctrls[i] != NULL; i++)
+		if (strcmp(rctrls[i]->ldctl_oid, LDAP_CONTROL_PASSWORDPOLICYRESPONSE) == 0)
+			(void)ldap_parse_passwordpolicy_control(c->ld, rctrls[i], &expire, &grace,
+			                                        &pperr);
+	if (err != LDAP_SUCCESS) {
+		if (pperr != PP_noError)
+			r = es_seterr(ES_ERR_BIND, "bind as %s: %s: %s", dn, ldap_err2string(err),
+			              ldap_passwordpolicy_err2txt(pperr));
+		else
+			r = es_seterr(ES_ERR_BIND, "bind as %s: %s%s%s", dn, ldap_err2string(err),
+			              diag && *diag ? ": " : "", diag ? diag : "");
+		goto out;
+	}
+	r = ES_OK;
+out:
+	ldap_memfree(diag);
+	ldap_controls_free(rctrls);
+	ldap_msgfree(res);
+	if (pp != NULL)
+		ldap_control_free(pp);
+	return r;
+}
+
+enum es_err
+es_conn_bind_external(struct es_conn *c)
+{
+	int rc = ldap_sasl_bind_s(c->ld, NULL, "EXTERNAL", NULL, NULL, NULL, NULL);
+
+	if (rc != LDAP_SUCCESS)
+		return es_seterr_ldap(ES_ERR_BIND, c->ld, rc, "SASL EXTERNAL bind on %s", c->url);
+	return ES_OK;
+}
+
+static enum es_err
+search(struct es_conn *c, const char *base, int scope, const char *filter, char **attrs,
+       int seconds, LDAPMessage **res)
+{
+	struct timeval tv = {seconds, 0};
+	int rc;
+
+	*res = NULL;
+	rc = ldap_search_ext_s(c->ld, base, scope, filter, attrs, 0, NULL, NULL, &tv, LDAP_NO_LIMIT,
+	                       res);
+	if (rc == LDAP_SUCCESS)
+		return ES_OK;
+	ldap_msgfree(*res);
+	*res = NULL;
+	if (rc == LDAP_NO_SUCH_OBJECT)
+		return es_seterr_ldap(ES_ERR_NOT_FOUND, c->ld, rc, "search %s", base);
+	return es_seterr_ldap(rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT ? ES_ERR_CONNECT
+	                                                                   : ES_ERR_LDAP,
+	                      c->ld, rc, "search %s %s", base, filter ? filter : "");
+}
+
+enum es_err
+es_conn_search(struct es_conn *c, const char *base, int scope, const char *filter, char **attrs,
+               LDAPMessage **res)
+{
+	return search(c, base, scope, filter, attrs, c->timeout, res);
+}
+
+enum es_err
+es_conn_search_content(struct es_conn *c, const char *base, int scope, const char *filter,
+                       char **attrs, LDAPMessage **res)
+{
+	return search(c, base, scope, filter, attrs, c->timeout * ES_CONN_CONTENT_FACTOR, res);
+}
+
+static enum es_err
+op_result(struct es_conn *c, int rc, const char *what, const char *dn, int *rc_out)
+{
+	if (rc_out != NULL)
+		*rc_out = rc;
+	if (rc == LDAP_SUCCESS)
+		return ES_OK;
+	return es_seterr_ldap(rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT ? ES_ERR_CONNECT
+	                                                                   : ES_ERR_LDAP,
+	                      c->ld, rc, "%s %s", what, dn);
+}
+
+enum es_err
+es_conn_modify(struct es_conn *c, const char *dn, LDAPMod **mods, int *rc)
+{
+	return op_result(c, ldap_modify_ext_s(c->ld, dn, mods, NULL, NULL), "modify", dn, rc);
+}
+
+enum es_err
+es_conn_add(struct es_conn *c, const char *dn, LDAPMod **mods, int *rc)
+{
+	return op_result(c, ldap_add_ext_s(c->ld, dn, mods, NULL, NULL), "add", dn, rc);
+}
+
+enum es_err
+es_conn_delete(struct es_conn *c, const char *dn, int *rc)
+{
+	return op_result(c, ldap_delete_ext_s(c->ld, dn, NULL, NULL), "delete", dn, rc);
+}
+
+static enum es_err
+root_dse_values(struct es_conn *c, const char *attr, struct berval ***vals)
+{
+	char *attrs[] = {(char *)attr, NULL};
+	LDAPMessage *res = NULL, *e;
+	enum es_err r;
+
+	*vals = NULL;
+	if ((r = es_conn_search(c, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, &res)) != ES_OK)
+		return r;
+	if ((e = ldap_first_entry(c->ld, res)) != NULL)
+		*vals = ldap_get_values_len(c->ld, e, attr);
+	ldap_msgfree(res);
+	return ES_OK;
+}
+
+enum es_err
+es_conn_naming_context(struct es_conn *c, char **out)
+{
+	struct berval **v = NULL;
+	enum es_err r;
+
+	*out = NULL;
+	if ((r = root_dse_values(c, "namingContexts", &v)) != ES_OK)
+		return r;
+	if (v == NULL || v[0] == NULL) {
+		ldap_value_free_len(v);
+		return es_seterr(ES_ERR_NOT_FOUND, "%s names no namingContexts; set [source] base",
+		                 c->url);
+	}
+	*out = strndup(v[0]->bv_val, v[0]->bv_len);
+	ldap_value_free_len(v);
+	return *out == NULL ? es_seterr(ES_ERR_NOMEM, "naming context") : ES_OK;
+}
+
+enum es_err
+es_conn_supports_sync(struct es_conn *c, bool *out)
+{
+	struct berval **v = NULL;
+	enum es_err r;
+	size_t i;
+
+	*out = false;
+	if ((r = root_dse_values(c, "supportedControl", &v)) != ES_OK)
+		return r;
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		if (v[i]->bv_len == strlen(LDAP_CONTROL_SYNC) &&
+		    memcmp(v[i]->bv_val, LDAP_CONTROL_SYNC, v[i]->bv_len) == 0)
+			*out = true;
+	ldap_value_free_len(v);
+	return ES_OK;
+}

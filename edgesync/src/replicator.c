@@ -1,0 +1,105 @@
+/* struct es_replicator: the store, the source connection and the holder name of one process. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgesync/lease.h"
+#include "edgesync/replicator.h"
+#include "edgesync/secret.h"
+#include "internal.h"
+
+enum es_err
+es_replicator_open_store(const struct es_config *cfg, struct cc_store **out)
+{
+	enum cc_err ce;
+
+	*out = NULL;
+	if ((ce = cc_store_open(cfg->store, CC_STORE_CREATE, out)) != CC_OK)
+		return es_seterr_cc(ES_ERR_CERT, ce, "store %s", cfg->store);
+	return ES_OK;
+}
+
+enum es_err
+es_replicator_connect(struct es_replicator *rep)
+{
+	const struct es_config *cfg = rep->cfg;
+	struct es_conn_opts o;
+	struct es_conn *c = NULL;
+	char *pw = NULL, *base = NULL;
+	bool sync = false;
+	enum es_err r;
+
+	es_conn_close(rep->source);
+	rep->source = NULL;
+	memset(&o, 0, sizeof(o));
+	o.url = cfg->source_url;
+	o.timeout = cfg->timeout;
+	o.ca_file = cfg->source_ca_file;
+	if ((r = es_secret_read_file(cfg->source_password_file, &pw)) != ES_OK)
+		goto out;
+	if ((r = es_conn_open(&o, &c, NULL, NULL)) != ES_OK ||
+	    (r = es_conn_bind(c, cfg->source_bind_dn, pw)) != ES_OK)
+		goto out;
+	if (cfg->source_base != NULL) {
+		if ((base = strdup(cfg->source_base)) == NULL) {
+			r = es_seterr(ES_ERR_NOMEM, "base");
+			goto out;
+		}
+	} else if ((r = es_conn_naming_context(c, &base)) != ES_OK) {
+		goto out;
+	}
+	if ((r = es_conn_supports_sync(c, &sync)) != ES_OK)
+		goto out;
+	free(rep->source_base);
+	rep->source_base = base;
+	base = NULL;
+	rep->source_sync = sync;
+	rep->source = c;
+	c = NULL;
+	r = ES_OK;
+out:
+	es_secret_free(pw);
+	free(base);
+	es_conn_close(c);
+	return r;
+}
+
+enum es_err
+es_replicator_open(const struct es_config *cfg, struct cc_log *log, struct es_replicator **out)
+{
+	struct es_replicator *rep;
+	enum es_err r;
+
+	*out = NULL;
+	if ((r = es_config_require_source(cfg)) != ES_OK)
+		return r;
+	if ((rep = calloc(1, sizeof(*rep))) == NULL)
+		return es_seterr(ES_ERR_NOMEM, "replicator");
+	rep->cfg = cfg;
+	rep->log = log;
+	if ((r = es_lease_holder_name(&rep->holder)) != ES_OK ||
+	    (r = es_replicator_open_store(cfg, &rep->store)) != ES_OK ||
+	    (r = es_replicator_connect(rep)) != ES_OK) {
+		es_replicator_free(rep);
+		return r;
+	}
+	*out = rep;
+	return ES_OK;
+}
+
+void
+es_replicator_free(struct es_replicator *rep)
+{
+	if (rep == NULL)
+		return;
+	es_conn_close(rep->source);
+	cc_store_free(rep->store);
+	free(rep->source_base);
+	free(rep->holder);
+	free(rep);
+}
+
+bool
+es_replicator_stopping(const struct es_replicator *rep)
+{
+	return rep->stop != NULL && *rep->stop != 0;
+}

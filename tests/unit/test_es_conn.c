@@ -1,0 +1,171 @@
+/*
+ * Connections: key pinning before anything but the handshake, and the PKI check (conn.c).
+ * The server is `openssl s_server` on loopback: it completes TLS handshakes (which is all a pin
+ * check needs) and speaks no LDAP. This suite runs the pin-mismatch path, libldap's failed TLS
+ * connect, under the sanitizers of the ASan build.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgesync/conn.h"
+#include "es_testutil.h"
+
+static char *dir, *cert_path, *key_path, url[64];
+static X509 *srv, *other;
+static EVP_PKEY *srv_key, *other_key;
+static pid_t server;
+
+static void
+test_pin_match(void)
+{
+	struct es_pin pin = es_tu_pin(srv);
+	struct es_conn_opts o = {url, 5, NULL, &pin, 1};
+	struct es_conn *c = NULL;
+	bool have = true;
+
+	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, &have), ES_OK);
+	CU_ASSERT_PTR_NOT_NULL(c);
+	CU_ASSERT(!have);
+	CU_ASSERT_STRING_EQUAL(es_conn_url(c), url);
+	CU_ASSERT_EQUAL(es_conn_timeout(c), 5);
+	es_conn_close(c);
+	es_conn_close(NULL);
+}
+
+static void
+test_pin_mismatch(void)
+{
+	struct es_pin pins[2] = {es_tu_pin(other), es_tu_pin(other)}, presented,
+	              want = es_tu_pin(srv);
+	struct es_conn_opts o = {url, 5, NULL, pins, 1};
+	struct es_conn *c = (struct es_conn *)1;
+	bool have = false;
+	int i;
+
+	/* several times: a failed TLS connect must leave nothing behind (ASan, leaks) */
+	for (i = 0; i < 3; i++) {
+		memset(&presented, 0, sizeof(presented));
+		CU_ASSERT_EQUAL(es_conn_open(&o, &c, &presented, &have), ES_ERR_PIN_MISMATCH);
+		CU_ASSERT_PTR_NULL(c);
+		CU_ASSERT(have);
+		CU_ASSERT(es_pin_equal(&presented, &want));
+		CU_ASSERT_PTR_NOT_NULL(strstr(es_errdetail(), "matches none of the 1 pinned"));
+	}
+	/* presented may be NULL */
+	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, NULL), ES_ERR_PIN_MISMATCH);
+	o.npins = 2;
+	CU_ASSERT_EQUAL(es_conn_open(&o, &c, &presented, &have), ES_ERR_PIN_MISMATCH);
+	CU_ASSERT_PTR_NOT_NULL(strstr(es_errdetail(), "matches none of the 2 pinned"));
+}
+
+static void
+test_second_pin(void)
+{
+	struct es_pin pins[2] = {es_tu_pin(other), es_tu_pin(srv)};
+	struct es_conn_opts o = {url, 5, NULL, pins, 2};
+	struct es_conn *c = NULL;
+
+	/* a renewed certificate pinned next to the old one: either key is accepted */
+	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, NULL), ES_OK);
+	es_conn_close(c);
+}
+
+static void
+test_down_is_not_a_mismatch(void)
+{
+	struct es_pin pin = es_tu_pin(other);
+	char down[64];
+	struct es_conn_opts o = {down, 2, NULL, &pin, 1};
+	struct es_conn *c = NULL;
+	bool have = true;
+
+	snprintf(down, sizeof(down), "ldaps://127.0.0.1:%d", tu_free_port());
+	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, &have), ES_ERR_CONNECT);
+	CU_ASSERT(!have);
+	o.npins = 0;
+	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, NULL), ES_ERR_CONNECT);
+}
+
+static void
+test_pki(void)
+{
+	struct es_conn_opts o = {url, 5, NULL, NULL, 0};
+	struct es_conn *c = NULL;
+	char *other_path, *other_key_path;
+
+	/* without pins the certificate must chain to a trusted root */
+	es_tu_write_pair(dir, "other", other, other_key, &other_path, &other_key_path);
+	o.ca_file = other_path;
+	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, NULL), ES_ERR_CONNECT);
+	/* and name the host of the URL: trusted, but for edge.example.test, not 127.0.0.1 */
+	o.ca_file = cert_path;
+	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, NULL), ES_ERR_CONNECT);
+	CU_ASSERT_PTR_NULL(c);
+	free(other_path);
+	free(other_key_path);
+}
+
+static void
+test_bad_urls(void)
+{
+	struct es_conn_opts o = {"http://127.0.0.1/", 5, NULL, NULL, 0};
+	struct es_conn *c = NULL;
+
+	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, NULL), ES_ERR_INVAL);
+	o.url = "not a url";
+	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, NULL), ES_ERR_INVAL);
+	o.url = NULL;
+	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, NULL), ES_ERR_INVAL);
+}
+
+static void
+test_no_ldap_behind(void)
+{
+	struct es_pin pin = es_tu_pin(srv);
+	struct es_conn_opts o = {url, 1, NULL, &pin, 1};
+	struct es_conn *c = NULL;
+	bool sync = true;
+
+	/* TLS is up but nothing answers LDAP: a bind or a search fails in time, never hangs */
+	CU_ASSERT_EQUAL_FATAL(es_conn_open(&o, &c, NULL, NULL), ES_OK);
+	CU_ASSERT_NOT_EQUAL(es_conn_bind(c, "cn=x", "pw"), ES_OK);
+	es_conn_close(c);
+	CU_ASSERT_EQUAL_FATAL(es_conn_open(&o, &c, NULL, NULL), ES_OK);
+	CU_ASSERT_NOT_EQUAL(es_conn_supports_sync(c, &sync), ES_OK);
+	CU_ASSERT(!sync);
+	es_conn_close(c);
+}
+
+int
+main(void)
+{
+	CU_TestInfo tests[] = {
+	        {"a pinned key is accepted", test_pin_match},
+	        {"another key is refused and named", test_pin_mismatch},
+	        {"any of several pins", test_second_pin},
+	        {"a server that is down is not a mismatch", test_down_is_not_a_mismatch},
+	        {"the PKI check (the source)", test_pki},
+	        {"URLs that are not LDAP", test_bad_urls},
+	        {"a server that speaks no LDAP times out", test_no_ldap_behind},
+	        CU_TEST_INFO_NULL,
+	};
+	int port, r;
+
+	dir = tu_tmpdir();
+	es_tu_cert("edge.example.test", &srv, &srv_key);
+	es_tu_cert("other.example.test", &other, &other_key);
+	es_tu_write_pair(dir, "srv", srv, srv_key, &cert_path, &key_path);
+	server = es_tu_server_start(cert_path, key_path, &port);
+	snprintf(url, sizeof(url), "ldaps://127.0.0.1:%d", port);
+	r = tu_run("es_conn", tests);
+	es_tu_server_stop(server);
+	X509_free(srv);
+	X509_free(other);
+	EVP_PKEY_free(srv_key);
+	EVP_PKEY_free(other_key);
+	free(cert_path);
+	free(key_path);
+	tu_rmrf(dir);
+	free(dir);
+	return r;
+}
