@@ -44,6 +44,8 @@ cc_errdetail(void)
 	return detail;
 }
 
+static void vset(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
 static void
 vset(const char *fmt, va_list ap)
 {

@@ -226,8 +226,13 @@ cc_x500_parse(const char *s, X509_NAME **out)
 			}
 			memcpy(type, ava->la_attr.bv_val, ava->la_attr.bv_len);
 			type[ava->la_attr.bv_len] = '\0';
-			/* "cn=a\\00b": a NUL would make the name read differently to C code. */
-			if (memchr(ava->la_value.bv_val, '\0', ava->la_value.bv_len) != NULL) {
+			/*
+			 * "cn=a\\00b": a NUL would make the name read differently to C code. An
+			 * empty value ("cn=") comes with no buffer at all, which memchr must not
+			 * see.
+			 */
+			if (ava->la_value.bv_len > 0 &&
+			    memchr(ava->la_value.bv_val, '\0', ava->la_value.bv_len) != NULL) {
 				r = cc_seterr(CC_ERR_PARSE, "subject: value of %s holds a NUL",
 				              type);
 				goto out;

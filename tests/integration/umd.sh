@@ -33,7 +33,10 @@ umd_start() {
 	return 1
 }
 
-umd_stop() { # NAME: SIGTERM, then wait; the exit status is left in UMD_RC (not in a subshell)
+# umd_stop NAME: SIGTERM, then wait; the exit status is left in UMD_RC (not in a subshell).
+# In a sanitizer build (scripts/test) umd reports leaks and memory errors on stderr, which is
+# its event log here: a report found there is a failed check, shown with its first lines.
+umd_stop() {
 	pid=$(eval echo "\${UMD_PID_$1:-}")
 	UMD_RC=""
 	[ -n "$pid" ] || return 0
@@ -41,6 +44,17 @@ umd_stop() { # NAME: SIGTERM, then wait; the exit status is left in UMD_RC (not 
 	wait "$pid" 2>/dev/null
 	UMD_RC=$?
 	eval "UMD_PID_$1="
+	umd_sanitizer_check "$1"
+	return 0
+}
+
+# umd_sanitizer_check NAME: a failed check when umd NAME's stderr holds a sanitizer report.
+umd_sanitizer_check() {
+	if grep -q -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$WORK/$1.log" 2>/dev/null; then
+		not_ok "umd $1: sanitizer report on its stderr"
+		grep -A30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$WORK/$1.log" |
+			head -60 | sed 's/^/    /'
+	fi
 	return 0
 }
 

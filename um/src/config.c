@@ -22,13 +22,18 @@
 
 struct load_ctx {
 	struct um_config *c;
-	FILE *f;
+	FILE *f;         /* the file, or NULL: the text in buf */
+	const char *buf; /* um_config_parse's text, len bytes, read from pos on */
+	size_t len, pos;
 	int line;              /* the line inih is on: counted by our reader */
 	struct um_gateway *gw; /* the [gateway] section being read */
 	bool in_umd;
 	bool bad_section;
 	bool mode_set, listen_set;
 };
+
+static void add_error(struct um_config *c, int line, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 static void
 add_error(struct um_config *c, int line, const char *fmt, ...)
@@ -296,12 +301,32 @@ handler(void *user, const char *section, const char *name, const char *value)
 	return 1;
 }
 
+/*
+ * fgets(3) over the text um_config_parse was given: at most num - 1 bytes, up to and including
+ * a newline; NULL at the end. A file and the same bytes in memory read alike.
+ */
+static char *
+mem_gets(char *str, int num, struct load_ctx *x)
+{
+	size_t n = 0;
+
+	if (num <= 0 || x->pos >= x->len)
+		return NULL;
+	while (n + 1 < (size_t)num && x->pos < x->len) {
+		str[n] = x->buf[x->pos++];
+		if (str[n++] == '\n')
+			break;
+	}
+	str[n] = '\0';
+	return str;
+}
+
 /* inih's line reader, counting lines so errors can name them (Debian's inih has no LINENO). */
 static char *
 reader(char *str, int num, void *stream)
 {
 	struct load_ctx *x = stream;
-	char *r = fgets(str, num, x->f);
+	char *r = x->f != NULL ? fgets(str, num, x->f) : mem_gets(str, num, x);
 
 	if (r != NULL)
 		x->line++;
@@ -428,17 +453,15 @@ um_config_free(struct um_config *c)
 	free(c);
 }
 
-enum um_err
-um_config_load(const char *path, bool env, struct um_config **out)
+/* A configuration with every default, and the reader's context for it. */
+static enum um_err
+load_start(const char *name, struct load_ctx *x, struct um_config **out)
 {
 	struct um_config *c;
-	struct load_ctx x;
-	int rc;
-	enum um_err r = UM_ERR_NOMEM;
 
 	*out = NULL;
-	memset(&x, 0, sizeof(x));
-	if ((c = calloc(1, sizeof(*c))) == NULL || (c->path = strdup(path)) == NULL) {
+	memset(x, 0, sizeof(*x));
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->path = strdup(name)) == NULL) {
 		free(c);
 		return um_seterr(UM_ERR_NOMEM, "config");
 	}
@@ -451,15 +474,22 @@ um_config_load(const char *path, bool env, struct um_config **out)
 	if ((c->store = strdup(CC_STORE_DEFAULT_PATH)) == NULL ||
 	    (c->http_listen = strdup("127.0.0.1:9561")) == NULL)
 		return um_seterr(UM_ERR_NOMEM, "config");
-	x.c = c;
-	if ((x.f = fopen(path, "r")) == NULL)
-		return um_seterr(UM_ERR_CONFIG, "%s: %s", path, strerror(errno));
-	rc = ini_parse_stream(reader, &x, handler, &x);
-	fclose(x.f);
+	x->c = c;
+	return UM_OK;
+}
+
+/* Parses what x reads (a file or text), then applies the environment and checks the whole. */
+static enum um_err
+load_finish(struct load_ctx *x, bool env)
+{
+	struct um_config *c = x->c;
+	int rc;
+
+	rc = ini_parse_stream(reader, x, handler, x);
 	if (rc > 0)
 		add_error(c, rc, "not INI syntax");
 	else if (rc < 0)
-		return um_seterr(UM_ERR_NOMEM, "reading %s", path);
+		return um_seterr(UM_ERR_NOMEM, "reading %s", c->path);
 	if (env)
 		apply_env(c);
 	if (c->listen_host == NULL &&
@@ -467,11 +497,37 @@ um_config_load(const char *path, bool env, struct um_config **out)
 	                   &c->listen_host, &c->listen_port) == -1)
 		return um_seterr(UM_ERR_NOMEM, "config");
 	resolve_gateways(c);
-	if (c->nerrors > 0) {
-		r = um_seterr(UM_ERR_CONFIG, "%s", c->errors[0]);
-		return r;
-	}
+	if (c->nerrors > 0)
+		return um_seterr(UM_ERR_CONFIG, "%s", c->errors[0]);
 	return UM_OK;
+}
+
+enum um_err
+um_config_load(const char *path, bool env, struct um_config **out)
+{
+	struct load_ctx x;
+	enum um_err r;
+
+	if ((r = load_start(path, &x, out)) != UM_OK)
+		return r;
+	if ((x.f = fopen(path, "r")) == NULL)
+		return um_seterr(UM_ERR_CONFIG, "%s: %s", path, strerror(errno));
+	r = load_finish(&x, env);
+	fclose(x.f);
+	return r;
+}
+
+enum um_err
+um_config_parse(const char *name, const char *text, size_t len, bool env, struct um_config **out)
+{
+	struct load_ctx x;
+	enum um_err r;
+
+	if ((r = load_start(name, &x, out)) != UM_OK)
+		return r;
+	x.buf = text;
+	x.len = len;
+	return load_finish(&x, env);
 }
 
 static bool

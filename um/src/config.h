@@ -54,6 +54,13 @@ struct um_config {
  */
 enum um_err um_config_load(const char *path, bool env, struct um_config **out)
         __attribute__((warn_unused_result));
+/*
+ * As um_config_load, from the `len` bytes at `text` (they need not end in a NUL; a NUL byte ends
+ * its line, as in a file); errors are given as `name`:line. The same parser as for a file:
+ * gateways' addresses are resolved and pinned certificates read from their files.
+ */
+enum um_err um_config_parse(const char *name, const char *text, size_t len, bool env,
+                            struct um_config **out) __attribute__((warn_unused_result));
 void um_config_free(struct um_config *c);
 
 const char *um_mode_name(enum um_mode m);

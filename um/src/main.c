@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,12 +29,15 @@
 #include "certcore/log.h"
 #include "certs.h"
 #include "config.h"
+#include "fdguard.h"
 #include "http.h"
 #include "metrics.h"
 #include "sip.h"
 #include "tlshook.h"
 
 #define CERT_CHECK_SECONDS 60 /* DESIGN: a certificate change is noticed within a minute */
+/* Growth of the free heap that makes umd hand memory back to the system (give_back_memory). */
+#define TRIM_FREE_BYTES (8 * 1024 * 1024)
 
 struct daemon {
 	const char *config_path;
@@ -127,7 +131,8 @@ reload(struct daemon *d)
 	if (um_config_load(d->config_path, true, &cfg) != UM_OK) {
 		for (i = 0; cfg != NULL && i < cfg->nerrors; i++)
 			cc_log_message(d->log, CC_LOG_ERROR, "reload refused: %s", cfg->errors[i]);
-		if (cfg == NULL)
+		/* No errors listed: the file could not be read at all (or memory ran out). */
+		if (cfg == NULL || cfg->nerrors == 0)
 			cc_log_message(d->log, CC_LOG_ERROR, "reload refused: %s", um_errdetail());
 		um_config_free(cfg);
 		return;
@@ -172,6 +177,28 @@ on_signal_pipe(struct daemon *d, su_wait_t *w, su_wakeup_arg_t *arg)
 	return 0;
 }
 
+/*
+ * After a burst of connections closes, glibc keeps their memory: the heap's top is trimmed on
+ * free(), but free chunks below a live one stay resident, so umd would stay at its peak size
+ * for good (thousands of TLS connections are tens of MiB). Once a second: when the free part of
+ * the heap has grown by TRIM_FREE_BYTES since the last trim, malloc_trim() returns its whole
+ * pages to the system. mallinfo2() is cheap next to that, and in a steady state nothing
+ * happens (free memory that stays free, in pieces smaller than a page, is not trimmed again).
+ */
+static void
+give_back_memory(void)
+{
+	static size_t after_trim;
+	struct mallinfo2 mi = mallinfo2();
+
+	if (mi.fordblks < after_trim)
+		after_trim = mi.fordblks;
+	if (mi.fordblks > after_trim + TRIM_FREE_BYTES) {
+		(void)malloc_trim(0);
+		after_trim = mallinfo2().fordblks;
+	}
+}
+
 static void
 on_tick(struct daemon *d, su_timer_t *t, su_timer_arg_t *arg)
 {
@@ -182,6 +209,7 @@ on_tick(struct daemon *d, su_timer_t *t, su_timer_arg_t *arg)
 		um_tls_watchdog(d->cfg->handshake_seconds);
 	if (d->ticks % CERT_CHECK_SECONDS == 0)
 		check_certs(d);
+	give_back_memory();
 }
 
 int
@@ -291,6 +319,10 @@ main(int argc, char **argv)
 			cc_log_message(d.log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
 			goto out;
 		}
+	}
+	if (um_fdguard_arm(d.log) != UM_OK) {
+		cc_log_message(d.log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
+		goto out;
 	}
 	if (um_sip_start(d.root, d.cfg, d.certs ? um_certs_dir(d.certs) : NULL, d.log, d.metrics,
 	                 &d.sip) != UM_OK) {

@@ -46,6 +46,48 @@ supported_suite(const char *crypto, char *tag, size_t taglen, const char **suite
 	return false;
 }
 
+/*
+ * RFC 4566 section 5.14: m=<media> <port>[/<number>] <proto> <fmt> ..., fields separated by
+ * one space, every field a token and proto tokens joined by '/'. sofia-sip 1.12.11 as Debian 12
+ * ships it loops for ever, allocating at each turn, when a format of a non-RTP m= line starts
+ * with anything but a token character ("m=audio 4 X ::1", "m=video 5 X /y", or "m=audio 4 X \t"
+ * where only blanks follow the proto): parse_media() goes on when token() finds none (fixed
+ * upstream in 2022, "fix parse m-line"). So an m= line may hold only token characters, spaces,
+ * and '/' between two token characters; any other is malformed and never reaches sdp_parse().
+ * Lines end at CR, LF or NUL and lose their leading blanks, as sdp_parse() reads them.
+ */
+static bool
+is_token(char c)
+{
+	return c != '\0' && strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	                           "-!#$%&'*+.^_`{|}~",
+	                           c) != NULL;
+}
+
+static bool
+media_lines_ok(const char *sdp, size_t len)
+{
+	size_t i = 0, start;
+	bool media;
+
+	while (i < len && sdp[i] != '\0') {
+		while (i < len && (sdp[i] == ' ' || sdp[i] == '\t'))
+			i++;
+		media = len - i >= 2 && sdp[i] == 'm' && sdp[i + 1] == '=';
+		start = i;
+		for (; i < len && sdp[i] != '\0' && sdp[i] != '\r' && sdp[i] != '\n'; i++) {
+			if (!media || i < start + 2 || is_token(sdp[i]) || sdp[i] == ' ')
+				continue;
+			if (sdp[i] != '/' || !is_token(sdp[i - 1]) || i + 1 >= len ||
+			    !is_token(sdp[i + 1]))
+				return false;
+		}
+		while (i < len && (sdp[i] == '\r' || sdp[i] == '\n'))
+			i++;
+	}
+	return true;
+}
+
 bool
 um_sdp_answer(enum um_mode mode, const char *offer, size_t len, const char *addr, int port,
               char **answer, char *why, size_t whylen)
@@ -65,6 +107,11 @@ um_sdp_answer(enum um_mode mode, const char *offer, size_t len, const char *addr
 	*answer = NULL;
 	crypto[0] = '\0';
 	if (offer != NULL && len > 0) {
+		if (!media_lines_ok(offer, len)) {
+			snprintf(why, whylen,
+			         "malformed SDP: an m= line holds more than tokens and spaces");
+			goto out;
+		}
 		p = sdp_parse(home, offer, (issize_t)len, 0);
 		if ((sdp = sdp_session(p)) == NULL) {
 			snprintf(why, whylen, "malformed SDP: %s",

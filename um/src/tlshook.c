@@ -346,7 +346,7 @@ SSL_shutdown(SSL *ssl)
 	if (ssl != NULL && (c = conn_of(ssl)) != NULL && !c->done && !c->reported) {
 		/* Closed before any handshake step failed: a scanner, or a peer that hung up. */
 		report(ssl, CC_EV_TLS_HANDSHAKE_FAILED, UM_FAIL_OTHER,
-		    "connection closed before the TLS handshake finished");
+		       "connection closed before the TLS handshake finished");
 	}
 	rc = real_ssl_shutdown(ssl);
 	if (ssl != NULL && conn_of(ssl) != NULL) {

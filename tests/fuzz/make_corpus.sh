@@ -1,0 +1,144 @@
+#!/bin/bash
+# Writes the seed corpora of tests/fuzz/corpus/<target>/ (run once; the files are checked in).
+# Seeds are valid and near-valid inputs; certificates are made here with openssl and do not rot
+# as seeds (a fuzzer does not care that one has expired). Run from anywhere:
+#   tests/fuzz/make_corpus.sh            (replaces the corpora)
+set -eu
+cd "$(dirname "$0")"
+C=corpus
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+rm -rf "$C"
+mkdir -p "$C"/{cert,x500,import,meta,config,sdp,sip,subscription}
+o() { openssl "$@" 2>/dev/null; }
+put() { cat >"$C/$1"; } # put TARGET/NAME: stdin to a seed
+
+# --- certificates: an EC root, an RSA intermediate, leaves ---------------------------------------
+o ecparam -name prime256v1 -genkey -noout -out "$T/root.key"
+o req -x509 -new -key "$T/root.key" -subj "/C=US/O=Contoso Corp/CN=Contoso Root" -days 3650 \
+	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -out "$T/root.pem"
+o genrsa -out "$T/int.key" 1024
+o req -new -key "$T/int.key" -subj "/O=Contoso Corp/CN=Contoso Issuing" -out "$T/int.csr"
+printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n' >"$T/int.ext"
+o x509 -req -in "$T/int.csr" -CA "$T/root.pem" -CAkey "$T/root.key" -set_serial 2 -days 3650 \
+	-extfile "$T/int.ext" -out "$T/int.pem"
+o ecparam -name prime256v1 -genkey -noout -out "$T/leaf.key"
+o req -new -key "$T/leaf.key" -subj "/CN=um1.example.test" -out "$T/leaf.csr"
+printf 'subjectAltName=DNS:um1.example.test,DNS:*.example.test,IP:127.0.0.1,email:a@b.test\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature,keyAgreement\ncrlDistributionPoints=URI:http://127.0.0.1/crl.pem\n' >"$T/leaf.ext"
+o x509 -req -in "$T/leaf.csr" -CA "$T/int.pem" -CAkey "$T/int.key" -set_serial 0x0123456789ABCDEF \
+	-days 365 -extfile "$T/leaf.ext" -out "$T/leaf.pem"
+o genrsa -out "$T/ss.key" 1024
+o req -x509 -new -key "$T/ss.key" -subj "/C=us/O=contoso corp/CN=mail.contoso.com/emailAddress=x@contoso.com" \
+	-addext "subjectAltName=DNS:mail.contoso.com,DNS:autodiscover.contoso.com" -days 30 -out "$T/ss.pem"
+o req -x509 -new -key "$T/ss.key" -subj "/CN=a+CN=b/OU=multi valued" -addext "extendedKeyUsage=emailProtection" \
+	-days 1 -out "$T/odd.pem"
+
+cp "$T/leaf.pem" "$C/cert/leaf.pem"
+cat "$T/leaf.pem" "$T/int.pem" "$T/root.pem" >"$C/cert/chain.pem"
+cp "$T/ss.pem" "$C/cert/selfsigned-rsa.pem"
+o x509 -in "$T/ss.pem" -outform DER -out "$C/cert/selfsigned-rsa.der"
+o x509 -in "$T/root.pem" -outform DER -out "$C/cert/root-ec.der"
+o x509 -in "$T/odd.pem" -outform DER -out "$C/cert/multivalued-rdn.der"
+head -c 200 "$C/cert/root-ec.der" >"$C/cert/truncated.der"
+sed '3s/./!/' "$T/leaf.pem" >"$C/cert/bad-base64.pem"
+{ cat "$T/leaf.pem"; printf -- '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'; } >"$C/cert/bad-chain.pem"
+
+# --- X.500 subjects -------------------------------------------------------------------------------
+printf 'c=us,o=contoso corp,cn=mail.contoso.com' | put x500/exchange
+printf 'CN=um1.example.test' | put x500/cn
+printf 'cn=a\\,b,ou=x\\+y,o=\\"q\\",l=Z\\C3\\BCrich,st=\\23x' | put x500/escapes
+printf 'cn=a+ou=b,dc=example,dc=test' | put x500/multivalued
+printf 'emailAddress=x@contoso.com,serialNumber=12,cn=x' | put x500/types
+printf 'cn=#0403616263' | put x500/hex
+printf 'cn=a\\00b' | put x500/nul
+printf '2.5.4.3=oid' | put x500/oid
+
+# --- import: PEM, DER, .p7b, PKCS#12 (password "fuzz", a cheap KDF so mutations run fast) --------
+cat "$T/leaf.pem" "$T/int.pem" >"$C/import/chain.pem"
+cp "$C/cert/selfsigned-rsa.der" "$C/import/cert.der"
+o crl2pkcs7 -nocrl -certfile "$T/leaf.pem" -certfile "$T/int.pem" -out "$C/import/chain.p7b.pem"
+o crl2pkcs7 -nocrl -certfile "$T/leaf.pem" -certfile "$T/int.pem" -outform DER -out "$C/import/chain.p7b"
+o pkcs12 -export -in "$T/leaf.pem" -inkey "$T/leaf.key" -certfile "$T/int.pem" -name "um1 friendly" \
+	-passout pass:fuzz -iter 1 -maciter -macalg sha256 -out "$C/import/leaf-chain.pfx"
+o pkcs12 -export -in "$T/ss.pem" -inkey "$T/ss.key" -passout pass:fuzz -iter 1 -nomaciter \
+	-certpbe AES-128-CBC -keypbe AES-128-CBC -out "$C/import/rsa.pfx"
+o pkcs12 -export -in "$T/ss.pem" -nokeys -passout pass:fuzz -iter 1 -nomaciter -out "$C/import/nokey.pfx"
+o pkcs12 -export -in "$T/ss.pem" -inkey "$T/ss.key" -passout pass:other -iter 1 -nomaciter -out "$C/import/wrong-password.pfx"
+o pkcs12 -export -in "$T/ss.pem" -inkey "$T/ss.key" -passout pass:fuzz -iter 1 -nomac -out "$C/import/nomac.pfx"
+{ cat "$T/ss.pem" "$T/ss.key"; } >"$C/import/cert-and-key.pem"
+cp "$T/leaf.csr" "$C/import/request.csr"
+
+# --- meta INI ------------------------------------------------------------------------------------
+printf '[certificate]\nservices = UM,SMTP\nexportable = true\nfriendly_name = umd%%20cert\n' | put meta/full
+printf '[certificate]\nservices = \nexportable = false\n' | put meta/empty
+printf '[certificate]\nfriendly_name = a%%3Bb%%23c%%25d%%3De\n[request]\ncreated = 2026-11-28T11:00:00Z\n' | put meta/request
+printf '[certificate]\nservices = IMAP,POP,UM,IIS,SMTP,LDAP\nfriendly_name = %%C3%%A9t%%C3%%A9\n' | put meta/all
+printf '[certificate]\nfriendly_name = bad%%0A\n' | put meta/control
+printf '[certificate]\nexportable = maybe\n' | put meta/bad
+
+# --- umd's configuration -------------------------------------------------------------------------
+put config/full <<'CONF'
+[umd]
+mode = sipsecured
+listen = 127.0.0.1:5061
+fqdn = um1.example.test
+log_format = json
+store = /var/lib/umedge/store
+renew_self_signed_days = 30
+http_listen = 127.0.0.1:9561
+idle_seconds = 300
+handshake_seconds = 10
+
+[gateway gw1]
+address = 127.0.0.1
+fqdn = gw1.example.test
+certificate = gw.pem
+
+[gateway gw2]
+address = ::1, 127.0.0.2 127.0.0.3
+fqdn = gw2.example.test
+CONF
+printf '[umd]\nmode = unsecured\nlisten = [::1]:5060\nhttp_listen =\n[gateway pbx]\naddress = 127.0.0.1\n' | put config/unsecured
+printf '[umd]\nmode = secured\n; comment\n# comment\n[gateway a]\naddress = 127.0.0.1\nfqdn = a.test\n[gateway a]\naddress = 127.0.0.9\n' | put config/duplicate
+printf '[umd]\nmode = loud\nlisten = 127.0.0.1\nbogus = 1\n[gateway x]\nfqdn = not a name\n[other]\nk = v\nnot ini\n' | put config/errors
+printf '[umd]\nidle_seconds = 99999999999999999999\nhandshake_seconds = -1\nrenew_self_signed_days = 366\n' | put config/ranges
+
+# --- SDP offers ------------------------------------------------------------------------------------
+printf 'v=0\r\no=gw 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n' | put sdp/avp
+printf 'v=0\r\no=gw 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 8\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:32\r\na=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n' | put sdp/savp
+printf 'v=0\r\no=gw 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\na=crypto:7 AES_CM_128_HMAC_SHA1_80 inline:x\r\nm=video 5000 RTP/AVP 96\r\nm=audio 0 RTP/AVP 0\r\nm=audio 4002 RTP/SAVP 0\r\nm=audio 4004 RTP/AVP 18\r\n' | put sdp/mixed
+printf 'v=0\r\no=gw 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 0\r\na=crypto:1 F8_128_HMAC_SHA1_80 inline:abc\r\n' | put sdp/unsupported-suite
+printf 'v=0\r\nm=audio\r\n' | put sdp/broken
+
+# --- SIP: first byte 0x80 = one UDP datagram; else the stream's piece size (0 = all at once) -----
+sipmsg() { # METHOD [BODY]
+	local body=${2:-} ct=""
+	[ -z "$body" ] || ct="Content-Type: application/sdp\r\n"
+	printf '%s sips:um1.example.test;transport=tls SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5555;branch=z9hG4bK776asdhds;rport\r\nMax-Forwards: 70\r\nFrom: "GW" <sips:gw@gw1.example.test>;tag=1928301774\r\nTo: <sips:um1.example.test>\r\nCall-ID: a84b4c76e66710@gw1.example.test\r\nCSeq: 314159 %s\r\nContact: <sips:gw@127.0.0.1:5555;transport=tls>\r\nAllow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\nSupported: timer\r\nSession-Expires: 1800;refresher=uac\r\nRecord-Route: <sip:127.0.0.1;lr>\r\n%bContent-Length: %d\r\n\r\n%s' \
+		"$1" "$1" "$ct" "${#body}" "$body"
+}
+{ printf '\0'; sipmsg OPTIONS; } | put sip/options-stream
+{ printf '\x07'; sipmsg OPTIONS; sipmsg INVITE "$(cat "$C/sdp/savp")"; } | put sip/two-in-pieces
+{ printf '\x80'; sipmsg INVITE "$(cat "$C/sdp/avp")"; } | put sip/invite-udp
+{ printf '\x80'; printf 'SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n'; } | put sip/response-udp
+{ printf '\0'; printf 'OPTIONS sip:um SIP/2.0\r\nv: SIP/2.0/TCP x\r\nf: <sip:a@b>;tag=1\r\nt: <sip:c@d>\r\ni: y\r\nCSeq: 1 OPTIONS\r\nl: 5\r\n\r\nabc'; } | put sip/compact-short-body
+{ printf '\0'; printf '\r\n\r\nBYE sip:um SIP/2.0\r\nVia: SIP/2.0/TLS h;branch=z9hG4bKx\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: y\r\nCSeq: 2 BYE\r\nContent-Length: 99999999999\r\n\r\n'; } | put sip/huge-length
+{ printf '\x80'; printf 'INVITE sip:um SIP/2.0\r\nVia: SIP/2.0/UDP [::1]:5060;branch=z9hG4bKa;received=::1\r\nFrom: sip:a@[::1]\r\nTo: sip:b@b\r\nCall-ID: z\r\nCSeq: x INVITE\r\n\r\n'; } | put sip/bad-cseq
+
+# --- the edgesync subscription file ------------------------------------------------------------------
+python3 - "$T/leaf.pem" >"$C/subscription/valid.json" <<'PY'
+import json, sys
+pem = open(sys.argv[1]).read()
+print(json.dumps({"version": 1, "edge_name": "edge1", "fqdn": "edge1.example.test",
+                  "url": "ldaps://127.0.0.1:50636", "base": "dc=edge1,dc=test",
+                  "certificate": pem, "bind_dn": "cn=edgesync,dc=edge1,dc=test",
+                  "bind_password": "s3cret", "effective": "2026-11-28T11:00:00Z",
+                  "duration_minutes": 1440}, indent=2))
+PY
+sed 's/"version": 1/"version": 2/' "$C/subscription/valid.json" >"$C/subscription/version2.json"
+sed 's/ldaps:/http:/' "$C/subscription/valid.json" >"$C/subscription/bad-url.json"
+sed 's/"duration_minutes": 1440/"duration_minutes": 1440, "duration_minutes": 1/' "$C/subscription/valid.json" >"$C/subscription/duplicate.json"
+printf '{"version": 1}' >"$C/subscription/short.json"
+
+chmod 644 "$C"/*/*
+for d in "$C"/*; do printf '%-14s %3d files %6d bytes\n' "${d#$C/}" "$(ls "$d" | wc -l)" "$(cat "$d"/* | wc -c)"; done

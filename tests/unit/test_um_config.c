@@ -1,0 +1,131 @@
+/* umd's configuration (um/src/config.c): a file and the same text in memory read alike. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "testutil.h"
+
+#define GOOD                                                                                       \
+	"[umd]\nmode = secured\nlisten = [::1]:5071\nfqdn = um1.example.test\n"                    \
+	"log_format = json\nstore = /tmp/s\nhttp_listen =\nidle_seconds = 60\n"                    \
+	"handshake_seconds = 3\n\n[gateway gw1]\naddress = 127.0.0.1, ::1\n"                       \
+	"fqdn = gw1.example.test\n"
+
+/* Loads `text` from a file named `name` in a fresh directory (and from memory, as `name`). */
+static enum um_err
+from_file(const char *text, size_t len, struct um_config **out, char **dirp)
+{
+	char path[512];
+
+	*dirp = tu_tmpdir();
+	snprintf(path, sizeof(path), "%s/umd.conf", *dirp);
+	tu_write_file(path, text, len, 0600);
+	return um_config_load(path, false, out);
+}
+
+static void
+same(const struct um_config *a, const struct um_config *b)
+{
+	size_t i;
+
+	CU_ASSERT_EQUAL(a->mode, b->mode);
+	CU_ASSERT_STRING_EQUAL(a->listen_host, b->listen_host);
+	CU_ASSERT_EQUAL(a->listen_port, b->listen_port);
+	CU_ASSERT_EQUAL(a->idle_seconds, b->idle_seconds);
+	CU_ASSERT_EQUAL(a->handshake_seconds, b->handshake_seconds);
+	CU_ASSERT_EQUAL(a->ngateways, b->ngateways);
+	CU_ASSERT_EQUAL_FATAL(a->nerrors, b->nerrors);
+	for (i = 0; i < a->nerrors; i++) /* "FILE:LINE: ..." after the name */
+		CU_ASSERT_STRING_EQUAL(strchr(a->errors[i], ':'), strchr(b->errors[i], ':'));
+}
+
+static void
+test_good(void)
+{
+	struct um_config *f = NULL, *m = NULL;
+	char *dir;
+
+	CU_ASSERT_EQUAL_FATAL(from_file(GOOD, strlen(GOOD), &f, &dir), UM_OK);
+	CU_ASSERT_EQUAL_FATAL(um_config_parse("mem.conf", GOOD, strlen(GOOD), false, &m), UM_OK);
+	same(f, m);
+	CU_ASSERT_EQUAL(m->mode, UM_MODE_SECURED);
+	CU_ASSERT_STRING_EQUAL(m->listen_host, "::1");
+	CU_ASSERT_EQUAL(m->listen_port, 5071);
+	CU_ASSERT_EQUAL(m->ngateways, 1);
+	CU_ASSERT_EQUAL(m->gateways[0].naddresses, 2);
+	um_config_free(f);
+	um_config_free(m);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+static void
+test_errors_name_lines(void)
+{
+	static const char bad[] = "[umd]\nmode = loud\nlisten = 127.0.0.1\n[gateway x]\n"
+	                          "fqdn = not a name\nnot ini\n";
+	struct um_config *f = NULL, *m = NULL;
+	char *dir;
+
+	CU_ASSERT_EQUAL(from_file(bad, sizeof(bad) - 1, &f, &dir), UM_ERR_CONFIG);
+	CU_ASSERT_EQUAL(um_config_parse("mem.conf", bad, sizeof(bad) - 1, false, &m),
+	                UM_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	same(f, m);
+	CU_ASSERT_TRUE(m->nerrors >= 4);
+	CU_ASSERT_STRING_EQUAL(m->errors[0], "mem.conf:2: mode \"loud\": unsecured, sipsecured or "
+	                                     "secured");
+	um_config_free(f);
+	um_config_free(m);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* A NUL ends its line's text, in a file as in memory; the text need not end in one. */
+static void
+test_nul_and_no_terminator(void)
+{
+	static const char text[] = "[umd]\nmode = unsecured\0junk\nlisten = 127.0.0.1:5999";
+	struct um_config *f = NULL, *m = NULL;
+	char *dir;
+
+	CU_ASSERT_EQUAL(from_file(text, sizeof(text) - 1, &f, &dir),
+	                um_config_parse("mem.conf", text, sizeof(text) - 1, false, &m));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	same(f, m);
+	CU_ASSERT_EQUAL(m->mode, UM_MODE_UNSECURED);
+	CU_ASSERT_EQUAL(m->listen_port, 5999);
+	um_config_free(f);
+	um_config_free(m);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+static void
+test_missing_file(void)
+{
+	struct um_config *c = NULL;
+
+	CU_ASSERT_EQUAL(um_config_load("/nonexistent/umd.conf", false, &c), UM_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(um_errdetail(), "/nonexistent/umd.conf"));
+	if (c != NULL)
+		CU_ASSERT_EQUAL(c->nerrors, 0);
+	um_config_free(c);
+}
+
+static CU_TestInfo tests[] = {
+        {"a good configuration, from a file and from memory", test_good},
+        {"errors name FILE:LINE, every one", test_errors_name_lines},
+        {"a NUL byte and a missing last newline", test_nul_and_no_terminator},
+        {"a file that cannot be read", test_missing_file},
+        CU_TEST_INFO_NULL,
+};
+
+int
+main(void)
+{
+	return tu_run("um_config", tests);
+}
