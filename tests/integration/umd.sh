@@ -41,6 +41,17 @@ umd_stop() {
 	UMD_RC=""
 	[ -n "$pid" ] || return 0
 	kill -TERM "$pid" 2>/dev/null
+	# A umd that does not stop is a failure, not a test that hangs until ctest kills it (and
+	# leaves the daemon behind): 60 s, then SIGKILL.
+	for _ in $(seq 600); do
+		st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || break
+		[ "$st" = Z ] && break
+		sleep 0.1
+	done
+	if [ -n "${st:-}" ] && [ "$st" != Z ] && kill -0 "$pid" 2>/dev/null; then
+		not_ok "umd $1 did not stop within 60 s of SIGTERM (killed)"
+		kill -KILL "$pid" 2>/dev/null
+	fi
 	wait "$pid" 2>/dev/null
 	UMD_RC=$?
 	eval "UMD_PID_$1="

@@ -15,7 +15,18 @@ export UMEDGE_CA_BUNDLE=""
 D=$(dirname "$0")
 S="$WORK/store"
 load() { python3 "$D/umd_load.py" "$@"; }
-
+# Load generators still running when the test ends (each also stops by itself: --max).
+LOAD_PIDS=""
+load_stop() {
+	for p in $LOAD_PIDS; do
+		# only a generator of ours still running (an ended one's id may have been reused)
+		grep -q umd_load.py "/proc/$p/cmdline" 2>/dev/null || continue
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	return 0
+}
+cleanup_hooks="$cleanup_hooks load_stop"
 
 # In a sanitizer build freed memory sits in ASan's quarantine before it can be reused: keep
 # that small. scripts/test unwinds every allocation fully (fast_unwind_on_malloc=0, for the
@@ -48,7 +59,6 @@ cp "$WORK/gw/certs/$GT.pem" "$WORK/gw1.pem"
 cp "$WORK/gw/keys/$GT.key" "$WORK/gw1.key"
 GW=(--cert "$WORK/gw1.pem" --key "$WORK/gw1.key")
 
-T0=$SECONDS
 phase() { echo "# $1 (at ${SECONDS}s)"; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 fds() { ls "/proc/$1/fd" | wc -l; }
@@ -72,6 +82,7 @@ keepalive_start() {
 	rm -f "$WORK/$1.stop"
 	load keepalive --port "$2" "${GW[@]}" --until "$WORK/$1.stop" --max 80 >"$WORK/$1.ka" 2>&1 &
 	eval "KA_$1=$!"
+	LOAD_PIDS="$LOAD_PIDS $!"
 }
 keepalive_stop() {
 	touch "$WORK/$1.stop"
@@ -103,6 +114,7 @@ keepalive_start ka1 "$PORT"
 load hold --port "$PORT" "${GW[@]}" --count "$CONNS" --concurrency "$PAR" --until "$WORK/release" \
 	--max 60 >"$WORK/hold.txt" 2>&1 &
 HOLD=$!
+LOAD_PIDS="$LOAD_PIDS $HOLD"
 for _ in $(seq 900); do grep -q '^HOLD opened' "$WORK/hold.txt" && break; sleep 0.1; done
 OPEN=$(awk '/^HOLD opened/ {print $3}' "$WORK/hold.txt")
 expect_eq "$CONNS mutual-TLS connections are open at once" "$CONNS" "${OPEN:-0}"
@@ -213,6 +225,7 @@ UPID=$UMD_PID_u
 URSS0=$(rss_kib "$UPID")
 load malformed --udp --port "$PORT4" --conns 300 --max 30 >"$WORK/udp.txt" 2>&1 &
 UDPF=$!
+LOAD_PIDS="$LOAD_PIDS $UDPF"
 check "OPTIONS over UDP get 200 during the flood" load options --udp --port "$PORT4" --retry 5
 wait "$UDPF"
 cat "$WORK/udp.txt"

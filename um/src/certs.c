@@ -379,10 +379,12 @@ renew(struct um_certs *c, struct cc_store *s, const struct cc_cert *old, time_t 
 {
 	struct cc_new_params p;
 	const char *doms[64];
-	char thumb[CC_THUMB_LEN + 1];
+	char thumb[CC_THUMB_LEN + 1], old_thumb[CC_THUMB_LEN + 1];
 	size_t i;
 	enum cc_err cr;
 
+	/* Adding the new certificate reloads the store, which frees `old`: keep what we print. */
+	snprintf(old_thumb, sizeof(old_thumb), "%s", cc_cert_thumbprint(old));
 	memset(&p, 0, sizeof(p));
 	for (i = 0; i < cc_cert_domain_count(old) && i < 64; i++)
 		doms[i] = cc_cert_domain(old, i);
@@ -395,8 +397,8 @@ renew(struct um_certs *c, struct cc_store *s, const struct cc_cert *old, time_t 
 	p.friendly_name = "umd self-signed (renewed)";
 	if ((cr = cc_store_new_self_signed(s, &p, thumb)) != CC_OK)
 		return cc_fail(cr, "renewing the self-signed UM certificate");
-	cc_log_message(c->log, CC_LOG_INFO, "renewed self-signed certificate %s as %s",
-	               cc_cert_thumbprint(old), thumb);
+	cc_log_message(c->log, CC_LOG_INFO, "renewed self-signed certificate %s as %s", old_thumb,
+	               thumb);
 	return UM_OK;
 }
 
@@ -421,10 +423,12 @@ um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 	 */
 	if (cert != NULL && c->renew_days > 0 && cc_cert_is_self_signed(cert) &&
 	    cc_cert_not_after(cert) - now < (time_t)c->renew_days * 86400) {
+		/* cert belongs to the store, which a renewal reloads: choose again either way. */
+		snprintf(old, sizeof(old), "%s", cc_cert_thumbprint(cert));
 		if ((r = renew(c, s, cert, now)) != UM_OK)
-			cc_log_message(c->log, CC_LOG_WARNING, "renewing %s: %s",
-			               cc_cert_thumbprint(cert), um_errdetail());
-		else if ((r = select_um(c, s, true, &cert)) != UM_OK)
+			cc_log_message(c->log, CC_LOG_WARNING, "renewing %s: %s", old,
+			               um_errdetail());
+		if ((r = select_um(c, s, true, &cert)) != UM_OK)
 			goto out;
 	}
 	if (cert == NULL) {
