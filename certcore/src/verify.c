@@ -317,14 +317,21 @@ out:
 	return r;
 }
 
+/*
+ * `shared_t` and `shared_store` (both or neither) are the roots loaded once for a pass over the
+ * whole store (cc_store_verify_all): reading the system bundle again for every certificate
+ * cost some 35 ms each (tests/bench).
+ */
 static enum cc_err
 verify_one(struct cc_store *s, const struct cc_cert *c, const struct cc_verify_opts *opts,
-           struct crl_memo *memo, struct cc_verify **out)
+           struct crl_memo *memo, const struct cc_trust *shared_t, X509_STORE *shared_store,
+           struct cc_verify **out)
 {
 	struct cc_verify_opts defaults;
 	struct cc_verify *v = NULL;
 	struct cc_trust *t = NULL;
-	X509_STORE *store = NULL;
+	const struct cc_trust *tr;
+	X509_STORE *store = NULL, *xst;
 	time_t now;
 	enum cc_err r = CC_ERR_NOMEM;
 
@@ -365,15 +372,22 @@ verify_one(struct cc_store *s, const struct cc_cert *c, const struct cc_verify_o
 		r = CC_OK;
 		goto out;
 	}
-	if ((r = cc_trust_load(s, opts->bundle, &t)) != CC_OK ||
-	    (r = cc_trust_x509_store(t, &store)) != CC_OK)
-		goto out;
-	if ((r = run(v, store, c, now, NULL, true)) != CC_OK)
+	if (shared_t != NULL && shared_store != NULL) {
+		tr = shared_t;
+		xst = shared_store;
+	} else {
+		if ((r = cc_trust_load(s, opts->bundle, &t)) != CC_OK ||
+		    (r = cc_trust_x509_store(t, &store)) != CC_OK)
+			goto out;
+		tr = t;
+		xst = store;
+	}
+	if ((r = run(v, xst, c, now, NULL, true)) != CC_OK)
 		goto out;
 	if (v->status == CC_STATUS_VALID || v->status == CC_STATUS_DATE_INVALID) {
 		/* A chain that reaches a trusted root: its anchor's folder, and its revocation. */
-		v->root = cc_trust_type_of(t, v->nchain ? v->chain[v->nchain - 1].x : NULL);
-		if ((r = check_revocation(s, v, store, c, opts, now, memo)) != CC_OK)
+		v->root = cc_trust_type_of(tr, v->nchain ? v->chain[v->nchain - 1].x : NULL);
+		if ((r = check_revocation(s, v, xst, c, opts, now, memo)) != CC_OK)
 			goto out;
 	}
 	*out = v;
@@ -390,7 +404,7 @@ enum cc_err
 cc_store_verify(struct cc_store *s, const struct cc_cert *c, const struct cc_verify_opts *opts,
                 struct cc_verify **out)
 {
-	return verify_one(s, c, opts, NULL, out);
+	return verify_one(s, c, opts, NULL, NULL, NULL, out);
 }
 
 enum cc_status
@@ -469,6 +483,8 @@ cc_store_verify_all(struct cc_store *s, const struct cc_verify_opts *opts)
 {
 	struct cc_verify *v = NULL;
 	struct cc_cert *c;
+	struct cc_trust *t = NULL;
+	X509_STORE *store = NULL;
 	struct crl_memo memo;
 	size_t i;
 	enum cc_err r = CC_OK;
@@ -476,13 +492,20 @@ cc_store_verify_all(struct cc_store *s, const struct cc_verify_opts *opts)
 	memset(&memo, 0, sizeof(memo));
 	for (i = 0; i < cc_store_count(s); i++) {
 		c = cc_store_cert(s, i);
-		if ((r = verify_one(s, c, opts, &memo, &v)) != CC_OK)
+		/* The roots once for the whole pass, when a certificate needs them. */
+		if (t == NULL && !cc_cert_is_self_signed(c) &&
+		    ((r = cc_trust_load(s, opts ? opts->bundle : NULL, &t)) != CC_OK ||
+		     (r = cc_trust_x509_store(t, &store)) != CC_OK))
+			break;
+		if ((r = verify_one(s, c, opts, &memo, t, store, &v)) != CC_OK)
 			break;
 		cc_cert_set_verified(c, cc_verify_status(v), cc_verify_root_type(v),
 		                     cc_verify_reason(v));
 		cc_verify_free(v);
 		v = NULL;
 	}
+	X509_STORE_free(store);
+	cc_trust_free(t);
 	cc_crl_memo_clear(&memo);
 	return r;
 }

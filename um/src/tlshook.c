@@ -259,6 +259,13 @@ apply_policy(SSL_CTX *ctx)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
 	                                 SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/*
+	 * Nothing is resumed, so TLS 1.3 tickets would only cost CPU (OpenSSL re-encodes the
+	 * session with the client certificate for each); idle gateway connections give their read
+	 * and write buffers back (61 -> 33 KiB each, tests/bench).
+	 */
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_info_callback(ctx, info_cb);
 	SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);
 	SSL_CTX_set_cert_cb(ctx, cert_cb, NULL);
