@@ -67,8 +67,8 @@ cc_cert_free(struct cc_cert *c)
 	free(c);
 }
 
-static enum cc_err
-name_string(const X509_NAME *n, char **out)
+enum cc_err
+cc_name_rfc2253(const X509_NAME *n, char **out)
 {
 	BIO *b = NULL;
 	BUF_MEM *m;
@@ -214,8 +214,8 @@ compute(struct cc_cert *c)
 	if ((r = hex_upper(md, mdlen, "", &t)) != CC_OK)
 		goto out;
 	memcpy(c->thumb, t, CC_THUMB_LEN + 1);
-	if ((r = name_string(X509_get_subject_name(c->x), &c->subject)) != CC_OK ||
-	    (r = name_string(X509_get_issuer_name(c->x), &c->issuer)) != CC_OK ||
+	if ((r = cc_name_rfc2253(X509_get_subject_name(c->x), &c->subject)) != CC_OK ||
+	    (r = cc_name_rfc2253(X509_get_issuer_name(c->x), &c->issuer)) != CC_OK ||
 	    (r = collect_domains(c)) != CC_OK ||
 	    (r = asn1_time(X509_get0_notBefore(c->x), &c->not_before)) != CC_OK ||
 	    (r = asn1_time(X509_get0_notAfter(c->x), &c->not_after)) != CC_OK)

@@ -76,15 +76,10 @@ set_str(char **dst, const char *s)
 static char *
 name_text(const X509_NAME *n)
 {
-	BIO *b = BIO_new(BIO_s_mem());
-	BUF_MEM *m;
 	char *s = NULL;
 
-	if (b != NULL && X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0) {
-		BIO_get_mem_ptr(b, &m);
-		s = strndup(m->data, m->length);
-	}
-	BIO_free(b);
+	if (cc_name_rfc2253(n, &s) != CC_OK)
+		ERR_clear_error();
 	return s;
 }
 

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <openssl/x509.h>
+
 #include "certcore/cert.h"
 #include "certcore/error.h"
 #include "certcore/fileio.h"
@@ -44,5 +46,8 @@ void cc_store_unlock(struct cc_store *s);
  */
 void cc_cert_set_verified(struct cc_cert *c, enum cc_status st, enum cc_root_ca_type root,
                           const char *reason);
+
+/* A distinguished name as RFC 2253 text (owned, free()), as every certcore view prints it. */
+enum cc_err cc_name_rfc2253(const X509_NAME *n, char **out) CC_WUR;
 
 #endif

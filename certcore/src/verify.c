@@ -151,15 +151,10 @@ cc_verify_free(struct cc_verify *v)
 static char *
 subject_text(X509 *x)
 {
-	BIO *b = BIO_new(BIO_s_mem());
-	BUF_MEM *m;
 	char *s = NULL;
 
-	if (b != NULL && X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0) {
-		BIO_get_mem_ptr(b, &m);
-		s = strndup(m->data, m->length);
-	}
-	BIO_free(b);
+	if (cc_name_rfc2253(X509_get_subject_name(x), &s) != CC_OK)
+		ERR_clear_error();
 	return s;
 }
 
