@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,13 @@ struct problem {
 	char *reason;
 };
 
+/*
+ * Every writer adds one to a generation counter kept in the lock file when it takes the lock.
+ * A handle remembers the generation its view was loaded at: when a writer's lock finds the
+ * counter where this handle left it, nobody else wrote since, and after its own write the
+ * handle reloads only the entry it wrote (a bulk import is then linear, not quadratic).
+ * Otherwise, or when the counter cannot be kept, it reloads the whole store as before.
+ */
 struct cc_store {
 	char *path;
 	struct cc_cert **certs;
@@ -33,6 +41,9 @@ struct cc_store {
 	struct problem *problems;
 	size_t nproblems;
 	int lockfd;
+	uint64_t gen;   /* the generation the view was loaded at (or this writer's own) */
+	bool gen_known; /* false: the next write reloads everything */
+	bool current;   /* under our lock: the view is that of the store as it is now */
 };
 
 static const char *const layout[] = {
@@ -365,6 +376,41 @@ out:
 	return r;
 }
 
+/* The generation counter in the lock file (8 bytes, little-endian; an empty file is 0). */
+static bool
+read_gen(int fd, uint64_t *gen)
+{
+	unsigned char b[8];
+	ssize_t n;
+	int i;
+
+	while ((n = pread(fd, b, sizeof(b), 0)) == -1 && errno == EINTR)
+		;
+	if (n == 0) {
+		*gen = 0;
+		return true;
+	}
+	if (n != (ssize_t)sizeof(b))
+		return false;
+	for (*gen = 0, i = 7; i >= 0; i--)
+		*gen = *gen << 8 | b[i];
+	return true;
+}
+
+static bool
+write_gen(int fd, uint64_t gen)
+{
+	unsigned char b[8];
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (unsigned char)(gen >> (8 * i));
+	while ((n = pwrite(fd, b, sizeof(b), 0)) == -1 && errno == EINTR)
+		;
+	return n == (ssize_t)sizeof(b);
+}
+
 static enum cc_err
 reload_unlocked(struct cc_store *s)
 {
@@ -442,8 +488,13 @@ cc_store_reload(struct cc_store *s)
 	int fd = -1;
 	enum cc_err r = CC_ERR_LOCK;
 
-	if (s->lockfd != -1)
-		return reload_unlocked(s);
+	if (s->lockfd != -1) {
+		/* Our own exclusive lock: what is scanned now is the generation lock_store set. */
+		r = reload_unlocked(s);
+		s->current = r == CC_OK;
+		s->gen_known = s->gen_known && r == CC_OK;
+		return r;
+	}
 	if ((p = cc_aprintf("%s/.lock", s->path)) == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "path");
 		goto out;
@@ -459,11 +510,111 @@ cc_store_reload(struct cc_store *s)
 			goto out;
 		}
 	}
+	/* No lock file: no writer has been here, generation 0. */
+	s->gen_known = fd == -1 || read_gen(fd, &s->gen);
+	if (fd == -1)
+		s->gen = 0;
 	r = reload_unlocked(s);
+	if (r != CC_OK)
+		s->gen_known = false;
 out:
 	if (fd != -1)
 		close(fd);
 	free(p);
+	return r;
+}
+
+/* Moves the entry load_entry() appended to its place in thumbprint order. */
+static void
+insert_last_sorted(struct cc_store *s)
+{
+	struct cc_cert *c = s->certs[s->ncerts - 1];
+	size_t lo = 0, hi = s->ncerts - 1, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (cmp_cert(&s->certs[mid], &c) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(&s->certs[lo + 1], &s->certs[lo], (s->ncerts - 1 - lo) * sizeof(*s->certs));
+	s->certs[lo] = c;
+}
+
+/* Drops problems recorded for `path`. */
+static void
+forget_problems(struct cc_store *s, const char *path)
+{
+	size_t i = 0;
+
+	while (i < s->nproblems) {
+		if (strcmp(s->problems[i].path, path) != 0) {
+			i++;
+			continue;
+		}
+		free(s->problems[i].path);
+		free(s->problems[i].reason);
+		memmove(&s->problems[i], &s->problems[i + 1],
+		        (s->nproblems - i - 1) * sizeof(*s->problems));
+		s->nproblems--;
+	}
+}
+
+/*
+ * After a write of entry `thumb` under the lock: when the view was current, only that entry is
+ * loaded again (with what loading would say of its files); otherwise the whole store.
+ */
+static enum cc_err
+refresh_entry(struct cc_store *s, const char *thumb)
+{
+	static const char *const files[][2] = {
+	        {"certs", ".pem"}, {"keys", ".key"}, {"meta", ".ini"}};
+	char *paths[3] = {NULL, NULL, NULL}, name[CC_THUMB_LEN + 5];
+	struct stat st;
+	bool present[3];
+	size_t i;
+	enum cc_err r = CC_OK;
+
+	if (!s->current)
+		return cc_store_reload(s);
+	for (i = 0; i < 3; i++) {
+		if ((paths[i] = cc_aprintf("%s/%s/%s%s", s->path, files[i][0], thumb,
+		                           files[i][1])) == NULL) {
+			r = cc_seterr(CC_ERR_NOMEM, "path");
+			goto out;
+		}
+		forget_problems(s, paths[i]);
+		present[i] = lstat(paths[i], &st) == 0;
+	}
+	for (i = 0; i < s->ncerts; i++) {
+		if (strcmp(cc_cert_thumbprint(s->certs[i]), thumb) == 0) {
+			cc_cert_free(s->certs[i]);
+			memmove(&s->certs[i], &s->certs[i + 1],
+			        (s->ncerts - i - 1) * sizeof(*s->certs));
+			s->ncerts--;
+			break;
+		}
+	}
+	if (present[0]) {
+		snprintf(name, sizeof(name), "%s.pem", thumb);
+		if ((r = load_entry(s, name)) != CC_OK)
+			goto out;
+	} else {
+		if (present[1] &&
+		    (r = add_problem(s, paths[1], "private key without a certificate")) != CC_OK)
+			goto out;
+		if (present[2] &&
+		    (r = add_problem(s, paths[2], "metadata without a certificate")) != CC_OK)
+			goto out;
+	}
+	if (present[0] && s->ncerts > 1)
+		insert_last_sorted(s);
+out:
+	if (r != CC_OK)
+		s->gen_known = s->current = false;
+	for (i = 0; i < 3; i++)
+		free(paths[i]);
 	return r;
 }
 
@@ -663,6 +814,7 @@ static enum cc_err
 lock_store(struct cc_store *s)
 {
 	char *p = NULL;
+	uint64_t old;
 	int fd = -1;
 	enum cc_err r = CC_ERR_LOCK;
 
@@ -682,6 +834,18 @@ lock_store(struct cc_store *s)
 	}
 	s->lockfd = fd;
 	fd = -1;
+	/*
+	 * Bumped before anything is written, so that a writer that dies half way still tells
+	 * every other handle that their view is stale.
+	 */
+	if (read_gen(s->lockfd, &old) && write_gen(s->lockfd, old + 1)) {
+		s->current = s->gen_known && s->gen == old;
+		s->gen = old + 1;
+		s->gen_known = true;
+	} else {
+		s->current = false;
+		s->gen_known = false;
+	}
 	sweep_temporaries(s);
 	r = CC_OK;
 out:
@@ -694,6 +858,7 @@ out:
 static void
 unlock_store(struct cc_store *s)
 {
+	s->current = false;
 	if (s->lockfd != -1) {
 		/* Closing the descriptor drops the flock. */
 		close(s->lockfd);
@@ -818,7 +983,7 @@ cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
 	fault("after-cert");
 	if (thumb_out != NULL)
 		memcpy(thumb_out, cc_cert_thumbprint(c), CC_THUMB_LEN + 1);
-	r = cc_store_reload(s);
+	r = refresh_entry(s, cc_cert_thumbprint(c));
 out:
 	/*
 	 * A write that failed before the commit point takes back what it wrote: a private key
@@ -834,6 +999,8 @@ out:
 		(void)cc_seterr(r, "%s%s", saved,
 		                undo != CC_OK ? " (removing what was written failed too)" : "");
 	}
+	if (r != CC_OK)
+		s->gen_known = false; /* what failed half way may have left files the view lacks */
 	if (locked)
 		unlock_store(s);
 	cc_cert_free(c);
@@ -859,7 +1026,8 @@ cc_store_enable(struct cc_store *s, const char *thumb, unsigned services)
 		goto out;
 	locked = true;
 	/* Read-modify-write under the lock: another writer may have enabled something. */
-	if ((r = cc_store_reload(s)) != CC_OK || (r = cc_store_find(s, t, &c)) != CC_OK)
+	if ((!s->current && (r = cc_store_reload(s)) != CC_OK) ||
+	    (r = cc_store_find(s, t, &c)) != CC_OK)
 		goto out;
 	meta.services = cc_cert_services(c) | services;
 	meta.exportable = cc_cert_exportable(c);
@@ -870,8 +1038,10 @@ cc_store_enable(struct cc_store *s, const char *thumb, unsigned services)
 	}
 	if ((r = write_meta(mpath, &meta)) != CC_OK)
 		goto out;
-	r = cc_store_reload(s);
+	r = refresh_entry(s, t);
 out:
+	if (r != CC_OK)
+		s->gen_known = false; /* what failed half way may have left files the view lacks */
 	if (locked)
 		unlock_store(s);
 	free(mpath);
@@ -899,7 +1069,7 @@ cc_store_remove(struct cc_store *s, const char *thumb)
 	if ((r = lock_store(s)) != CC_OK)
 		goto out;
 	locked = true;
-	if ((r = cc_store_reload(s)) != CC_OK)
+	if (!s->current && (r = cc_store_reload(s)) != CC_OK)
 		goto out;
 	if ((r = cc_store_find(s, t, &c)) == CC_ERR_NOT_FOUND) {
 		/*
@@ -935,8 +1105,10 @@ cc_store_remove(struct cc_store *s, const char *thumb)
 		if (i == 0)
 			fault("after-cert-removed");
 	}
-	r = cc_store_reload(s);
+	r = refresh_entry(s, t);
 out:
+	if (r != CC_OK)
+		s->gen_known = false; /* what failed half way may have left files the view lacks */
 	if (locked)
 		unlock_store(s);
 	free(p);
@@ -1088,6 +1260,8 @@ cc_store_state_set(struct cc_store *s, const char *name, const char *const *keys
 	locked = true;
 	r = cc_file_write_atomic(p, text, strlen(text), 0600);
 out:
+	if (r != CC_OK)
+		s->gen_known = false; /* what failed half way may have left files the view lacks */
 	if (locked)
 		unlock_store(s);
 	free(text);

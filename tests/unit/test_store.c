@@ -1737,6 +1737,195 @@ test_sigkill_writer(void)
 	fx_close(&f);
 }
 
+/* ---- the view after a write ------------------------------------------------------------------ */
+
+/* What a handle sees, as text: each certificate with its services and name, then each problem. */
+static char *
+view_of(const struct cc_store *s)
+{
+	char *all = strdup(""), *next;
+	struct cc_cert *c;
+	size_t i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(all);
+	for (i = 0; i < cc_store_count(s); i++) {
+		c = cc_store_cert(s, i);
+		CU_ASSERT_FATAL(asprintf(&next, "%scert %s services=%u name=%s key=%d\n", all,
+		                         cc_cert_thumbprint(c), cc_cert_services(c),
+		                         cc_cert_friendly_name(c),
+		                         (int)cc_cert_has_private_key(c)) > 0);
+		free(all);
+		all = next;
+	}
+	for (i = 0; i < cc_store_problem_count(s); i++) {
+		CU_ASSERT_FATAL(asprintf(&next, "%sproblem %s: %s\n", all,
+		                         cc_store_problem_path(s, i),
+		                         cc_store_problem_reason(s, i)) > 0);
+		free(all);
+		all = next;
+	}
+	return all;
+}
+
+/* The handle's view equals what a fresh open of the same store sees. */
+static void
+expect_view_fresh(const struct cc_store *s, const char *path)
+{
+	struct cc_store *fresh = NULL;
+	char *a, *b;
+
+	CU_ASSERT_EQUAL_FATAL(cc_store_open(path, 0, &fresh), CC_OK);
+	a = view_of(s);
+	b = view_of(fresh);
+	CU_ASSERT_STRING_EQUAL(a, b);
+	if (strcmp(a, b) != 0)
+		fprintf(stderr, "\n  view:\n%s  fresh open:\n%s", a, b);
+	free(a);
+	free(b);
+	cc_store_free(fresh);
+}
+
+/*
+ * A writer whose view is current reloads only the entry it wrote: after every kind of write the
+ * view must still be exactly what a full load sees, problems included (an orphan key that the
+ * new certificate adopts, a certificate whose key does not match, meta of a removed entry).
+ */
+static void
+test_view_after_own_writes(void)
+{
+	struct fx f;
+	char t1[CC_THUMB_LEN + 1], t2[CC_THUMB_LEN + 1], t3[CC_THUMB_LEN + 1], p[PATH_MAX];
+	char *kpem;
+	struct cc_meta m = {CC_SVC_SMTP, false, "adopted"};
+	X509 *x, *x2;
+	EVP_PKEY *k, *k2;
+	int i;
+
+	fx_open(&f);
+	for (i = 0; i < 5; i++) {
+		add_ec(f.s, CC_SVC_UM, "five", t1, NULL, NULL);
+		expect_view_fresh(f.s, f.path);
+	}
+	/* A key left without its certificate (a crash), then the certificate added by the API. */
+	make_ec(&x, &k);
+	thumb_of(x, t2);
+	kpem = tu_key_pem(k);
+	pathf(p, "keys/%s.key", t2);
+	plant(&f, p, kpem, strlen(kpem), 0600);
+	free(kpem);
+	fx_reopen(&f);
+	CU_ASSERT_TRUE(problem_index(f.s, t2) >= 0);
+	CU_ASSERT_EQUAL_FATAL(cc_store_add(f.s, x, NULL, k, &m, t2), CC_OK);
+	CU_ASSERT_EQUAL(problem_index(f.s, t2), -1);
+	expect_view_fresh(f.s, f.path);
+	/* Enable and remove. */
+	CU_ASSERT_EQUAL(cc_store_enable(f.s, t2, CC_SVC_IMAP), CC_OK);
+	expect_view_fresh(f.s, f.path);
+	expect_loaded(f.s, t2, true, CC_SVC_SMTP | CC_SVC_IMAP);
+	CU_ASSERT_EQUAL(cc_store_remove(f.s, t1), CC_OK);
+	expect_view_fresh(f.s, f.path);
+	CU_ASSERT_EQUAL(cc_store_find(f.s, t1, &(struct cc_cert *){NULL}), CC_ERR_NOT_FOUND);
+	/*
+	 * A certificate deleted by hand leaves its key and meta as problems; removing the entry
+	 * through the API clears the files and the problems.
+	 */
+	add_ec(f.s, CC_SVC_NONE, NULL, t3, &x2, &k2);
+	pathf(p, "%s/certs/%s.pem", f.path, t3);
+	CU_ASSERT_EQUAL(unlink(p), 0);
+	CU_ASSERT_EQUAL(cc_store_reload(f.s), CC_OK);
+	CU_ASSERT_EQUAL(cc_store_problem_count(f.s), 2);
+	expect_view_fresh(f.s, f.path);
+	CU_ASSERT_EQUAL(cc_store_remove(f.s, t3), CC_OK);
+	expect_view_fresh(f.s, f.path);
+	CU_ASSERT_EQUAL(cc_store_problem_count(f.s), 0);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	X509_free(x2);
+	EVP_PKEY_free(k2);
+	fx_close(&f);
+}
+
+/* Two handles on one store: each write through one is seen by the other's next write. */
+static void
+test_view_after_other_writers(void)
+{
+	struct fx f;
+	struct cc_store *b = NULL;
+	struct cc_cert *c;
+	char ta[CC_THUMB_LEN + 1], tb[CC_THUMB_LEN + 1], tc[CC_THUMB_LEN + 1];
+
+	fx_open(&f);
+	CU_ASSERT_EQUAL_FATAL(cc_store_open(f.path, 0, &b), CC_OK);
+	add_ec(f.s, CC_SVC_UM, "from a", ta, NULL, NULL);
+	CU_ASSERT_EQUAL(cc_store_count(b), 0); /* b has not looked since */
+	add_ec(b, CC_SVC_SMTP, "from b", tb, NULL, NULL);
+	CU_ASSERT_EQUAL(cc_store_count(b), 2);
+	CU_ASSERT_EQUAL(cc_store_find(b, ta, &c), CC_OK);
+	expect_view_fresh(b, f.path);
+	/* b enables a's certificate: a's next write sees the new services. */
+	CU_ASSERT_EQUAL(cc_store_enable(b, ta, CC_SVC_POP), CC_OK);
+	add_ec(f.s, CC_SVC_NONE, NULL, tc, NULL, NULL);
+	expect_view_fresh(f.s, f.path);
+	expect_loaded(f.s, ta, true, CC_SVC_UM | CC_SVC_POP);
+	/* b removes a's certificate: a's enable of it fails as not found, not on a stale view. */
+	CU_ASSERT_EQUAL(cc_store_remove(b, ta), CC_OK);
+	CU_ASSERT_EQUAL(cc_store_enable(f.s, ta, CC_SVC_IMAP), CC_ERR_NOT_FOUND);
+	expect_view_fresh(f.s, f.path);
+	/* A write that touches no certificate (a state record) still makes others reload. */
+	CU_ASSERT_EQUAL(cc_store_state_set(b, "expiry-x", (const char *const[]){"k"},
+	                                   (const char *const[]){"v"}, 1),
+	                CC_OK);
+	CU_ASSERT_EQUAL(cc_store_remove(f.s, tc), CC_OK);
+	expect_view_fresh(f.s, f.path);
+	/* b still shows tc until it looks again: its next write does. */
+	CU_ASSERT_EQUAL(cc_store_find(b, tc, &c), CC_OK);
+	CU_ASSERT_EQUAL(cc_store_enable(b, tb, CC_SVC_IMAP), CC_OK);
+	CU_ASSERT_EQUAL(cc_store_find(b, tc, &c), CC_ERR_NOT_FOUND);
+	expect_view_fresh(b, f.path);
+	cc_store_free(b);
+	fx_close(&f);
+}
+
+/*
+ * A writer that dies after taking the lock has already moved the generation on: the next
+ * writer through another handle loads everything, so what the dead one wrote is seen.
+ */
+static void
+test_view_after_dead_writer(void)
+{
+	struct fx f;
+	char t[CC_THUMB_LEN + 1], tdead[CC_THUMB_LEN + 1];
+	struct cc_cert *c;
+	X509 *x;
+	EVP_PKEY *k;
+	int status;
+
+	fx_open(&f);
+	add_ec(f.s, CC_SVC_UM, NULL, t, NULL, NULL);
+	make_ec(&x, &k);
+	thumb_of(x, tdead);
+	/* Dies right after its certificate is committed: the entry is in the store. */
+	status = crash_child(f.path, "after-cert", 1, x, k, NULL);
+	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	add_ec(f.s, CC_SVC_UM, NULL, t, NULL, NULL);
+	expect_view_fresh(f.s, f.path);
+	CU_ASSERT_EQUAL(cc_store_find(f.s, tdead, &c), CC_OK);
+	CU_ASSERT_EQUAL(cc_store_count(f.s), 3);
+	/* Dies before committing: what it left are orphans, and this handle reports them. */
+	X509_free(x);
+	EVP_PKEY_free(k);
+	make_ec(&x, &k);
+	thumb_of(x, tdead);
+	status = crash_child(f.path, "after-meta", 1, x, k, NULL);
+	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	add_ec(f.s, CC_SVC_UM, NULL, t, NULL, NULL);
+	expect_view_fresh(f.s, f.path);
+	CU_ASSERT_EQUAL(cc_store_problem_count(f.s), 2);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	fx_close(&f);
+}
+
 static CU_TestInfo tests[] = {
         {"create: layout, every folder 0700", test_create_layout},
         {"open: missing store or no layout fails with a reason", test_open_missing},
@@ -1763,6 +1952,9 @@ static CU_TestInfo tests[] = {
         {"state: round trip, missing, bad names and values", test_state},
         {"state: what is accepted reads back exactly", test_state_roundtrip_or_refuse},
         {"concurrent writers (4 processes)", test_concurrent_writers},
+        {"view after own writes equals a full load", test_view_after_own_writes},
+        {"view after another handle's writes", test_view_after_other_writers},
+        {"view after a writer died holding the lock", test_view_after_dead_writer},
         {"crash during add at every fault step", test_crash_during_add},
         {"crash during remove", test_crash_during_remove},
         {"writer killed with SIGKILL at random moments", test_sigkill_writer},

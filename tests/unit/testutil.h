@@ -67,7 +67,8 @@ X509 *tu_issue_request(X509_REQ *req, X509 *ca, EVP_PKEY *ca_key);
 /*
  * Every file and directory under `dir`, one line each: relative path, mode, size, modification
  * time in nanoseconds and a SHA-256 of the contents, sorted. Two equal listings mean nothing was
- * written, renamed, made or removed in between. Owned, free().
+ * written, renamed, made or removed in between (the store's lock file, which every writer
+ * touches, is left out). Owned, free().
  */
 char *tu_tree_listing(const char *dir);
 

@@ -47,8 +47,11 @@ const char *cc_store_problem_reason(const struct cc_store *s, size_t i);
 /*
  * Adds a certificate with its chain (may be NULL), private key (may be NULL) and meta, under the
  * lock: key first, then meta, then the certificate (the certificate's rename is the commit
- * point). CC_ERR_EXISTS when the thumbprint is already stored. Reloads the store; `thumb_out`
- * (may be NULL) receives the thumbprint.
+ * point). CC_ERR_EXISTS when the thumbprint is already stored. `thumb_out` (may be NULL)
+ * receives the thumbprint. Afterwards the handle's view is the store as it is: when no other
+ * writer wrote since this handle last looked (a generation counter in the lock file says so)
+ * only the new entry is loaded, otherwise the whole store is reloaded. The same holds for
+ * cc_store_enable and cc_store_remove.
  */
 enum cc_err cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
                          const struct cc_meta *meta, char thumb_out[CC_THUMB_LEN + 1]) CC_WUR;
