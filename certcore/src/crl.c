@@ -44,9 +44,8 @@ asn1_to_time(const ASN1_TIME *t)
 
 static const char another_ca[] = "issued by another CA";
 
-/* Why a CRL cannot be used for `issuer` at `now` ("CRL is ..."), or NULL when it can. */
-static const char *
-crl_unusable(X509_CRL *crl, X509 *issuer, time_t now)
+const char *
+cc_crl_unusable(X509_CRL *crl, X509 *issuer, time_t now)
 {
 	EVP_PKEY *pub = X509_get0_pubkey(issuer);
 	const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
@@ -99,8 +98,7 @@ take(struct crl_lookup *l, X509_CRL *crl, enum cc_crl_source src, const char *wh
 	return set_str(&l->location, where) == CC_OK ? set_str(&l->error, "") : CC_ERR_NOMEM;
 }
 
-/* Every CRL in a file (PEM, possibly several, or one DER). Owned stack, NULL if none. */
-static STACK_OF(X509_CRL) * read_crls(const unsigned char *buf, size_t len)
+STACK_OF(X509_CRL) * cc_crl_read(const unsigned char *buf, size_t len)
 {
 	STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
 	X509_CRL *crl;
@@ -169,11 +167,11 @@ from_folder(struct cc_store *s, X509 *issuer, time_t now, struct crl_lookup *l, 
 		}
 		if (cc_file_read(p, MAX_CRL, &buf, &len, NULL) != CC_OK)
 			continue;
-		if ((sk = read_crls(buf, len)) == NULL)
+		if ((sk = cc_crl_read(buf, len)) == NULL)
 			continue;
 		for (i = 0; i < sk_X509_CRL_num(sk); i++) {
 			crl = sk_X509_CRL_value(sk, i);
-			why = crl_unusable(crl, issuer, now);
+			why = cc_crl_unusable(crl, issuer, now);
 			if (why != NULL) {
 				if (why != another_ca && *refused == NULL)
 					*refused = cc_aprintf("%s is %s", p, why);
@@ -257,7 +255,7 @@ fetch_ldap(const char *url, int timeout, char *err, size_t errlen)
 	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
 	if (strncasecmp(url, "ldaps://", 8) == 0) {
 		/*
-		 * A CRL carries its issuer's signature, which crl_unusable() checks: the channel
+		 * A CRL carries its issuer's signature, which cc_crl_unusable() checks: the channel
 		 * needs no trust of its own (RFC 5280 section 5), and a CA's directory often has
 		 * a certificate from that very CA, not yet trusted here.
 		 */
@@ -388,16 +386,77 @@ memo_add(struct crl_memo *m, const char *url, const char *err)
 	m->n++;
 }
 
+void
+cc_crl_urls_free(char **urls)
+{
+	size_t i;
+
+	for (i = 0; urls != NULL && urls[i] != NULL; i++)
+		free(urls[i]);
+	free(urls);
+}
+
+enum cc_err
+cc_crl_urls(X509 *subject, char ***out)
+{
+	STACK_OF(DIST_POINT) * dps;
+	GENERAL_NAMES *names;
+	GENERAL_NAME *g;
+	char **urls, **nu;
+	size_t n = 0;
+	int i, j, len;
+
+	*out = NULL;
+	if ((urls = calloc(1, sizeof(*urls))) == NULL)
+		return cc_seterr(CC_ERR_NOMEM, "CRL distribution points");
+	dps = X509_get_ext_d2i(subject, NID_crl_distribution_points, NULL, NULL);
+	ERR_clear_error();
+	for (i = 0; dps != NULL && i < sk_DIST_POINT_num(dps); i++) {
+		DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+
+		if (dp->distpoint == NULL || dp->distpoint->type != 0)
+			continue; /* only full names (URIs) can be fetched */
+		names = dp->distpoint->name.fullname;
+		for (j = 0; j < sk_GENERAL_NAME_num(names); j++) {
+			g = sk_GENERAL_NAME_value(names, j);
+			if (g->type != GEN_URI)
+				continue;
+			len = ASN1_STRING_length(g->d.uniformResourceIdentifier);
+			/* A NUL inside would make the URL fetched another than the one signed. */
+			if (len <= 0 ||
+			    memchr(ASN1_STRING_get0_data(g->d.uniformResourceIdentifier), '\0',
+			           (size_t)len) != NULL)
+				continue;
+			if ((nu = realloc(urls, (n + 2) * sizeof(*urls))) == NULL)
+				goto nomem;
+			urls = nu;
+			urls[n + 1] = NULL;
+			if ((urls[n] = strndup((const char *)ASN1_STRING_get0_data(
+			                               g->d.uniformResourceIdentifier),
+			                       (size_t)len)) == NULL)
+				goto nomem;
+			n++;
+		}
+	}
+	CRL_DIST_POINTS_free(dps);
+	*out = urls;
+	return CC_OK;
+nomem:
+	CRL_DIST_POINTS_free(dps);
+	cc_crl_urls_free(urls);
+	return cc_seterr(CC_ERR_NOMEM, "CRL distribution points");
+}
+
 enum cc_err
 cc_crl_lookup(struct cc_store *s, X509 *subject, X509 *issuer, const struct cc_verify_opts *o,
               time_t now, struct crl_memo *memo, struct crl_lookup *l)
 {
-	STACK_OF(DIST_POINT) *dps = NULL;
+	char **urls = NULL;
 	char *refused = NULL, *errs = NULL, *next;
 	char err[512];
 	X509_CRL *crl;
 	const char *why, *url;
-	int i, j, timeout = o->timeout > 0 ? o->timeout : DEFAULT_TIMEOUT;
+	int i, timeout = o->timeout > 0 ? o->timeout : DEFAULT_TIMEOUT;
 	bool http;
 	enum cc_err r;
 
@@ -408,67 +467,55 @@ cc_crl_lookup(struct cc_store *s, X509 *subject, X509 *issuer, const struct cc_v
 		r = cc_seterr(CC_ERR_NOMEM, "CRL lookup");
 		goto out;
 	}
-	dps = X509_get_ext_d2i(subject, NID_crl_distribution_points, NULL, NULL);
-	ERR_clear_error();
-	for (i = 0; dps != NULL && i < sk_DIST_POINT_num(dps) && l->crl == NULL; i++) {
-		DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+	if ((r = cc_crl_urls(subject, &urls)) != CC_OK)
+		goto out;
+	for (i = 0; urls[i] != NULL && l->crl == NULL; i++) {
+		url = urls[i];
+		http = strncasecmp(url, "http://", 7) == 0;
+		err[0] = '\0';
+		if (memo_find(memo, url) != NULL) {
+			snprintf(err, sizeof(err), "%s", memo_find(memo, url));
+			crl = NULL;
+		} else if (o->offline) {
+			snprintf(err, sizeof(err), "%s: not fetched (offline)", url);
+			crl = NULL;
+		} else if (http) {
+			crl = fetch_http(url, o, timeout);
+			if (crl == NULL) {
+				(void)cc_seterr_ssl(CC_ERR_IO, "%s", url);
+				snprintf(err, sizeof(err), "%s", cc_errdetail());
+			}
+		} else if (strncasecmp(url, "ldap://", 7) == 0 ||
+		           strncasecmp(url, "ldaps://", 8) == 0) {
+			char lerr[256];
 
-		if (dp->distpoint == NULL || dp->distpoint->type != 0)
-			continue; /* only full names (URIs) can be fetched */
-		for (j = 0; j < sk_GENERAL_NAME_num(dp->distpoint->name.fullname) && l->crl == NULL;
-		     j++) {
-			GENERAL_NAME *g = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, j);
-
-			if (g->type != GEN_URI)
-				continue;
-			url = (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
-			http = strncasecmp(url, "http://", 7) == 0;
-			err[0] = '\0';
-			if (memo_find(memo, url) != NULL) {
-				snprintf(err, sizeof(err), "%s", memo_find(memo, url));
-				crl = NULL;
-			} else if (o->offline) {
-				snprintf(err, sizeof(err), "%s: not fetched (offline)", url);
-				crl = NULL;
-			} else if (http) {
-				crl = fetch_http(url, o, timeout);
-				if (crl == NULL) {
-					(void)cc_seterr_ssl(CC_ERR_IO, "%s", url);
-					snprintf(err, sizeof(err), "%s", cc_errdetail());
-				}
-			} else if (strncasecmp(url, "ldap://", 7) == 0 ||
-			           strncasecmp(url, "ldaps://", 8) == 0) {
-				char lerr[256];
-
-				lerr[0] = '\0';
-				if ((crl = fetch_ldap(url, timeout, lerr, sizeof(lerr))) == NULL)
-					snprintf(err, sizeof(err), "%s: %s", url, lerr);
-			} else {
-				snprintf(err, sizeof(err), "%s: scheme not supported", url);
-				crl = NULL;
-			}
-			if (crl != NULL && (why = crl_unusable(crl, issuer, now)) != NULL) {
-				snprintf(err, sizeof(err), "%s: fetched CRL is %s", url, why);
-				X509_CRL_free(crl);
-				crl = NULL;
-			}
-			if (crl != NULL) {
-				cache_crl(s, url, crl);
-				if ((r = take(l, crl, http ? CC_CRL_HTTP : CC_CRL_LDAP, url)) !=
-				    CC_OK)
-					goto out;
-				continue;
-			}
-			if (memo_find(memo, url) == NULL)
-				memo_add(memo, url, err);
-			next = cc_aprintf("%s%s%s", errs, *errs ? "; " : "", err);
-			if (next == NULL) {
-				r = cc_seterr(CC_ERR_NOMEM, "CRL lookup");
-				goto out;
-			}
-			free(errs);
-			errs = next;
+			lerr[0] = '\0';
+			if ((crl = fetch_ldap(url, timeout, lerr, sizeof(lerr))) == NULL)
+				snprintf(err, sizeof(err), "%s: %s", url, lerr);
+		} else {
+			snprintf(err, sizeof(err), "%s: scheme not supported", url);
+			crl = NULL;
 		}
+		if (crl != NULL && (why = cc_crl_unusable(crl, issuer, now)) != NULL) {
+			snprintf(err, sizeof(err), "%s: fetched CRL is %s", url, why);
+			X509_CRL_free(crl);
+			crl = NULL;
+		}
+		if (crl != NULL) {
+			cache_crl(s, url, crl);
+			if ((r = take(l, crl, http ? CC_CRL_HTTP : CC_CRL_LDAP, url)) != CC_OK)
+				goto out;
+			continue;
+		}
+		if (memo_find(memo, url) == NULL)
+			memo_add(memo, url, err);
+		next = cc_aprintf("%s%s%s", errs, *errs ? "; " : "", err);
+		if (next == NULL) {
+			r = cc_seterr(CC_ERR_NOMEM, "CRL lookup");
+			goto out;
+		}
+		free(errs);
+		errs = next;
 	}
 	if (l->crl == NULL) {
 		if (*errs == '\0') {
@@ -487,7 +534,7 @@ cc_crl_lookup(struct cc_store *s, X509 *subject, X509 *issuer, const struct cc_v
 	}
 	r = CC_OK;
 out:
-	CRL_DIST_POINTS_free(dps);
+	cc_crl_urls_free(urls);
 	free(refused);
 	free(errs);
 	return r;

@@ -39,4 +39,18 @@ enum cc_err cc_crl_lookup(struct cc_store *s, X509 *subject, X509 *issuer,
                           struct crl_lookup *lookup) CC_WUR;
 void cc_crl_lookup_clear(struct crl_lookup *l);
 
+/*
+ * The parsers of outside input, exposed for tests/fuzz/fuzz_crl.c:
+ * cc_crl_read: every CRL in a file's bytes (PEM, possibly several, or one DER); an owned stack,
+ *   NULL when there is none.
+ * cc_crl_unusable: why `crl` cannot be used for `issuer` at `now` (the text after "CRL is"), or
+ *   NULL when it can: another issuer, a bad signature, not yet valid, stale.
+ * cc_crl_urls: the URIs of `subject`'s CRL distribution points (full names only; one with a NUL
+ *   inside is skipped), as an owned NULL-terminated array; fails only for memory.
+ */
+STACK_OF(X509_CRL) * cc_crl_read(const unsigned char *buf, size_t len);
+const char *cc_crl_unusable(X509_CRL *crl, X509 *issuer, time_t now);
+enum cc_err cc_crl_urls(X509 *subject, char ***urls) CC_WUR;
+void cc_crl_urls_free(char **urls);
+
 #endif

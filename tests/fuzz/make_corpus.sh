@@ -2,14 +2,16 @@
 # Writes the seed corpora of tests/fuzz/corpus/<target>/ (run once; the files are checked in).
 # Seeds are valid and near-valid inputs; certificates are made here with openssl and do not rot
 # as seeds (a fuzzer does not care that one has expired). Run from anywhere:
-#   tests/fuzz/make_corpus.sh            (replaces the corpora)
+#   tests/fuzz/make_corpus.sh            (replaces every corpus)
+#   tests/fuzz/make_corpus.sh crl sip    (replaces only these, leaving the others' seeds as they are)
 set -eu
 cd "$(dirname "$0")"
-C=corpus
+ALL="cert x500 import crl meta config sdp sip subscription"
+TARGETS=${*:-$ALL}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-rm -rf "$C"
-mkdir -p "$C"/{cert,x500,import,meta,config,sdp,sip,subscription}
+C=$T/corpus # everything is made here; the targets asked for are copied to corpus/ at the end
+for t in $ALL; do mkdir -p "$C/$t"; done
 o() { openssl "$@" 2>/dev/null; }
 put() { cat >"$C/$1"; } # put TARGET/NAME: stdin to a seed
 
@@ -42,6 +44,29 @@ o x509 -in "$T/odd.pem" -outform DER -out "$C/cert/multivalued-rdn.der"
 head -c 200 "$C/cert/root-ec.der" >"$C/cert/truncated.der"
 sed '3s/./!/' "$T/leaf.pem" >"$C/cert/bad-base64.pem"
 { cat "$T/leaf.pem"; printf -- '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'; } >"$C/cert/bad-chain.pem"
+
+# --- CRLs: the intermediate's (the leaf revoked) and the root's (none), with their certificates --
+cat >"$T/ca.cnf" <<CNF
+[ca]
+default_ca = d
+[d]
+database = $T/index.txt
+crlnumber = $T/crlnumber
+default_md = sha256
+default_crl_days = 30
+CNF
+: >"$T/index.txt"
+echo 01 >"$T/crlnumber"
+o ca -config "$T/ca.cnf" -keyfile "$T/int.key" -cert "$T/int.pem" -revoke "$T/leaf.pem" -crl_reason keyCompromise
+o ca -config "$T/ca.cnf" -keyfile "$T/int.key" -cert "$T/int.pem" -gencrl -out "$T/int.crl"
+: >"$T/index.txt"
+o ca -config "$T/ca.cnf" -keyfile "$T/root.key" -cert "$T/root.pem" -gencrl -crldays 1 -out "$T/root.crl"
+cp "$T/int.crl" "$C/crl/int.crl.pem"
+o crl -in "$T/int.crl" -outform DER -out "$C/crl/int.crl.der"
+cat "$T/int.crl" "$T/int.pem" "$T/leaf.pem" >"$C/crl/revoked-with-issuer.pem"
+cat "$T/root.crl" "$T/int.crl" "$T/root.pem" "$T/int.pem" >"$C/crl/two-crls-two-issuers.pem"
+cat "$T/int.crl" "$T/root.pem" >"$C/crl/wrong-issuer.pem"
+o x509 -in "$T/leaf.pem" -outform DER -out "$C/crl/leaf-with-cdp.der"
 
 # --- X.500 subjects -------------------------------------------------------------------------------
 printf 'c=us,o=contoso corp,cn=mail.contoso.com' | put x500/exchange
@@ -141,4 +166,10 @@ sed 's/"duration_minutes": 1440/"duration_minutes": 1440, "duration_minutes": 1/
 printf '{"version": 1}' >"$C/subscription/short.json"
 
 chmod 644 "$C"/*/*
-for d in "$C"/*; do printf '%-14s %3d files %6d bytes\n' "${d#$C/}" "$(ls "$d" | wc -l)" "$(cat "$d"/* | wc -c)"; done
+for t in $TARGETS; do
+	[ -d "$C/$t" ] || { echo "make_corpus: no target $t (targets: $ALL)" >&2; exit 2; }
+	rm -rf "corpus/$t"
+	mkdir -p corpus
+	cp -R "$C/$t" "corpus/$t"
+	printf '%-14s %3d files %6d bytes\n' "$t" "$(ls "corpus/$t" | wc -l)" "$(cat "corpus/$t"/* | wc -c)"
+done

@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "certcore/cert.h"
 #include "certcore/error.h"
@@ -1309,6 +1310,81 @@ test_memo_one_attempt_per_pass(void)
 	fx_close(&f);
 }
 
+/* ---- distribution points: what is read from a certificate -------------------------------- */
+
+/* Adds a distribution point with one URI of `len` bytes (NUL allowed) to `x`. */
+static void
+add_uri_point(CRL_DIST_POINTS *dps, const char *uri, int len)
+{
+	DIST_POINT *dp = DIST_POINT_new();
+	GENERAL_NAME *g = GENERAL_NAME_new();
+	ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+
+	CU_ASSERT_FATAL(dp != NULL && g != NULL && ia5 != NULL);
+	CU_ASSERT_FATAL(ASN1_STRING_set(ia5, uri, len) == 1);
+	GENERAL_NAME_set0_value(g, GEN_URI, ia5);
+	CU_ASSERT_FATAL((dp->distpoint = DIST_POINT_NAME_new()) != NULL);
+	dp->distpoint->type = 0;
+	CU_ASSERT_FATAL((dp->distpoint->name.fullname = GENERAL_NAMES_new()) != NULL);
+	CU_ASSERT_FATAL(sk_GENERAL_NAME_push(dp->distpoint->name.fullname, g) > 0);
+	CU_ASSERT_FATAL(sk_DIST_POINT_push(dps, dp) > 0);
+}
+
+static void
+test_urls_from_certificate(void)
+{
+	static const char nul_uri[] = "http://good.test/x.crl\0.evil.test";
+	struct fx f;
+	CRL_DIST_POINTS *dps;
+	DIST_POINT *rel;
+	X509 *x;
+	EVP_PKEY *k;
+	char **urls = NULL;
+
+	fx_open(&f);
+	/* Several URIs, in the certificate's order. */
+	make_leaf(&f, "a.example.test", 7, "http://a.test/x.crl ldap://b.test/cn=x ftp://c.test/y",
+	          &x, &k);
+	CU_ASSERT_EQUAL_FATAL(cc_crl_urls(x, &urls), CC_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(urls);
+	CU_ASSERT_STRING_EQUAL(urls[0], "http://a.test/x.crl");
+	CU_ASSERT_STRING_EQUAL(urls[1], "ldap://b.test/cn=x");
+	CU_ASSERT_STRING_EQUAL(urls[2], "ftp://c.test/y");
+	CU_ASSERT_PTR_NULL(urls[3]);
+	cc_crl_urls_free(urls);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	/* None: an empty list, not a failure. */
+	make_leaf(&f, "b.example.test", 8, NULL, &x, &k);
+	CU_ASSERT_EQUAL_FATAL(cc_crl_urls(x, &urls), CC_OK);
+	CU_ASSERT_PTR_NULL(urls[0]);
+	cc_crl_urls_free(urls);
+	/*
+	 * A URI with a NUL inside (what a C string would cut to "http://good.test/x.crl"), an
+	 * empty one and a relative name are skipped; the good URI after them is kept.
+	 */
+	CU_ASSERT_FATAL((dps = CRL_DIST_POINTS_new()) != NULL);
+	add_uri_point(dps, nul_uri, (int)sizeof(nul_uri) - 1);
+	add_uri_point(dps, "", 0);
+	CU_ASSERT_FATAL((rel = DIST_POINT_new()) != NULL);
+	CU_ASSERT_FATAL((rel->distpoint = DIST_POINT_NAME_new()) != NULL);
+	rel->distpoint->type = 1;
+	CU_ASSERT_FATAL((rel->distpoint->name.relativename = sk_X509_NAME_ENTRY_new_null()) !=
+	                NULL);
+	CU_ASSERT_FATAL(sk_DIST_POINT_push(dps, rel) > 0);
+	add_uri_point(dps, "http://after.test/z.crl", 23);
+	CU_ASSERT_FATAL(X509_add1_ext_i2d(x, NID_crl_distribution_points, dps, 0, 0) == 1);
+	CRL_DIST_POINTS_free(dps);
+	CU_ASSERT_EQUAL_FATAL(cc_crl_urls(x, &urls), CC_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(urls[0]);
+	CU_ASSERT_STRING_EQUAL(urls[0], "http://after.test/z.crl");
+	CU_ASSERT_PTR_NULL(urls[1]);
+	cc_crl_urls_free(urls);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	fx_close(&f);
+}
+
 static CU_TestInfo tests[] = {
         {"crl/ file, PEM and DER, used while fresh", test_file_pem_and_der},
         {"one PEM file with two CRLs answers for both", test_file_with_two_crls},
@@ -1327,6 +1403,7 @@ static CU_TestInfo tests[] = {
         {"a CRL larger than 100 KiB is fetched", test_http_large_crl},
         {"through a proxy", test_http_proxy},
         {"memo: one attempt per unreachable URL per pass", test_memo_one_attempt_per_pass},
+        {"distribution point URIs: order, none, NUL inside, relative", test_urls_from_certificate},
         CU_TEST_INFO_NULL,
 };
 
