@@ -9,7 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
+#include <openssl/buffer.h>
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 
 #include "internal.h"
@@ -221,4 +224,32 @@ cc_file_remove(const char *path)
 		return cc_seterr_errno(CC_ERR_IO, "remove %s", path);
 	}
 	return fsync_dir_of(path);
+}
+
+enum cc_err
+cc_key_write_pem(const char *path, EVP_PKEY *key)
+{
+	BIO *b = NULL;
+	BUF_MEM *m = NULL;
+	enum cc_err r = CC_ERR_CRYPTO;
+
+	/* Secure-heap memory BIO: the PEM text of the key is wiped when the BIO is freed. */
+	if ((b = BIO_new(BIO_s_secmem())) == NULL) {
+		r = cc_seterr_ssl(CC_ERR_NOMEM, "BIO_new");
+		goto out;
+	}
+	/*
+	 * Unencrypted PKCS#8: daemons must read it unattended (DESIGN.md), and a pending
+	 * request's key moves to keys/ unchanged when the request completes.
+	 */
+	if (PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) != 1) {
+		r = cc_seterr_ssl(CC_ERR_CRYPTO, "encoding the private key");
+		goto out;
+	}
+	BIO_get_mem_ptr(b, &m);
+	r = cc_file_write_atomic(path, m->data, m->length, 0600);
+	OPENSSL_cleanse(m->data, m->length);
+out:
+	BIO_free(b);
+	return r;
 }

@@ -47,6 +47,12 @@ void cc_store_unlock(struct cc_store *s);
 void cc_cert_set_verified(struct cc_cert *c, enum cc_status st, enum cc_root_ca_type root,
                           const char *reason);
 
+/*
+ * Writes a private key as unencrypted PKCS#8 PEM, atomically, mode 0600; the PEM text is made in
+ * secure-heap memory and wiped (keys/ and requests/ both keep keys this way).
+ */
+enum cc_err cc_key_write_pem(const char *path, EVP_PKEY *key) CC_WUR;
+
 /* A distinguished name as RFC 2253 text (owned, free()), as every certcore view prints it. */
 enum cc_err cc_name_rfc2253(const X509_NAME *n, char **out) CC_WUR;
 

@@ -216,32 +216,6 @@ out:
 }
 
 static enum cc_err
-write_key(const char *path, EVP_PKEY *key)
-{
-	BIO *b = NULL;
-	BUF_MEM *m = NULL;
-	enum cc_err r = CC_ERR_CRYPTO;
-
-	/* Secure-heap memory BIO: the PEM text of the key is wiped when the BIO is freed. */
-	if ((b = BIO_new(BIO_s_secmem())) == NULL) {
-		r = cc_seterr_ssl(CC_ERR_NOMEM, "BIO_new");
-		goto out;
-	}
-	/* Unencrypted PKCS#8, as keys/: the key moves there unchanged when the request completes.
-	 */
-	if (PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) != 1) {
-		r = cc_seterr_ssl(CC_ERR_CRYPTO, "encoding the private key");
-		goto out;
-	}
-	BIO_get_mem_ptr(b, &m);
-	r = cc_file_write_atomic(path, m->data, m->length, 0600);
-	OPENSSL_cleanse(m->data, m->length);
-out:
-	BIO_free(b);
-	return r;
-}
-
-static enum cc_err
 req_pem(X509_REQ *req, char **out)
 {
 	BIO *b = NULL;
@@ -332,7 +306,7 @@ cc_store_new_request(struct cc_store *s, const struct cc_request_params *p,
 		goto out;
 	}
 	/* Key, then INI, then the request: the request's rename makes it pending. */
-	if ((r = write_key(kpath, key)) != CC_OK)
+	if ((r = cc_key_write_pem(kpath, key)) != CC_OK)
 		goto out;
 	fault("request-after-key");
 	if ((r = cc_file_write_atomic(ini, text, strlen(text), 0600)) != CC_OK)

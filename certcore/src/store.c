@@ -867,31 +867,6 @@ unlock_store(struct cc_store *s)
 }
 
 static enum cc_err
-write_key(const char *path, EVP_PKEY *key)
-{
-	BIO *b = NULL;
-	BUF_MEM *m = NULL;
-	enum cc_err r = CC_ERR_CRYPTO;
-
-	/* Secure-heap memory BIO: the PEM text of the key is wiped when the BIO is freed. */
-	if ((b = BIO_new(BIO_s_secmem())) == NULL) {
-		r = cc_seterr_ssl(CC_ERR_NOMEM, "BIO_new");
-		goto out;
-	}
-	/* Unencrypted PKCS#8: daemons must read it unattended (DESIGN.md). */
-	if (PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) != 1) {
-		r = cc_seterr_ssl(CC_ERR_CRYPTO, "encoding the private key");
-		goto out;
-	}
-	BIO_get_mem_ptr(b, &m);
-	r = cc_file_write_atomic(path, m->data, m->length, 0600);
-	OPENSSL_cleanse(m->data, m->length);
-out:
-	BIO_free(b);
-	return r;
-}
-
-static enum cc_err
 write_cert(const char *path, X509 *x, STACK_OF(X509) * chain)
 {
 	BIO *b = NULL;
@@ -971,7 +946,7 @@ cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
 	}
 	/* Key, then meta, then the certificate: the certificate's rename commits the entry. */
 	wrote_key = key != NULL;
-	if (key != NULL && (r = write_key(kpath, key)) != CC_OK)
+	if (key != NULL && (r = cc_key_write_pem(kpath, key)) != CC_OK)
 		goto out;
 	fault("after-key");
 	wrote_meta = true;

@@ -23,34 +23,6 @@ static const char trust_help[] =
         "Manages the store's trusted roots. Roots in the system bundle ($UMEDGE_CA_BUNDLE, "
         "else\n" CC_SYSTEM_BUNDLE ") are trusted too, as ThirdParty; `list` shows them.\n";
 
-static void
-thumb_of(X509 *x, char out[CC_THUMB_LEN + 1])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
-
-	out[0] = '\0';
-	if (X509_digest(x, EVP_sha1(), md, &n) != 1 || n != 20)
-		return;
-	for (i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02X", md[i]);
-}
-
-static char *
-subject_of(X509 *x)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	BUF_MEM *m;
-	char *s = NULL;
-
-	if (b != NULL && X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0) {
-		BIO_get_mem_ptr(b, &m);
-		s = strndup(m->data, m->length);
-	}
-	BIO_free(b);
-	return s;
-}
-
 static int
 trust_add(struct cc_store *s, int argc, char **argv)
 {
@@ -98,7 +70,8 @@ trust_list(struct cc_store *s, int argc, char **argv)
 	};
 	struct cc_trust *t = NULL;
 	json_t *arr = NULL, *o;
-	char thumb[CC_THUMB_LEN + 1], *subj, *text;
+	struct cc_cert *c = NULL;
+	char *text;
 	int ch, json = 0, rc = EXIT_FAILURE;
 	size_t i;
 	enum cc_err r;
@@ -121,19 +94,23 @@ trust_list(struct cc_store *s, int argc, char **argv)
 	if (!json)
 		printf("%-40s  %-11s  %s\n", "Thumbprint", "RootCAType", "Subject");
 	for (i = 0; i < cc_trust_count(t); i++) {
-		thumb_of(cc_trust_cert(t, i), thumb);
-		subj = subject_of(cc_trust_cert(t, i));
+		/* The thumbprint and subject as every other view prints them. */
+		if ((r = cc_cert_new(cc_trust_cert(t, i), NULL, NULL, NULL, &c)) != CC_OK) {
+			rc = certctl_fail(r);
+			goto out;
+		}
 		if (json) {
-			o = json_pack("{s:s, s:s, s:s}", "Thumbprint", thumb, "RootCAType",
-			              cc_root_ca_type_name(cc_trust_type(t, i)), "Subject",
-			              subj ? subj : "");
+			o = json_pack("{s:s, s:s, s:s}", "Thumbprint", cc_cert_thumbprint(c),
+			              "RootCAType", cc_root_ca_type_name(cc_trust_type(t, i)),
+			              "Subject", cc_cert_subject(c));
 			if (o != NULL)
 				json_array_append_new(arr, o);
 		} else {
-			printf("%-40s  %-11s  %s\n", thumb,
-			       cc_root_ca_type_name(cc_trust_type(t, i)), subj ? subj : "");
+			printf("%-40s  %-11s  %s\n", cc_cert_thumbprint(c),
+			       cc_root_ca_type_name(cc_trust_type(t, i)), cc_cert_subject(c));
 		}
-		free(subj);
+		cc_cert_free(c);
+		c = NULL;
 	}
 	if (json) {
 		if ((text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
@@ -204,9 +181,9 @@ cmd_verify(const char *store, int argc, char **argv)
 	};
 	struct cc_verify_opts vo;
 	struct cc_store *s = NULL;
-	struct cc_cert *c;
+	struct cc_cert *c, *e;
 	struct cc_verify *v = NULL;
-	char thumb[CC_THUMB_LEN + 1], t1[32], t2[32], *subj;
+	char t1[32], t2[32];
 	const struct cc_crl_info *ci;
 	int ch, rc = EXIT_FAILURE;
 	size_t i;
@@ -251,12 +228,14 @@ cmd_verify(const char *store, int argc, char **argv)
 	printf("RootCAType:  %s\n", cc_root_ca_type_name(cc_verify_root_type(v)));
 	printf("\nChain:\n");
 	for (i = 0; i < cc_verify_chain_count(v); i++) {
-		thumb_of(cc_verify_chain_cert(v, i), thumb);
-		subj = subject_of(cc_verify_chain_cert(v, i));
-		printf("  [%zu] %s\n      %s  %s%s%s\n", i, subj ? subj : "", thumb,
-		       cc_status_name(cc_verify_chain_status(v, i)),
+		if ((r = cc_cert_new(cc_verify_chain_cert(v, i), NULL, NULL, NULL, &e)) != CC_OK) {
+			rc = certctl_fail(r);
+			goto out;
+		}
+		printf("  [%zu] %s\n      %s  %s%s%s\n", i, cc_cert_subject(e),
+		       cc_cert_thumbprint(e), cc_status_name(cc_verify_chain_status(v, i)),
 		       *cc_verify_chain_reason(v, i) ? ": " : "", cc_verify_chain_reason(v, i));
-		free(subj);
+		cc_cert_free(e);
 	}
 	printf("\nCRLs:\n");
 	if (cc_verify_crl_count(v) == 0)
