@@ -40,6 +40,11 @@ struct cc_store;
 enum cc_err cc_store_lock(struct cc_store *s) CC_WUR;
 void cc_store_unlock(struct cc_store *s);
 
+/* cc_store_add under the lock the caller took with cc_store_lock (CC_ERR_LOCK without it). */
+enum cc_err cc_store_add_locked(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
+                                const struct cc_meta *meta,
+                                char thumb_out[CC_THUMB_LEN + 1]) CC_WUR;
+
 /*
  * Records the trust model's status for a certificate (cc_store_verify_all); cc_cert_status and
  * cc_cert_root_ca_type then return it instead of the store-less approximation.

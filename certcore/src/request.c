@@ -1157,6 +1157,7 @@ cc_store_complete_request(struct cc_store *s, X509 *x, STACK_OF(X509) * chain,
 	struct cc_meta meta;
 	struct stat st;
 	time_t created;
+	bool locked = false;
 	enum cc_err r;
 
 	thumb_out[0] = '\0';
@@ -1171,6 +1172,13 @@ cc_store_complete_request(struct cc_store *s, X509 *x, STACK_OF(X509) * chain,
 	if ((r = cc_pubkey_id(pub, id)) != CC_OK ||
 	    (r = req_paths(s, id, &csr, &ini, &kpath)) != CC_OK)
 		goto out;
+	/*
+	 * One critical section from finding the request to removing it: two certificates for one
+	 * request imported at once (a CA that issued twice) cannot both complete it.
+	 */
+	if ((r = cc_store_lock(s)) != CC_OK)
+		goto out;
+	locked = true;
 	if (stat(csr, &st) == -1) {
 		r = errno == ENOENT ? refuse_unmatched(x, id)
 		                    : cc_seterr_errno(CC_ERR_IO, "stat %s", csr);
@@ -1192,21 +1200,22 @@ cc_store_complete_request(struct cc_store *s, X509 *x, STACK_OF(X509) * chain,
 	meta.services = mf.services | extra_services;
 	meta.exportable = mf.exportable;
 	meta.friendly_name = friendly_name != NULL ? friendly_name : mf.friendly_name;
-	r = cc_store_add(s, x, chain, key, &meta, thumb);
+	r = cc_store_add_locked(s, x, chain, key, &meta, thumb);
 	/* An earlier completion stored it and stopped before removing the request: finish it. */
 	if (r == CC_ERR_EXISTS && already_stored(s, x, key))
 		r = cert_thumb(x, thumb);
 	if (r != CC_OK)
 		goto out;
 	fault("request-completed");
-	/* Not found: a concurrent completion of the same certificate removed it first. */
-	if ((r = cc_store_remove_request(s, id)) != CC_OK && r != CC_ERR_NOT_FOUND)
+	if ((r = remove_files(s, id)) != CC_OK)
 		goto out;
 	memcpy(thumb_out, thumb, sizeof(thumb));
 	if (id_out != NULL)
 		memcpy(id_out, id, sizeof(id));
 	r = CC_OK;
 out:
+	if (locked)
+		cc_store_unlock(s);
 	cc_meta_clear(&mf);
 	EVP_PKEY_free(key);
 	free(csr);

@@ -908,9 +908,10 @@ write_meta(const char *path, const struct cc_meta *meta)
 	return r;
 }
 
-enum cc_err
-cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
-             const struct cc_meta *meta, char thumb_out[CC_THUMB_LEN + 1])
+/* cc_store_add, taking the lock itself or (take_lock false) under the caller's. */
+static enum cc_err
+store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
+          const struct cc_meta *meta, char thumb_out[CC_THUMB_LEN + 1], bool take_lock)
 {
 	struct cc_cert *c = NULL;
 	struct cc_meta none = {0, false, NULL};
@@ -936,9 +937,14 @@ cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
 		r = cc_seterr(CC_ERR_NOMEM, "paths");
 		goto out;
 	}
-	if ((r = lock_store(s)) != CC_OK)
+	if (take_lock) {
+		if ((r = lock_store(s)) != CC_OK)
+			goto out;
+		locked = true;
+	} else if (s->lockfd == -1) {
+		r = cc_seterr(CC_ERR_LOCK, "store %s: adding under a lock not held", s->path);
 		goto out;
-	locked = true;
+	}
 	if (stat(cpath, &st) == 0) {
 		r = cc_seterr(CC_ERR_EXISTS, "certificate %s is already in the store",
 		              cc_cert_thumbprint(c));
@@ -983,6 +989,20 @@ out:
 	free(kpath);
 	free(mpath);
 	return r;
+}
+
+enum cc_err
+cc_store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
+             const struct cc_meta *meta, char thumb_out[CC_THUMB_LEN + 1])
+{
+	return store_add(s, x, chain, key, meta, thumb_out, true);
+}
+
+enum cc_err
+cc_store_add_locked(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
+                    const struct cc_meta *meta, char thumb_out[CC_THUMB_LEN + 1])
+{
+	return store_add(s, x, chain, key, meta, thumb_out, false);
 }
 
 enum cc_err

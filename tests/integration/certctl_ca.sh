@@ -8,7 +8,8 @@ S="$WORK/store"
 CA="$WORK/ca"
 cc() { "$CERTCTL" --store "$S" "$@"; }
 # Every file of the store with its mode, size, time and contents: equal means untouched.
-tree() { (cd "$1" && find . -printf '%p %m %s %T@\n' | sort && find . -type f -exec sha256sum {} + | sort); }
+# Everything in a store but its lock file, which every writer touches (the writers' generation).
+tree() { (cd "$1" && find . ! -path ./.lock -printf '%p %m %s %T@\n' | sort && find . -type f ! -path ./.lock -exec sha256sum {} + | sort); }
 
 # --- a throw-away CA: root, and an issuing CA under it -----------------------------------------
 mkdir -p "$CA"

@@ -739,6 +739,75 @@ test_crashes(void)
 	free(path);
 }
 
+/*
+ * Two certificates for one request (a CA that issued twice) imported at the same moment: one
+ * completes the request, the other finds it gone. The first stops just after its certificate
+ * is committed (before it removes the request) while the second tries: without one critical
+ * section both would be stored, each with the request's key.
+ */
+static int window_fd = -1;
+
+static void
+hold_after_cert(const char *step)
+{
+	if (strcmp(step, "after-cert") != 0)
+		return;
+	if (write(window_fd, "x", 1) != 1)
+		_exit(3);
+	usleep(400000);
+}
+
+static void
+test_two_certificates_one_request(void)
+{
+	struct cc_request_params p = params();
+	char *dir, *path, id[CC_THUMB_LEN + 1], thumb[CC_THUMB_LEN + 1], c;
+	struct cc_store *s = new_store(&dir, &path), *s2 = NULL;
+	struct cc_cert *found;
+	X509_REQ *req = NULL;
+	X509 *first, *second;
+	int fds[2], status = -1;
+	pid_t pid;
+
+	make_ca();
+	CU_ASSERT_EQUAL_FATAL(cc_store_new_request(s, &p, id, &req), CC_OK);
+	first = tu_issue_request(req, ca, ca_key);
+	second = tu_issue_request(req, ca, ca_key);
+	CU_ASSERT_NOT_EQUAL_FATAL(X509_cmp(first, second), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		window_fd = fds[1];
+		cc_store_fault_hook = hold_after_cert;
+		_exit(cc_store_complete_request(s, first, NULL, 0, NULL, thumb, NULL) == CC_OK ? 0
+		                                                                               : 2);
+	}
+	CU_ASSERT_FATAL(pid > 0);
+	close(fds[1]);
+	CU_ASSERT_EQUAL_FATAL(read(fds[0], &c, 1), 1); /* the first is inside its window */
+	close(fds[0]);
+	CU_ASSERT_EQUAL_FATAL(cc_store_open(path, 0, &s2), CC_OK);
+	CU_ASSERT_EQUAL(cc_store_complete_request(s2, second, NULL, 0, NULL, thumb, NULL),
+	                CC_ERR_NO_KEY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cc_errdetail(), "matches no pending request"));
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CU_ASSERT_EQUAL(cc_store_reload(s2), CC_OK);
+	CU_ASSERT_EQUAL_FATAL(cc_store_count(s2), 1);
+	found = cc_store_cert(s2, 0);
+	CU_ASSERT_EQUAL(X509_cmp(cc_cert_x509(found), first), 0);
+	CU_ASSERT_EQUAL(cc_store_problem_count(s2), 0);
+	cc_store_free(s2);
+	X509_free(first);
+	X509_free(second);
+	X509_REQ_free(req);
+	cc_store_free(s);
+	tu_rmrf(dir);
+	free(dir);
+	free(path);
+}
+
 static void
 test_bad_entries(void)
 {
@@ -838,6 +907,8 @@ static CU_TestInfo tests[] = {
         {"complete: swapped, open or missing request key refused", test_refuse_bad_key_file},
         {"remove: by id in any case; twice; bad id", test_remove},
         {"crashes: pending only once committed; completion resumes", test_crashes},
+        {"complete: two certificates for one request at once, one stored",
+         test_two_certificates_one_request},
         {"load: bad entries reported, the rest loads", test_bad_entries},
         {"id: SHA-1 of the SubjectPublicKeyInfo", test_pubkey_id},
         CU_TEST_INFO_NULL,
