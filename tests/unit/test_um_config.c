@@ -104,6 +104,49 @@ test_nul_and_no_terminator(void)
 	free(dir);
 }
 
+/* The keys of client CA names, the heartbeat limit and revocation: defaults, values, errors. */
+static void
+test_tls_and_health_keys(void)
+{
+	static const char good[] = "[umd]\nclient_ca_names = none\nstall_seconds = 12\n"
+	                           "gateway_revocation = require\n";
+	static const char all[] = "[umd]\nclient_ca_names = ALL\n";
+	static const char bad[] = "[umd]\nclient_ca_names = bundle\nstall_seconds = 1\n"
+	                          "gateway_revocation = hard\nstall_seconds = x\n";
+	struct um_config *c = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(um_config_parse("d.conf", "[umd]\n", 6, false, &c), UM_OK);
+	CU_ASSERT_EQUAL(c->client_ca_names, UM_CLIENT_CA_STORE);
+	CU_ASSERT_EQUAL(c->stall_seconds, 5);
+	CU_ASSERT_EQUAL(c->gateway_revocation, UM_REVOCATION_SOFT);
+	CU_ASSERT_STRING_EQUAL(um_client_ca_name(c->client_ca_names), "store");
+	CU_ASSERT_STRING_EQUAL(um_revocation_name(c->gateway_revocation), "soft");
+	um_config_free(c);
+
+	CU_ASSERT_EQUAL_FATAL(um_config_parse("g.conf", good, sizeof(good) - 1, false, &c), UM_OK);
+	CU_ASSERT_EQUAL(c->client_ca_names, UM_CLIENT_CA_NONE);
+	CU_ASSERT_EQUAL(c->stall_seconds, 12);
+	CU_ASSERT_EQUAL(c->gateway_revocation, UM_REVOCATION_REQUIRE);
+	CU_ASSERT_STRING_EQUAL(um_revocation_name(c->gateway_revocation), "require");
+	um_config_free(c);
+
+	CU_ASSERT_EQUAL_FATAL(um_config_parse("a.conf", all, sizeof(all) - 1, false, &c), UM_OK);
+	CU_ASSERT_EQUAL(c->client_ca_names, UM_CLIENT_CA_ALL);
+	CU_ASSERT_STRING_EQUAL(um_client_ca_name(c->client_ca_names), "all");
+	um_config_free(c);
+
+	CU_ASSERT_EQUAL(um_config_parse("b.conf", bad, sizeof(bad) - 1, false, &c), UM_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL_FATAL(c->nerrors, 4);
+	CU_ASSERT_STRING_EQUAL(c->errors[0],
+	                       "b.conf:2: client_ca_names \"bundle\": store, none or all");
+	CU_ASSERT_STRING_EQUAL(c->errors[1], "b.conf:3: stall_seconds \"1\": 2 to 300");
+	CU_ASSERT_STRING_EQUAL(c->errors[2],
+	                       "b.conf:4: gateway_revocation \"hard\": soft or require");
+	CU_ASSERT_STRING_EQUAL(c->errors[3], "b.conf:5: stall_seconds \"x\": 2 to 300");
+	um_config_free(c);
+}
+
 static void
 test_missing_file(void)
 {
@@ -121,6 +164,7 @@ static CU_TestInfo tests[] = {
         {"errors name FILE:LINE, every one", test_errors_name_lines},
         {"a NUL byte and a missing last newline", test_nul_and_no_terminator},
         {"a file that cannot be read", test_missing_file},
+        {"client_ca_names, stall_seconds, gateway_revocation", test_tls_and_health_keys},
         CU_TEST_INFO_NULL,
 };
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "metrics.h"
 #include "testutil.h"
@@ -118,6 +119,7 @@ test_fresh(void)
 	CU_ASSERT(has_line(text, "# TYPE umd_open_connections gauge"));
 	CU_ASSERT(has_line(text, "umd_open_connections 0"));
 	CU_ASSERT(has_line(text, "umd_active_dialogs 0"));
+	CU_ASSERT(has_line(text, "# TYPE umd_sip_loop_heartbeat_age_seconds gauge"));
 	/* No certificate yet: the families are announced, with no sample. */
 	CU_ASSERT(has_line(text, "# TYPE umd_certificate_not_after_seconds gauge"));
 	CU_ASSERT(has_line(text, "# TYPE umd_certificate_days_left gauge"));
@@ -388,6 +390,56 @@ test_health(void)
 	um_metrics_free(m);
 }
 
+/* The SIP loop's heartbeat: a stale one fails /healthz once a limit is set, and recovers. */
+static void
+test_heartbeat(void)
+{
+	struct um_metrics *m = fresh();
+	char why[UM_METRICS_WHY_MAX + 1], *text, *p;
+	double age;
+
+	um_metrics_set_healthy(m, true, NULL);
+	um_metrics_heartbeat(m);
+	CU_ASSERT_TRUE(um_metrics_heartbeat_age_ms(m) < 1000);
+	/* No limit (the default): an old heartbeat changes nothing. */
+	usleep(1300 * 1000);
+	CU_ASSERT_TRUE(um_metrics_heartbeat_age_ms(m) >= 1300);
+	CU_ASSERT_TRUE(um_metrics_healthy(m, why, sizeof(why)));
+	/* A limit of 1 s: 1.3 s without a heartbeat is a stall. */
+	um_metrics_set_stall_limit(m, 1);
+	CU_ASSERT_FALSE(um_metrics_healthy(m, why, sizeof(why)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "SIP loop stalled: no heartbeat for 1."));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "(limit 1 s)"));
+	text = render(m, NOW);
+	CU_ASSERT(has_line(text, "umd_up 0"));
+	CU_ASSERT(has_line(text, "# TYPE umd_sip_loop_heartbeat_age_seconds gauge"));
+	p = strstr(text, "\numd_sip_loop_heartbeat_age_seconds ");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	age = strtod(p + strlen("\numd_sip_loop_heartbeat_age_seconds "), NULL);
+	CU_ASSERT_TRUE(age >= 1.3 && age < 60);
+	free(text);
+	/* A heartbeat: healthy again. */
+	um_metrics_heartbeat(m);
+	CU_ASSERT_TRUE(um_metrics_healthy(m, why, sizeof(why)));
+	CU_ASSERT_STRING_EQUAL(why, "");
+	text = render(m, NOW);
+	CU_ASSERT(has_line(text, "umd_up 1"));
+	free(text);
+	/* A reason set by umd wins over the heartbeat's. */
+	usleep(1300 * 1000);
+	um_metrics_set_healthy(m, false, "stopping");
+	CU_ASSERT_FALSE(um_metrics_healthy(m, why, sizeof(why)));
+	CU_ASSERT_STRING_EQUAL(why, "stopping");
+	/* A negative limit is no limit; NULL is harmless. */
+	um_metrics_set_healthy(m, true, NULL);
+	um_metrics_set_stall_limit(m, -5);
+	CU_ASSERT_TRUE(um_metrics_healthy(m, why, sizeof(why)));
+	um_metrics_heartbeat(NULL);
+	um_metrics_set_stall_limit(NULL, 1);
+	CU_ASSERT_EQUAL(um_metrics_heartbeat_age_ms(NULL), -1);
+	um_metrics_free(m);
+}
+
 static void
 test_render_invalid(void)
 {
@@ -510,6 +562,7 @@ static CU_TestInfo tests[] = {
         {"label values escaped", test_label_escaping},
         {"bad certificate entries refused", test_cert_invalid},
         {"health and umd_up", test_health},
+        {"the SIP loop's heartbeat and its stall limit", test_heartbeat},
         {"render refuses bad arguments", test_render_invalid},
         {"failure class names", test_fail_class_names},
         {"concurrent writers and a reader", test_concurrent},

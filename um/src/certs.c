@@ -1,4 +1,5 @@
 /* The UM certificate while umd runs (certs.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
 
 #include "certcore/events.h"
 #include "certcore/expiry.h"
@@ -100,20 +102,111 @@ out:
 	return r;
 }
 
-/* Roots from the store (and system bundle) plus each gateway's pinned certificate. */
+/* Adds a copy of `n` to `names` unless an equal name is there already; 0 when out of memory. */
+static int
+add_name(STACK_OF(X509_NAME) * names, const X509_NAME *n)
+{
+	X509_NAME *d;
+	int i;
+
+	for (i = 0; i < sk_X509_NAME_num(names); i++)
+		if (X509_NAME_cmp(sk_X509_NAME_value(names, i), n) == 0)
+			return 1;
+	if ((d = X509_NAME_dup(n)) == NULL)
+		return 0;
+	if (!sk_X509_NAME_push(names, d)) {
+		X509_NAME_free(d);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Every CRL of the store's crl/ folder (files an administrator put there and certcore's cache
+ * of fetched ones, PEM or DER) into `st`, for the revocation check of gateway certificates.
+ * OpenSSL picks the CRL of each issuer and checks its signature and dates at the handshake;
+ * nothing is fetched here (this runs on the SIP thread). A file that holds no CRL is skipped
+ * with a warning. certcore's CRL lookup (crl.c) is private and answers for one certificate at
+ * a time, so the folder is read here with OpenSSL's own loader.
+ */
 static enum um_err
-build_trust(struct cc_store *s, const struct um_config *cfg, X509_STORE **out,
-            STACK_OF(X509) * *certs_out)
+load_crls(struct um_certs *c, X509_STORE *st, size_t *count)
+{
+	X509_LOOKUP *lu;
+	DIR *d = NULL;
+	struct dirent *de;
+	char *dir = NULL, *p = NULL;
+	int n;
+	enum um_err r = UM_ERR_NOMEM;
+
+	*count = 0;
+	if (asprintf(&dir, "%s/crl", c->store_path) < 0) {
+		dir = NULL;
+		r = um_seterr(UM_ERR_NOMEM, "CRL folder path");
+		goto out;
+	}
+	if ((d = opendir(dir)) == NULL) {
+		r = UM_OK; /* no folder: no CRLs */
+		goto out;
+	}
+	if ((lu = X509_STORE_add_lookup(st, X509_LOOKUP_file())) == NULL) {
+		r = um_seterr(UM_ERR_TLS, "X509_STORE_add_lookup failed");
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		free(p);
+		if (asprintf(&p, "%s/%s", dir, de->d_name) < 0) {
+			p = NULL;
+			r = um_seterr(UM_ERR_NOMEM, "CRL path");
+			goto out;
+		}
+		if ((n = X509_load_crl_file(lu, p, X509_FILETYPE_PEM)) <= 0) {
+			ERR_clear_error();
+			n = X509_load_crl_file(lu, p, X509_FILETYPE_ASN1);
+		}
+		if (n <= 0) {
+			unsigned long e = ERR_peek_last_error();
+
+			cc_log_message(c->log, CC_LOG_WARNING,
+			               "CRL file %s skipped: no CRL in it, as PEM or DER (%s)", p,
+			               e && ERR_reason_error_string(e) ? ERR_reason_error_string(e)
+			                                               : "empty");
+			ERR_clear_error();
+			continue;
+		}
+		*count += (size_t)n;
+	}
+	r = UM_OK;
+out:
+	if (d != NULL)
+		closedir(d);
+	free(dir);
+	free(p);
+	return r;
+}
+
+/*
+ * Roots from the store (and system bundle) plus each gateway's pinned certificate, with the
+ * store's CRLs and revocation checking on; and the CA names the CertificateRequest lists, as
+ * cfg->client_ca_names says.
+ */
+static enum um_err
+build_trust(struct um_certs *c, struct cc_store *s, const struct um_config *cfg, X509_STORE **out,
+            STACK_OF(X509) * *certs_out, STACK_OF(X509_NAME) * *names_out)
 {
 	struct cc_trust *t = NULL;
 	X509_STORE *st = NULL;
 	STACK_OF(X509) *all = NULL;
-	size_t i;
+	STACK_OF(X509_NAME) *names = NULL;
+	size_t i, ncrl = 0;
 	enum cc_err cr;
 	enum um_err r = UM_ERR_TLS;
 
 	*out = NULL;
 	*certs_out = NULL;
+	*names_out = NULL;
 	if ((cr = cc_trust_load(s, NULL, &t)) != CC_OK) {
 		r = cc_fail(cr, "trusted roots");
 		goto out;
@@ -122,13 +215,24 @@ build_trust(struct cc_store *s, const struct um_config *cfg, X509_STORE **out,
 		r = cc_fail(cr, "trusted roots");
 		goto out;
 	}
-	if ((all = sk_X509_new_null()) == NULL) {
+	if ((all = sk_X509_new_null()) == NULL || (names = sk_X509_NAME_new_null()) == NULL) {
 		r = um_seterr(UM_ERR_NOMEM, "trust");
 		goto out;
 	}
-	for (i = 0; i < cc_trust_count(t); i++)
-		if (X509_up_ref(cc_trust_cert(t, i)) && !sk_X509_push(all, cc_trust_cert(t, i)))
-			X509_free(cc_trust_cert(t, i));
+	for (i = 0; i < cc_trust_count(t); i++) {
+		X509 *x = cc_trust_cert(t, i);
+
+		if (X509_up_ref(x) && !sk_X509_push(all, x))
+			X509_free(x);
+		/* "store": the roots of the store's own trust folders, not the system bundle. */
+		if ((cfg->client_ca_names == UM_CLIENT_CA_ALL ||
+		     (cfg->client_ca_names == UM_CLIENT_CA_STORE &&
+		      cc_trust_type(t, i) != CC_ROOT_THIRD_PARTY)) &&
+		    !add_name(names, X509_get_subject_name(x))) {
+			r = um_seterr(UM_ERR_NOMEM, "client CA names");
+			goto out;
+		}
+	}
 	for (i = 0; i < cfg->ngateways; i++) {
 		X509 *pin = cfg->gateways[i].pin;
 
@@ -139,17 +243,46 @@ build_trust(struct cc_store *s, const struct um_config *cfg, X509_STORE **out,
 			ERR_clear_error(); /* the same certificate twice */
 		if (X509_up_ref(pin) && !sk_X509_push(all, pin))
 			X509_free(pin);
+		/* Its issuer (itself, when self-signed) is what a client looks for in the list. */
+		if (cfg->client_ca_names != UM_CLIENT_CA_NONE &&
+		    !add_name(names, X509_get_issuer_name(pin))) {
+			r = um_seterr(UM_ERR_NOMEM, "client CA names");
+			goto out;
+		}
+	}
+	if ((r = load_crls(c, st, &ncrl)) != UM_OK)
+		goto out;
+	/*
+	 * Every certificate of a gateway's chain is checked against its issuer's CRL (RFC 5280
+	 * section 6.3); what happens without one is tlshook.c's verify_cb (gateway_revocation).
+	 */
+	if (X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL) != 1) {
+		r = um_seterr(UM_ERR_TLS, "X509_STORE_set_flags failed");
+		goto out;
 	}
 	*out = st;
 	*certs_out = all;
+	*names_out = names;
 	st = NULL;
 	all = NULL;
+	names = NULL;
 	r = UM_OK;
 out:
 	X509_STORE_free(st);
 	sk_X509_pop_free(all, X509_free);
+	sk_X509_NAME_pop_free(names, X509_NAME_free);
 	cc_trust_free(t);
+	ERR_clear_error();
 	return r;
+}
+
+/* Hands a new trust store, client CA list and revocation policy to the TLS hook. */
+static void
+set_trust(X509_STORE *st, STACK_OF(X509_NAME) * names, const struct um_config *cfg)
+{
+	um_tls_set_require_crl(cfg->gateway_revocation == UM_REVOCATION_REQUIRE);
+	um_tls_set_client_ca_names(names);
+	um_tls_set_trust(st);
 }
 
 static void
@@ -188,6 +321,7 @@ install(struct um_certs *c, struct cc_store *s, const struct um_config *cfg,
 {
 	X509_STORE *st = NULL;
 	STACK_OF(X509) *roots = NULL;
+	STACK_OF(X509_NAME) *names = NULL;
 	char *agent = NULL, *cafile = NULL;
 	enum um_err r = UM_ERR_NOMEM;
 
@@ -207,7 +341,7 @@ install(struct um_certs *c, struct cc_store *s, const struct um_config *cfg,
 		r = um_seterr(UM_ERR_NOMEM, "paths");
 		goto out;
 	}
-	if ((r = build_trust(s, cfg, &st, &roots)) != UM_OK)
+	if ((r = build_trust(c, s, cfg, &st, &roots, &names)) != UM_OK)
 		goto out;
 	/* sofia-sip refuses to start TLS when cafile.pem holds nothing: our own certificate then.
 	 */
@@ -219,8 +353,9 @@ install(struct um_certs *c, struct cc_store *s, const struct um_config *cfg,
 	if ((r = um_tls_set_identity(cc_cert_x509(cert), cc_cert_chain(cert), cc_cert_key(cert))) !=
 	    UM_OK)
 		goto out;
-	um_tls_set_trust(st);
+	set_trust(st, names, cfg);
 	st = NULL;
+	names = NULL;
 	memcpy(c->thumb, cc_cert_thumbprint(cert), CC_THUMB_LEN + 1);
 	if (c->metrics != NULL &&
 	    um_metrics_set_cert(c->metrics, "UM", c->thumb, cc_cert_not_after(cert)) != UM_OK)
@@ -229,6 +364,7 @@ install(struct um_certs *c, struct cc_store *s, const struct um_config *cfg,
 out:
 	X509_STORE_free(st);
 	sk_X509_pop_free(roots, X509_free);
+	sk_X509_NAME_pop_free(names, X509_NAME_free);
 	free(agent);
 	free(cafile);
 	return r;
@@ -450,10 +586,11 @@ um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 		/* Same certificate: roots and gateway pins may still have changed. */
 		X509_STORE *st = NULL;
 		STACK_OF(X509) *roots = NULL;
+		STACK_OF(X509_NAME) *names = NULL;
 
-		if ((r = build_trust(s, cfg, &st, &roots)) != UM_OK)
+		if ((r = build_trust(c, s, cfg, &st, &roots, &names)) != UM_OK)
 			goto out;
-		um_tls_set_trust(st);
+		set_trust(st, names, cfg);
 		sk_X509_pop_free(roots, X509_free);
 	}
 	if (cc_expiry_tick(s, cert, "UM", c->log, now, NULL) != CC_OK)

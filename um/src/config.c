@@ -72,6 +72,58 @@ um_mode_name(enum um_mode m)
 	return "unknown";
 }
 
+const char *
+um_client_ca_name(enum um_client_ca v)
+{
+	switch (v) {
+	case UM_CLIENT_CA_STORE:
+		return "store";
+	case UM_CLIENT_CA_NONE:
+		return "none";
+	case UM_CLIENT_CA_ALL:
+		return "all";
+	}
+	return "unknown";
+}
+
+const char *
+um_revocation_name(enum um_revocation v)
+{
+	switch (v) {
+	case UM_REVOCATION_SOFT:
+		return "soft";
+	case UM_REVOCATION_REQUIRE:
+		return "require";
+	}
+	return "unknown";
+}
+
+static int
+parse_client_ca(const char *v, enum um_client_ca *out)
+{
+	if (strcasecmp(v, "store") == 0)
+		*out = UM_CLIENT_CA_STORE;
+	else if (strcasecmp(v, "none") == 0)
+		*out = UM_CLIENT_CA_NONE;
+	else if (strcasecmp(v, "all") == 0)
+		*out = UM_CLIENT_CA_ALL;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+parse_revocation(const char *v, enum um_revocation *out)
+{
+	if (strcasecmp(v, "soft") == 0)
+		*out = UM_REVOCATION_SOFT;
+	else if (strcasecmp(v, "require") == 0)
+		*out = UM_REVOCATION_REQUIRE;
+	else
+		return -1;
+	return 0;
+}
+
 static int
 parse_mode(const char *v, enum um_mode *m)
 {
@@ -213,6 +265,15 @@ umd_key(struct load_ctx *x, const char *name, const char *v)
 	} else if (strcmp(name, "handshake_seconds") == 0) {
 		if (parse_int(v, 1, 300, &c->handshake_seconds) == -1)
 			add_error(c, x->line, "handshake_seconds \"%s\": 1 to 300", v);
+	} else if (strcmp(name, "client_ca_names") == 0) {
+		if (parse_client_ca(v, &c->client_ca_names) == -1)
+			add_error(c, x->line, "client_ca_names \"%s\": store, none or all", v);
+	} else if (strcmp(name, "stall_seconds") == 0) {
+		if (parse_int(v, 2, 300, &c->stall_seconds) == -1)
+			add_error(c, x->line, "stall_seconds \"%s\": 2 to 300", v);
+	} else if (strcmp(name, "gateway_revocation") == 0) {
+		if (parse_revocation(v, &c->gateway_revocation) == -1)
+			add_error(c, x->line, "gateway_revocation \"%s\": soft or require", v);
 	} else {
 		add_error(c, x->line, "unknown key \"%s\" in [umd]", name);
 	}
@@ -471,6 +532,9 @@ load_start(const char *name, struct load_ctx *x, struct um_config **out)
 	c->renew_self_signed_days = 30;
 	c->idle_seconds = 300;
 	c->handshake_seconds = 10;
+	c->client_ca_names = UM_CLIENT_CA_STORE;
+	c->stall_seconds = 5;
+	c->gateway_revocation = UM_REVOCATION_SOFT;
 	if ((c->store = strdup(CC_STORE_DEFAULT_PATH)) == NULL ||
 	    (c->http_listen = strdup("127.0.0.1:9561")) == NULL)
 		return um_seterr(UM_ERR_NOMEM, "config");

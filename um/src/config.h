@@ -17,6 +17,17 @@
 
 enum um_mode { UM_MODE_UNSECURED, UM_MODE_SIPSECURED, UM_MODE_SECURED };
 
+/*
+ * The CA names umd lists in its TLS CertificateRequest (RFC 5246 section 7.4.4, RFC 8446
+ * section 4.2.4): the store's own roots and the pinned gateways' issuers, none, or every root
+ * it trusts (the system bundle included). Only a hint to the client: verification always uses
+ * every trusted root.
+ */
+enum um_client_ca { UM_CLIENT_CA_STORE, UM_CLIENT_CA_NONE, UM_CLIENT_CA_ALL };
+
+/* When no usable CRL of a gateway certificate's issuer is at hand: accept (soft) or refuse. */
+enum um_revocation { UM_REVOCATION_SOFT, UM_REVOCATION_REQUIRE };
+
 struct um_gateway {
 	char *name;
 	char **addresses; /* as written: IP literals or names */
@@ -41,6 +52,9 @@ struct um_config {
 	char *http_listen;          /* NULL or "": off */
 	int idle_seconds;           /* connections idle this long are closed */
 	int handshake_seconds;      /* a TLS handshake must finish within this */
+	enum um_client_ca client_ca_names;
+	int stall_seconds; /* /healthz fails when the SIP loop has not ticked for this long */
+	enum um_revocation gateway_revocation;
 	struct um_gateway *gateways;
 	size_t ngateways;
 	char **errors; /* "file:line: message", when loading failed */
@@ -64,6 +78,8 @@ enum um_err um_config_parse(const char *name, const char *text, size_t len, bool
 void um_config_free(struct um_config *c);
 
 const char *um_mode_name(enum um_mode m);
+const char *um_client_ca_name(enum um_client_ca v);
+const char *um_revocation_name(enum um_revocation v);
 
 /* The gateways configured for a peer address (IPv4 or IPv6; port ignored). */
 size_t um_config_gateways_for(const struct um_config *c, const struct sockaddr *sa,

@@ -53,6 +53,7 @@ struct daemon {
 	su_wait_t sigwait;
 	int sigpipe[2];
 	unsigned ticks;
+	const char *test_stall_file; /* UMD_TEST_STALL_FILE (tests only), or NULL */
 	int exit_code;
 };
 
@@ -151,6 +152,7 @@ reload(struct daemon *d)
 	d->old_cfg = d->cfg;
 	d->cfg = cfg;
 	um_sip_set_config(d->sip, cfg);
+	um_metrics_set_stall_limit(d->metrics, cfg->stall_seconds);
 	cc_log_message(d->log, CC_LOG_INFO, "configuration reloaded: %zu gateway(s)",
 	               cfg->ngateways);
 }
@@ -203,11 +205,33 @@ give_back_memory(void)
 	}
 }
 
+/*
+ * UMD_TEST_STALL_FILE=PATH (tests only): while PATH exists the tick blocks the SIP loop (at most
+ * two minutes), as a hung call would, so a test can see /healthz fail and recover. A signal
+ * cannot stand in for it: SIGSTOP stops the HTTP thread too.
+ */
+static void
+test_stall(struct daemon *d)
+{
+	int i;
+
+	if (d->test_stall_file == NULL || access(d->test_stall_file, F_OK) != 0)
+		return;
+	cc_log_message(d->log, CC_LOG_WARNING, "test hook: SIP loop stalled while %s exists",
+	               d->test_stall_file);
+	for (i = 0; i < 1200 && access(d->test_stall_file, F_OK) == 0; i++)
+		usleep(100 * 1000);
+	cc_log_message(d->log, CC_LOG_WARNING, "test hook: SIP loop running again");
+}
+
 static void
 on_tick(struct daemon *d, su_timer_t *t, su_timer_arg_t *arg)
 {
 	(void)t;
 	(void)arg;
+	/* The loop is alive: /healthz (the HTTP thread) reads how long ago this was. */
+	um_metrics_heartbeat(d->metrics);
+	test_stall(d);
 	d->ticks++;
 	if (d->cfg->mode != UM_MODE_UNSECURED)
 		um_tls_watchdog(d->cfg->handshake_seconds);
@@ -366,6 +390,11 @@ main(int argc, char **argv)
 		cc_log_message(d.log, CC_LOG_ERROR, "cannot set up the event loop");
 		goto out;
 	}
+	d.test_stall_file = getenv("UMD_TEST_STALL_FILE");
+	if (d.test_stall_file != NULL && *d.test_stall_file == '\0')
+		d.test_stall_file = NULL;
+	um_metrics_heartbeat(d.metrics);
+	um_metrics_set_stall_limit(d.metrics, d.cfg->stall_seconds);
 	um_metrics_set_healthy(d.metrics, true, NULL);
 	cc_log_message(d.log, CC_LOG_INFO, "listening on %s:%d (%s, %zu gateway(s))",
 	               d.cfg->listen_host, d.cfg->listen_port, um_mode_name(d.cfg->mode),

@@ -21,6 +21,16 @@ static const char *const method_names[M__MAX] = {
         [M_CANCEL] = "CANCEL", [M_OPTIONS] = "OPTIONS", [M_OTHER] = "other",
 };
 
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static const char *const fail_names[UM_FAIL__MAX] = {
         [UM_FAIL_PROTOCOL] = "protocol",
         [UM_FAIL_CERTIFICATE] = "certificate",
@@ -47,6 +57,8 @@ struct um_metrics {
 	atomic_ullong responses[6]; /* 1xx .. 6xx */
 	atomic_llong open_connections;
 	atomic_llong active_dialogs;
+	atomic_llong heartbeat_ms; /* CLOCK_MONOTONIC of the last heartbeat */
+	atomic_int stall_limit_s;  /* 0: no heartbeat check */
 
 	pthread_mutex_t lock; /* guards what follows */
 	struct cert_slot certs[UM_METRICS_MAX_SERVICES];
@@ -79,6 +91,8 @@ um_metrics_new(struct um_metrics **out)
 		atomic_init(&m->responses[i], 0);
 	atomic_init(&m->open_connections, 0);
 	atomic_init(&m->active_dialogs, 0);
+	atomic_init(&m->heartbeat_ms, mono_ms());
+	atomic_init(&m->stall_limit_s, 0);
 	if (pthread_mutex_init(&m->lock, NULL) != 0) {
 		r = um_seterr(UM_ERR_NOMEM, "initialising the metrics lock");
 		goto out;
@@ -255,11 +269,40 @@ um_metrics_set_healthy(struct um_metrics *m, bool healthy, const char *why)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void
+um_metrics_heartbeat(struct um_metrics *m)
+{
+	if (m != NULL)
+		atomic_store_explicit(&m->heartbeat_ms, mono_ms(), memory_order_relaxed);
+}
+
+void
+um_metrics_set_stall_limit(struct um_metrics *m, int seconds)
+{
+	if (m != NULL)
+		atomic_store_explicit(&m->stall_limit_s, seconds > 0 ? seconds : 0,
+		                      memory_order_relaxed);
+}
+
+long long
+um_metrics_heartbeat_age_ms(const struct um_metrics *m)
+{
+	long long age;
+
+	if (m == NULL)
+		return -1;
+	age = mono_ms() -
+	      atomic_load_explicit((atomic_llong *)&m->heartbeat_ms, memory_order_relaxed);
+	return age > 0 ? age : 0;
+}
+
 bool
 um_metrics_healthy(const struct um_metrics *m, char *why, size_t len)
 {
 	/* The lock is not part of the value: taking it does not change what a reader sees. */
 	struct um_metrics *w = (struct um_metrics *)m;
+	long long age;
+	int limit;
 	bool healthy;
 
 	if (m == NULL) {
@@ -272,6 +315,14 @@ um_metrics_healthy(const struct um_metrics *m, char *why, size_t len)
 	if (why != NULL && len > 0)
 		snprintf(why, len, "%s", healthy ? "" : w->why);
 	pthread_mutex_unlock(&w->lock);
+	limit = atomic_load_explicit(&w->stall_limit_s, memory_order_relaxed);
+	if (healthy && limit > 0 && (age = um_metrics_heartbeat_age_ms(m)) > limit * 1000LL) {
+		healthy = false;
+		if (why != NULL && len > 0)
+			snprintf(why, len,
+			         "SIP loop stalled: no heartbeat for %lld.%01lld s (limit %d s)",
+			         age / 1000, age % 1000 / 100, limit);
+	}
 	return healthy;
 }
 
@@ -329,6 +380,7 @@ um_metrics_render(const struct um_metrics *m, time_t now, char **out)
 	enum um_err r = UM_ERR_NOMEM;
 	char *buf = NULL;
 	size_t len = 0, ncerts, i;
+	long long age;
 	bool healthy;
 	FILE *f = NULL;
 
@@ -342,8 +394,9 @@ um_metrics_render(const struct um_metrics *m, time_t now, char **out)
 	pthread_mutex_lock(&w->lock);
 	ncerts = w->ncerts;
 	memcpy(certs, w->certs, ncerts * sizeof(certs[0]));
-	healthy = w->healthy;
 	pthread_mutex_unlock(&w->lock);
+	healthy = um_metrics_healthy(m, NULL, 0);
+	age = um_metrics_heartbeat_age_ms(m);
 
 	if ((f = open_memstream(&buf, &len)) == NULL) {
 		r = um_seterr(UM_ERR_NOMEM, "metrics: open_memstream failed");
@@ -352,6 +405,11 @@ um_metrics_render(const struct um_metrics *m, time_t now, char **out)
 
 	family(f, "umd_up", "gauge", "Whether umd is healthy (1) or not (0), as /healthz answers.");
 	fprintf(f, "umd_up %d\n", healthy ? 1 : 0);
+
+	family(f, "umd_sip_loop_heartbeat_age_seconds", "gauge",
+	       "Seconds since the SIP loop's last one-second tick (/healthz fails past "
+	       "stall_seconds).");
+	fprintf(f, "umd_sip_loop_heartbeat_age_seconds %lld.%03lld\n", age / 1000, age % 1000);
 
 	family(f, "umd_tls_handshakes_total", "counter", "TLS handshakes completed.");
 	fprintf(f, "umd_tls_handshakes_total %llu\n", get(&m->handshakes_ok));

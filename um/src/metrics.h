@@ -87,8 +87,24 @@ enum um_err um_metrics_set_cert(struct um_metrics *m, const char *service, const
  * generic reason), cut at UM_METRICS_WHY_MAX bytes. umd_up follows it.
  */
 void um_metrics_set_healthy(struct um_metrics *m, bool healthy, const char *why);
-/* The health state; when not healthy the reason is copied to why (NUL-terminated, cut to len). */
+/*
+ * The health state; when not healthy the reason is copied to why (NUL-terminated, cut to len).
+ * Healthy also needs a recent heartbeat when a stall limit is set (below).
+ */
 bool um_metrics_healthy(const struct um_metrics *m, char *why, size_t len);
+
+/*
+ * The SIP loop's heartbeat. The loop is one thread (sofia-sip's su_root) and /healthz is
+ * answered from another (libmicrohttpd's): umd's one-second tick calls um_metrics_heartbeat, and
+ * once a stall limit is set, a heartbeat older than it makes /healthz answer 503 ("SIP loop
+ * stalled: ..."), so a loop that hangs (a blocking call, a livelock) is seen from outside.
+ * Times are CLOCK_MONOTONIC: a clock step is not a stall. um_metrics_new counts as a heartbeat.
+ */
+void um_metrics_heartbeat(struct um_metrics *m);
+/* The stall limit in seconds; 0 (the default) switches the check off. */
+void um_metrics_set_stall_limit(struct um_metrics *m, int seconds);
+/* Milliseconds since the last heartbeat; -1 for NULL. */
+long long um_metrics_heartbeat_age_ms(const struct um_metrics *m);
 
 /*
  * Renders every metric in the Prometheus text exposition format 0.0.4 (a # HELP and a # TYPE

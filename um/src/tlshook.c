@@ -39,7 +39,11 @@ static struct {
 	STACK_OF(X509) * chain;
 	EVP_PKEY *key;
 	X509_STORE *trust;
+	STACK_OF(X509_NAME) * ca_names; /* NULL: sofia-sip's list is left alone */
+	unsigned ca_gen;                /* bumped by each um_tls_set_client_ca_names */
+	bool require_crl;
 	SSL_CTX *ctx[MAX_CONTEXTS];
+	unsigned ctx_ca_gen[MAX_CONTEXTS]; /* the ca_gen each context's list is of */
 	size_t nctx;
 	struct conn *pending;
 	int idx;
@@ -196,13 +200,43 @@ client_hello_cb(SSL *ssl, int *alert, void *arg)
 	return SSL_CLIENT_HELLO_SUCCESS;
 }
 
+/*
+ * The names of the CertificateRequest. OpenSSL sends the client CA list and, when that is empty,
+ * the general CA list (ssl/statem, get_ca_names): both are set, so that "none" is none.
+ */
+static int
+set_ca_names(SSL_CTX *ctx)
+{
+	STACK_OF(X509_NAME) * a, *b;
+
+	if (tls.ca_names == NULL)
+		return 1;
+	if ((a = SSL_dup_CA_list(tls.ca_names)) == NULL)
+		return 0;
+	if ((b = SSL_dup_CA_list(tls.ca_names)) == NULL) {
+		sk_X509_NAME_pop_free(a, X509_NAME_free);
+		return 0;
+	}
+	SSL_CTX_set_client_CA_list(ctx, a);
+	SSL_CTX_set0_CA_list(ctx, b);
+	return 1;
+}
+
+/* A revocation failure that means "no usable CRL at hand", not "revoked". */
+static bool
+crl_unavailable(int err)
+{
+	return err == X509_V_ERR_UNABLE_TO_GET_CRL || err == X509_V_ERR_CRL_HAS_EXPIRED ||
+	       err == X509_V_ERR_CRL_NOT_YET_VALID || err == X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER;
+}
+
 static int
 verify_cb(int ok, X509_STORE_CTX *xs)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
 	struct conn *c = ssl ? conn_of(ssl) : NULL;
 	struct sockaddr_storage ss;
-	char why[512], subj[256];
+	char why[1024], subj[256];
 	X509 *cert = X509_STORE_CTX_get_current_cert(xs);
 
 	if (ssl == NULL)
@@ -210,12 +244,42 @@ verify_cb(int ok, X509_STORE_CTX *xs)
 	if (!ok) {
 		int err = X509_STORE_CTX_get_error(xs);
 
+		/*
+		 * No CRL at hand for this certificate's issuer (the trust store holds the store's
+		 * crl/ folder; nothing is fetched during a handshake). Soft fail, as Exchange did
+		 * when a CRL could not be had, unless gateway_revocation = require. A self-signed
+		 * certificate (a root, a pinned gateway) is a trust anchor: no CRL speaks for it.
+		 */
+		if (crl_unavailable(err) &&
+		    (!tls.require_crl || (cert != NULL && X509_self_signed(cert, 0) == 1))) {
+			X509_STORE_CTX_set_error(xs, X509_V_OK);
+			return 1;
+		}
 		subj[0] = '\0';
 		if (cert != NULL)
 			X509_NAME_oneline(X509_get_subject_name(cert), subj, sizeof(subj));
-		snprintf(why, sizeof(why), "client certificate not trusted: %s (depth %d, %s)",
-		         X509_verify_cert_error_string(err), X509_STORE_CTX_get_error_depth(xs),
-		         subj);
+		if (err == X509_V_ERR_CERT_REVOKED) {
+			char iss[256];
+
+			iss[0] = '\0';
+			if (cert != NULL)
+				X509_NAME_oneline(X509_get_issuer_name(cert), iss, sizeof(iss));
+			snprintf(why, sizeof(why),
+			         "client certificate revoked: listed in the CRL of %s (depth %d, "
+			         "%s)",
+			         iss, X509_STORE_CTX_get_error_depth(xs), subj);
+		} else if (crl_unavailable(err)) {
+			snprintf(why, sizeof(why),
+			         "client certificate revocation unknown: %s (depth %d, %s), and "
+			         "gateway_revocation = require",
+			         X509_verify_cert_error_string(err),
+			         X509_STORE_CTX_get_error_depth(xs), subj);
+		} else {
+			snprintf(why, sizeof(why),
+			         "client certificate not trusted: %s (depth %d, %s)",
+			         X509_verify_cert_error_string(err),
+			         X509_STORE_CTX_get_error_depth(xs), subj);
+		}
 		report(ssl, CC_EV_PEER_REJECTED, UM_FAIL_CERTIFICATE, why);
 		return 0;
 	}
@@ -305,11 +369,23 @@ SSL_new(SSL_CTX *ctx)
 
 	if (real_ssl_new == NULL)
 		real_ssl_new = (SSL * (*)(SSL_CTX *)) dlsym(RTLD_NEXT, "SSL_new");
-	if (real_ssl_new == NULL || (ssl = real_ssl_new(ctx)) == NULL)
+	if (real_ssl_new == NULL)
 		return NULL;
 	for (i = 0; i < tls.nctx; i++)
 		if (tls.ctx[i] == ctx)
 			break;
+	/*
+	 * The CA names: a new SSL copies its context's list, and sofia-sip sets that list from
+	 * cafile.pem after SSL_CTX_set_cipher_list (tls_init_context), so it is put right here,
+	 * once per change, rather than when the context is taken over.
+	 */
+	if (i < tls.nctx && tls.ca_names != NULL && tls.ctx_ca_gen[i] != tls.ca_gen) {
+		if (set_ca_names(ctx) != 1)
+			return NULL; /* out of memory: no connection rather than the long list */
+		tls.ctx_ca_gen[i] = tls.ca_gen;
+	}
+	if ((ssl = real_ssl_new(ctx)) == NULL)
+		return NULL;
 	if (i == tls.nctx || tls.idx < 0)
 		return ssl;
 	if ((c = calloc(1, sizeof(*c))) == NULL || SSL_set_ex_data(ssl, tls.idx, c) != 1) {
@@ -411,6 +487,20 @@ um_tls_set_identity(X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key)
 	tls.key = key;
 	tls.chain = nc;
 	return UM_OK;
+}
+
+void
+um_tls_set_client_ca_names(STACK_OF(X509_NAME) * names)
+{
+	sk_X509_NAME_pop_free(tls.ca_names, X509_NAME_free);
+	tls.ca_names = names;
+	tls.ca_gen++; /* each context takes the new list before its next connection (SSL_new) */
+}
+
+void
+um_tls_set_require_crl(bool require)
+{
+	tls.require_crl = require;
 }
 
 void

@@ -53,6 +53,21 @@ enum um_err um_tls_set_identity(X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key) 
 /* The roots and pinned certificates client certificates are verified against (taken). */
 void um_tls_set_trust(X509_STORE *store);
 
+/*
+ * The CA names listed in the CertificateRequest from now on (taken; an empty stack lists none).
+ * sofia-sip would list every certificate of its cafile.pem: the whole system bundle, some 16 KB
+ * in every handshake. The names are a hint to the client only (RFC 8446 section 4.2.4);
+ * verification uses the trust store above.
+ */
+void um_tls_set_client_ca_names(STACK_OF(X509_NAME) * names);
+
+/*
+ * What to do when no usable CRL of a gateway certificate's issuer is in the trust store
+ * (X509_V_ERR_UNABLE_TO_GET_CRL, a stale or not yet valid CRL): accept (soft, as Exchange) or
+ * refuse. A certificate a CRL lists is refused either way.
+ */
+void um_tls_set_require_crl(bool require);
+
 /* Ends handshakes older than `seconds` (called from a timer); returns how many it ended. */
 size_t um_tls_watchdog(int seconds);
 
