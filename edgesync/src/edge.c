@@ -7,16 +7,57 @@
 #include "edgesync/edge.h"
 #include "internal.h"
 
+/* Adds the entries of one search result to `out`, keyed by their umedgeSourceUUID (lower case);
+ * entries without one, or with a key in `skip` (sorted; may be NULL), are left out. */
+static enum es_err
+add_results(struct es_conn *c, LDAPMessage *res, const struct es_entryset *skip,
+            struct es_entryset *out)
+{
+	LDAPMessage *m;
+	struct es_entry *e = NULL;
+	const struct es_attr *a;
+	char key[40];
+	enum es_err rr = ES_OK;
+	size_t k;
+
+	for (m = ldap_first_entry(es_conn_ld(c), res); m != NULL;
+	     m = ldap_next_entry(es_conn_ld(c), m)) {
+		if ((rr = es_entry_from_ldap(es_conn_ld(c), m, NULL, &e)) != ES_OK)
+			break;
+		a = es_entry_attr(e, "umedgeSourceUUID");
+		if (a == NULL || a->nvals != 1 || a->vals[0].bv_len >= sizeof(key)) {
+			es_entry_free(e);
+			e = NULL;
+			continue;
+		}
+		for (k = 0; k < a->vals[0].bv_len; k++)
+			key[k] = (char)tolower((unsigned char)a->vals[0].bv_val[k]);
+		key[k] = '\0';
+		if (skip != NULL && es_entryset_find(skip, key) != NULL) {
+			es_entry_free(e);
+			e = NULL;
+			continue;
+		}
+		if ((e->key = strdup(key)) == NULL) {
+			rr = es_seterr(ES_ERR_NOMEM, "key");
+			break;
+		}
+		rr = es_entryset_add(out, e);
+		e = NULL;
+		if (rr != ES_OK)
+			break;
+	}
+	es_entry_free(e);
+	return rr;
+}
+
 enum es_err
 es_edge_load(struct es_conn *c, const struct es_rule *r, const char *edge_base,
              struct es_entryset *out)
 {
-	LDAPMessage *res = NULL, *m;
-	struct es_entry *e = NULL;
-	const struct es_attr *a;
-	char *filter = NULL, *attrs[] = {"*", NULL}, key[40];
+	LDAPMessage *res = NULL;
+	char *filter = NULL, *attrs[] = {"*", NULL};
 	enum es_err rr;
-	size_t k;
 
 	es_entryset_init(out);
 	/* area names are [a-z0-9-]: nothing to escape in the filter */
@@ -29,35 +70,135 @@ es_edge_load(struct es_conn *c, const struct es_rule *r, const char *edge_base,
 		rr = ES_OK;
 		goto out;
 	}
-	if (rr != ES_OK)
-		goto out;
-	for (m = ldap_first_entry(es_conn_ld(c), res); m != NULL;
-	     m = ldap_next_entry(es_conn_ld(c), m)) {
-		if ((rr = es_entry_from_ldap(es_conn_ld(c), m, NULL, &e)) != ES_OK)
-			goto out;
-		a = es_entry_attr(e, "umedgeSourceUUID");
-		if (a == NULL || a->nvals != 1 || a->vals[0].bv_len >= sizeof(key)) {
-			es_entry_free(e);
-			e = NULL;
-			continue;
-		}
-		for (k = 0; k < a->vals[0].bv_len; k++)
-			key[k] = (char)tolower((unsigned char)a->vals[0].bv_val[k]);
-		key[k] = '\0';
-		if ((e->key = strdup(key)) == NULL) {
-			rr = es_seterr(ES_ERR_NOMEM, "key");
-			goto out;
-		}
-		rr = es_entryset_add(out, e);
-		e = NULL;
-		if (rr != ES_OK)
-			goto out;
-	}
-	rr = es_entryset_sort(out);
+	if (rr == ES_OK)
+		rr = add_results(c, res, NULL, out);
+	if (rr == ES_OK)
+		rr = es_entryset_sort(out);
 out:
-	es_entry_free(e);
 	free(filter);
 	ldap_msgfree(res);
+	if (rr != ES_OK)
+		es_entryset_clear(out);
+	return rr;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* One search for the area's entries whose umedgeSourceUUID is one of keys[0..n). */
+static enum es_err
+load_batch(struct es_conn *c, const struct es_rule *r, const char *edge_base,
+           const char *const *keys, size_t n, struct es_entryset *out)
+{
+	LDAPMessage *res = NULL;
+	struct berval bv, escbv;
+	char *filter = NULL, *next, *esc = NULL, *attrs[] = {"*", NULL};
+	enum es_err rr = ES_OK;
+	size_t i;
+
+	if ((filter = es_aprintf("(&(objectClass=umedgeReplicated)(umedgeArea=%s)(|", r->name)) ==
+	    NULL)
+		return es_seterr(ES_ERR_NOMEM, "filter");
+	for (i = 0; i < n; i++) {
+		bv.bv_val = (char *)keys[i];
+		bv.bv_len = strlen(keys[i]);
+		if (ldap_bv2escaped_filter_value(&bv, &escbv) != 0) {
+			rr = es_seterr(ES_ERR_NOMEM, "filter");
+			goto out;
+		}
+		esc = escbv.bv_val;
+		next = es_aprintf("%s(umedgeSourceUUID=%s)", filter, esc);
+		ldap_memfree(esc);
+		esc = NULL;
+		if (next == NULL) {
+			rr = es_seterr(ES_ERR_NOMEM, "filter");
+			goto out;
+		}
+		free(filter);
+		filter = next;
+	}
+	if ((next = es_aprintf("%s))", filter)) == NULL) {
+		rr = es_seterr(ES_ERR_NOMEM, "filter");
+		goto out;
+	}
+	free(filter);
+	filter = next;
+	rr = es_conn_search(c, edge_base, LDAP_SCOPE_SUBTREE, filter, attrs, &res);
+	if (rr == ES_ERR_NOT_FOUND)
+		rr = ES_OK;
+	else if (rr == ES_OK)
+		rr = add_results(c, res, NULL, out);
+out:
+	free(filter);
+	ldap_msgfree(res);
+	return rr;
+}
+
+/* The area's entries with their DN and key only (what a delete needs), leaving out the keys of
+ * `skip` (sorted). */
+static enum es_err
+load_keys_only(struct es_conn *c, const struct es_rule *r, const char *edge_base,
+               const struct es_entryset *skip, struct es_entryset *out)
+{
+	LDAPMessage *res = NULL;
+	char *filter = NULL, *attrs[] = {"umedgeSourceUUID", NULL};
+	enum es_err rr;
+
+	if ((filter = es_aprintf("(&(objectClass=umedgeReplicated)(umedgeArea=%s)"
+	                         "(umedgeSourceUUID=*))",
+	                         r->name)) == NULL)
+		return es_seterr(ES_ERR_NOMEM, "filter");
+	rr = es_conn_search_content(c, edge_base, LDAP_SCOPE_SUBTREE, filter, attrs, &res);
+	if (rr == ES_ERR_NOT_FOUND)
+		rr = ES_OK;
+	else if (rr == ES_OK)
+		rr = add_results(c, res, skip, out);
+	free(filter);
+	ldap_msgfree(res);
+	return rr;
+}
+
+enum es_err
+es_edge_load_changes(struct es_conn *c, const struct es_rule *r, const char *edge_base,
+                     const struct es_changes *ch, struct es_entryset *out)
+{
+	const char **keys = NULL;
+	enum es_err rr = ES_OK;
+	size_t n = 0, u = 0, i, max;
+
+	es_entryset_init(out);
+	max = ch->changed.n + (ch->present_phase ? 0 : ch->deleted.n);
+	if (ch->complete || max > ES_EDGE_KEYED_MAX)
+		return es_edge_load(c, r, edge_base, out);
+	/* a present phase: what is gone is found among every entry of the area, by key */
+	if (ch->present_phase && (rr = load_keys_only(c, r, edge_base, &ch->changed, out)) != ES_OK)
+		goto out;
+	if (max == 0)
+		goto out;
+	if ((keys = calloc(max, sizeof(*keys))) == NULL) {
+		rr = es_seterr(ES_ERR_NOMEM, "keys");
+		goto out;
+	}
+	for (i = 0; i < ch->changed.n; i++)
+		if (ch->changed.v[i]->key != NULL)
+			keys[n++] = ch->changed.v[i]->key;
+	for (i = 0; !ch->present_phase && i < ch->deleted.n; i++)
+		keys[n++] = ch->deleted.v[i];
+	/* a key in both lists is asked for once: es_entryset_sort refuses duplicates */
+	qsort(keys, n, sizeof(*keys), cmp_str);
+	for (i = 0; i < n; i++)
+		if (u == 0 || strcmp(keys[u - 1], keys[i]) != 0)
+			keys[u++] = keys[i];
+	for (i = 0; i < u && rr == ES_OK; i += ES_EDGE_KEY_BATCH)
+		rr = load_batch(c, r, edge_base, keys + i,
+		                u - i < ES_EDGE_KEY_BATCH ? u - i : ES_EDGE_KEY_BATCH, out);
+out:
+	if (rr == ES_OK)
+		rr = es_entryset_sort(out);
+	free(keys);
 	if (rr != ES_OK)
 		es_entryset_clear(out);
 	return rr;

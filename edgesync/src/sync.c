@@ -237,8 +237,12 @@ sync_area(struct es_replicator *rep, struct es_conn *edge, struct es_subscriptio
 	}
 	if (rr != ES_OK)
 		goto out;
-	if ((rr = es_edge_load(edge, r, s->base, &have)) != ES_OK ||
-	    (rr = es_edge_plan(r, target, &ch, &have, &plan)) != ES_OK ||
+	/* an incremental refresh reads of the edge only what it can touch */
+	if (ch.complete)
+		rr = es_edge_load(edge, r, s->base, &have);
+	else
+		rr = es_edge_load_changes(edge, r, s->base, &ch, &have);
+	if (rr != ES_OK || (rr = es_edge_plan(r, target, &ch, &have, &plan)) != ES_OK ||
 	    (rr = es_writer_new(edge, ES_WRITER_WINDOW, &w)) != ES_OK)
 		goto out;
 	rr = es_edge_apply(w, &plan);

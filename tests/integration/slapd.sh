@@ -6,6 +6,8 @@
 #
 #   slapd_start NAME ROLE SUFFIX STORE THUMB [PORT]
 #       ROLE source: syncprov on the database, the subscription schema
+#       ROLE consumer: slapd's own syncrepl consumer (the benchmark's peer of edgesync); its
+#                    olcSyncrepl value is taken from SLAPD_SYNCREPL
 #       ROLE edge:   ppolicy (bootstrap password expiry), the edge schema and the ACL edgesync
 #                    expects: cn=edgesync,SUFFIX may write only entries marked umedgeReplicated
 #                    (and add children anywhere under SUFFIX), and change its own password
@@ -13,8 +15,12 @@
 #       certcore store, as certctl or `edgesync subscription new` leave it.
 #   slapd_stop NAME            kill and wait
 #   slapd_restart NAME         stop, then start again on the same port with the same data
+#   slapd_run NAME             start a stopped server again (SLAPD_NOWAIT=1: without waiting
+#                              until it answers)
 #   slapd_set_cert NAME STORE THUMB   serve another certificate (takes effect on restart)
 #   slapd_ldapi NAME           the ldapi:// URL (for ldapsearch -Y EXTERNAL -H ...)
+#   slapd_load NAME LDIF       loads entries offline (slapadd -q, the server stopped and started
+#                              again): much faster than ldapadd for a large directory
 #   slapd_port NAME / slapd_url NAME / slapd_log NAME / slapd_pid NAME / slapd_pwfile NAME
 #
 # The databases run with olcDbNoSync (no fsync per write: a test's directory need not survive a
@@ -22,7 +28,11 @@
 # SIGTERM still writes everything out.
 #
 # Variables: SLAPD_SCHEMA_DIR (default: edgesync/schema of this tree); SLAPD_DETACH=1 starts
-# each slapd in a session of its own (scripts/demo-edgesync leaves them running).
+# each slapd in a session of its own (scripts/demo-edgesync leaves them running);
+# SLAPD_LOGLEVEL (default stats; "none" keeps the benchmark's servers from logging every
+# write); SLAPD_DB_MAXSIZE (bytes, default 256 MiB) for large directories.
+SLAPD_LOGLEVEL=${SLAPD_LOGLEVEL:-stats}
+SLAPD_DB_MAXSIZE=${SLAPD_DB_MAXSIZE:-268435456}
 SLAPD_SCHEMA_DIR=${SLAPD_SCHEMA_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../edgesync/schema" && pwd)}
 SLAPD_NAMES=""
 
@@ -47,6 +57,9 @@ slapd_config_ldif() { # DIR ROLE SUFFIX CERT KEY ROOTPW_HASH
 	if [ "$role" = source ]; then
 		module=syncprov
 		schema=edgesync-subscription.ldif
+	elif [ "$role" = consumer ]; then
+		module=syncprov # not used: the module list may not be empty
+		schema=edgesync-subscription.ldif
 	else
 		module=ppolicy
 		schema=edgesync-edge.ldif
@@ -59,7 +72,7 @@ olcPidFile: $d/slapd.pid
 olcArgsFile: $d/slapd.args
 olcTLSCertificateFile: $cert
 olcTLSCertificateKeyFile: $key
-olcLogLevel: stats
+olcLogLevel: $SLAPD_LOGLEVEL
 olcAuthzRegexp: gidNumber=0\+uidNumber=0,cn=peercred,cn=external,cn=auth cn=admin,$suffix
 
 dn: cn=module{0},cn=config
@@ -102,7 +115,7 @@ olcSuffix: $suffix
 olcRootDN: cn=admin,$suffix
 olcRootPW: $rootpw
 olcDbDirectory: $d/db
-olcDbMaxSize: 268435456
+olcDbMaxSize: $SLAPD_DB_MAXSIZE
 olcDbNoSync: TRUE
 olcDbIndex: objectClass eq
 olcDbIndex: entryUUID,entryCSN eq
@@ -116,6 +129,11 @@ objectClass: olcOverlayConfig
 objectClass: olcSyncProvConfig
 olcOverlay: {0}syncprov
 olcSpCheckpoint: 100 5
+LDIF
+	elif [ "$role" = consumer ]; then
+		cat <<LDIF
+olcAccess: {0}to * by users read by * none
+olcSyncrepl: ${SLAPD_SYNCREPL:?set SLAPD_SYNCREPL for a consumer}
 LDIF
 	else
 		a="cn=edgesync,$suffix"
@@ -164,6 +182,7 @@ slapd_start() { # NAME ROLE SUFFIX STORE THUMB [PORT]
 		return 1
 	fi
 	echo "$role" >"$d/role"
+	echo "$SLAPD_LOGLEVEL" >"$d/loglevel"
 	echo "$suffix" >"$d/suffix"
 	case " $SLAPD_NAMES " in *" $name "*) ;; *) SLAPD_NAMES="$SLAPD_NAMES $name" ;; esac
 	case " ${cleanup_hooks:-} " in *" slapd_stop_all "*) ;; *) cleanup_hooks="${cleanup_hooks:-} slapd_stop_all" ;; esac
@@ -172,16 +191,20 @@ slapd_start() { # NAME ROLE SUFFIX STORE THUMB [PORT]
 
 # Starts the configured server NAME and waits until it answers on both listeners.
 slapd_run() {
-	local name=$1 d port ldapi
+	local name=$1 d port ldapi level
 	d=$(slapd_dir "$name")
 	port=$(slapd_port "$name")
 	ldapi=$(slapd_ldapi "$name")
+	level=$(cat "$d/loglevel" 2>/dev/null || echo stats)
 	# -d stats: stay in the foreground (this shell owns the process and can wait for it), and
-	# write the access lines (BIND, ADD, ...) to the log through stderr.
+	# write the access lines (BIND, ADD, ...) to the log through stderr (-d none: foreground,
+	# nothing logged).
 	# SLAPD_DETACH=1 (the demo): a session of its own, so it outlives the shell that started it.
-	${SLAPD_DETACH:+setsid} slapd -d stats -h "ldaps://127.0.0.1:$port $ldapi" -F "$d/slapd.d" \
+	${SLAPD_DETACH:+setsid} slapd -d "$level" -h "ldaps://127.0.0.1:$port $ldapi" -F "$d/slapd.d" \
 		>>"$d/slapd.log" 2>&1 &
 	echo $! >"$d/pid"
+	# SLAPD_NOWAIT=1: the caller polls for what it needs (the benchmark times the start)
+	[ -n "${SLAPD_NOWAIT:-}" ] && return 0
 	local _
 	for _ in $(seq 100); do
 		if ! kill -0 "$(slapd_pid "$name")" 2>/dev/null; then
@@ -214,6 +237,22 @@ slapd_stop() {
 slapd_stop_all() {
 	local n
 	for n in $SLAPD_NAMES; do slapd_stop "$n"; done
+	return 0
+}
+
+slapd_load() { # NAME LDIF
+	local d running
+	d=$(slapd_dir "$1")
+	running=$(slapd_pid "$1")
+	[ -n "$running" ] && slapd_stop "$1"
+	# -q: no checks beyond the schema, one transaction per batch; -w: the contextCSN syncprov
+	# starts from
+	slapadd -q -w -n1 -F "$d/slapd.d" -l "$2" >>"$d/slapadd.log" 2>&1 || {
+		echo "slapd_load $1: slapadd failed"
+		tail -5 "$d/slapadd.log"
+		return 1
+	}
+	[ -n "$running" ] && slapd_run "$1"
 	return 0
 }
 

@@ -25,6 +25,20 @@
 enum es_err es_edge_load(struct es_conn *c, const struct es_rule *r, const char *edge_base,
                          struct es_entryset *out) ES_WUR;
 
+/*
+ * What an incremental refresh (`ch` not complete) needs of the area, so that a cycle costs what
+ * changed rather than what the area holds: the entries whose umedgeSourceUUID is the key of a
+ * changed entry, whole (looked up ES_EDGE_KEY_BATCH keys a search, on the edge's index), and
+ * for the deletes: after a delete phase (RFC 4533 section 3.3.2) the entries of the deleted keys,
+ * after a present phase every other entry of the area with its DN and key only (what is gone
+ * is what was not named present). More than ES_EDGE_KEYED_MAX keys, or `ch` complete: the
+ * whole area, as es_edge_load (one search is cheaper then).
+ */
+#define ES_EDGE_KEY_BATCH 100
+#define ES_EDGE_KEYED_MAX 2000
+enum es_err es_edge_load_changes(struct es_conn *c, const struct es_rule *r, const char *edge_base,
+                                 const struct es_changes *ch, struct es_entryset *out) ES_WUR;
+
 /* Makes the container RDNs of the target that are missing, top down, as organizationalUnit
  * entries marked umedgeReplicated (umedgeArea = the rule). */
 enum es_err es_edge_ensure_target(struct es_conn *c, const struct es_rule *r,
