@@ -3,7 +3,10 @@
 # against the CRLs of the store's crl/ folder (an administrator's files, PEM, and certcore's
 # cache of fetched ones, DER), read on the periodic store pass and on SIGHUP, never fetched
 # during a handshake. gateway_revocation = soft (default) accepts a chain whose CRL is not at
-# hand; require refuses it. A revoked certificate is refused either way.
+# hand; require refuses it. A revoked certificate is refused either way. A CRL not at hand is
+# fetched from the certificate's distribution point by umd's fetcher thread (a python3
+# http.server here), kept in crl/fetched-*.crl and loaded on the SIP thread's next tick; a
+# distribution point that never answers costs the fetcher its timeout and never the SIP thread.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pki.sh"
 . "$(dirname "$0")/umd.sh"
@@ -15,11 +18,12 @@ S="$WORK/store"
 siptls() { python3 "$D/siptls.py" "$@"; }
 
 # The PKI: gwok and gwrev both name gw2.example.test, issued by the intermediate; int's CRL
-# revokes gwrev. The CRL distribution points name a port nothing listens on: nothing may be
-# fetched, and nothing is.
+# revokes gwrev. The CRL distribution points name http://127.0.0.1:$CRLPORT/{int,root}.crl;
+# nothing listens there until the fetching part below: until then nothing can be fetched.
 PKI="$WORK/pki"
 mkdir -p "$PKI"
-make_pki "$PKI" "$(free_port)" >"$WORK/pki.log" 2>&1 || { cat "$WORK/pki.log"; exit 1; }
+CRLPORT=$(free_port)
+make_pki "$PKI" "$CRLPORT" >"$WORK/pki.log" 2>&1 || { cat "$WORK/pki.log"; exit 1; }
 export SAN
 ec="EC -pkeyopt ec_paramgen_curve:P-256"
 for n in gwok gwrev; do
@@ -45,9 +49,10 @@ check "trust add the PKI's root" "$CERTCTL" --store "$S" trust add "$PKI/root.pe
 mkdir -p "$S/crl"
 
 PORT=$(free_port)
-conf() { # FILE POLICY (empty: the default)
+conf() { # FILE POLICY (empty: the default) [MORE [umd] LINES]
 	umd_conf "$1" sipsecured "$PORT" "$S" "" <<CONF
 ${2:+gateway_revocation = $2}
+${3:-}
 
 [gateway gw1]
 address = 127.0.0.1
@@ -77,6 +82,14 @@ hup() { # NAME: SIGHUP and wait until the reload is logged
 # --- the key -------------------------------------------------------------------------------------
 conf "$WORK/bad.conf" hard
 expect_fail "gateway_revocation = hard: umd -n names file:line" 1 'bad.conf:9: gateway_revocation "hard": soft or require' "$UMD" -n -c "$WORK/bad.conf"
+conf "$WORK/bad2.conf" "" "gateway_crl_fetch = maybe"
+expect_fail "gateway_crl_fetch = maybe: file:line" 1 'bad2.conf:10: gateway_crl_fetch "maybe": yes or no' "$UMD" -n -c "$WORK/bad2.conf"
+for v in ftp://proxy.test:21 https://proxy.test:3128 http:// "http://proxy.test:3128/path" "http://u:p@proxy.test:3128" "http://proxy.test:99999"; do
+	conf "$WORK/bad3.conf" "" "gateway_crl_proxy = $v"
+	expect_fail "gateway_crl_proxy = $v: file:line" 1 "bad3.conf:10: gateway_crl_proxy \"$v\": http://host\\[:port\\], or empty for none" "$UMD" -n -c "$WORK/bad3.conf"
+done
+conf "$WORK/good.conf" "" "$(printf 'gateway_crl_fetch = no\ngateway_crl_proxy = http://proxy.test:3128')"
+check "gateway_crl_fetch = no and gateway_crl_proxy = http://proxy.test:3128 are accepted" "$UMD" -n -c "$WORK/good.conf"
 
 # --- soft (the default) ----------------------------------------------------------------------------
 conf "$WORK/soft.conf" ""
@@ -126,5 +139,106 @@ check "... saying the CRL has expired" bash -c "sleep 0.3; grep '\"event_id\":10
 check "nothing was fetched during all this (no fetched- file appeared)" bash -c "! ls '$S/crl' | grep -q '^fetched-'"
 umd_stop req
 expect_eq "umd stops cleanly (exit 0)" 0 "$UMD_RC"
+
+# --- fetching from the distribution points ---------------------------------------------------
+# wait_log NAME REGEX [TENTHS]: waits (default 20 s) for a line of umd NAME's log
+wait_log() {
+	for _ in $(seq "${3:-200}"); do
+		grep -Eq -- "$2" "$WORK/$1.log" && return 0
+		sleep 0.1
+	done
+	echo "no line matching [$2] in $1.log"
+	return 1
+}
+gets() { grep -c "GET /$2 " "$1" 2>/dev/null || true; } # FILE NAME: requests for NAME
+INT_URL="http://127.0.0.1:$CRLPORT/int.crl"
+ROOT_URL="http://127.0.0.1:$CRLPORT/root.crl"
+rm -f "$S/crl/"*
+cp "$PKI/int.crl.der" "$PKI/www/int.crl" # the CRL that revokes gwrev
+check "the CA's CRL server (python3 http.server) starts" http_serve "$PKI/www" "$CRLPORT"
+conf "$WORK/fetch.conf" ""
+check "fetch: umd starts with an empty crl/" umd_start fetch "$WORK/fetch.conf"
+check "soft: gwok's first connection is accepted (its CRLs are fetched meanwhile)" accepted f-ok0 "$PKI/gwok.pem" "$PKI/gwok.key"
+check "the intermediate's CRL is fetched: logged with URL, issuer and nextUpdate" \
+	wait_log fetch "CRL fetched from $INT_URL: issuer [^,]*umedge Test Intermediate.*, nextUpdate 20[0-9-]+T"
+check "the root's CRL (for the intermediate) too" wait_log fetch "CRL fetched from $ROOT_URL: issuer"
+check "both are kept in crl/fetched-*.crl" bash -c "[ \$(ls '$S/crl' | grep -c '^fetched-.*\\.crl\$') -eq 2 ]"
+check "the SIP thread's tick reloads them" wait_log fetch "CRLs reloaded after a fetch: 2 CRL"
+n=$(events fetch 1021 | wc -l)
+check "revoked gwrev is now refused" refused f-rev1 "$PKI/gwrev.pem" "$PKI/gwrev.key"
+check "... logged PeerRejected" wait_event fetch 1021 $((n + 1))
+check "... as revoked" bash -c "grep '\"event_id\":1021' '$WORK/fetch.log' | tail -1 | jq -e '.reason | test(\"revoked\")'"
+check "gwok is still accepted" accepted f-ok1 "$PKI/gwok.pem" "$PKI/gwok.key"
+expect_eq "each CRL was fetched once (the cache answers afterwards)" "1 1" "$(gets "$WORK/http.log" int.crl) $(gets "$WORK/http.log" root.crl)"
+umd_stop fetch
+expect_eq "umd (fetcher thread joined) stops cleanly (exit 0)" 0 "$UMD_RC"
+
+# A distribution point that accepts connections and never answers: the fetch waits for its
+# timeout on the fetcher thread while the SIP thread answers on.
+http_stop
+rm -f "$S/crl/"*
+python3 -c '
+import socket, sys, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16)
+held = []
+def hold(c):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        d = c.recv(4096)
+        if not d: return
+        data += d
+    with open(sys.argv[2], "a") as f: f.write(data.split(b"\r\n")[0].decode() + "\n")
+while True:
+    c, _ = s.accept(); held.append(c)
+    threading.Thread(target=hold, args=(c,), daemon=True).start()
+' "$CRLPORT" "$WORK/silent.log" 2>"$WORK/silent.err" &
+SILENT_PID=$!
+silent_stop() { kill "$SILENT_PID" 2>/dev/null; wait "$SILENT_PID" 2>/dev/null; return 0; }
+cleanup_hooks="$cleanup_hooks silent_stop"
+conf "$WORK/hang.conf" ""
+check "hang: umd starts with an empty crl/" umd_start hang "$WORK/hang.conf"
+check "soft: gwok accepted while its CRL cannot be had" accepted h-ok0 "$PKI/gwok.pem" "$PKI/gwok.key"
+check "the fetch of the intermediate's CRL is under way (the silent server has its request)" \
+	bash -c "for _ in \$(seq 100); do grep -q 'GET /int.crl ' '$WORK/silent.log' 2>/dev/null && exit 0; sleep 0.1; done; exit 1"
+during=0
+for i in 1 2 3; do
+	check "pinned gw1's OPTIONS $i answered 200 while the fetch hangs" accepted h-gw1-$i "$WORK/gw1.pem" "$WORK/gw1.key"
+	grep -q 'CRL fetch failed' "$WORK/hang.log" || during=$((during + 1))
+done
+check "OPTIONS were answered before the hanging fetch ended (the SIP thread never waited on it)" [ "$during" -ge 1 ]
+check "the failed fetch is logged with its URL and reason" wait_log hang "CRL fetch failed: issuer [^(]*umedge Test Intermediate.*$INT_URL: .*not tried again for 300 s"
+check "gwok still accepted after the failure" accepted h-ok1 "$PKI/gwok.pem" "$PKI/gwok.key"
+expect_eq "the failed URL is not tried again at once" 1 "$(gets "$WORK/silent.log" int.crl)"
+check "nothing was cached" bash -c "! ls '$S/crl' | grep -q '^fetched-'"
+umd_stop hang
+expect_eq "umd stops cleanly with a fetch hanging (exit 0)" 0 "$UMD_RC"
+silent_stop
+
+# require: the first handshake is refused and queues the fetch; the retry is accepted.
+rm -f "$S/crl/"*
+check "the CA's CRL server starts again" http_serve "$PKI/www" "$CRLPORT"
+conf "$WORK/freq.conf" require
+check "require + fetch: umd starts with an empty crl/" umd_start freq "$WORK/freq.conf"
+check "require: gwok's first handshake is refused (no CRL cached yet)" refused fr-ok0 "$PKI/gwok.pem" "$PKI/gwok.key"
+check "... and its CRLs are fetched and loaded" wait_log freq "CRLs reloaded after a fetch: 2 CRL"
+check "require: gwok's retry is accepted" accepted fr-ok1 "$PKI/gwok.pem" "$PKI/gwok.key"
+check "require: revoked gwrev refused" refused fr-rev "$PKI/gwrev.pem" "$PKI/gwrev.key"
+check "... as revoked" bash -c "sleep 0.3; grep '\"event_id\":1021' '$WORK/freq.log' | tail -1 | grep -q 'revoked'"
+umd_stop freq
+
+# gateway_crl_fetch = no: nothing is fetched.
+rm -f "$S/crl/"*
+g0=$(gets "$WORK/http.log" int.crl)
+conf "$WORK/off.conf" "" "gateway_crl_fetch = no"
+check "fetching off: umd starts" umd_start off "$WORK/off.conf"
+check "soft, fetching off: gwok accepted" accepted o-ok0 "$PKI/gwok.pem" "$PKI/gwok.key"
+check "soft, fetching off: gwrev accepted too (no CRL at hand, none fetched)" accepted o-rev0 "$PKI/gwrev.pem" "$PKI/gwrev.key"
+sleep 2
+expect_eq "fetching off: no request reached the CRL server" "$g0" "$(gets "$WORK/http.log" int.crl)"
+check "fetching off: nothing in crl/" bash -c "! ls '$S/crl' | grep -q '^fetched-'"
+check "fetching off: no fetch logged" bash -c "! grep -q 'CRL fetch' '$WORK/off.log'"
+umd_stop off
+http_stop
 
 finish

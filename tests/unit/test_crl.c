@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1310,6 +1311,149 @@ test_memo_one_attempt_per_pass(void)
 	fx_close(&f);
 }
 
+/* ---- cc_crl_fetch: the public fetch, for daemons' fetcher threads ------------------------ */
+
+struct fetch_job {
+	struct fx *f;
+	X509 *leaf;
+	const struct cc_verify_opts *o;
+	enum cc_err r;
+	struct cc_crl_fetch_result res;
+};
+
+/* A thread with its own store handle, as umd's fetcher. */
+static void *
+fetch_thread(void *arg)
+{
+	struct fetch_job *j = arg;
+	struct cc_store *s = NULL;
+
+	j->r = cc_store_open(j->f->path, 0, &s);
+	if (j->r == CC_OK)
+		j->r = cc_crl_fetch(s, j->leaf, j->f->inter, j->o, &j->res);
+	cc_store_free(s);
+	OPENSSL_thread_stop();
+	return NULL;
+}
+
+static void
+test_fetch_public(void)
+{
+	struct fx f;
+	struct srv sv;
+	X509 *leaf, *bare;
+	EVP_PKEY *lk, *bk;
+	X509_CRL *crl, *old;
+	struct cc_verify_opts o;
+	struct cc_crl_fetch_result res;
+	struct fetch_job job;
+	pthread_t th;
+	char url[128], p[PATH_MAX];
+	struct stat st;
+
+	fx_open(&f);
+	crl = tu_make_crl(f.inter, f.ik, NULL, 0, -3600, 7 * DAY);
+	srv_start(&sv, &f, crl);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/inter.crl", sv.port);
+	make_leaf(&f, "pub.example.test", 0x2501, url, &leaf, &lk);
+	make_leaf(&f, "bare.example.test", 0x2502, NULL, &bare, &bk);
+	opts_online(&o);
+	o.timeout = 5;
+
+	/* A fresh CRL in crl/ already: fetched all the same (a refresh ahead of nextUpdate). */
+	old = tu_make_crl(f.inter, f.ik, NULL, 0, -7200, 7 * DAY);
+	put_crl(&f, "admin.crl", old, true);
+	memset(&job, 0, sizeof(job));
+	job.f = &f;
+	job.leaf = leaf;
+	job.o = &o;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, fetch_thread, &job), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_join(th, NULL), 0);
+	CU_ASSERT_EQUAL(job.r, CC_OK);
+	CU_ASSERT_TRUE(job.res.ok);
+	CU_ASSERT_EQUAL(job.res.source, CC_CRL_HTTP);
+	if (job.res.url != NULL)
+		CU_ASSERT_STRING_EQUAL(job.res.url, url);
+	if (job.res.error != NULL)
+		CU_ASSERT_STRING_EQUAL(job.res.error, "");
+	expect_has(job.res.issuer, "CRL Test Intermediate");
+	CU_ASSERT_EQUAL(job.res.next_update, crl_time(X509_CRL_get0_nextUpdate(crl)));
+	CU_ASSERT_EQUAL(job.res.this_update, crl_time(X509_CRL_get0_lastUpdate(crl)));
+	cc_crl_fetch_result_clear(&job.res);
+	CU_ASSERT_PTR_NULL(job.res.url);
+	CU_ASSERT_EQUAL(srv_requests(&sv, NULL, 0), 1);
+	cache_path(&f, url, p);
+	CU_ASSERT_EQUAL(stat(p, &st), 0);
+
+	/* Fetched again on each call: the cache is the caller's to consult. */
+	CU_ASSERT_EQUAL_FATAL(cc_crl_fetch(f.s, leaf, f.inter, &o, &res), CC_OK);
+	CU_ASSERT_TRUE(res.ok);
+	cc_crl_fetch_result_clear(&res);
+	CU_ASSERT_EQUAL(srv_requests(&sv, NULL, 0), 2);
+
+	/* Offline: nothing fetched, and said so. */
+	o.offline = true;
+	CU_ASSERT_EQUAL_FATAL(cc_crl_fetch(f.s, leaf, f.inter, &o, &res), CC_OK);
+	CU_ASSERT_FALSE(res.ok);
+	CU_ASSERT_EQUAL(res.source, CC_CRL_NONE);
+	CU_ASSERT_STRING_EQUAL(res.url, "");
+	expect_has(res.error, "offline");
+	expect_has(res.error, url);
+	cc_crl_fetch_result_clear(&res);
+	CU_ASSERT_EQUAL(srv_requests(&sv, NULL, 0), 2);
+	o.offline = false;
+
+	/* No distribution point: nothing to fetch from, even with a CRL in crl/. */
+	CU_ASSERT_EQUAL_FATAL(cc_crl_fetch(f.s, bare, f.inter, &o, &res), CC_OK);
+	CU_ASSERT_FALSE(res.ok);
+	expect_has(res.error, "no CRL distribution point");
+	expect_has(res.issuer, "CRL Test Intermediate");
+	cc_crl_fetch_result_clear(&res);
+
+	/* The server gone: the failure names the URL. */
+	srv_stop(&sv);
+	o.timeout = 1;
+	CU_ASSERT_EQUAL_FATAL(cc_crl_fetch(f.s, leaf, f.inter, &o, &res), CC_OK);
+	CU_ASSERT_FALSE(res.ok);
+	expect_has(res.error, url);
+	cc_crl_fetch_result_clear(&res);
+
+	/* A CRL of another issuer served: refused, not cached over the good one. */
+	{
+		X509_CRL *wrong = tu_make_crl(f.root, f.rk, NULL, 0, -3600, 7 * DAY);
+		unsigned char *before, *after;
+		size_t bl, al;
+
+		before = (unsigned char *)tu_read_file(p, &bl);
+		srv_start(&sv, &f, wrong);
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d/inter.crl", sv.port);
+		X509_free(leaf);
+		EVP_PKEY_free(lk);
+		make_leaf(&f, "pub.example.test", 0x2503, url, &leaf, &lk);
+		o.timeout = 5;
+		CU_ASSERT_EQUAL_FATAL(cc_crl_fetch(f.s, leaf, f.inter, &o, &res), CC_OK);
+		CU_ASSERT_FALSE(res.ok);
+		expect_has(res.error, "issued by another CA");
+		cc_crl_fetch_result_clear(&res);
+		srv_stop(&sv);
+		after = (unsigned char *)tu_read_file(p, &al);
+		CU_ASSERT(before != NULL && after != NULL && bl == al &&
+		          memcmp(before, after, bl) == 0);
+		free(before);
+		free(after);
+		X509_CRL_free(wrong);
+	}
+	cc_crl_fetch_result_clear(NULL);
+
+	X509_CRL_free(crl);
+	X509_CRL_free(old);
+	X509_free(leaf);
+	X509_free(bare);
+	EVP_PKEY_free(lk);
+	EVP_PKEY_free(bk);
+	fx_close(&f);
+}
+
 /* ---- distribution points: what is read from a certificate -------------------------------- */
 
 /* Adds a distribution point with one URI of `len` bytes (NUL allowed) to `x`. */
@@ -1404,6 +1548,8 @@ static CU_TestInfo tests[] = {
         {"through a proxy", test_http_proxy},
         {"memo: one attempt per unreachable URL per pass", test_memo_one_attempt_per_pass},
         {"distribution point URIs: order, none, NUL inside, relative", test_urls_from_certificate},
+        {"cc_crl_fetch: from a thread, past crl/, cached; offline, none, failures",
+         test_fetch_public},
         CU_TEST_INFO_NULL,
 };
 

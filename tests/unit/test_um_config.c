@@ -148,6 +148,53 @@ test_tls_and_health_keys(void)
 }
 
 static void
+test_crl_fetch_keys(void)
+{
+	static const char good[] = "[umd]\ngateway_crl_fetch = NO\n"
+	                           "gateway_crl_proxy = http://proxy.example.test:3128\n";
+	static const char empty[] = "[umd]\ngateway_crl_fetch = yes\n"
+	                            "gateway_crl_proxy = http://p.test\ngateway_crl_proxy =\n";
+	static const char bad[] = "[umd]\ngateway_crl_fetch = maybe\n"
+	                          "gateway_crl_proxy = https://p.test:3128\n"
+	                          "gateway_crl_proxy = socks5://p.test:1080\n"
+	                          "gateway_crl_proxy = http://p.test:3128/x\n"
+	                          "gateway_crl_proxy = http://user:pw@p.test:3128\n"
+	                          "gateway_crl_proxy = http://p.test:3128?x\n"
+	                          "gateway_crl_fetch =\n";
+	struct um_config *c = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(um_config_parse("d.conf", "[umd]\n", 6, false, &c), UM_OK);
+	CU_ASSERT_TRUE(c->gateway_crl_fetch);
+	CU_ASSERT_PTR_NULL(c->gateway_crl_proxy);
+	um_config_free(c);
+
+	CU_ASSERT_EQUAL_FATAL(um_config_parse("g.conf", good, sizeof(good) - 1, false, &c), UM_OK);
+	CU_ASSERT_FALSE(c->gateway_crl_fetch);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c->gateway_crl_proxy);
+	CU_ASSERT_STRING_EQUAL(c->gateway_crl_proxy, "http://proxy.example.test:3128");
+	um_config_free(c);
+
+	CU_ASSERT_EQUAL_FATAL(um_config_parse("e.conf", empty, sizeof(empty) - 1, false, &c),
+	                      UM_OK);
+	CU_ASSERT_TRUE(c->gateway_crl_fetch);
+	CU_ASSERT_PTR_NULL(c->gateway_crl_proxy); /* empty: none (then $http_proxy) */
+	um_config_free(c);
+
+	CU_ASSERT_EQUAL(um_config_parse("b.conf", bad, sizeof(bad) - 1, false, &c), UM_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL_FATAL(c->nerrors, 7);
+	CU_ASSERT_STRING_EQUAL(c->errors[0], "b.conf:2: gateway_crl_fetch \"maybe\": yes or no");
+	CU_ASSERT_STRING_EQUAL(c->errors[1], "b.conf:3: gateway_crl_proxy \"https://p.test:3128\": "
+	                                     "http://host[:port], or empty for none");
+	CU_ASSERT_PTR_NOT_NULL(strstr(c->errors[2], "b.conf:4: gateway_crl_proxy \"socks5://"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(c->errors[3], "b.conf:5: gateway_crl_proxy"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(c->errors[4], "b.conf:6: gateway_crl_proxy"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(c->errors[5], "b.conf:7: gateway_crl_proxy"));
+	CU_ASSERT_STRING_EQUAL(c->errors[6], "b.conf:8: gateway_crl_fetch \"\": yes or no");
+	um_config_free(c);
+}
+
+static void
 test_missing_file(void)
 {
 	struct um_config *c = NULL;
@@ -165,6 +212,7 @@ static CU_TestInfo tests[] = {
         {"a NUL byte and a missing last newline", test_nul_and_no_terminator},
         {"a file that cannot be read", test_missing_file},
         {"client_ca_names, stall_seconds, gateway_revocation", test_tls_and_health_keys},
+        {"gateway_crl_fetch, gateway_crl_proxy", test_crl_fetch_keys},
         CU_TEST_INFO_NULL,
 };
 

@@ -125,9 +125,9 @@ add_name(STACK_OF(X509_NAME) * names, const X509_NAME *n)
  * Every CRL of the store's crl/ folder (files an administrator put there and certcore's cache
  * of fetched ones, PEM or DER) into `st`, for the revocation check of gateway certificates.
  * OpenSSL picks the CRL of each issuer and checks its signature and dates at the handshake;
- * nothing is fetched here (this runs on the SIP thread). A file that holds no CRL is skipped
- * with a warning. certcore's CRL lookup (crl.c) is private and answers for one certificate at
- * a time, so the folder is read here with OpenSSL's own loader.
+ * nothing is fetched here (this runs on the SIP thread; crlfetch.c fetches, on its own). A file
+ * that holds no CRL is skipped with a warning. certcore's CRL lookup (crl.c) is private and answers
+ * for one certificate at a time, so the folder is read here with OpenSSL's own loader.
  */
 static enum um_err
 load_crls(struct um_certs *c, X509_STORE *st, size_t *count)
@@ -367,6 +367,41 @@ out:
 	sk_X509_NAME_pop_free(names, X509_NAME_free);
 	free(agent);
 	free(cafile);
+	return r;
+}
+
+enum um_err
+um_certs_reload_crls(struct um_certs *c, const struct um_config *cfg, size_t *ncrl)
+{
+	struct cc_store *s = NULL;
+	X509_STORE *st = NULL;
+	STACK_OF(X509) *roots = NULL;
+	STACK_OF(X509_NAME) *names = NULL;
+	STACK_OF(X509_OBJECT) * objs;
+	enum cc_err cr;
+	enum um_err r;
+	int i;
+
+	*ncrl = 0;
+	if ((cr = cc_store_open(c->store_path, 0, &s)) != CC_OK) {
+		r = cc_fail(cr, "opening the store");
+		goto out;
+	}
+	if ((r = build_trust(c, s, cfg, &st, &roots, &names)) != UM_OK)
+		goto out;
+	objs = X509_STORE_get0_objects(st);
+	for (i = 0; i < sk_X509_OBJECT_num(objs); i++)
+		if (X509_OBJECT_get_type(sk_X509_OBJECT_value(objs, i)) == X509_LU_CRL)
+			(*ncrl)++;
+	set_trust(st, names, cfg);
+	st = NULL;
+	names = NULL;
+	r = UM_OK;
+out:
+	X509_STORE_free(st);
+	sk_X509_pop_free(roots, X509_free);
+	sk_X509_NAME_pop_free(names, X509_NAME_free);
+	cc_store_free(s);
 	return r;
 }
 

@@ -8,6 +8,7 @@
 #define UM_CERTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 
 #include "certcore/log.h"
@@ -38,5 +39,12 @@ const char *um_certs_thumbprint(const struct um_certs *c);
  * `cfg` may be a reloaded configuration (its gateways' pins join the trusted roots).
  */
 enum um_err um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now) UM_WUR;
+
+/*
+ * Rebuilds the trust store of TLS (roots, pins, the CRLs of crl/) without selecting again: after
+ * the CRL fetcher brought new CRLs (crlfetch.h). No network. *ncrl: the CRLs now loaded.
+ */
+enum um_err um_certs_reload_crls(struct um_certs *c, const struct um_config *cfg,
+                                 size_t *ncrl) UM_WUR;
 
 #endif

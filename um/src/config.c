@@ -12,6 +12,7 @@
 
 #include <ini.h>
 #include <openssl/err.h>
+#include <openssl/http.h>
 #include <openssl/pem.h>
 
 #include "certcore/store.h"
@@ -216,6 +217,28 @@ valid_fqdn(const char *s)
 	return label > 0;
 }
 
+/* An HTTP proxy URL as OpenSSL's HTTP client takes it (OSSL_HTTP_get): http://host[:port]. */
+static bool
+valid_proxy(const char *v)
+{
+	char *host = NULL, *path = NULL, *query = NULL, *frag = NULL, *user = NULL;
+	int ssl = 0, port = 0;
+	bool ok;
+
+	ok = strncasecmp(v, "http://", 7) == 0 &&
+	     OSSL_HTTP_parse_url(v, &ssl, &user, &host, NULL, &port, &path, &query, &frag) == 1 &&
+	     port > 0 && !ssl && (user == NULL || *user == '\0') && host != NULL && *host != '\0' &&
+	     (query == NULL || *query == '\0') && (frag == NULL || *frag == '\0') &&
+	     (path == NULL || strcmp(path, "/") == 0);
+	OPENSSL_free(host);
+	OPENSSL_free(path);
+	OPENSSL_free(query);
+	OPENSSL_free(frag);
+	OPENSSL_free(user);
+	ERR_clear_error();
+	return ok;
+}
+
 static int
 umd_key(struct load_ctx *x, const char *name, const char *v)
 {
@@ -274,6 +297,24 @@ umd_key(struct load_ctx *x, const char *name, const char *v)
 	} else if (strcmp(name, "gateway_revocation") == 0) {
 		if (parse_revocation(v, &c->gateway_revocation) == -1)
 			add_error(c, x->line, "gateway_revocation \"%s\": soft or require", v);
+	} else if (strcmp(name, "gateway_crl_fetch") == 0) {
+		if (strcasecmp(v, "yes") == 0)
+			c->gateway_crl_fetch = true;
+		else if (strcasecmp(v, "no") == 0)
+			c->gateway_crl_fetch = false;
+		else
+			add_error(c, x->line, "gateway_crl_fetch \"%s\": yes or no", v);
+	} else if (strcmp(name, "gateway_crl_proxy") == 0) {
+		if (*v == '\0') {
+			free(c->gateway_crl_proxy);
+			c->gateway_crl_proxy = NULL;
+		} else if (!valid_proxy(v)) {
+			add_error(c, x->line,
+			          "gateway_crl_proxy \"%s\": http://host[:port], or empty for none",
+			          v);
+		} else if (set_str(&c->gateway_crl_proxy, v) == -1) {
+			return 0;
+		}
 	} else {
 		add_error(c, x->line, "unknown key \"%s\" in [umd]", name);
 	}
@@ -510,6 +551,7 @@ um_config_free(struct um_config *c)
 	free(c->listen_host);
 	free(c->fqdn);
 	free(c->store);
+	free(c->gateway_crl_proxy);
 	free(c->http_listen);
 	free(c);
 }
@@ -535,6 +577,7 @@ load_start(const char *name, struct load_ctx *x, struct um_config **out)
 	c->client_ca_names = UM_CLIENT_CA_STORE;
 	c->stall_seconds = 5;
 	c->gateway_revocation = UM_REVOCATION_SOFT;
+	c->gateway_crl_fetch = true;
 	if ((c->store = strdup(CC_STORE_DEFAULT_PATH)) == NULL ||
 	    (c->http_listen = strdup("127.0.0.1:9561")) == NULL)
 		return um_seterr(UM_ERR_NOMEM, "config");

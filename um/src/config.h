@@ -55,6 +55,8 @@ struct um_config {
 	enum um_client_ca client_ca_names;
 	int stall_seconds; /* /healthz fails when the SIP loop has not ticked for this long */
 	enum um_revocation gateway_revocation;
+	bool gateway_crl_fetch;  /* fetch gateways' CRLs from their distribution points */
+	char *gateway_crl_proxy; /* HTTP proxy for those fetches; NULL: $http_proxy, if set */
 	struct um_gateway *gateways;
 	size_t ngateways;
 	char **errors; /* "file:line: message", when loading failed */

@@ -29,6 +29,7 @@
 #include "certcore/log.h"
 #include "certs.h"
 #include "config.h"
+#include "crlfetch.h"
 #include "fdguard.h"
 #include "http.h"
 #include "metrics.h"
@@ -47,6 +48,7 @@ struct daemon {
 	struct um_metrics *metrics;
 	struct um_http *http;
 	struct um_certs *certs;
+	struct um_crlfetch *crlfetch; /* NULL: gateway_crl_fetch = no, or unsecured */
 	struct um_sip *sip;
 	su_root_t *root;
 	su_timer_t *tick;
@@ -120,6 +122,29 @@ peer_check(void *arg, const struct sockaddr *peer, X509 *cert, char *why, size_t
 	return um_gateway_accepts(d->cfg, peer, cert, why, len);
 }
 
+/* For tlshook.c, on the SIP thread: a gateway chain lacks a CRL; the fetcher is asked for it. */
+static void
+crl_miss(void *arg, X509 *subject, X509 *issuer)
+{
+	struct daemon *d = arg;
+
+	(void)um_crlfetch_want(d->crlfetch, subject, issuer, time(NULL));
+}
+
+/* The fetcher brought CRLs: they join the trust store (no network; a store read). */
+static void
+reload_crls(struct daemon *d)
+{
+	size_t n = 0;
+
+	if (d->certs == NULL)
+		return;
+	if (um_certs_reload_crls(d->certs, d->cfg, &n) != UM_OK)
+		cc_log_message(d->log, CC_LOG_ERROR, "reloading the CRLs: %s", um_errdetail());
+	else
+		cc_log_message(d->log, CC_LOG_INFO, "CRLs reloaded after a fetch: %zu CRL(s)", n);
+}
+
 static void
 usage(FILE *f)
 {
@@ -144,9 +169,14 @@ reload(struct daemon *d)
 	}
 	if (cfg->mode != d->cfg->mode || cfg->listen_port != d->cfg->listen_port ||
 	    strcmp(cfg->listen_host, d->cfg->listen_host) != 0 ||
-	    strcmp(cfg->store, d->cfg->store) != 0)
+	    strcmp(cfg->store, d->cfg->store) != 0 ||
+	    cfg->gateway_crl_fetch != d->cfg->gateway_crl_fetch ||
+	    (cfg->gateway_crl_proxy == NULL) != (d->cfg->gateway_crl_proxy == NULL) ||
+	    (cfg->gateway_crl_proxy != NULL &&
+	     strcmp(cfg->gateway_crl_proxy, d->cfg->gateway_crl_proxy) != 0))
 		cc_log_message(d->log, CC_LOG_WARNING,
-		               "mode, listen and store changes take effect at the next start");
+		               "mode, listen, store, gateway_crl_fetch and gateway_crl_proxy "
+		               "changes take effect at the next start");
 	/* The previous one may still be referenced by a callback running now: free it next time. */
 	um_config_free(d->old_cfg);
 	d->old_cfg = d->cfg;
@@ -235,8 +265,13 @@ on_tick(struct daemon *d, su_timer_t *t, su_timer_arg_t *arg)
 	d->ticks++;
 	if (d->cfg->mode != UM_MODE_UNSECURED)
 		um_tls_watchdog(d->cfg->handshake_seconds);
-	if (d->ticks % CERT_CHECK_SECONDS == 0)
+	if (d->ticks % CERT_CHECK_SECONDS == 0) {
 		check_certs(d);
+		um_crlfetch_refresh(d->crlfetch, time(NULL));
+	}
+	/* Set by the fetcher thread; the reload is ours (the TLS state is this thread's). */
+	if (um_crlfetch_take_news(d->crlfetch))
+		reload_crls(d);
 	give_back_memory();
 }
 
@@ -347,6 +382,15 @@ main(int argc, char **argv)
 			cc_log_message(d.log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
 			goto out;
 		}
+		if (d.cfg->gateway_crl_fetch) {
+			if (um_crlfetch_start(d.cfg->store, d.cfg->gateway_crl_proxy,
+			                      UM_CRLFETCH_TIMEOUT, d.log, &d.crlfetch) != UM_OK) {
+				cc_log_message(d.log, CC_LOG_ERROR, "not starting: %s",
+				               um_errdetail());
+				goto out;
+			}
+			um_tls_set_crl_miss(crl_miss, &d);
+		}
 	}
 	if (um_fdguard_arm(d.log) != UM_OK) {
 		cc_log_message(d.log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
@@ -411,6 +455,8 @@ out:
 	if (d.root != NULL)
 		su_root_destroy(d.root);
 	um_http_stop(d.http);
+	um_tls_set_crl_miss(NULL, NULL);
+	um_crlfetch_stop(d.crlfetch); /* joins: a fetch under way ends by its timeout */
 	um_certs_free(d.certs);
 	um_metrics_free(d.metrics);
 	cc_log_free(d.log);

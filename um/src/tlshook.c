@@ -21,9 +21,10 @@
 struct conn {
 	SSL *ssl;
 	time_t start;
-	bool done;     /* handshake finished */
-	bool reported; /* a failure was logged for it already */
-	bool counted;  /* counted as an open connection */
+	bool done;      /* handshake finished */
+	bool reported;  /* a failure was logged for it already */
+	bool counted;   /* counted as an open connection */
+	bool crl_asked; /* missing CRLs of its chain were asked for (um_tls_set_crl_miss) */
 	char peer[64];
 	struct conn *prev, *next; /* the list of connections still in their handshake */
 };
@@ -42,6 +43,8 @@ static struct {
 	STACK_OF(X509_NAME) * ca_names; /* NULL: sofia-sip's list is left alone */
 	unsigned ca_gen;                /* bumped by each um_tls_set_client_ca_names */
 	bool require_crl;
+	um_crl_miss_fn crl_miss;
+	void *crl_miss_arg;
 	SSL_CTX *ctx[MAX_CONTEXTS];
 	unsigned ctx_ca_gen[MAX_CONTEXTS]; /* the ca_gen each context's list is of */
 	size_t nctx;
@@ -230,6 +233,52 @@ crl_unavailable(int err)
 	       err == X509_V_ERR_CRL_NOT_YET_VALID || err == X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER;
 }
 
+/* True when the trust store holds a CRL in `issuer`'s name that is in its validity period. */
+static bool
+fresh_crl_at_hand(X509_STORE_CTX *xs, X509 *issuer)
+{
+	STACK_OF(X509_CRL) *crls = X509_STORE_CTX_get1_crls(xs, X509_get_subject_name(issuer));
+	const ASN1_TIME *next;
+	bool fresh = false;
+	int i;
+
+	for (i = 0; i < sk_X509_CRL_num(crls) && !fresh; i++) {
+		next = X509_CRL_get0_nextUpdate(sk_X509_CRL_value(crls, i));
+		fresh = X509_cmp_time(X509_CRL_get0_lastUpdate(sk_X509_CRL_value(crls, i)), NULL) <
+		                0 &&
+		        (next == NULL || X509_cmp_time(next, NULL) > 0);
+	}
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	ERR_clear_error();
+	return fresh;
+}
+
+/*
+ * A CRL of the chain is missing or stale: every certificate of the chain (but a self-signed
+ * one) whose issuer has no fresh CRL in the trust store is handed to the fetcher at once, so
+ * that under gateway_revocation = require the gateway's next attempt finds them all, not one
+ * more per attempt (verification stops at the first refusal). Once per connection.
+ */
+static void
+ask_for_crls(X509_STORE_CTX *xs, struct conn *c)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(xs);
+	X509 *x, *issuer;
+	int i;
+
+	if (tls.crl_miss == NULL || c == NULL || c->crl_asked || chain == NULL)
+		return;
+	c->crl_asked = true;
+	for (i = 0; i + 1 < sk_X509_num(chain); i++) {
+		x = sk_X509_value(chain, i);
+		issuer = sk_X509_value(chain, i + 1);
+		if (X509_self_signed(x, 0) == 1 || fresh_crl_at_hand(xs, issuer))
+			continue;
+		tls.crl_miss(tls.crl_miss_arg, x, issuer);
+	}
+	ERR_clear_error();
+}
+
 static int
 verify_cb(int ok, X509_STORE_CTX *xs)
 {
@@ -249,7 +298,11 @@ verify_cb(int ok, X509_STORE_CTX *xs)
 		 * crl/ folder; nothing is fetched during a handshake). Soft fail, as Exchange did
 		 * when a CRL could not be had, unless gateway_revocation = require. A self-signed
 		 * certificate (a root, a pinned gateway) is a trust anchor: no CRL speaks for it.
+		 * The missing CRLs are fetched meanwhile, off this thread (crlfetch.h).
 		 */
+		if (err == X509_V_ERR_UNABLE_TO_GET_CRL || err == X509_V_ERR_CRL_HAS_EXPIRED ||
+		    err == X509_V_ERR_CRL_NOT_YET_VALID)
+			ask_for_crls(xs, c);
 		if (crl_unavailable(err) &&
 		    (!tls.require_crl || (cert != NULL && X509_self_signed(cert, 0) == 1))) {
 			X509_STORE_CTX_set_error(xs, X509_V_OK);
@@ -501,6 +554,13 @@ void
 um_tls_set_require_crl(bool require)
 {
 	tls.require_crl = require;
+}
+
+void
+um_tls_set_crl_miss(um_crl_miss_fn fn, void *arg)
+{
+	tls.crl_miss = fn;
+	tls.crl_miss_arg = arg;
 }
 
 void

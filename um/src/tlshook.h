@@ -68,6 +68,16 @@ void um_tls_set_client_ca_names(STACK_OF(X509_NAME) * names);
  */
 void um_tls_set_require_crl(bool require);
 
+/*
+ * Called on the SIP thread when a gateway chain's handshake lacks the CRL of `issuer` for
+ * `subject` (both borrowed for the call): none in the trust store, or a stale one. It must
+ * not block (crlfetch.h queues a fetch).
+ */
+typedef void (*um_crl_miss_fn)(void *arg, X509 *subject, X509 *issuer);
+
+/* Who is told of missing CRLs from now on; NULL: nobody (fetching off). */
+void um_tls_set_crl_miss(um_crl_miss_fn fn, void *arg);
+
 /* Ends handshakes older than `seconds` (called from a timer); returns how many it ended. */
 size_t um_tls_watchdog(int seconds);
 

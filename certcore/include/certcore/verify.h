@@ -77,6 +77,35 @@ const struct cc_crl_info *cc_verify_crl(const struct cc_verify *v, size_t i);
 const char *cc_crl_source_name(enum cc_crl_source s);
 
 /*
+ * What cc_crl_fetch had. Strings owned (cc_crl_fetch_result_clear), never NULL after
+ * cc_crl_fetch returned CC_OK.
+ */
+struct cc_crl_fetch_result {
+	bool ok;                   /* a fresh CRL of the issuer, correctly signed, was fetched */
+	enum cc_crl_source source; /* CC_CRL_HTTP or CC_CRL_LDAP when ok, else CC_CRL_NONE */
+	char *url;                 /* the distribution point it came from; "" when not ok */
+	char *issuer;              /* the CRL's issuer (RFC 2253), or the issuer's subject */
+	char *error;               /* why not ok, naming each URL tried; "" when ok */
+	time_t this_update;
+	time_t next_update; /* 0 when the CRL has none */
+};
+
+/*
+ * Fetches the CRL that covers `subject`, from `issuer`, from `subject`'s CRL distribution
+ * points (in order; the first fresh, correctly signed CRL of `issuer` wins) and keeps it in the
+ * store's cache, crl/fetched-SHA1(URL).crl, where cc_store_verify and daemons that read crl/
+ * find it. CRLs already in crl/ are not looked at: this is for fetching ahead of need and for
+ * refreshing one before its nextUpdate. opts (NULL for defaults) gives the timeout per
+ * distribution point, the proxy and the clock; opts->offline fetches nothing. A CRL that could
+ * not be had is a result (out->ok false, out->error saying why); fails only for memory.
+ * It blocks for the network: daemons call it from a thread of their own, with a store handle of
+ * that thread's own (certcore's error detail is per thread). Borrows subject and issuer.
+ */
+enum cc_err cc_crl_fetch(struct cc_store *s, X509 *subject, X509 *issuer,
+                         const struct cc_verify_opts *opts, struct cc_crl_fetch_result *out) CC_WUR;
+void cc_crl_fetch_result_clear(struct cc_crl_fetch_result *r);
+
+/*
  * Verifies every certificate of the store and records the answer in each, so that
  * cc_cert_status and cc_cert_root_ca_type (and the views in format.h) report it until the
  * store's next reload.
