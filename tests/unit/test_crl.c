@@ -257,123 +257,6 @@ seconds_since(const struct timeval *t0)
 
 /* ---- a small HTTP server on loopback (a child process) ----------------------------------- */
 
-struct srv {
-	pid_t pid;
-	int port;
-	char log[PATH_MAX]; /* every request head, appended by the child */
-};
-
-static void
-srv_child(int fd, const char *log, const unsigned char *body, size_t len)
-{
-	char head[8192], hdr[256];
-	struct timeval tv = {5, 0};
-	size_t got;
-	ssize_t n;
-	int c, lf, hl;
-
-	for (;;) {
-		if ((c = accept(fd, NULL, NULL)) == -1)
-			continue;
-		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		got = 0;
-		while (got < sizeof(head) - 1 &&
-		       (n = recv(c, head + got, sizeof(head) - 1 - got, 0)) > 0) {
-			got += (size_t)n;
-			head[got] = '\0';
-			if (strstr(head, "\r\n\r\n") != NULL)
-				break;
-		}
-		if ((lf = open(log, O_WRONLY | O_APPEND | O_CREAT, 0600)) != -1) {
-			if (write(lf, head, got) < 0 || write(lf, "\n", 1) < 0)
-				_exit(2);
-			close(lf);
-		}
-		hl = snprintf(hdr, sizeof(hdr),
-		              "HTTP/1.0 200 OK\r\nContent-Type: application/pkix-crl\r\n"
-		              "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-		              len);
-		if (send(c, hdr, (size_t)hl, MSG_NOSIGNAL) < 0 ||
-		    send(c, body, len, MSG_NOSIGNAL) < 0) {
-			close(c);
-			continue;
-		}
-		close(c);
-	}
-}
-
-/* A listening socket on a loopback port of the kernel's choosing. */
-static int
-listen_loopback(int *port)
-{
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	int fd;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CU_ASSERT_FATAL(fd != -1);
-	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	CU_ASSERT_FATAL(listen(fd, 64) == 0);
-	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&sa, &sl) == 0);
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
-/* Serves `crl` (DER) to every request until srv_stop. */
-static void
-srv_start(struct srv *sv, const struct fx *f, X509_CRL *crl)
-{
-	unsigned char *der;
-	size_t len;
-	int fd;
-
-	memset(sv, 0, sizeof(*sv));
-	pathf(sv->log, "%s/http.log", f->dir);
-	der = tu_crl_der(crl, &len);
-	fd = listen_loopback(&sv->port);
-	fflush(NULL);
-	sv->pid = fork();
-	CU_ASSERT_FATAL(sv->pid != -1);
-	if (sv->pid == 0)
-		srv_child(fd, sv->log, der, len); /* never returns */
-	close(fd);
-	OPENSSL_free(der);
-}
-
-static void
-srv_stop(struct srv *sv)
-{
-	if (sv->pid > 0) {
-		kill(sv->pid, SIGKILL);
-		waitpid(sv->pid, NULL, 0);
-	}
-	sv->pid = 0;
-}
-
-/* Requests the server has answered, and (may be NULL) the first request line. */
-static int
-srv_requests(const struct srv *sv, char *first, size_t len)
-{
-	char *log = tu_read_file(sv->log, NULL), *p, *eol;
-	int n = 0;
-
-	if (first != NULL && len > 0)
-		first[0] = '\0';
-	if (log == NULL)
-		return 0;
-	for (p = log; (p = strstr(p, "GET ")) != NULL; p += 4) {
-		if (n++ == 0 && first != NULL) {
-			eol = strstr(p, "\r\n");
-			snprintf(first, len, "%.*s", eol ? (int)(eol - p) : (int)strlen(p), p);
-		}
-	}
-	free(log);
-	return n;
-}
-
 /* Connections waiting on a listener nobody serves (each one an attempt to fetch). */
 static int
 drain_connections(int fd)
@@ -965,7 +848,7 @@ static void
 test_http_fetch_and_cache(void)
 {
 	struct fx f;
-	struct srv sv;
+	struct tu_crl_srv sv;
 	X509 *leaf;
 	EVP_PKEY *lk;
 	X509_CRL *crl;
@@ -978,7 +861,7 @@ test_http_fetch_and_cache(void)
 	fx_open(&f);
 	put_root_crl(&f);
 	crl = tu_make_crl(f.inter, f.ik, NULL, 0, -3600, 7 * DAY);
-	srv_start(&sv, &f, crl);
+	tu_crl_srv_start(&sv, f.dir, crl);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/inter.crl", sv.port);
 	make_leaf(&f, "fetch.example.test", 0x2301, url, &leaf, &lk);
 	c = add_leaf(&f, leaf, lk);
@@ -990,7 +873,7 @@ test_http_fetch_and_cache(void)
 	v = verify(&f, c, &o);
 	expect_status(v, CC_STATUS_REVOCATION_CHECK_FAILURE);
 	cc_verify_free(v);
-	CU_ASSERT_EQUAL(srv_requests(&sv, NULL, 0), 0);
+	CU_ASSERT_EQUAL(tu_crl_srv_requests(&sv, NULL, 0), 0);
 
 	o.offline = false;
 	v = verify(&f, c, &o);
@@ -1002,7 +885,7 @@ test_http_fetch_and_cache(void)
 	CU_ASSERT_STRING_EQUAL(cc_verify_crl(v, 0)->location, url);
 	CU_ASSERT_EQUAL(cc_verify_crl(v, 0)->next_update, crl_time(X509_CRL_get0_nextUpdate(crl)));
 	cc_verify_free(v);
-	CU_ASSERT_EQUAL(srv_requests(&sv, first, sizeof(first)), 1);
+	CU_ASSERT_EQUAL(tu_crl_srv_requests(&sv, first, sizeof(first)), 1);
 	CU_ASSERT_STRING_EQUAL(first, "GET /inter.crl HTTP/1.0");
 
 	/* Kept as crl/fetched-SHA1(URL).crl, DER, the same CRL. */
@@ -1027,13 +910,13 @@ test_http_fetch_and_cache(void)
 	CU_ASSERT_EQUAL(cc_verify_crl(v, 0)->source, CC_CRL_CACHE);
 	CU_ASSERT_STRING_EQUAL(cc_verify_crl(v, 0)->location, p);
 	cc_verify_free(v);
-	srv_stop(&sv);
+	tu_crl_srv_stop(&sv);
 	o.offline = true;
 	v = verify(&f, c, &o);
 	expect_status(v, CC_STATUS_VALID);
 	CU_ASSERT_EQUAL(cc_verify_crl(v, 0)->source, CC_CRL_CACHE);
 	cc_verify_free(v);
-	CU_ASSERT_EQUAL(srv_requests(&sv, NULL, 0), 1);
+	CU_ASSERT_EQUAL(tu_crl_srv_requests(&sv, NULL, 0), 1);
 
 	X509_CRL_free(crl);
 	X509_free(leaf);
@@ -1046,7 +929,7 @@ static void
 test_http_stale(void)
 {
 	struct fx f;
-	struct srv sv;
+	struct tu_crl_srv sv;
 	X509 *leaf;
 	EVP_PKEY *lk;
 	X509_CRL *fresh, *stale;
@@ -1059,7 +942,7 @@ test_http_stale(void)
 		fx_open(&f);
 		fresh = tu_make_crl(f.inter, f.ik, NULL, 0, -3600, 7 * DAY);
 		stale = tu_make_crl(f.inter, f.ik, NULL, 0, -8 * DAY, -DAY);
-		srv_start(&sv, &f, round == 0 ? fresh : stale);
+		tu_crl_srv_start(&sv, f.dir, round == 0 ? fresh : stale);
 		snprintf(url, sizeof(url), "http://127.0.0.1:%d/inter.crl", sv.port);
 		make_leaf(&f, "stalecache.example.test", 0x2302, url, &leaf, &lk);
 		cache_path(&f, url, p);
@@ -1068,7 +951,7 @@ test_http_stale(void)
 		o.timeout = 5;
 
 		lookup(&f, leaf, &o, f.now, NULL, &l);
-		CU_ASSERT_EQUAL(srv_requests(&sv, NULL, 0), 1);
+		CU_ASSERT_EQUAL(tu_crl_srv_requests(&sv, NULL, 0), 1);
 		if (round == 0) {
 			CU_ASSERT_PTR_NOT_NULL(l.crl);
 			CU_ASSERT_EQUAL(l.source, CC_CRL_HTTP);
@@ -1080,7 +963,7 @@ test_http_stale(void)
 			expect_has(l.error, url);
 		}
 		cc_crl_lookup_clear(&l);
-		srv_stop(&sv);
+		tu_crl_srv_stop(&sv);
 		/* Round 0: the fresh one replaced the stale cache. */
 		o.offline = true;
 		lookup(&f, leaf, &o, f.now, NULL, &l);
@@ -1101,7 +984,7 @@ static void
 test_http_revoked(void)
 {
 	struct fx f;
-	struct srv sv;
+	struct tu_crl_srv sv;
 	X509 *leaf;
 	EVP_PKEY *lk;
 	X509_CRL *crl;
@@ -1114,7 +997,7 @@ test_http_revoked(void)
 	fx_open(&f);
 	put_root_crl(&f);
 	crl = tu_make_crl(f.inter, f.ik, &serial, 1, -3600, 7 * DAY);
-	srv_start(&sv, &f, crl);
+	tu_crl_srv_start(&sv, f.dir, crl);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/inter.crl", sv.port);
 	make_leaf(&f, "fetchrevoked.example.test", serial, url, &leaf, &lk);
 	c = add_leaf(&f, leaf, lk);
@@ -1124,7 +1007,7 @@ test_http_revoked(void)
 	expect_status(v, CC_STATUS_REVOKED);
 	expect_has(cc_verify_reason(v), "certificate revoked");
 	cc_verify_free(v);
-	srv_stop(&sv);
+	tu_crl_srv_stop(&sv);
 
 	X509_CRL_free(crl);
 	X509_free(leaf);
@@ -1138,7 +1021,7 @@ test_http_large_crl(void)
 {
 	enum { NREV = 8000 };
 	struct fx f;
-	struct srv sv;
+	struct tu_crl_srv sv;
 	X509 *leaf;
 	EVP_PKEY *lk;
 	X509_CRL *crl;
@@ -1158,7 +1041,7 @@ test_http_large_crl(void)
 	der = tu_crl_der(crl, &len);
 	OPENSSL_free(der);
 	CU_ASSERT(len > 150 * 1024);
-	srv_start(&sv, &f, crl);
+	tu_crl_srv_start(&sv, f.dir, crl);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/big.crl", sv.port);
 	make_leaf(&f, "big.example.test", 0x100000 + NREV - 1, url, &leaf, &lk);
 	opts_online(&o);
@@ -1171,7 +1054,7 @@ test_http_large_crl(void)
 	else
 		CU_ASSERT_EQUAL(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(l.crl)), NREV);
 	cc_crl_lookup_clear(&l);
-	srv_stop(&sv);
+	tu_crl_srv_stop(&sv);
 
 	free(serials);
 	X509_CRL_free(crl);
@@ -1185,7 +1068,7 @@ static void
 test_http_proxy(void)
 {
 	struct fx f;
-	struct srv sv;
+	struct tu_crl_srv sv;
 	X509 *leaf;
 	EVP_PKEY *lk;
 	X509_CRL *crl;
@@ -1195,7 +1078,7 @@ test_http_proxy(void)
 
 	fx_open(&f);
 	crl = tu_make_crl(f.inter, f.ik, NULL, 0, -3600, 7 * DAY);
-	srv_start(&sv, &f, crl);
+	tu_crl_srv_start(&sv, f.dir, crl);
 	/* The distribution point itself is a closed port: only the proxy can answer. */
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/inter.crl", tu_free_port());
 	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", sv.port);
@@ -1208,10 +1091,10 @@ test_http_proxy(void)
 	CU_ASSERT_EQUAL(l.source, CC_CRL_HTTP);
 	CU_ASSERT_STRING_EQUAL(l.location, url);
 	cc_crl_lookup_clear(&l);
-	CU_ASSERT_EQUAL(srv_requests(&sv, first, sizeof(first)), 1);
+	CU_ASSERT_EQUAL(tu_crl_srv_requests(&sv, first, sizeof(first)), 1);
 	snprintf(want, sizeof(want), "GET %s HTTP/1.0", url);
 	CU_ASSERT_STRING_EQUAL(first, want);
-	srv_stop(&sv);
+	tu_crl_srv_stop(&sv);
 
 	X509_CRL_free(crl);
 	X509_free(leaf);
@@ -1240,7 +1123,7 @@ test_memo_one_attempt_per_pass(void)
 	fx_open(&f);
 	put_root_crl(&f);
 	/* A server that accepts connections (the kernel does) and never answers one. */
-	fd = listen_loopback(&port);
+	fd = tu_listen_loopback(&port);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/silent.crl", port);
 	for (i = 0; i < N; i++) {
 		snprintf(cn, sizeof(cn), "memo%d.example.test", i);
@@ -1340,7 +1223,7 @@ static void
 test_fetch_public(void)
 {
 	struct fx f;
-	struct srv sv;
+	struct tu_crl_srv sv;
 	X509 *leaf, *bare;
 	EVP_PKEY *lk, *bk;
 	X509_CRL *crl, *old;
@@ -1353,7 +1236,7 @@ test_fetch_public(void)
 
 	fx_open(&f);
 	crl = tu_make_crl(f.inter, f.ik, NULL, 0, -3600, 7 * DAY);
-	srv_start(&sv, &f, crl);
+	tu_crl_srv_start(&sv, f.dir, crl);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/inter.crl", sv.port);
 	make_leaf(&f, "pub.example.test", 0x2501, url, &leaf, &lk);
 	make_leaf(&f, "bare.example.test", 0x2502, NULL, &bare, &bk);
@@ -1381,7 +1264,7 @@ test_fetch_public(void)
 	CU_ASSERT_EQUAL(job.res.this_update, crl_time(X509_CRL_get0_lastUpdate(crl)));
 	cc_crl_fetch_result_clear(&job.res);
 	CU_ASSERT_PTR_NULL(job.res.url);
-	CU_ASSERT_EQUAL(srv_requests(&sv, NULL, 0), 1);
+	CU_ASSERT_EQUAL(tu_crl_srv_requests(&sv, NULL, 0), 1);
 	cache_path(&f, url, p);
 	CU_ASSERT_EQUAL(stat(p, &st), 0);
 
@@ -1389,7 +1272,7 @@ test_fetch_public(void)
 	CU_ASSERT_EQUAL_FATAL(cc_crl_fetch(f.s, leaf, f.inter, &o, &res), CC_OK);
 	CU_ASSERT_TRUE(res.ok);
 	cc_crl_fetch_result_clear(&res);
-	CU_ASSERT_EQUAL(srv_requests(&sv, NULL, 0), 2);
+	CU_ASSERT_EQUAL(tu_crl_srv_requests(&sv, NULL, 0), 2);
 
 	/* Offline: nothing fetched, and said so. */
 	o.offline = true;
@@ -1400,7 +1283,7 @@ test_fetch_public(void)
 	expect_has(res.error, "offline");
 	expect_has(res.error, url);
 	cc_crl_fetch_result_clear(&res);
-	CU_ASSERT_EQUAL(srv_requests(&sv, NULL, 0), 2);
+	CU_ASSERT_EQUAL(tu_crl_srv_requests(&sv, NULL, 0), 2);
 	o.offline = false;
 
 	/* No distribution point: nothing to fetch from, even with a CRL in crl/. */
@@ -1411,7 +1294,7 @@ test_fetch_public(void)
 	cc_crl_fetch_result_clear(&res);
 
 	/* The server gone: the failure names the URL. */
-	srv_stop(&sv);
+	tu_crl_srv_stop(&sv);
 	o.timeout = 1;
 	CU_ASSERT_EQUAL_FATAL(cc_crl_fetch(f.s, leaf, f.inter, &o, &res), CC_OK);
 	CU_ASSERT_FALSE(res.ok);
@@ -1425,7 +1308,7 @@ test_fetch_public(void)
 		size_t bl, al;
 
 		before = (unsigned char *)tu_read_file(p, &bl);
-		srv_start(&sv, &f, wrong);
+		tu_crl_srv_start(&sv, f.dir, wrong);
 		snprintf(url, sizeof(url), "http://127.0.0.1:%d/inter.crl", sv.port);
 		X509_free(leaf);
 		EVP_PKEY_free(lk);
@@ -1435,7 +1318,7 @@ test_fetch_public(void)
 		CU_ASSERT_FALSE(res.ok);
 		expect_has(res.error, "issued by another CA");
 		cc_crl_fetch_result_clear(&res);
-		srv_stop(&sv);
+		tu_crl_srv_stop(&sv);
 		after = (unsigned char *)tu_read_file(p, &al);
 		CU_ASSERT(before != NULL && after != NULL && bl == al &&
 		          memcmp(before, after, bl) == 0);

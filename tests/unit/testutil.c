@@ -1,6 +1,8 @@
 /* Shared helpers for the CUnit suites (see testutil.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -503,4 +506,114 @@ tu_free_port(void)
 	port = ntohs(sa.sin_port);
 	close(fd);
 	return port;
+}
+
+/* ---- a CRL distribution point over HTTP ---------------------------------------------------- */
+
+static void
+crl_srv_child(int fd, const char *log, const unsigned char *body, size_t len)
+{
+	char head[8192], hdr[256];
+	struct timeval tv = {5, 0};
+	size_t got;
+	ssize_t n;
+	int c, lf, hl;
+
+	for (;;) {
+		if ((c = accept(fd, NULL, NULL)) == -1)
+			continue;
+		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		got = 0;
+		while (got < sizeof(head) - 1 &&
+		       (n = recv(c, head + got, sizeof(head) - 1 - got, 0)) > 0) {
+			got += (size_t)n;
+			head[got] = '\0';
+			if (strstr(head, "\r\n\r\n") != NULL)
+				break;
+		}
+		if ((lf = open(log, O_WRONLY | O_APPEND | O_CREAT, 0600)) != -1) {
+			if (write(lf, head, got) < 0 || write(lf, "\n", 1) < 0)
+				_exit(2);
+			close(lf);
+		}
+		hl = snprintf(hdr, sizeof(hdr),
+		              "HTTP/1.0 200 OK\r\nContent-Type: application/pkix-crl\r\n"
+		              "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+		              len);
+		if (send(c, hdr, (size_t)hl, MSG_NOSIGNAL) < 0 ||
+		    send(c, body, len, MSG_NOSIGNAL) < 0) {
+			close(c);
+			continue;
+		}
+		close(c);
+	}
+}
+
+int
+tu_listen_loopback(int *port)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 64) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) != 0)
+		die("listening on loopback");
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+void
+tu_crl_srv_start(struct tu_crl_srv *sv, const char *dir, X509_CRL *crl)
+{
+	unsigned char *der;
+	size_t len;
+	int fd;
+
+	memset(sv, 0, sizeof(*sv));
+	if (snprintf(sv->log, sizeof(sv->log), "%s/http.log", dir) >= (int)sizeof(sv->log))
+		die("log path");
+	der = tu_crl_der(crl, &len);
+	fd = tu_listen_loopback(&sv->port);
+	fflush(NULL);
+	if ((sv->pid = fork()) == -1)
+		die("fork");
+	if (sv->pid == 0)
+		crl_srv_child(fd, sv->log, der, len); /* never returns */
+	close(fd);
+	OPENSSL_free(der);
+}
+
+void
+tu_crl_srv_stop(struct tu_crl_srv *sv)
+{
+	if (sv->pid > 0) {
+		kill(sv->pid, SIGKILL);
+		waitpid(sv->pid, NULL, 0);
+	}
+	sv->pid = 0;
+}
+
+int
+tu_crl_srv_requests(const struct tu_crl_srv *sv, char *first, size_t len)
+{
+	char *log = tu_read_file(sv->log, NULL), *p, *eol;
+	int n = 0;
+
+	if (first != NULL && len > 0)
+		first[0] = '\0';
+	if (log == NULL)
+		return 0;
+	for (p = log; (p = strstr(p, "GET ")) != NULL; p += 4) {
+		if (n++ == 0 && first != NULL) {
+			eol = strstr(p, "\r\n");
+			snprintf(first, len, "%.*s", eol ? (int)(eol - p) : (int)strlen(p), p);
+		}
+	}
+	free(log);
+	return n;
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <CUnit/CUnit.h>
@@ -87,5 +88,22 @@ unsigned char *tu_crl_der(X509_CRL *crl, size_t *len);
 
 /* A loopback TCP port nothing listens on right now (bound to port 0, then closed). */
 int tu_free_port(void);
+
+/* A socket listening on a loopback port of the kernel's choosing (*port). */
+int tu_listen_loopback(int *port);
+
+/*
+ * A CRL distribution point: a forked HTTP/1.0 server on loopback that answers every request
+ * with `crl` (DER) and appends each request head to DIR/http.log. tu_crl_srv_requests counts the
+ * requests answered and gives (may be NULL) the first request line.
+ */
+struct tu_crl_srv {
+	pid_t pid;
+	int port;
+	char log[4096];
+};
+void tu_crl_srv_start(struct tu_crl_srv *sv, const char *dir, X509_CRL *crl);
+void tu_crl_srv_stop(struct tu_crl_srv *sv);
+int tu_crl_srv_requests(const struct tu_crl_srv *sv, char *first, size_t len);
 
 #endif
