@@ -112,5 +112,8 @@ check "the renames all arrived" bash -c "[ \$(ldapsearch -LLL -Q -Y EXTERNAL -H 
 check "edgesync test --full-compare: edge2 Normal" normal edge2
 check "edge1, behind by the renames, catches up in one cycle" es start --edge edge1
 check "edgesync test --full-compare: both Normal" es test --full-compare
+# The replicators that ran in the background (those killed with -9 excepted, which cannot report)
+expect_eq "no sanitizer report from any replicator" "" \
+	"$(cat "$WORK"/a.log "$WORK"/b.log "$WORK"/mid*.err 2>/dev/null | grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' | head -3)"
 
 finish
