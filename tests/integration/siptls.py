@@ -4,8 +4,12 @@
   siptls.py --port P --cert C --key K options
   siptls.py --port P --cert C --key K call --sdp avp|savp|none [--hold-until FILE] [--bye-port P2]
 
-`options` sends OPTIONS and prints the status line and the server certificate's SHA-1
-fingerprint. `call` sends INVITE (with an SDP offer over RTP/AVP, or RTP/SAVP with an SDES
+`options` sends OPTIONS and prints the status line, the server certificate's SHA-1
+fingerprint and the answer's Allow, Accept, Supported, Unsupported, Contact, User-Agent and To
+lines; --header adds a line to the request (repeatable), --max-forwards sets that header's
+value, --to-tag puts a tag in its To, and
+--again-after FILE sends a second OPTIONS on the same connection once FILE exists (printed the
+same way; the exit status is the second answer's). `call` sends INVITE (with an SDP offer over RTP/AVP, or RTP/SAVP with an SDES
 a=crypto line, or none), prints every status line, ACKs a 2xx, optionally waits until FILE
 exists (so the test can change umd's certificate while the call is up), sends BYE on the same
 connection and prints its status. Every read has a deadline: it never hangs.
@@ -19,7 +23,12 @@ def main():
     ap.add_argument("--cert"); ap.add_argument("--key")
     ap.add_argument("--timeout", type=float, default=10)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("options")
+    o = sub.add_parser("options")
+    o.add_argument("--header", action="append", default=[])
+    o.add_argument("--max-forwards", default="70")
+    o.add_argument("--to-tag")
+    o.add_argument("--again-after")
+    o.add_argument("--again-max", type=float, default=30)
     c = sub.add_parser("call")
     c.add_argument("--sdp", choices=["avp", "savp", "none"], default="avp")
     c.add_argument("--hold-until")
@@ -60,13 +69,14 @@ def main():
         return (head + b"\r\n\r\n" + rest[:cl]).decode(errors="replace")
 
     callid = "t%d@test" % random.randint(0, 1 << 30)
+    mf = getattr(a, "max_forwards", "70")
 
     def req(method, cseq, extra="", body="", totag=""):
         return (f"{method} sips:um@{a.host}:{a.port} SIP/2.0\r\n"
                 f"Via: SIP/2.0/TLS {a.host}:{lport};branch=z9hG4bK{random.randint(0, 1 << 30)}\r\n"
                 f"From: <sips:gw@{a.host}>;tag=t{os.getpid()}\r\nTo: <sips:um@{a.host}>{totag}\r\n"
                 f"Call-ID: {callid}\r\nCSeq: {cseq} {method}\r\n"
-                f"Contact: <sips:gw@{a.host}:{lport};transport=tls>\r\nMax-Forwards: 70\r\n"
+                f"Contact: <sips:gw@{a.host}:{lport};transport=tls>\r\nMax-Forwards: {mf}\r\n"
                 f"{extra}Content-Length: {len(body)}\r\n\r\n{body}").encode()
 
     def final(method):
@@ -78,12 +88,25 @@ def main():
                 return r, first
 
     if a.cmd == "options":
-        s.sendall(req("OPTIONS", 1))
-        r, first = final("OPTIONS")
-        for line in r.split("\r\n"):
-            if line.split(":")[0] in ("Allow", "Accept", "Supported"):
-                print(line)
-        return 0 if " 200 " in first else 1
+        extra = "".join(h + "\r\n" for h in a.header)
+        totag = ";tag=" + a.to_tag if a.to_tag else ""
+
+        def options(cseq):
+            s.sendall(req("OPTIONS", cseq, extra, totag=totag))
+            r, first = final("OPTIONS")
+            for line in r.split("\r\n"):
+                if line.split(":")[0] in ("Allow", "Accept", "Supported", "Unsupported", "Contact",
+                                          "User-Agent", "To"):
+                    print(line, flush=True)
+            return 0 if " 200 " in first else 1
+
+        rc = options(1)
+        if a.again_after:
+            deadline = time.time() + a.again_max
+            while not os.path.exists(a.again_after) and time.time() < deadline:
+                time.sleep(0.1)
+            rc = options(2)
+        return rc
 
     sdp = ""
     if a.sdp != "none":
@@ -95,7 +118,7 @@ def main():
     s.sendall(req("INVITE", 1, "Content-Type: application/sdp\r\n" if sdp else "", sdp))
     r, first = final("INVITE")
     for line in r.split("\r\n"):
-        if line.startswith(("m=", "a=crypto", "Warning")):
+        if line.startswith(("m=", "a=crypto", "Warning", "Contact")):
             print(line)
     if " 200 " not in first:
         return 0

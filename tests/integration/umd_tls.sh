@@ -65,8 +65,30 @@ check "pinned gw1: OPTIONS 200" grep -q "OPTIONS SIP/2.0 200 OK" "$WORK/opt.txt"
 check "... with Allow" grep -q "^Allow: INVITE, ACK, BYE, CANCEL, OPTIONS" "$WORK/opt.txt"
 check "... with Accept" grep -q "^Accept: application/sdp" "$WORK/opt.txt"
 check "... with Supported" grep -q "^Supported:" "$WORK/opt.txt"
+check "... with the Contact nua gives (sips:, umd's address)" grep -q "^Contact: <sips:127.0.0.1:$PORT>$" "$WORK/opt.txt"
+check "... with User-Agent" grep -q "^User-Agent: umd/0.1$" "$WORK/opt.txt"
+check "... and a To tag" grep -q "^To: .*;tag=" "$WORK/opt.txt"
+check "... answered below nua (umd logs when it cannot)" bash -c "! grep -q 'OPTIONS answered through nua' '$WORK/a.log'"
 expect_eq "the presented certificate is the selected one" "$SELECTED" "$(awk '/server-sha1/ {print $2}' "$WORK/opt.txt")"
 check "openssl s_client gets 200 to OPTIONS too" bash -c "printf 'OPTIONS sips:um1.example.test SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5555;branch=z9hG4bKs1\r\nFrom: <sips:gw@gw1.example.test>;tag=1\r\nTo: <sips:um1.example.test>\r\nCall-ID: s1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' | (cat; sleep 1) | timeout 10 openssl s_client -connect 127.0.0.1:$PORT -cert '$WORK/gw1.pem' -key '$WORK/gw1.key' -quiet 2>/dev/null | grep -q 'SIP/2.0 200 OK'"
+
+# --- OPTIONS that are not plain keep-alives (umd answers those below nua, the rest nua does) -------
+opt() {
+	n=$1
+	shift
+	siptls --port "$PORT" --cert "$WORK/gw1.pem" --key "$WORK/gw1.key" options "$@" >"$WORK/$n.txt"
+}
+opt mf0 --max-forwards 0
+check "OPTIONS with Max-Forwards 0: 200 (umd is the target, not a proxy)" grep -q "OPTIONS SIP/2.0 200 OK" "$WORK/mf0.txt"
+opt mfbad --max-forwards many
+check "OPTIONS with a Max-Forwards that is not a number: 200, as sofia-sip's nua answered it" grep -q "OPTIONS SIP/2.0 200 OK" "$WORK/mfbad.txt"
+opt require --header "Require: 100rel"
+check "OPTIONS requiring an extension umd lacks: 420" grep -q "OPTIONS SIP/2.0 420" "$WORK/require.txt"
+check "... naming it in Unsupported" grep -q "^Unsupported: 100rel" "$WORK/require.txt"
+opt totag --to-tag nosuchdialog
+check "OPTIONS with a To tag (no such dialog): 481" grep -q "OPTIONS SIP/2.0 481" "$WORK/totag.txt"
+opt stamp --header "Timestamp: 54"
+check "OPTIONS with Timestamp: 100, then 200" bash -c "grep -q 'OPTIONS SIP/2.0 100' '$WORK/stamp.txt' && grep -q 'OPTIONS SIP/2.0 200 OK' '$WORK/stamp.txt'"
 
 # --- peers that no gateway entry accepts ----------------------------------------------------------
 n0=$(events a 1021 | wc -l)
@@ -145,6 +167,7 @@ siptls --port "$PORT" --cert "$WORK/gw1.pem" --key "$WORK/gw1.key" call --sdp av
 CALL=$!
 for _ in $(seq 50); do grep -q "INVITE SIP/2.0 200" "$WORK/call.txt" && break; sleep 0.1; done
 check "sipsecured: INVITE with RTP/AVP is answered 200" grep -q "INVITE SIP/2.0 200 OK" "$WORK/call.txt"
+expect_eq "... with the Contact OPTIONS got" "$(grep '^Contact:' "$WORK/opt.txt")" "$(grep '^Contact:' "$WORK/call.txt")"
 NEW=$(cc new --domain um1.example.test --services UM --days 700 --key ec256 | awk 'NR==3 {print $1}')
 kill -HUP "$UMD_PID_a"
 check "CertificateChanged (1001) after SIGHUP" wait_event a 1001
@@ -175,6 +198,31 @@ check "secured: an RTP/SAVP offer with a=crypto gets 200" grep -q "INVITE SIP/2.
 check "... answered over RTP/SAVP with umd's own key" bash -c "grep -q '^m=audio [0-9]* RTP/SAVP' '$WORK/sec-savp.txt' && grep '^a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:' '$WORK/sec-savp.txt' | grep -vq 'WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz'"
 check "... and BYE 200" grep -q "BYE SIP/2.0 200 OK" "$WORK/sec-savp.txt"
 umd_stop b
+
+# --- a live connection whose gateway entry moved away: its next OPTIONS gets 403 ---------------------
+PORT3=$(free_port)
+umd_conf "$WORK/moved.conf" sipsecured "$PORT3" "$S" "" <<CONF
+[gateway gw1]
+address = 127.0.0.1
+fqdn = gw1.example.test
+certificate = $WORK/gw1.pem
+CONF
+check "umd starts with gw1 at 127.0.0.1" umd_start d "$WORK/moved.conf"
+siptls --port "$PORT3" --cert "$WORK/gw1.pem" --key "$WORK/gw1.key" options --again-after "$WORK/moved" >"$WORK/moved.txt" &
+MOVED=$!
+for _ in $(seq 100); do grep -q "OPTIONS SIP/2.0" "$WORK/moved.txt" && break; sleep 0.1; done
+check "gw1's first OPTIONS on its connection: 200" grep -q "OPTIONS SIP/2.0 200 OK" "$WORK/moved.txt"
+sed -i 's/^address = 127.0.0.1$/address = 192.0.2.254/' "$WORK/moved.conf"
+# shellcheck disable=SC2154 # set by umd_start through eval
+kill -HUP "$UMD_PID_d"
+for _ in $(seq 100); do grep -q '"configuration reloaded' "$WORK/d.log" && break; sleep 0.1; done
+touch "$WORK/moved"
+wait $MOVED
+sed -n '/SIP\/2.0 403/,$p' "$WORK/moved.txt" >"$WORK/moved-403.txt"
+check "after SIGHUP moved gw1 elsewhere, its next OPTIONS on the same connection: 403" grep -q "OPTIONS SIP/2.0 403 Forbidden" "$WORK/moved-403.txt"
+check "... with Allow, Supported and User-Agent as before, and no Contact or Accept" bash -c "grep -q '^Allow: INVITE' '$WORK/moved-403.txt' && grep -q '^Supported: timer' '$WORK/moved-403.txt' && grep -q '^User-Agent: umd/0.1' '$WORK/moved-403.txt' && ! grep -q '^Contact:\|^Accept:' '$WORK/moved-403.txt'"
+check "... and PeerRejected names the address" bash -c "grep '\"event_id\":1021' '$WORK/d.log' | grep -q '127.0.0.1:[0-9]* is not configured for any gateway'"
+umd_stop d
 
 # --- a certificate or key that fails to load: umd refuses to start -----------------------------------
 S3="$WORK/store3"

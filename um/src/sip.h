@@ -2,7 +2,8 @@
  * umd's SIP side (sofia-sip's NUA): OPTIONS keep-alives answered 200 with Allow, Accept and
  * Supported; INVITE answered by the rules of the mode (sdp_check.h) and its dialog held until
  * BYE or CANCEL; requests from addresses no gateway entry lists refused with 403 (PeerRejected).
- * Certificates of TLS peers are checked during the handshake (tlshook.h).
+ * Certificates of TLS peers are checked during the handshake (tlshook.h). OPTIONS outside a
+ * dialog are answered below nua, on nta's default leg, with the answer nua would give (sip.c).
  */
 #ifndef UM_SIP_H
 #define UM_SIP_H
