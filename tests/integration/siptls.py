@@ -2,7 +2,8 @@
 """A SIP user agent client over TLS with a client certificate, for umd's tests (stdlib only).
 
   siptls.py --port P --cert C --key K options
-  siptls.py --port P --cert C --key K call --sdp avp|savp|none [--hold-until FILE] [--bye-port P2]
+  siptls.py --port P --cert C --key K call --sdp avp|savp|none [--hold-until FILE] [--dialog-out F]
+  siptls.py --port P --cert C --key K forge METHOD --dialog F
 
 `options` sends OPTIONS and prints the status line, the server certificate's SHA-1
 fingerprint and the answer's Allow, Accept, Supported, Unsupported, Contact, User-Agent and To
@@ -12,7 +13,10 @@ value, --to-tag puts a tag in its To, and
 same way; the exit status is the second answer's). `call` sends INVITE (with an SDP offer over RTP/AVP, or RTP/SAVP with an SDES
 a=crypto line, or none), prints every status line, ACKs a 2xx, optionally waits until FILE
 exists (so the test can change umd's certificate while the call is up), sends BYE on the same
-connection and prints its status. Every read has a deadline: it never hangs.
+connection and prints its status; --dialog-out writes the dialog's Call-ID and tags (JSON) once
+the call is up. `forge` sends METHOD inside that dialog (another client's) on its own
+connection and prints the status (nothing is awaited for ACK). Every read has a deadline: it
+never hangs.
 """
 import argparse, hashlib, os, random, socket, ssl, sys, time
 
@@ -33,6 +37,11 @@ def main():
     c.add_argument("--sdp", choices=["avp", "savp", "none"], default="avp")
     c.add_argument("--hold-until")
     c.add_argument("--hold-max", type=float, default=60)
+    c.add_argument("--dialog-out")
+    c.add_argument("--bye-cseq", type=int, default=2)
+    f = sub.add_parser("forge")
+    f.add_argument("method")
+    f.add_argument("--dialog", required=True)
     a = ap.parse_args()
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -69,12 +78,18 @@ def main():
         return (head + b"\r\n\r\n" + rest[:cl]).decode(errors="replace")
 
     callid = "t%d@test" % random.randint(0, 1 << 30)
+    fromtag = "t%d" % os.getpid()
     mf = getattr(a, "max_forwards", "70")
+    if a.cmd == "forge":
+        import json
+        with open(a.dialog) as fh:
+            d = json.load(fh)
+        callid, fromtag = d["call_id"], d["from_tag"]
 
     def req(method, cseq, extra="", body="", totag=""):
         return (f"{method} sips:um@{a.host}:{a.port} SIP/2.0\r\n"
                 f"Via: SIP/2.0/TLS {a.host}:{lport};branch=z9hG4bK{random.randint(0, 1 << 30)}\r\n"
-                f"From: <sips:gw@{a.host}>;tag=t{os.getpid()}\r\nTo: <sips:um@{a.host}>{totag}\r\n"
+                f"From: <sips:gw@{a.host}>;tag={fromtag}\r\nTo: <sips:um@{a.host}>{totag}\r\n"
                 f"Call-ID: {callid}\r\nCSeq: {cseq} {method}\r\n"
                 f"Contact: <sips:gw@{a.host}:{lport};transport=tls>\r\nMax-Forwards: {mf}\r\n"
                 f"{extra}Content-Length: {len(body)}\r\n\r\n{body}").encode()
@@ -108,6 +123,14 @@ def main():
             rc = options(2)
         return rc
 
+    if a.cmd == "forge":
+        # A request inside another client's dialog (its Call-ID and tags), on this connection.
+        s.sendall(req(a.method, 10, totag=";tag=" + d["to_tag"]))
+        if a.method == "ACK":
+            return 0
+        r, first = final(a.method)
+        return 0 if " 200 " in first else 1
+
     sdp = ""
     if a.sdp != "none":
         proto = "RTP/SAVP" if a.sdp == "savp" else "RTP/AVP"
@@ -124,11 +147,16 @@ def main():
         return 0
     totag = ";tag=" + [l for l in r.split("\r\n") if l.lower().startswith("to:")][0].split("tag=")[1]
     s.sendall(req("ACK", 1, totag=totag))
+    if a.dialog_out:
+        import json
+        with open(a.dialog_out + ".tmp", "w") as fh:
+            json.dump({"call_id": callid, "from_tag": fromtag, "to_tag": totag.split("=", 1)[1]}, fh)
+        os.rename(a.dialog_out + ".tmp", a.dialog_out)
     if a.hold_until:
         deadline = time.time() + a.hold_max
         while not os.path.exists(a.hold_until) and time.time() < deadline:
             time.sleep(0.1)
-    s.sendall(req("BYE", 2, totag=totag))
+    s.sendall(req("BYE", a.bye_cseq, totag=totag))
     final("BYE")
     return 0
 

@@ -162,6 +162,29 @@ check "metrics count handshakes" bash -c "awk '/^umd_tls_handshakes_total / {exi
 check "metrics count requests by method" grep -q 'umd_sip_requests_total{method="OPTIONS"}' "$WORK/metrics.txt"
 check "metrics show the certificate's days left" grep -q "umd_certificate_days_left{service=\"UM\",thumbprint=\"$IN_USE\"}" "$WORK/metrics.txt"
 
+# --- dialog ownership: a request inside gw1's dialog from gw2 is refused ----------------------------
+# The forged requests carry CSeq 10 and gw1's BYE 20: sofia-sip 1.12.11 records a request's CSeq
+# as the dialog's before any callback sees it (nta.c, incoming_callback), so after a forged one
+# the owner's requests with a lower CSeq get 500 (the call is neither ended nor changed).
+siptls --port "$PORT" --cert "$WORK/gw1.pem" --key "$WORK/gw1.key" call --sdp avp --dialog-out "$WORK/gw1-dialog.json" --bye-cseq 20 --hold-until "$WORK/gw1-hangup" >"$WORK/owned.txt" &
+OWNED=$!
+for _ in $(seq 100); do [ -s "$WORK/gw1-dialog.json" ] && break; sleep 0.1; done
+check "gw1's call is up" grep -q "INVITE SIP/2.0 200 OK" "$WORK/owned.txt"
+n21=$(events a 1021 | wc -l)
+siptls --port "$PORT" --cert "$PKI/gw2.pem" --key "$PKI/gw2.key" forge BYE --dialog "$WORK/gw1-dialog.json" >"$WORK/forged-bye.txt"
+check "gw2 sending BYE in gw1's dialog gets 403" grep -q "BYE SIP/2.0 403" "$WORK/forged-bye.txt"
+check "... and PeerRejected naming the owner" bash -c "sleep 0.3; grep '\"event_id\":1021' '$WORK/a.log' | tail -1 | grep -q 'dialog of gateway gw1\|gateway gw1 placed'"
+siptls --port "$PORT" --cert "$PKI/gw2.pem" --key "$PKI/gw2.key" forge INVITE --dialog "$WORK/gw1-dialog.json" >"$WORK/forged-reinvite.txt"
+check "gw2 sending a re-INVITE in gw1's dialog gets 403" grep -q "INVITE SIP/2.0 403" "$WORK/forged-reinvite.txt"
+siptls --port "$PORT" --cert "$PKI/gw2.pem" --key "$PKI/gw2.key" forge INFO --dialog "$WORK/gw1-dialog.json" >"$WORK/forged-info.txt"
+check "gw2 sending INFO in gw1's dialog gets 403" grep -q "INFO SIP/2.0 403" "$WORK/forged-info.txt"
+siptls --port "$PORT" --cert "$WORK/gw1.pem" --key "$WORK/gw1.key" forge OPTIONS --dialog "$WORK/gw1-dialog.json" >"$WORK/owner-options.txt"
+check "control: gw1 itself, on another connection, is heard in its dialog (OPTIONS 200)" grep -q "OPTIONS SIP/2.0 200" "$WORK/owner-options.txt"
+check "each refusal was logged" wait_event a 1021 $((n21 + 3))
+touch "$WORK/gw1-hangup"
+wait $OWNED
+check "gw1's call survived and ends with its own BYE 200" grep -q "BYE SIP/2.0 200 OK" "$WORK/owned.txt"
+
 # --- a certificate change while a call is up --------------------------------------------------------
 siptls --port "$PORT" --cert "$WORK/gw1.pem" --key "$WORK/gw1.key" call --sdp avp --hold-until "$WORK/hangup" >"$WORK/call.txt" &
 CALL=$!

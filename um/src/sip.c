@@ -23,8 +23,10 @@
 #include <sofia-sip/tport_tag.h>
 
 #include "certcore/events.h"
+#include "dialog.h"
 #include "sdp_check.h"
 #include "sip.h"
+#include "tlshook.h"
 
 #define ALLOW           "INVITE, ACK, BYE, CANCEL, OPTIONS"
 #define SUPPORTED       "timer"
@@ -55,6 +57,12 @@ struct um_fast {
 	bool on; /* false: every OPTIONS goes through nua */
 };
 
+/* One call umd answered: the handle's magic from the INVITE umd accepted until it ends. */
+struct call {
+	struct um_owner owner;
+	bool up; /* counted among the dialogs (reached "ready") */
+};
+
 struct um_sip {
 	su_root_t *root;
 	nua_t *nua;
@@ -69,9 +77,9 @@ struct um_sip {
 /* Exchange's CN-and-SAN host matching (DESIGN.md). */
 #define HOST_FLAGS (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_ALWAYS_CHECK_SUBJECT)
 
-bool
-um_gateway_accepts(const struct um_config *cfg, const struct sockaddr *peer, X509 *cert, char *why,
-                   size_t len)
+const struct um_gateway *
+um_gateway_match(const struct um_config *cfg, const struct sockaddr *peer, X509 *cert, char *why,
+                 size_t len)
 {
 	const struct um_gateway *gw[16];
 	size_t n, i;
@@ -81,16 +89,16 @@ um_gateway_accepts(const struct um_config *cfg, const struct sockaddr *peer, X50
 	if (n == 0) {
 		snprintf(why, len, "address %s is not configured for any gateway",
 		         um_addr_text(peer, addr, sizeof(addr)));
-		return false;
+		return NULL;
 	}
 	if (cert == NULL)
-		return true;
+		return gw[0];
 	for (i = 0; i < n; i++) {
 		if (gw[i]->pin != NULL && X509_cmp(cert, gw[i]->pin) != 0)
 			continue; /* not the certificate pinned for this gateway */
 		if (gw[i]->fqdn != NULL &&
 		    X509_check_host(cert, gw[i]->fqdn, 0, HOST_FLAGS, NULL) == 1)
-			return true;
+			return gw[i];
 	}
 	if (n == 1 && gw[0]->pin != NULL && X509_cmp(cert, gw[0]->pin) != 0)
 		snprintf(why, len, "certificate is not the one pinned for gateway %s (%s)",
@@ -98,7 +106,14 @@ um_gateway_accepts(const struct um_config *cfg, const struct sockaddr *peer, X50
 	else
 		snprintf(why, len, "certificate does not name %s (gateway %s)",
 		         gw[0]->fqdn ? gw[0]->fqdn : "-", gw[0]->name);
-	return false;
+	return NULL;
+}
+
+bool
+um_gateway_accepts(const struct um_config *cfg, const struct sockaddr *peer, X509 *cert, char *why,
+                   size_t len)
+{
+	return um_gateway_match(cfg, peer, cert, why, len) != NULL;
 }
 
 /* The peer of the request being handled, for unsecured transports (TLS peers were checked). */
@@ -145,7 +160,10 @@ on_options(struct um_sip *s, nua_t *nua, nua_handle_t *nh)
 		            SIPTAG_SUPPORTED_STR(SUPPORTED), TAG_END());
 		um_metrics_response(s->metrics, 200);
 	}
-	nua_handle_destroy(nh);
+	/* An OPTIONS inside a call's dialog must leave the call alone (destroying its handle
+	 * would end it with a BYE). */
+	if (nua_handle_magic(nh) == NULL)
+		nua_handle_destroy(nh);
 }
 
 /*
@@ -206,6 +224,53 @@ default_leg_cb(void *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t const *si
 
 /* The um_sip whose nua is being created (nua_create runs nua's start-up on this thread). */
 static struct um_sip *starting;
+/* The running one (one listener per process): dialog legs are made while it runs. */
+static struct um_sip *running;
+
+/*
+ * nta's callback for the legs of dialogs nua made for requests umd answered (INVITEs): every
+ * request inside such a dialog must come from the gateway that owns it (dialog.h), else 403
+ * and PeerRejected; nua never sees it. ACK cannot be answered: a stranger's is dropped. The
+ * leg's magic is nua's handle, whose magic is umd's call once on_invite accepted it.
+ */
+static int
+dialog_leg_cb(void *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t const *sip)
+{
+	struct um_sip *s = running;
+	struct um_fast *f = &s->fast;
+	struct call *c = magic ? nua_handle_magic((nua_handle_t *)magic) : NULL;
+	char peer[64], why[320];
+	X509 *cert = NULL;
+	msg_t *msg;
+	su_addrinfo_t *ai;
+	bool secure = s->cfg->mode != UM_MODE_UNSECURED, ok;
+
+	if (c == NULL)
+		return f->nua_cb(magic, leg, irq, sip); /* no call of umd's yet: nothing to take */
+	msg = nta_incoming_getrequest(irq);
+	ai = msg ? msg_addrinfo(msg) : NULL;
+	if (secure && ai != NULL)
+		cert = um_tls_peer_cert(ai->ai_addr);
+	ok = ai != NULL &&
+	     um_owner_check(&c->owner, s->cfg, ai->ai_addr, cert, secure, why, sizeof(why));
+	if (ai == NULL)
+		snprintf(why, sizeof(why), "the request's source address is unknown");
+	um_addr_text(ai ? ai->ai_addr : NULL, peer, sizeof(peer));
+	X509_free(cert);
+	msg_destroy(msg);
+	if (ok)
+		return f->nua_cb(magic, leg, irq, sip);
+	um_metrics_request(s->metrics, sip->sip_request->rq_method_name);
+	peer_rejected(s, peer, why);
+	if (sip->sip_request->rq_method == sip_method_ack) {
+		nta_incoming_destroy(irq);
+		return 0;
+	}
+	nta_incoming_treply(irq, SIP_403_FORBIDDEN, SIPTAG_USER_AGENT(f->user_agent),
+	                    SIPTAG_WARNING_STR(NULL), TAG_END());
+	um_metrics_response(s->metrics, 403);
+	return 403;
+}
 
 /*
  * sofia-sip's nta_leg_tcreate, interposed as tlshook.h does for OpenSSL (the executable exports
@@ -234,6 +299,10 @@ nta_leg_tcreate(nta_agent_t *agent, nta_request_f *callback, nta_leg_magic_t *ma
 		starting->fast.nua_cb = callback;
 		starting->fast.nua_magic = magic;
 		nta_leg_bind(leg, default_leg_cb, starting);
+	} else if (leg != NULL && running != NULL && running->fast.agent == agent &&
+	           callback == running->fast.nua_cb) {
+		/* A dialog nua made for an incoming request: its requests pass the owner check. */
+		nta_leg_bind(leg, dialog_leg_cb, magic);
 	}
 	return leg;
 }
@@ -300,18 +369,68 @@ fast_start(struct um_sip *s, bool tls)
 		cc_log_message(s->log, CC_LOG_INFO, "OPTIONS answered through nua: %s", off);
 }
 
+/*
+ * The gateway that sent the request being handled, and the certificate of its connection (a
+ * new reference, or NULL in unsecured mode), for a new dialog's owner.
+ */
+static const struct um_gateway *
+request_gateway(struct um_sip *s, nua_t *nua, struct sockaddr_storage *peer, X509 **cert, char *why,
+                size_t len)
+{
+	msg_t *msg = nua_current_request(nua);
+	su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
+
+	*cert = NULL;
+	memset(peer, 0, sizeof(*peer));
+	if (ai == NULL || ai->ai_addr == NULL || ai->ai_addrlen > sizeof(*peer)) {
+		snprintf(why, len, "the request's source address is unknown");
+		return NULL;
+	}
+	memcpy(peer, ai->ai_addr, ai->ai_addrlen);
+	if (s->cfg->mode != UM_MODE_UNSECURED && (*cert = um_tls_peer_cert(ai->ai_addr)) == NULL) {
+		snprintf(why, len, "no TLS connection with a certificate from this address");
+		return NULL;
+	}
+	return um_gateway_match(s->cfg, ai->ai_addr, *cert, why, len);
+}
+
+static void
+call_free(struct call *c)
+{
+	free(c);
+}
+
 static void
 on_invite(struct um_sip *s, nua_t *nua, nua_handle_t *nh, sip_t const *sip)
 {
 	char peer[64], why[384], warning[512], *answer = NULL;
 	const char *body = NULL;
+	const struct um_gateway *gw;
+	struct sockaddr_storage from;
+	struct call *c = nua_handle_magic(nh);
+	X509 *cert = NULL;
 	size_t len = 0;
 	int port;
 
-	if (!request_allowed(s, nua, peer, sizeof(peer), why, sizeof(why))) {
+	if (c != NULL) {
+		/* A re-INVITE: it passed the owner check (dialog_leg_cb). */
+		nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua), TAG_END());
+		um_metrics_response(s->metrics, 200);
+		return;
+	}
+	gw = request_gateway(s, nua, &from, &cert, why, sizeof(why));
+	if (gw == NULL) {
+		um_addr_text((struct sockaddr *)&from, peer, sizeof(peer));
 		reject(s, nua, nh, peer, why);
 		nua_handle_destroy(nh);
-		return;
+		goto out;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    um_owner_set(&c->owner, gw, (struct sockaddr *)&from, cert) != UM_OK) {
+		call_free(c);
+		nua_respond(nh, SIP_500_INTERNAL_SERVER_ERROR, NUTAG_WITH_THIS(nua), TAG_END());
+		um_metrics_response(s->metrics, 500);
+		goto out;
 	}
 	if (sip != NULL && sip->sip_payload != NULL && sip->sip_payload->pl_len > 0) {
 		body = sip->sip_payload->pl_data;
@@ -320,6 +439,8 @@ on_invite(struct um_sip *s, nua_t *nua, nua_handle_t *nh, sip_t const *sip)
 	port = MEDIA_PORT_BASE + (int)((s->calls++ % 10000) * 2);
 	if (!um_sdp_answer(s->cfg->mode, body, len, s->cfg->listen_host, port, &answer, why,
 	                   sizeof(why))) {
+		call_free(c);
+		um_addr_text((struct sockaddr *)&from, peer, sizeof(peer));
 		/* RFC 3261 section 20.43: 305 Incompatible media format; the text says why. */
 		snprintf(warning, sizeof(warning), "305 umd \"%s\"", why);
 		nua_respond(nh, SIP_488_NOT_ACCEPTABLE, NUTAG_WITH_THIS(nua),
@@ -327,13 +448,16 @@ on_invite(struct um_sip *s, nua_t *nua, nua_handle_t *nh, sip_t const *sip)
 		um_metrics_response(s->metrics, 488);
 		cc_log_message(s->log, CC_LOG_INFO, "INVITE from %s refused with 488: %s", peer,
 		               why);
-		return; /* the handle ends with the call state "terminated" */
+		goto out; /* the handle ends with the call state "terminated" */
 	}
+	nua_handle_bind(nh, c);
 	nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua),
 	            SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(answer),
 	            SIPTAG_ALLOW_STR(ALLOW), TAG_END());
 	um_metrics_response(s->metrics, 200);
 	free(answer);
+out:
+	X509_free(cert);
 }
 
 static void
@@ -341,9 +465,9 @@ event_cb(nua_event_t event, int status, char const *phrase, nua_t *nua, struct u
          nua_handle_t *nh, void *hmagic, sip_t const *sip, tagi_t tags[])
 {
 	int state = nua_callstate_init;
+	struct call *c;
 
 	(void)phrase;
-	(void)hmagic;
 	switch (event) {
 	case nua_i_options:
 		um_metrics_request(s->metrics, "OPTIONS");
@@ -366,18 +490,19 @@ event_cb(nua_event_t event, int status, char const *phrase, nua_t *nua, struct u
 		break;
 	case nua_i_state:
 		tl_gets(tags, NUTAG_CALLSTATE_REF(state), TAG_END());
-		if (state == nua_callstate_ready)
+		c = hmagic;
+		if (state == nua_callstate_ready && c != NULL && !c->up) {
+			c->up = true;
 			um_metrics_dialogs(s->metrics, +1);
-		if (state == nua_callstate_terminated) {
-			/* A dialog that was up (ready) is counted down once. */
-			if (nh != NULL && nua_handle_magic(nh) == (void *)1)
-				um_metrics_dialogs(s->metrics, -1);
-			if (nh != NULL)
-				nua_handle_destroy(nh);
-			break;
 		}
-		if (state == nua_callstate_ready && nh != NULL)
-			nua_handle_bind(nh, (void *)1);
+		if (state == nua_callstate_terminated && nh != NULL) {
+			/* A dialog that was up (ready) is counted down once. */
+			if (c != NULL && c->up)
+				um_metrics_dialogs(s->metrics, -1);
+			nua_handle_bind(nh, NULL);
+			call_free(c);
+			nua_handle_destroy(nh);
+		}
 		break;
 	case nua_r_shutdown:
 		if (status >= 200)
@@ -432,6 +557,15 @@ um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir, 
 		                 url);
 	}
 	fast_start(s, tls);
+	if (s->fast.nua_cb == NULL) {
+		/* Without nua's callback no dialog leg gets the owner check (dialog_leg_cb). */
+		nua_destroy(s->nua);
+		su_home_unref(s->fast.home);
+		free(s);
+		return um_seterr(UM_ERR_SIP, "nua's default leg was not seen (nta_leg_tcreate "
+		                             "interposition): dialogs could not be guarded");
+	}
+	running = s;
 	*out = s;
 	return UM_OK;
 }
@@ -458,6 +592,8 @@ um_sip_free(struct um_sip *s)
 		return;
 	if (s->nua != NULL)
 		nua_destroy(s->nua);
+	if (running == s)
+		running = NULL;
 	if (s->fast.home != NULL)
 		su_home_unref(s->fast.home);
 	free(s);

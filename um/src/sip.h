@@ -32,6 +32,12 @@ void um_sip_free(struct um_sip *s);
  * Whether a gateway entry of `cfg` accepts the peer at `peer` presenting `cert` (NULL: the
  * address alone). Used for requests here and for TLS peers (tlshook.h). false with `why`.
  */
+/*
+ * The gateway entry of `cfg` that accepts that peer (the first one, in the file's order), or
+ * NULL with the reason in `why`. Borrowed from `cfg`.
+ */
+const struct um_gateway *um_gateway_match(const struct um_config *cfg, const struct sockaddr *peer,
+                                          X509 *cert, char *why, size_t len);
 bool um_gateway_accepts(const struct um_config *cfg, const struct sockaddr *peer, X509 *cert,
                         char *why, size_t len);
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -26,7 +27,9 @@ struct conn {
 	bool counted;   /* counted as an open connection */
 	bool crl_asked; /* missing CRLs of its chain were asked for (um_tls_set_crl_miss) */
 	char peer[64];
-	struct conn *prev, *next; /* the list of connections still in their handshake */
+	struct sockaddr_storage addr; /* the peer's address and port, once the handshake is done */
+	struct conn **list;           /* tls.pending or tls.live, or NULL: on no list */
+	struct conn *prev, *next;
 };
 
 static struct {
@@ -48,7 +51,8 @@ static struct {
 	SSL_CTX *ctx[MAX_CONTEXTS];
 	unsigned ctx_ca_gen[MAX_CONTEXTS]; /* the ca_gen each context's list is of */
 	size_t nctx;
-	struct conn *pending;
+	struct conn *pending; /* connections still in their handshake (the watchdog's) */
+	struct conn *live;    /* connections whose handshake is done (um_tls_peer_cert) */
 	int idx;
 } tls = {.idx = -1};
 
@@ -59,13 +63,27 @@ static int (*real_ssl_shutdown)(SSL *);
 static void
 conn_unlink(struct conn *c)
 {
+	if (c->list == NULL)
+		return;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
-	else if (tls.pending == c)
-		tls.pending = c->next;
+	else
+		*c->list = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
+	c->list = NULL;
+}
+
+static void
+conn_link(struct conn *c, struct conn **list)
+{
+	conn_unlink(c);
+	c->next = *list;
+	if (*list != NULL)
+		(*list)->prev = c;
+	*list = c;
+	c->list = list;
 }
 
 /* CRYPTO_EX_free: the SSL is going away (sofia closed the connection). */
@@ -158,7 +176,8 @@ info_cb(const SSL *ssl, int where, int ret)
 		if (!c->done && tls.metrics != NULL)
 			um_metrics_handshake_ok(tls.metrics);
 		c->done = true;
-		conn_unlink(c);
+		peer_of(ssl, c, &c->addr);
+		conn_link(c, &tls.live);
 		return;
 	}
 	if ((where & SSL_CB_ALERT) && (where & SSL_CB_WRITE) && (ret >> 8) == SSL3_AL_FATAL &&
@@ -449,10 +468,7 @@ SSL_new(SSL_CTX *ctx)
 	}
 	c->ssl = ssl;
 	c->start = time(NULL);
-	c->next = tls.pending;
-	if (tls.pending != NULL)
-		tls.pending->prev = c;
-	tls.pending = c;
+	conn_link(c, &tls.pending);
 	c->counted = true;
 	if (tls.metrics != NULL)
 		um_metrics_conn(tls.metrics, +1);
@@ -597,6 +613,36 @@ um_tls_watchdog(int seconds)
 		n++;
 	}
 	return n;
+}
+
+/* Same address family, address and port. */
+static bool
+same_peer(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+
+	if (a->ss_family != b->sa_family)
+		return false;
+	if (b->sa_family == AF_INET)
+		return a4->sin_port == b4->sin_port && a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	if (b->sa_family == AF_INET6)
+		return a6->sin6_port == b6->sin6_port &&
+		       memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) == 0;
+	return false;
+}
+
+X509 *
+um_tls_peer_cert(const struct sockaddr *peer)
+{
+	struct conn *c;
+
+	if (peer == NULL)
+		return NULL;
+	for (c = tls.live; c != NULL; c = c->next)
+		if (same_peer(&c->addr, peer))
+			return SSL_get1_peer_certificate(c->ssl);
+	return NULL;
 }
 
 size_t

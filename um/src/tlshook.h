@@ -81,6 +81,13 @@ void um_tls_set_crl_miss(um_crl_miss_fn fn, void *arg);
 /* Ends handshakes older than `seconds` (called from a timer); returns how many it ended. */
 size_t um_tls_watchdog(int seconds);
 
+/*
+ * The certificate the peer at `peer` (address and port of a TLS connection whose handshake is
+ * done) presented, as a new reference (X509_free it), or NULL when no such connection is open.
+ * What identifies the gateway behind a request inside a dialog (sip.c, dialog ownership).
+ */
+X509 *um_tls_peer_cert(const struct sockaddr *peer);
+
 /* How many contexts umd has taken over (0 means sofia-sip made none, or the hook failed). */
 size_t um_tls_context_count(void);
 
