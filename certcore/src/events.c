@@ -18,6 +18,13 @@ static const struct {
         {CC_EV_EDGE_SYNC_FAILED, "EdgeSyncFailed"},
         {CC_EV_EDGE_CERTIFICATE_PIN_MISMATCH, "EdgeCertificatePinMismatch"},
         {CC_EV_EDGE_LEASE_ACQUIRED, "EdgeLeaseAcquired"},
+        {CC_EV_CALL_ANSWERED, "CallAnswered"},
+        {CC_EV_CALL_ENDED, "CallEnded"},
+        {CC_EV_VOICE_MESSAGE_RECORDED, "VoiceMessageRecorded"},
+        {CC_EV_MEDIA_SECURITY_FAILURE, "MediaSecurityFailure"},
+        {CC_EV_VOICE_MESSAGE_SUBMITTED, "VoiceMessageSubmitted"},
+        {CC_EV_VOICE_MESSAGE_DEFERRED, "VoiceMessageDeferred"},
+        {CC_EV_VOICE_MESSAGE_FAILED, "VoiceMessageFailed"},
 };
 
 const char *

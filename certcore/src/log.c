@@ -1,6 +1,7 @@
 /* The event log: one line per event, text or JSON (jansson), to a stream and optionally syslog. */
 #include <ctype.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,10 @@ log_fields(struct cc_log *log, enum cc_log_level level, int id, const char *mess
 				v = json_string("[redacted]");
 			else if (f[i].type == CC_FIELD_INT)
 				v = json_integer(f[i].num);
+			else if (f[i].type == CC_FIELD_REAL)
+				v = json_real((double)llround(f[i].real * 100) / 100);
+			else if (f[i].type == CC_FIELD_BOOL)
+				v = json_boolean(f[i].num);
 			else if (f[i].str == NULL)
 				v = json_null();
 			else
@@ -260,6 +265,10 @@ log_fields(struct cc_log *log, enum cc_log_level level, int id, const char *mess
 				fputs("[redacted]", m);
 			else if (f[i].type == CC_FIELD_INT)
 				fprintf(m, "%lld", f[i].num);
+			else if (f[i].type == CC_FIELD_REAL)
+				fprintf(m, "%.2f", f[i].real);
+			else if (f[i].type == CC_FIELD_BOOL)
+				fputs(f[i].num ? "true" : "false", m);
 			else if (f[i].str == NULL)
 				fputs("-", m);
 			else

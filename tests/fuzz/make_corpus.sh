@@ -6,7 +6,7 @@
 #   tests/fuzz/make_corpus.sh crl sip    (replaces only these, leaving the others' seeds as they are)
 set -eu
 cd "$(dirname "$0")"
-ALL="cert x500 import crl meta config sdp sip subscription"
+ALL="cert x500 import crl meta config sdp sip subscription wav"
 TARGETS=${*:-$ALL}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -164,6 +164,38 @@ sed 's/"version": 1/"version": 2/' "$C/subscription/valid.json" >"$C/subscriptio
 sed 's/ldaps:/http:/' "$C/subscription/valid.json" >"$C/subscription/bad-url.json"
 sed 's/"duration_minutes": 1440/"duration_minutes": 1440, "duration_minutes": 1/' "$C/subscription/valid.json" >"$C/subscription/duplicate.json"
 printf '{"version": 1}' >"$C/subscription/short.json"
+
+# --- greetings: WAV files umd plays (8 kHz mono PCM 16, u-law, A-law) and ones it refuses ---------
+python3 - "$C/wav" <<'PY'
+import math, struct, sys
+d = sys.argv[1]
+def chunk(tag, body):
+    return tag + struct.pack('<I', len(body)) + body + (b'\0' if len(body) % 2 else b'')
+def wav(tag, ch, rate, bits, data, extra=b'', before_data=b'', riff=None, data_len=None):
+    fmt = struct.pack('<HHIIHH', tag, ch, rate, rate * ch * bits // 8, ch * bits // 8, bits) + extra
+    body = b'WAVE' + chunk(b'fmt ', fmt) + before_data
+    body += b'data' + struct.pack('<I', len(data) if data_len is None else data_len) + data
+    return b'RIFF' + struct.pack('<I', len(body) if riff is None else riff) + body
+pcm = b''.join(struct.pack('<h', int(8000 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(200))
+g711 = bytes((i * 37) & 0xff for i in range(200))
+guid = struct.pack('<IHH', 1, 0, 0x10) + bytes([0x80, 0, 0, 0xaa, 0, 0x38, 0x9b, 0x71])
+seeds = {
+    'pcm16.wav': wav(1, 1, 8000, 16, pcm),
+    'ulaw.wav': wav(7, 1, 8000, 8, g711, extra=struct.pack('<H', 0)),
+    'alaw.wav': wav(6, 1, 8000, 8, g711, extra=struct.pack('<H', 0)),
+    'wavex.wav': wav(0xfffe, 1, 8000, 16, pcm, extra=struct.pack('<HHI', 22, 16, 4) + guid),
+    'list-chunk.wav': wav(1, 1, 8000, 16, pcm, before_data=chunk(b'LIST', b'INFO' + chunk(b'INAM', b'greeting\0'))),
+    'cd-44100.wav': wav(1, 1, 44100, 16, pcm),
+    'stereo.wav': wav(1, 2, 8000, 16, pcm),
+    'u8.wav': wav(1, 1, 8000, 8, g711),
+    'float.wav': wav(3, 1, 8000, 32, pcm),
+    'cut-in-data.wav': wav(1, 1, 8000, 16, pcm[:100], data_len=len(pcm)),
+    'unclosed.wav': wav(1, 1, 8000, 16, pcm, riff=8, data_len=0),
+}
+seeds['cut-in-header.wav'] = seeds['pcm16.wav'][:30]
+for name, data in seeds.items():
+    open(d + '/' + name, 'wb').write(data)
+PY
 
 chmod 644 "$C"/*/*
 for t in $TARGETS; do

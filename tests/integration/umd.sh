@@ -12,6 +12,8 @@ log_format = json
 store = $4
 http_listen = ${5:+127.0.0.1:$5}
 handshake_seconds = 2
+spool = $4-spool
+greeting = $4-greetings/default.wav
 CONF
 	cat >>"$1"
 }

@@ -178,6 +178,13 @@ test_event_table(void)
 	        {1011, "CertificateExpired"},
 	        {1020, "TlsHandshakeFailed"},
 	        {1021, "PeerRejected"},
+	        {1030, "CallAnswered"},
+	        {1031, "CallEnded"},
+	        {1032, "VoiceMessageRecorded"},
+	        {1033, "MediaSecurityFailure"},
+	        {1040, "VoiceMessageSubmitted"},
+	        {1041, "VoiceMessageDeferred"},
+	        {1042, "VoiceMessageFailed"},
 	        {2000, "EdgeSyncCompleted"},
 	        {2001, "EdgeSyncFailed"},
 	        {2002, "EdgeCertificatePinMismatch"},
@@ -209,8 +216,33 @@ test_format_parse(void)
 	CU_ASSERT_EQUAL(cc_log_format_parse(NULL, &f), CC_ERR_INVAL);
 }
 
+/* Seconds as a number with two decimals, flags as booleans: JSON types, and text for text. */
+static void
+test_real_and_bool(void)
+{
+	struct cc_field f[] = {CC_FSTR("id", "m1"), CC_FREAL("seconds", 4.376),
+	                       CC_FBOOL("truncated", true), CC_FBOOL("other", false)};
+	char *out = capture(CC_LOG_JSON, CC_EV_VOICE_MESSAGE_RECORDED, f, 4, NULL);
+	json_error_t e;
+	json_t *j;
+
+	CU_ASSERT_FATAL(out != NULL);
+	CU_ASSERT_FATAL((j = json_loads(out, 0, &e)) != NULL);
+	CU_ASSERT(json_is_real(json_object_get(j, "seconds")));
+	CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_object_get(j, "seconds")), 4.38, 0.0001);
+	CU_ASSERT(json_is_true(json_object_get(j, "truncated")));
+	CU_ASSERT(json_is_false(json_object_get(j, "other")));
+	json_decref(j);
+	free(out);
+	out = capture(CC_LOG_TEXT, CC_EV_VOICE_MESSAGE_RECORDED, f, 4, NULL);
+	CU_ASSERT_FATAL(out != NULL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, " seconds=4.38 truncated=true other=false"));
+	free(out);
+}
+
 static CU_TestInfo tests[] = {
         {"JSON event line with DESIGN.md fields", test_json_event},
+        {"seconds and flags as JSON numbers and booleans", test_real_and_bool},
         {"text event line", test_text_event},
         {"values cannot forge lines", test_injection},
         {"secrets are redacted", test_redaction},

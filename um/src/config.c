@@ -239,6 +239,84 @@ valid_proxy(const char *v)
 	return ok;
 }
 
+/* media_ports: "LOW-HIGH", LOW even, at least one RTP/RTCP pair. */
+static int
+parse_ports(const char *v, int *lo, int *hi)
+{
+	char *end;
+	long a, b;
+
+	errno = 0;
+	a = strtol(v, &end, 10);
+	if (end == v || *end != '-')
+		return -1;
+	v = end + 1;
+	b = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || a < 1024 || b > 65535 || a % 2 != 0 ||
+	    b < a + 1)
+		return -1;
+	*lo = (int)a;
+	*hi = (int)b;
+	return 0;
+}
+
+/*
+ * The keys of umd's media and voice messages (DESIGN.md, "umd media and voice messages"):
+ * true when `name` is one of them (errors, if any, are added).
+ */
+static bool
+media_key(struct load_ctx *x, const char *name, const char *v)
+{
+	struct um_config *c = x->c;
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (strcmp(name, "media_address") == 0) {
+		if (*v != '\0' && inet_pton(AF_INET, v, buf) != 1 &&
+		    inet_pton(AF_INET6, v, buf) != 1)
+			add_error(c, x->line, "media_address \"%s\": an IP address, or empty", v);
+		else if (*v == '\0') {
+			free(c->media_address);
+			c->media_address = NULL;
+		} else if (set_str(&c->media_address, v) == -1)
+			add_error(c, x->line, "out of memory");
+	} else if (strcmp(name, "media_ports") == 0) {
+		if (parse_ports(v, &c->media_port_min, &c->media_port_max) == -1)
+			add_error(c, x->line,
+			          "media_ports \"%s\": LOW-HIGH, LOW even, 1024 to 65535, at least "
+			          "two ports",
+			          v);
+	} else if (strcmp(name, "media_latching") == 0) {
+		if (strcasecmp(v, "yes") == 0)
+			c->media_latching = true;
+		else if (strcasecmp(v, "no") == 0)
+			c->media_latching = false;
+		else
+			add_error(c, x->line, "media_latching \"%s\": yes or no", v);
+	} else if (strcmp(name, "max_calls") == 0) {
+		if (parse_int(v, 1, 10000, &c->max_calls) == -1)
+			add_error(c, x->line, "max_calls \"%s\": 1 to 10000", v);
+	} else if (strcmp(name, "greeting") == 0) {
+		if (*v == '\0')
+			add_error(c, x->line, "greeting is empty");
+		else if (set_str(&c->greeting, v) == -1)
+			add_error(c, x->line, "out of memory");
+	} else if (strcmp(name, "max_message_seconds") == 0) {
+		if (parse_int(v, 5, 3600, &c->max_message_seconds) == -1)
+			add_error(c, x->line, "max_message_seconds \"%s\": 5 to 3600", v);
+	} else if (strcmp(name, "silence_seconds") == 0) {
+		if (parse_int(v, 1, 600, &c->silence_seconds) == -1)
+			add_error(c, x->line, "silence_seconds \"%s\": 1 to 600", v);
+	} else if (strcmp(name, "spool") == 0) {
+		if (*v == '\0')
+			add_error(c, x->line, "spool is empty");
+		else if (set_str(&c->spool, v) == -1)
+			add_error(c, x->line, "out of memory");
+	} else {
+		return false;
+	}
+	return true;
+}
+
 static int
 umd_key(struct load_ctx *x, const char *name, const char *v)
 {
@@ -315,7 +393,7 @@ umd_key(struct load_ctx *x, const char *name, const char *v)
 		} else if (set_str(&c->gateway_crl_proxy, v) == -1) {
 			return 0;
 		}
-	} else {
+	} else if (!media_key(x, name, v)) {
 		add_error(c, x->line, "unknown key \"%s\" in [umd]", name);
 	}
 	return 1;
@@ -551,6 +629,9 @@ um_config_free(struct um_config *c)
 	free(c->listen_host);
 	free(c->fqdn);
 	free(c->store);
+	free(c->media_address);
+	free(c->greeting);
+	free(c->spool);
 	free(c->gateway_crl_proxy);
 	free(c->http_listen);
 	free(c);
@@ -578,7 +659,14 @@ load_start(const char *name, struct load_ctx *x, struct um_config **out)
 	c->stall_seconds = 5;
 	c->gateway_revocation = UM_REVOCATION_SOFT;
 	c->gateway_crl_fetch = true;
+	c->media_port_min = 40000;
+	c->media_port_max = 40999;
+	c->max_calls = 500;
+	c->max_message_seconds = 300;
+	c->silence_seconds = 10;
 	if ((c->store = strdup(CC_STORE_DEFAULT_PATH)) == NULL ||
+	    (c->greeting = strdup(UM_GREETING_DEFAULT)) == NULL ||
+	    (c->spool = strdup(UM_SPOOL_DEFAULT)) == NULL ||
 	    (c->http_listen = strdup("127.0.0.1:9561")) == NULL)
 		return um_seterr(UM_ERR_NOMEM, "config");
 	x->c = c;

@@ -15,6 +15,9 @@
 #include "certcore/log.h"
 #include "error.h"
 
+#define UM_GREETING_DEFAULT "/var/lib/umedge/greetings/default.wav"
+#define UM_SPOOL_DEFAULT    "/var/lib/umedge/spool"
+
 enum um_mode { UM_MODE_UNSECURED, UM_MODE_SIPSECURED, UM_MODE_SECURED };
 
 /*
@@ -57,6 +60,15 @@ struct um_config {
 	enum um_revocation gateway_revocation;
 	bool gateway_crl_fetch;  /* fetch gateways' CRLs from their distribution points */
 	char *gateway_crl_proxy; /* HTTP proxy for those fetches; NULL: $http_proxy, if set */
+	/* Media and voice messages (DESIGN.md, "umd media and voice messages"). */
+	char *media_address;          /* NULL: the listen host */
+	int media_port_min, media_port_max; /* RTP even, RTCP odd */
+	bool media_latching;
+	int max_calls;
+	char *greeting;               /* the default greeting; greetings/USER.wav beside it wins */
+	int max_message_seconds;
+	int silence_seconds;
+	char *spool;
 	struct um_gateway *gateways;
 	size_t ngateways;
 	char **errors; /* "file:line: message", when loading failed */

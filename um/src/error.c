@@ -13,6 +13,10 @@ static const char *const messages[UM_ERR__MAX] = {
         [UM_ERR_TLS] = "TLS set-up failed",
         [UM_ERR_SIP] = "SIP stack failed",
         [UM_ERR_CERT] = "no usable certificate",
+        [UM_ERR_AUDIO] = "audio file refused",
+        [UM_ERR_SPOOL] = "voice message spool failed",
+        [UM_ERR_MEDIA] = "media failed",
+        [UM_ERR_BUSY] = "no room for another call",
 };
 
 static _Thread_local char detail[1024];

@@ -13,6 +13,10 @@ enum um_err {
 	UM_ERR_TLS,    /* TLS set-up failed */
 	UM_ERR_SIP,    /* SIP stack failed */
 	UM_ERR_CERT,   /* no usable certificate */
+	UM_ERR_AUDIO,  /* audio file refused */
+	UM_ERR_SPOOL,  /* voice message spool failed */
+	UM_ERR_MEDIA,  /* media (RTP, SRTP) failed */
+	UM_ERR_BUSY,   /* no room for another call */
 	UM_ERR__MAX
 };
 

@@ -26,15 +26,19 @@
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/su_wait.h>
 
+#include "certcore/events.h"
 #include "certcore/log.h"
 #include "certs.h"
 #include "config.h"
 #include "crlfetch.h"
 #include "fdguard.h"
 #include "http.h"
+#include "media/engine.h"
+#include "media/greetings.h"
 #include "metrics.h"
 #include "sip.h"
 #include "tlshook.h"
+#include "voicemail/spool.h"
 
 #define CERT_CHECK_SECONDS 60 /* DESIGN: a certificate change is noticed within a minute */
 /* Growth of the free heap that makes umd hand memory back to the system (give_back_memory). */
@@ -50,6 +54,9 @@ struct daemon {
 	struct um_certs *certs;
 	struct um_crlfetch *crlfetch; /* NULL: gateway_crl_fetch = no, or unsecured */
 	struct um_sip *sip;
+	struct um_spool *spool;
+	struct um_greetings *greetings;
+	struct um_media *media;
 	su_root_t *root;
 	su_timer_t *tick;
 	su_wait_t sigwait;
@@ -143,6 +150,51 @@ reload_crls(struct daemon *d)
 		cc_log_message(d->log, CC_LOG_ERROR, "reloading the CRLs: %s", um_errdetail());
 	else
 		cc_log_message(d->log, CC_LOG_INFO, "CRLs reloaded after a fetch: %zu CRL(s)", n);
+}
+
+/* At start: a message left in tmp/ by a crash is finalized into new/ (DESIGN.md, "Spool"). */
+static void
+recovered(void *arg, const char *id, double seconds)
+{
+	struct daemon *d = arg;
+	struct cc_field f[] = {CC_FSTR("id", id), CC_FSTR("from", NULL), CC_FSTR("to", NULL),
+	                       CC_FREAL("seconds", seconds), CC_FBOOL("truncated", true)};
+
+	cc_log_event(d->log, CC_LOG_WARNING, CC_EV_VOICE_MESSAGE_RECORDED, f, 5);
+}
+
+/* The spool (recovered), the greetings and the media engine; false (logged) when one fails. */
+static bool
+start_media(struct daemon *d)
+{
+	struct um_media_config mc = {.address = d->cfg->media_address ? d->cfg->media_address
+	                                                              : d->cfg->listen_host,
+	                             .port_min = d->cfg->media_port_min,
+	                             .port_max = d->cfg->media_port_max,
+	                             .latching = d->cfg->media_latching,
+	                             .secure = d->cfg->mode != UM_MODE_UNSECURED,
+	                             .max_calls = d->cfg->max_calls,
+	                             .max_message_seconds = d->cfg->max_message_seconds,
+	                             .silence_seconds = d->cfg->silence_seconds};
+	size_t n = 0;
+
+	if (um_spool_open(d->cfg->spool, &d->spool) != UM_OK ||
+	    um_spool_recover(d->spool, recovered, d, &n) != UM_OK ||
+	    um_greetings_new(d->cfg->greeting, d->log, &d->greetings) != UM_OK) {
+		cc_log_message(d->log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
+		return false;
+	}
+	if (n > 0)
+		cc_log_message(d->log, CC_LOG_WARNING,
+		               "%zu voice message(s) left in %s/tmp by a stop mid-call were "
+		               "recovered into new/ (truncated)",
+		               n, d->cfg->spool);
+	mc.spool = d->spool;
+	if (um_media_start(&mc, d->log, d->metrics, &d->media) != UM_OK) {
+		cc_log_message(d->log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
+		return false;
+	}
+	return true;
 }
 
 static void
@@ -401,6 +453,9 @@ main(int argc, char **argv)
 		cc_log_message(d.log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
 		goto out;
 	}
+	if (!start_media(&d))
+		goto out;
+	um_sip_set_media(d.sip, d.media, d.greetings, d.certs);
 	if (d.cfg->mode != UM_MODE_UNSECURED && um_tls_context_count() == 0) {
 		/* sofia-sip starts even when its TLS context fails: umd does not. */
 		cc_log_message(
@@ -451,6 +506,14 @@ out:
 		um_metrics_set_healthy(d.metrics, false, "stopping");
 	if (d.tick != NULL)
 		su_timer_destroy(d.tick);
+	/* Calls still up get their messages committed; what the spool reports is logged. */
+	um_media_quiesce(d.media);
+	um_sip_media_events(d.sip);
+	if (d.sip != NULL)
+		um_sip_set_media(d.sip, NULL, NULL, NULL);
+	um_media_stop(d.media);
+	um_spool_close(d.spool);
+	um_greetings_free(d.greetings);
 	um_sip_free(d.sip);
 	if (d.root != NULL)
 		su_root_destroy(d.root);

@@ -57,6 +57,8 @@ struct um_metrics {
 	atomic_ullong responses[6]; /* 1xx .. 6xx */
 	atomic_llong open_connections;
 	atomic_llong active_dialogs;
+	atomic_llong active_calls;
+	atomic_ullong media[UM_MC__MAX];
 	atomic_llong heartbeat_ms; /* CLOCK_MONOTONIC of the last heartbeat */
 	atomic_int stall_limit_s;  /* 0: no heartbeat check */
 
@@ -204,6 +206,20 @@ um_metrics_dialogs(struct um_metrics *m, int delta)
 {
 	if (m != NULL)
 		atomic_fetch_add_explicit(&m->active_dialogs, delta, memory_order_relaxed);
+}
+
+void
+um_metrics_calls(struct um_metrics *m, int delta)
+{
+	if (m != NULL)
+		atomic_fetch_add_explicit(&m->active_calls, delta, memory_order_relaxed);
+}
+
+void
+um_metrics_media(struct um_metrics *m, enum um_media_counter c, unsigned long long n)
+{
+	if (m != NULL && (unsigned)c < UM_MC__MAX && n > 0)
+		atomic_fetch_add_explicit(&m->media[c], n, memory_order_relaxed);
 }
 
 enum um_err
@@ -439,6 +455,48 @@ um_metrics_render(const struct um_metrics *m, time_t now, char **out)
 
 	family(f, "umd_active_dialogs", "gauge", "SIP dialogs (calls) established now.");
 	fprintf(f, "umd_active_dialogs %lld\n", get_gauge(&m->active_dialogs));
+
+	family(f, "umd_active_calls", "gauge", "Calls with media now.");
+	fprintf(f, "umd_active_calls %lld\n", get_gauge(&m->active_calls));
+
+	family(f, "umd_media_packets_total", "counter", "RTP packets, by direction.");
+	fprintf(f, "umd_media_packets_total{direction=\"in\"} %llu\n",
+	        get(&m->media[UM_MC_PACKETS_IN]));
+	fprintf(f, "umd_media_packets_total{direction=\"out\"} %llu\n",
+	        get(&m->media[UM_MC_PACKETS_OUT]));
+
+	family(f, "umd_srtp_failures_total", "counter",
+	       "SRTP and SRTCP packets dropped, by the check they failed.");
+	fprintf(f, "umd_srtp_failures_total{check=\"authentication\"} %llu\n",
+	        get(&m->media[UM_MC_SRTP_AUTH]));
+	fprintf(f, "umd_srtp_failures_total{check=\"replay\"} %llu\n",
+	        get(&m->media[UM_MC_SRTP_REPLAY]));
+
+	family(f, "umd_media_dropped_total", "counter",
+	       "Datagrams on media ports dropped before SRTP, by reason.");
+	fprintf(f, "umd_media_dropped_total{reason=\"source_address\"} %llu\n",
+	        get(&m->media[UM_MC_SOURCE]));
+	fprintf(f, "umd_media_dropped_total{reason=\"malformed\"} %llu\n",
+	        get(&m->media[UM_MC_MALFORMED]));
+
+	family(f, "umd_media_lost_packets_total", "counter",
+	       "RTP packets the gateway sent that never came (RFC 3550 A.3).");
+	fprintf(f, "umd_media_lost_packets_total %llu\n", get(&m->media[UM_MC_LOST]));
+
+	family(f, "umd_media_late_packets_total", "counter",
+	       "RTP packets that came after their place in the recording was written.");
+	fprintf(f, "umd_media_late_packets_total %llu\n", get(&m->media[UM_MC_LATE]));
+
+	family(f, "umd_recorded_seconds_total", "counter", "Seconds of voice messages recorded.");
+	fprintf(f, "umd_recorded_seconds_total %llu.%03llu\n",
+	        get(&m->media[UM_MC_RECORDED_MS]) / 1000, get(&m->media[UM_MC_RECORDED_MS]) % 1000);
+
+	family(f, "umd_voice_messages_total", "counter", "Voice messages committed to the spool.");
+	fprintf(f, "umd_voice_messages_total %llu\n", get(&m->media[UM_MC_MESSAGES]));
+
+	family(f, "umd_calls_refused_busy_total", "counter",
+	       "Calls refused with 503 (max_calls reached or no free media port).");
+	fprintf(f, "umd_calls_refused_busy_total %llu\n", get(&m->media[UM_MC_CALLS_BUSY]));
 
 	family(f, "umd_certificate_not_after_seconds", "gauge",
 	       "NotAfter of the certificate each service uses, in seconds since the epoch.");

@@ -23,15 +23,17 @@
 #include <sofia-sip/tport_tag.h>
 
 #include "certcore/events.h"
+#include "certs.h"
 #include "dialog.h"
+#include "media/engine.h"
+#include "media/greetings.h"
 #include "sdp_check.h"
 #include "sip.h"
 #include "tlshook.h"
 
-#define ALLOW           "INVITE, ACK, BYE, CANCEL, OPTIONS"
-#define SUPPORTED       "timer"
-#define USER_AGENT      "umd/0.1"
-#define MEDIA_PORT_BASE 40000
+#define ALLOW      "INVITE, ACK, BYE, CANCEL, OPTIONS"
+#define SUPPORTED  "timer"
+#define USER_AGENT "umd/0.1"
 /* sofia-sip's outbound connectivity probes Accept this type: nua answers those (outbound.c). */
 #define OUTBOUND_PROBE_TYPE "application/vnd.nokia-register-usage"
 
@@ -60,7 +62,18 @@ struct um_fast {
 /* One call umd answered: the handle's magic from the INVITE umd accepted until it ends. */
 struct call {
 	struct um_owner owner;
-	bool up; /* counted among the dialogs (reached "ready") */
+	nua_handle_t *nh;
+	bool up;        /* counted among the dialogs (reached "ready") */
+	uint64_t media; /* the media engine's name for it; 0: none */
+	int port;       /* its RTP port */
+	bool media_begun;
+	bool bye_sent;                 /* umd ended it (the media said so) */
+	enum um_media_end end;         /* why it ended, for CallEnded */
+	struct um_media_params params; /* the session negotiated so far (keys: wiped at the end) */
+	struct um_greeting *greeting;  /* until the media begins */
+	time_t answered;
+	char call_id[256], from[256], to[256], user[128];
+	struct call *prev, *next; /* um_sip's calls, for the media engine's events */
 };
 
 struct um_sip {
@@ -69,9 +82,22 @@ struct um_sip {
 	const struct um_config *cfg;
 	struct cc_log *log;
 	struct um_metrics *metrics;
-	unsigned calls;
 	bool shutting_down;
 	struct um_fast fast;
+	/* Media (um_sip_set_media); NULL until set: calls are then refused with 503. */
+	struct um_media *media;
+	struct um_greetings *greetings;
+	struct um_certs *certs;
+	/*
+	 * The Contact of umd's 2xx to INVITE over TLS: sip:HOST:PORT;transport=tls, as Exchange UM
+	 * wrote it, rather than nua's sips: URI, which gateways such as baresip cannot route to
+	 * (they never ACK). The connection's own checks are what secure it, not the scheme.
+	 */
+	su_home_t *home;
+	sip_contact_t *contact; /* NULL: nua's own (unsecured) */
+	su_wait_t media_wait;
+	int media_reg; /* su_root registration of the engine's event fd, or -1 */
+	struct call *calls;
 };
 
 /* Exchange's CN-and-SAN host matching (DESIGN.md). */
@@ -394,70 +420,340 @@ request_gateway(struct um_sip *s, nua_t *nua, struct sockaddr_storage *peer, X50
 	return um_gateway_match(s->cfg, ai->ai_addr, *cert, why, len);
 }
 
-static void
-call_free(struct call *c)
+/* The address umd's SDP names, and its media sockets bind to. */
+static const char *
+media_host(const struct um_sip *s)
 {
+	return s->cfg->media_address ? s->cfg->media_address : s->cfg->listen_host;
+}
+
+static void
+call_free(struct um_sip *s, struct call *c)
+{
+	if (c == NULL)
+		return;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else if (s->calls == c)
+		s->calls = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	um_greeting_unref(c->greeting);
+	um_media_params_wipe(&c->params);
 	free(c);
+}
+
+/* The user part of a URL (for %u and greetings/USER.wav), or "". */
+static void
+url_user(const url_t *u, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", u != NULL && u->url_user != NULL ? u->url_user : "");
+}
+
+static void
+url_text(su_home_t *home, const url_t *u, char *buf, size_t len)
+{
+	char *t = u != NULL ? url_as_string(home, u) : NULL;
+
+	snprintf(buf, len, "%s", t ? t : "");
+	su_free(home, t);
+}
+
+static void
+call_answered(struct um_sip *s, struct call *c)
+{
+	const struct um_gateway *gw = NULL;
+	struct cc_field f[] = {CC_FSTR("call_id", c->call_id), CC_FSTR("gateway", c->owner.gateway),
+	                       CC_FSTR("from", c->from), CC_FSTR("to", c->to),
+	                       CC_FSTR("media", um_srtp_suite_name(c->params.suite))};
+
+	(void)gw;
+	cc_log_event(s->log, CC_LOG_INFO, CC_EV_CALL_ANSWERED, f, 5);
+}
+
+/* The call's media starts (or, for umd's own offer, once the ACK brought the answer). */
+static void
+media_begin(struct um_sip *s, struct call *c)
+{
+	struct um_spool_meta meta = {.call_id = c->call_id,
+	                             .from = c->from,
+	                             .to = c->to,
+	                             .gateway = c->owner.gateway,
+	                             .media = um_srtp_suite_name(c->params.suite),
+	                             .um_thumbprint =
+	                                     s->certs ? um_certs_thumbprint(s->certs) : NULL,
+	                             .started = c->answered};
+
+	if (um_media_begin(s->media, c->media, &c->params, c->greeting, &meta) != UM_OK) {
+		cc_log_message(s->log, CC_LOG_ERROR, "call %s: %s", c->call_id, um_errdetail());
+		c->end = UM_END_ERROR;
+		c->bye_sent = true;
+		nua_bye(c->nh, TAG_END());
+		return;
+	}
+	um_greeting_unref(c->greeting);
+	c->greeting = NULL;
+	c->media_begun = true;
+	call_answered(s, c);
+}
+
+static void
+respond_488(struct um_sip *s, nua_t *nua, nua_handle_t *nh, const char *peer, const char *why)
+{
+	char warning[512];
+
+	/* RFC 3261 section 20.43: 305 Incompatible media format; the text says why. */
+	snprintf(warning, sizeof(warning), "305 umd \"%s\"", why);
+	nua_respond(nh, SIP_488_NOT_ACCEPTABLE, NUTAG_WITH_THIS(nua), SIPTAG_WARNING_STR(warning),
+	            TAG_END());
+	um_metrics_response(s->metrics, 488);
+	cc_log_message(s->log, CC_LOG_INFO, "INVITE from %s refused with 488: %s", peer, why);
+}
+
+/* A re-INVITE (it passed the owner check in dialog_leg_cb): hold, a new key, a new address. */
+static void
+on_reinvite(struct um_sip *s, nua_t *nua, nua_handle_t *nh, struct call *c, sip_t const *sip)
+{
+	struct um_media_params p;
+	char why[384], *answer = NULL, peer[64];
+	const char *body = NULL;
+	size_t len = 0;
+
+	memset(&p, 0, sizeof(p));
+	if (sip != NULL && sip->sip_payload != NULL && sip->sip_payload->pl_len > 0) {
+		body = sip->sip_payload->pl_data;
+		len = sip->sip_payload->pl_len;
+	}
+	if (body == NULL) {
+		/* No offer: umd's current session again (RFC 3264 section 8 allows the same). */
+		nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua), TAG_END());
+		um_metrics_response(s->metrics, 200);
+		return;
+	}
+	if (!um_sdp_answer(s->cfg->mode, body, len, media_host(s), c->port, &c->params, &p, &answer,
+	                   why, sizeof(why))) {
+		um_addr_text((struct sockaddr *)&c->owner.addr, peer, sizeof(peer));
+		/* RFC 3264 section 8: a refused re-offer leaves the session as it was. */
+		respond_488(s, nua, nh, peer, why);
+		um_media_params_wipe(&p);
+		return;
+	}
+	if (c->params.suite != UM_SRTP_NONE && p.suite == UM_SRTP_NONE) {
+		/* A call that began with SRTP never falls back to plain RTP (a downgrade). */
+		um_addr_text((struct sockaddr *)&c->owner.addr, peer, sizeof(peer));
+		respond_488(s, nua, nh, peer,
+		            "the call is keyed with SRTP: a re-offer of plain RTP is refused");
+		um_media_params_wipe(&p);
+		um_sdp_free(answer);
+		return;
+	}
+	if (c->media_begun && um_media_update(s->media, c->media, &p) != UM_OK) {
+		cc_log_message(s->log, CC_LOG_ERROR, "call %s: %s", c->call_id, um_errdetail());
+		nua_respond(nh, SIP_500_INTERNAL_SERVER_ERROR, NUTAG_WITH_THIS(nua), TAG_END());
+		um_metrics_response(s->metrics, 500);
+		um_media_params_wipe(&p);
+		um_sdp_free(answer);
+		return;
+	}
+	um_media_params_wipe(&c->params);
+	c->params = p;
+	nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua),
+	            TAG_IF(s->contact, SIPTAG_CONTACT(s->contact)),
+	            SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(answer),
+	            SIPTAG_ALLOW_STR(ALLOW), TAG_END());
+	um_metrics_response(s->metrics, 200);
+	um_sdp_free(answer);
 }
 
 static void
 on_invite(struct um_sip *s, nua_t *nua, nua_handle_t *nh, sip_t const *sip)
 {
-	char peer[64], why[384], warning[512], *answer = NULL;
+	char peer[64], why[384], *answer = NULL;
 	const char *body = NULL;
 	const struct um_gateway *gw;
 	struct sockaddr_storage from;
 	struct call *c = nua_handle_magic(nh);
 	X509 *cert = NULL;
 	size_t len = 0;
-	int port;
+	su_home_t home[1] = {SU_HOME_INIT(home)};
 
 	if (c != NULL) {
-		/* A re-INVITE: it passed the owner check (dialog_leg_cb). */
-		nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua), TAG_END());
-		um_metrics_response(s->metrics, 200);
-		return;
+		on_reinvite(s, nua, nh, c, sip);
+		goto out;
 	}
 	gw = request_gateway(s, nua, &from, &cert, why, sizeof(why));
+	um_addr_text((struct sockaddr *)&from, peer, sizeof(peer));
 	if (gw == NULL) {
-		um_addr_text((struct sockaddr *)&from, peer, sizeof(peer));
 		reject(s, nua, nh, peer, why);
 		nua_handle_destroy(nh);
 		goto out;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    um_owner_set(&c->owner, gw, (struct sockaddr *)&from, cert) != UM_OK) {
-		call_free(c);
+		free(c);
 		nua_respond(nh, SIP_500_INTERNAL_SERVER_ERROR, NUTAG_WITH_THIS(nua), TAG_END());
 		um_metrics_response(s->metrics, 500);
 		goto out;
 	}
-	if (sip != NULL && sip->sip_payload != NULL && sip->sip_payload->pl_len > 0) {
+	c->nh = nh;
+	c->end = UM_END_HANGUP;
+	if ((c->next = s->calls) != NULL)
+		c->next->prev = c;
+	s->calls = c;
+	if (sip->sip_call_id != NULL)
+		snprintf(c->call_id, sizeof(c->call_id), "%s", sip->sip_call_id->i_id);
+	url_text(home, sip->sip_from ? sip->sip_from->a_url : NULL, c->from, sizeof(c->from));
+	url_text(home, sip->sip_to ? sip->sip_to->a_url : NULL, c->to, sizeof(c->to));
+	url_user(sip->sip_to ? sip->sip_to->a_url : NULL, c->user, sizeof(c->user));
+	if (s->media == NULL || um_media_open(s->media, &c->media, &c->port) != UM_OK) {
+		/* RFC 3261 section 21.5.4 and 20.33: busy for now, try again shortly. */
+		cc_log_message(s->log, CC_LOG_WARNING, "INVITE from %s refused with 503: %s", peer,
+		               s->media ? um_errdetail() : "no media engine");
+		nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(nua),
+		            SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
+		um_metrics_response(s->metrics, 503);
+		call_free(s, c);
+		goto out;
+	}
+	if (sip->sip_payload != NULL && sip->sip_payload->pl_len > 0) {
 		body = sip->sip_payload->pl_data;
 		len = sip->sip_payload->pl_len;
 	}
-	port = MEDIA_PORT_BASE + (int)((s->calls++ % 10000) * 2);
-	if (!um_sdp_answer(s->cfg->mode, body, len, s->cfg->listen_host, port, &answer, why,
-	                   sizeof(why))) {
-		call_free(c);
-		um_addr_text((struct sockaddr *)&from, peer, sizeof(peer));
-		/* RFC 3261 section 20.43: 305 Incompatible media format; the text says why. */
-		snprintf(warning, sizeof(warning), "305 umd \"%s\"", why);
-		nua_respond(nh, SIP_488_NOT_ACCEPTABLE, NUTAG_WITH_THIS(nua),
-		            SIPTAG_WARNING_STR(warning), TAG_END());
-		um_metrics_response(s->metrics, 488);
-		cc_log_message(s->log, CC_LOG_INFO, "INVITE from %s refused with 488: %s", peer,
-		               why);
+	if (!um_sdp_answer(s->cfg->mode, body, len, media_host(s), c->port, NULL, &c->params,
+	                   &answer, why, sizeof(why))) {
+		um_media_end(s->media, c->media, UM_END_ERROR);
+		call_free(s, c);
+		respond_488(s, nua, nh, peer, why);
 		goto out; /* the handle ends with the call state "terminated" */
 	}
+	c->greeting = um_greetings_for(s->greetings, c->user);
+	c->answered = time(NULL);
 	nua_handle_bind(nh, c);
 	nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua),
+	            TAG_IF(s->contact, SIPTAG_CONTACT(s->contact)),
 	            SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(answer),
 	            SIPTAG_ALLOW_STR(ALLOW), TAG_END());
 	um_metrics_response(s->metrics, 200);
-	free(answer);
+	um_sdp_free(answer);
+	if (!c->params.own_offer)
+		media_begin(s, c);
 out:
+	su_home_deinit(home);
 	X509_free(cert);
+}
+
+/* The ACK of umd's 200: for an INVITE without an offer it carries the gateway's answer. */
+static void
+on_ack(struct um_sip *s, struct call *c, sip_t const *sip)
+{
+	struct um_media_params p;
+	char why[384];
+
+	if (c == NULL || c->media_begun || !c->params.own_offer)
+		return;
+	memset(&p, 0, sizeof(p));
+	if (sip == NULL || sip->sip_payload == NULL || sip->sip_payload->pl_len == 0 ||
+	    !um_sdp_take_answer(s->cfg->mode, sip->sip_payload->pl_data, sip->sip_payload->pl_len,
+	                        &c->params, &p, why, sizeof(why))) {
+		if (sip == NULL || sip->sip_payload == NULL || sip->sip_payload->pl_len == 0)
+			snprintf(why, sizeof(why), "the ACK carries no answer to umd's offer");
+		cc_log_message(s->log, CC_LOG_WARNING, "call %s ended: %s", c->call_id, why);
+		um_media_params_wipe(&p);
+		c->end = UM_END_ERROR;
+		c->bye_sent = true;
+		nua_bye(c->nh, TAG_END());
+		return;
+	}
+	um_media_params_wipe(&c->params);
+	c->params = p;
+	media_begin(s, c);
+}
+
+static struct call *
+call_by_media(struct um_sip *s, uint64_t id)
+{
+	struct call *c;
+
+	for (c = s->calls; c != NULL; c = c->next)
+		if (c->media == id)
+			return c;
+	return NULL;
+}
+
+/*
+ * What the media engine reports, on the SIP thread. The root's magic is the daemon's, not
+ * ours: the listener comes as the registration's argument.
+ */
+static int
+on_media_events(struct um_sip *magic, su_wait_t *w, su_wakeup_arg_t *arg)
+{
+	struct um_sip *s = arg;
+	struct um_media_event ev[32];
+	struct call *c;
+	size_t n, i;
+
+	(void)magic;
+	(void)w;
+	n = um_media_events(s->media, ev, 32);
+	for (i = 0; i < n; i++) {
+		switch (ev[i].kind) {
+		case UM_MEV_HANGUP:
+			if ((c = call_by_media(s, ev[i].call)) != NULL && !c->bye_sent) {
+				c->end = ev[i].end;
+				c->bye_sent = true;
+				nua_bye(c->nh, TAG_END());
+			}
+			break;
+		case UM_MEV_RECORDED:
+			if (ev[i].reason[0] != '\0') {
+				cc_log_message(s->log, CC_LOG_ERROR,
+				               "voice message of call %s (%s to %s) not stored: %s",
+				               ev[i].call_id, ev[i].from, ev[i].to, ev[i].reason);
+			} else {
+				struct cc_field f[] = {
+				        CC_FSTR("id", ev[i].msg_id), CC_FSTR("from", ev[i].from),
+				        CC_FSTR("to", ev[i].to), CC_FREAL("seconds", ev[i].seconds),
+				        CC_FBOOL("truncated", ev[i].truncated)};
+
+				cc_log_event(s->log, CC_LOG_INFO, CC_EV_VOICE_MESSAGE_RECORDED, f,
+				             5);
+			}
+			break;
+		case UM_MEV_NO_MESSAGE:
+			cc_log_message(s->log, CC_LOG_INFO,
+			               "call %s: %s before the beep: no voice message",
+			               ev[i].call_id,
+			               ev[i].end == UM_END_HANGUP ? "the caller hung up"
+			                                          : um_media_end_name(ev[i].end));
+			break;
+		case UM_MEV_SECURITY: {
+			struct cc_field f[] = {CC_FSTR("call_id", ev[i].call_id),
+			                       CC_FSTR("reason", ev[i].reason),
+			                       CC_FINT("count", (long long)ev[i].count)};
+
+			cc_log_event(s->log, CC_LOG_WARNING, CC_EV_MEDIA_SECURITY_FAILURE, f, 3);
+			break;
+		}
+		}
+	}
+	return 0;
+}
+
+static void
+call_ended(struct um_sip *s, struct call *c)
+{
+	struct cc_field f[] = {CC_FSTR("call_id", c->call_id), CC_FINT("seconds", 0),
+	                       CC_FSTR("reason", um_media_end_name(c->end))};
+
+	if (c->media != 0)
+		um_media_end(s->media, c->media,
+		             s->shutting_down ? UM_END_SHUTDOWN : UM_END_HANGUP);
+	if (!c->media_begun)
+		return;
+	if (s->shutting_down && !c->bye_sent)
+		c->end = UM_END_SHUTDOWN;
+	f[1].num = (long long)(time(NULL) - c->answered);
+	cc_log_event(s->log, CC_LOG_INFO, CC_EV_CALL_ENDED, f, 3);
 }
 
 static void
@@ -479,6 +775,7 @@ event_cb(nua_event_t event, int status, char const *phrase, nua_t *nua, struct u
 		break;
 	case nua_i_ack:
 		um_metrics_request(s->metrics, "ACK");
+		on_ack(s, hmagic, sip);
 		break;
 	case nua_i_bye:
 		um_metrics_request(s->metrics, "BYE");
@@ -499,8 +796,10 @@ event_cb(nua_event_t event, int status, char const *phrase, nua_t *nua, struct u
 			/* A dialog that was up (ready) is counted down once. */
 			if (c != NULL && c->up)
 				um_metrics_dialogs(s->metrics, -1);
+			if (c != NULL)
+				call_ended(s, c);
 			nua_handle_bind(nh, NULL);
-			call_free(c);
+			call_free(s, c);
 			nua_handle_destroy(nh);
 		}
 		break;
@@ -536,6 +835,7 @@ um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir, 
 		return um_seterr(UM_ERR_NOMEM, "sip");
 	s->root = root;
 	s->cfg = cfg;
+	s->media_reg = -1;
 	s->log = log;
 	s->metrics = metrics;
 	/* sips:host:port;transport=tls, or sip:host:port for UDP and TCP both. */
@@ -557,10 +857,23 @@ um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir, 
 		                 url);
 	}
 	fast_start(s, tls);
+	if (tls) {
+		snprintf(url, sizeof(url), "<sip:%s%s%s:%d;transport=tls>", v6 ? "[" : "",
+		         cfg->listen_host, v6 ? "]" : "", cfg->listen_port);
+		if ((s->home = su_home_new(sizeof(*s->home))) == NULL ||
+		    (s->contact = sip_contact_make(s->home, url)) == NULL) {
+			nua_destroy(s->nua);
+			su_home_unref(s->fast.home);
+			su_home_unref(s->home);
+			free(s);
+			return um_seterr(UM_ERR_NOMEM, "sip");
+		}
+	}
 	if (s->fast.nua_cb == NULL) {
 		/* Without nua's callback no dialog leg gets the owner check (dialog_leg_cb). */
 		nua_destroy(s->nua);
 		su_home_unref(s->fast.home);
+		su_home_unref(s->home);
 		free(s);
 		return um_seterr(UM_ERR_SIP, "nua's default leg was not seen (nta_leg_tcreate "
 		                             "interposition): dialogs could not be guarded");
@@ -568,6 +881,29 @@ um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir, 
 	running = s;
 	*out = s;
 	return UM_OK;
+}
+
+void
+um_sip_media_events(struct um_sip *s)
+{
+	if (s != NULL && s->media != NULL)
+		(void)on_media_events(NULL, NULL, s);
+}
+
+void
+um_sip_set_media(struct um_sip *s, struct um_media *media, struct um_greetings *greetings,
+                 struct um_certs *certs)
+{
+	if (s->media_reg >= 0) {
+		su_root_deregister(s->root, s->media_reg);
+		s->media_reg = -1;
+	}
+	s->media = media;
+	s->greetings = greetings;
+	s->certs = certs;
+	if (media != NULL &&
+	    su_wait_create(&s->media_wait, um_media_event_fd(media), SU_WAIT_IN) == 0)
+		s->media_reg = su_root_register(s->root, &s->media_wait, on_media_events, s, 0);
 }
 
 void
@@ -590,11 +926,17 @@ um_sip_free(struct um_sip *s)
 {
 	if (s == NULL)
 		return;
+	if (s->media_reg >= 0)
+		su_root_deregister(s->root, s->media_reg);
 	if (s->nua != NULL)
 		nua_destroy(s->nua);
+	while (s->calls != NULL)
+		call_free(s, s->calls);
 	if (running == s)
 		running = NULL;
 	if (s->fast.home != NULL)
 		su_home_unref(s->fast.home);
+	if (s->home != NULL)
+		su_home_unref(s->home);
 	free(s);
 }

@@ -22,6 +22,19 @@ struct um_sip;
 enum um_err um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir,
                          struct cc_log *log, struct um_metrics *metrics,
                          struct um_sip **out) UM_WUR;
+struct um_media;
+struct um_greetings;
+struct um_certs;
+
+/*
+ * The media engine calls get their media from, the greetings they hear and the certificates
+ * (for the thumbprint a message records; NULL when unsecured). Borrowed: they outlive the
+ * listener. Without them INVITEs get 503.
+ */
+void um_sip_set_media(struct um_sip *s, struct um_media *media, struct um_greetings *greetings,
+                      struct um_certs *certs);
+/* Logs what the media engine reported and the SIP thread has not taken yet (at stop). */
+void um_sip_media_events(struct um_sip *s);
 /* A reloaded configuration (gateways). The caller keeps `cfg` alive. */
 void um_sip_set_config(struct um_sip *s, const struct um_config *cfg);
 /* Starts a clean shutdown; su_root_break(root) follows when it is done. */

@@ -24,17 +24,20 @@
 enum cc_log_format { CC_LOG_TEXT, CC_LOG_JSON };
 enum cc_log_level { CC_LOG_DEBUG, CC_LOG_INFO, CC_LOG_WARNING, CC_LOG_ERROR };
 
-enum cc_field_type { CC_FIELD_STR, CC_FIELD_INT };
+enum cc_field_type { CC_FIELD_STR, CC_FIELD_INT, CC_FIELD_REAL, CC_FIELD_BOOL };
 
 struct cc_field {
 	const char *key;
 	enum cc_field_type type;
 	const char *str; /* CC_FIELD_STR; NULL is logged as null / "-" */
-	long long num;   /* CC_FIELD_INT */
+	long long num;   /* CC_FIELD_INT; CC_FIELD_BOOL (0 false) */
+	double real;     /* CC_FIELD_REAL: logged with two decimals */
 };
 
-#define CC_FSTR(k, v) ((struct cc_field){.key = (k), .type = CC_FIELD_STR, .str = (v)})
-#define CC_FINT(k, v) ((struct cc_field){.key = (k), .type = CC_FIELD_INT, .num = (v)})
+#define CC_FSTR(k, v)  ((struct cc_field){.key = (k), .type = CC_FIELD_STR, .str = (v)})
+#define CC_FINT(k, v)  ((struct cc_field){.key = (k), .type = CC_FIELD_INT, .num = (v)})
+#define CC_FREAL(k, v) ((struct cc_field){.key = (k), .type = CC_FIELD_REAL, .real = (v)})
+#define CC_FBOOL(k, v) ((struct cc_field){.key = (k), .type = CC_FIELD_BOOL, .num = !!(v)})
 
 struct cc_log;
 
