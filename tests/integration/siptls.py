@@ -39,6 +39,12 @@ def main():
     c.add_argument("--hold-max", type=float, default=60)
     c.add_argument("--dialog-out")
     c.add_argument("--bye-cseq", type=int, default=2)
+    c.add_argument("--rtp-port", type=int, default=30000)
+    c.add_argument("--suite", default="AES_CM_128_HMAC_SHA1_80")
+    c.add_argument("--sdes-key", default="WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz")
+    c.add_argument("--te", action="store_true", help="offer telephone-event/8000 (101)")
+    c.add_argument("--until-bye", type=float, default=0,
+                   help="wait this long for umd's BYE (answered 200) instead of sending one")
     f = sub.add_parser("forge")
     f.add_argument("method")
     f.add_argument("--dialog", required=True)
@@ -134,10 +140,11 @@ def main():
     sdp = ""
     if a.sdp != "none":
         proto = "RTP/SAVP" if a.sdp == "savp" else "RTP/AVP"
-        crypto = ("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"
-                  if a.sdp == "savp" else "")
+        crypto = (f"a=crypto:1 {a.suite} inline:{a.sdes_key}\r\n" if a.sdp == "savp" else "")
+        te = " 101" if a.te else ""
+        temap = "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n" if a.te else ""
         sdp = (f"v=0\r\no=gw 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-               f"m=audio 30000 {proto} 0\r\na=rtpmap:0 PCMU/8000\r\n{crypto}")
+               f"m=audio {a.rtp_port} {proto} 0{te}\r\na=rtpmap:0 PCMU/8000\r\n{temap}{crypto}")
     s.sendall(req("INVITE", 1, "Content-Type: application/sdp\r\n" if sdp else "", sdp))
     r, first = final("INVITE")
     for line in r.split("\r\n"):
@@ -156,6 +163,21 @@ def main():
         deadline = time.time() + a.hold_max
         while not os.path.exists(a.hold_until) and time.time() < deadline:
             time.sleep(0.1)
+    if a.until_bye:
+        # umd ends the call: answer its BYE with 200 (the request's own Via, tags, CSeq).
+        s.settimeout(a.until_bye)
+        r = read_msg()
+        first = r.split("\r\n")[0]
+        if first.startswith("BYE "):
+            hdrs = [l for l in r.split("\r\n")
+                    if l.split(":")[0].strip().lower() in ("via", "v", "from", "f", "to", "t",
+                                                             "call-id", "i", "cseq")]
+            s.sendall(("SIP/2.0 200 OK\r\n" + "\r\n".join(hdrs) +
+                       "\r\nContent-Length: 0\r\n\r\n").encode())
+            print("RECEIVED BYE", flush=True)
+        else:
+            print("UNEXPECTED", first, flush=True)
+        return 0
     s.sendall(req("BYE", a.bye_cseq, totag=totag))
     final("BYE")
     return 0

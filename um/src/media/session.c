@@ -774,6 +774,7 @@ void
 session_end(struct session *s, enum um_media_end why, uint64_t now)
 {
 	struct um_media_event ev;
+	int i;
 
 	(void)now;
 	if (s->done)
@@ -788,6 +789,17 @@ session_end(struct session *s, enum um_media_end why, uint64_t now)
 		memset(&ev, 0, sizeof(ev));
 		ev.kind = UM_MEV_NO_MESSAGE;
 		ev.end = why;
+		emit(s, &ev);
+	}
+	/* What the rate limit held back is told once the call ends. */
+	for (i = 0; i < 3; i++) {
+		if (s->sec_count[i] == s->sec_told[i])
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = UM_MEV_SECURITY;
+		snprintf(ev.reason, sizeof(ev.reason), "%s", sec_names[i]);
+		ev.count = s->sec_count[i] - s->sec_told[i];
+		s->sec_told[i] = s->sec_count[i];
 		emit(s, &ev);
 	}
 	if (s->rx_started && rx_expected(s) > s->received + s->lost_reported)
