@@ -185,6 +185,61 @@ touch "$WORK/gw1-hangup"
 wait $OWNED
 check "gw1's call survived and ends with its own BYE 200" grep -q "BYE SIP/2.0 200 OK" "$WORK/owned.txt"
 
+# --- message limits: a stalled body, an oversized message, many of them ----------------------------
+# idle_seconds is 300 here: the stalled message must be ended by its own deadline (5 s).
+python3 - "$PORT" "$WORK/gw1.pem" "$WORK/gw1.key" >"$WORK/limits.txt" 2>&1 <<'PY'
+import socket, ssl, sys, time
+port, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+ctx.load_cert_chain(cert, key)
+def conn():
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port))); s.settimeout(30); return s
+hdr = ("OPTIONS sips:um@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5555;branch=z9hG4bKl%d\r\n"
+       "From: <sips:gw@127.0.0.1>;tag=1\r\nTo: <sips:um@127.0.0.1>\r\nCall-ID: l%d\r\nCSeq: 1 OPTIONS\r\n"
+       "Max-Forwards: 70\r\nContent-Length: %d\r\n\r\n")
+def until_closed(s):
+    t0, first = time.time(), None
+    try:
+        while True:
+            d = s.recv(4096)
+            if not d:
+                return time.time() - t0, first
+            first = first or d.split(b"\r\n")[0].decode()
+    except Exception as e:
+        return None, type(e).__name__
+s = conn(); s.sendall((hdr % (1, 1, 1000) + "x" * 10).encode())
+print("stalled", *until_closed(s))
+s = conn()
+try:
+    s.sendall((hdr % (2, 2, 1 << 20) + "x" * (1 << 20)).encode())
+except Exception:
+    pass
+print("big", *until_closed(s))
+PY
+check "a stalled body is closed by its own deadline, not idle_seconds (300)" bash -c "awk '/^stalled/ {exit !(\$2 != \"None\" && \$2 < 15)}' '$WORK/limits.txt'"
+check "a 1 MiB message is refused (413) and its connection closed" grep -q "^big .* SIP/2.0 413" "$WORK/limits.txt"
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$UMD_PID_a/status"; }
+RSS0=$(rss)
+python3 - "$PORT" "$WORK/gw1.pem" "$WORK/gw1.key" <<'PY'
+import socket, ssl, sys, threading
+port, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+ctx.load_cert_chain(cert, key)
+def one(i):
+    try:
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port))); s.settimeout(20)
+        s.sendall((f"OPTIONS sips:um SIP/2.0\r\nContent-Length: {1 << 20}\r\n\r\n" + "y" * (1 << 20)).encode())
+        s.recv(100)
+    except Exception:
+        pass
+ts = [threading.Thread(target=one, args=(i,)) for i in range(20)]
+[t.start() for t in ts]; [t.join() for t in ts]
+PY
+RSS1=$(rss)
+check "20 connections sending 1 MiB each: umd's memory stays flat (RSS $RSS0 -> $RSS1 KiB, under 8 MiB more)" test $((RSS1 - RSS0)) -lt 8192
+siptls --port "$PORT" --cert "$WORK/gw1.pem" --key "$WORK/gw1.key" options >"$WORK/after-limits.txt"
+check "... and gw1 is served as before" grep -q "OPTIONS SIP/2.0 200 OK" "$WORK/after-limits.txt"
+
 # --- a certificate change while a call is up --------------------------------------------------------
 siptls --port "$PORT" --cert "$WORK/gw1.pem" --key "$WORK/gw1.key" call --sdp avp --hold-until "$WORK/hangup" >"$WORK/call.txt" &
 CALL=$!

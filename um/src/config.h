@@ -61,11 +61,11 @@ struct um_config {
 	bool gateway_crl_fetch;  /* fetch gateways' CRLs from their distribution points */
 	char *gateway_crl_proxy; /* HTTP proxy for those fetches; NULL: $http_proxy, if set */
 	/* Media and voice messages (DESIGN.md, "umd media and voice messages"). */
-	char *media_address;          /* NULL: the listen host */
+	char *media_address;                /* NULL: the listen host */
 	int media_port_min, media_port_max; /* RTP even, RTCP odd */
 	bool media_latching;
 	int max_calls;
-	char *greeting;               /* the default greeting; greetings/USER.wav beside it wins */
+	char *greeting; /* the default greeting; greetings/USER.wav beside it wins */
 	int max_message_seconds;
 	int silence_seconds;
 	char *spool;

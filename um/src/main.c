@@ -178,9 +178,16 @@ start_media(struct daemon *d)
 	                             .silence_seconds = d->cfg->silence_seconds};
 	size_t n = 0;
 
-	if (um_spool_open(d->cfg->spool, &d->spool) != UM_OK ||
-	    um_spool_recover(d->spool, recovered, d, &n) != UM_OK ||
-	    um_greetings_new(d->cfg->greeting, d->log, &d->greetings) != UM_OK) {
+	if (um_spool_open(d->cfg->spool, &d->spool) != UM_OK) {
+		cc_log_message(d->log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
+		return false;
+	}
+	/* One message that cannot be recovered must not keep umd from taking calls. */
+	if (um_spool_recover(d->spool, recovered, d, &n) != UM_OK)
+		cc_log_message(d->log, CC_LOG_ERROR,
+		               "recovering %s/tmp: %s (what could be recovered is in new/)",
+		               d->cfg->spool, um_errdetail());
+	if (um_greetings_new(d->cfg->greeting, d->log, &d->greetings) != UM_OK) {
 		cc_log_message(d->log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
 		return false;
 	}
@@ -315,8 +322,10 @@ on_tick(struct daemon *d, su_timer_t *t, su_timer_arg_t *arg)
 	um_metrics_heartbeat(d->metrics);
 	test_stall(d);
 	d->ticks++;
-	if (d->cfg->mode != UM_MODE_UNSECURED)
+	if (d->cfg->mode != UM_MODE_UNSECURED) {
 		um_tls_watchdog(d->cfg->handshake_seconds);
+		um_tls_message_watchdog(UM_SIP_MESSAGE_SECONDS);
+	}
 	if (d->ticks % CERT_CHECK_SECONDS == 0) {
 		check_certs(d);
 		um_crlfetch_refresh(d->crlfetch, time(NULL));

@@ -39,17 +39,17 @@ enum um_fail_class {
 
 /* The media thread's counters (media/, voicemail/): what /metrics shows as umd_media_*. */
 enum um_media_counter {
-	UM_MC_PACKETS_IN,   /* RTP packets accepted (after SRTP and the source check) */
-	UM_MC_PACKETS_OUT,  /* RTP packets sent */
-	UM_MC_SRTP_AUTH,    /* SRTP/SRTCP packets that failed authentication */
-	UM_MC_SRTP_REPLAY,  /* SRTP/SRTCP packets refused as replays */
-	UM_MC_SOURCE,       /* packets from an address that is not the call's */
-	UM_MC_MALFORMED,    /* datagrams that are not RTP */
-	UM_MC_LOST,         /* packets lost (RFC 3550 A.3: expected minus received) */
-	UM_MC_LATE,         /* packets that came after their place was written */
-	UM_MC_RECORDED_MS,  /* milliseconds of voice messages recorded */
-	UM_MC_MESSAGES,     /* voice messages committed to the spool */
-	UM_MC_CALLS_BUSY,   /* calls refused with 503: max_calls or no free media port */
+	UM_MC_PACKETS_IN,  /* RTP packets accepted (after SRTP and the source check) */
+	UM_MC_PACKETS_OUT, /* RTP packets sent */
+	UM_MC_SRTP_AUTH,   /* SRTP/SRTCP packets that failed authentication */
+	UM_MC_SRTP_REPLAY, /* SRTP/SRTCP packets refused as replays */
+	UM_MC_SOURCE,      /* packets from an address that is not the call's */
+	UM_MC_MALFORMED,   /* datagrams that are not RTP */
+	UM_MC_LOST,        /* packets lost (RFC 3550 A.3: expected minus received) */
+	UM_MC_LATE,        /* packets that came after their place was written */
+	UM_MC_RECORDED_MS, /* milliseconds of voice messages recorded */
+	UM_MC_MESSAGES,    /* voice messages committed to the spool */
+	UM_MC_CALLS_BUSY,  /* calls refused with 503: max_calls or no free media port */
 	UM_MC__MAX
 };
 

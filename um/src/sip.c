@@ -13,6 +13,7 @@
 #include <sofia-sip/hostdomain.h>
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/nta.h>
+#include <sofia-sip/nta_tag.h>
 #include <sofia-sip/nua.h>
 #include <sofia-sip/nua_tag.h>
 #include <sofia-sip/sip_header.h>
@@ -23,6 +24,7 @@
 #include <sofia-sip/tport_tag.h>
 
 #include "certcore/events.h"
+#include "certcore/selfsigned.h"
 #include "certs.h"
 #include "dialog.h"
 #include "media/engine.h"
@@ -95,6 +97,7 @@ struct um_sip {
 	 */
 	su_home_t *home;
 	sip_contact_t *contact; /* NULL: nua's own (unsecured) */
+	char *fqdn;             /* umd's FQDN (the spool's "to" is sip:USER@it); NULL: unknown */
 	su_wait_t media_wait;
 	int media_reg; /* su_root registration of the engine's event fd, or -1 */
 	struct call *calls;
@@ -603,8 +606,16 @@ on_invite(struct um_sip *s, nua_t *nua, nua_handle_t *nh, sip_t const *sip)
 	if (sip->sip_call_id != NULL)
 		snprintf(c->call_id, sizeof(c->call_id), "%s", sip->sip_call_id->i_id);
 	url_text(home, sip->sip_from ? sip->sip_from->a_url : NULL, c->from, sizeof(c->from));
-	url_text(home, sip->sip_to ? sip->sip_to->a_url : NULL, c->to, sizeof(c->to));
 	url_user(sip->sip_to ? sip->sip_to->a_url : NULL, c->user, sizeof(c->user));
+	/*
+	 * The called party as DESIGN.md's spool names it, sip:USER@umd's FQDN, whatever host
+	 * the gateway dialled (an address, a port, a transport); the URI as dialled without a
+	 * user part.
+	 */
+	if (c->user[0] != '\0' && s->fqdn != NULL)
+		snprintf(c->to, sizeof(c->to), "sip:%s@%s", c->user, s->fqdn);
+	else
+		url_text(home, sip->sip_to ? sip->sip_to->a_url : NULL, c->to, sizeof(c->to));
 	if (s->media == NULL || um_media_open(s->media, &c->media, &c->port) != UM_OK) {
 		/* RFC 3261 section 21.5.4 and 20.33: busy for now, try again shortly. */
 		cc_log_message(s->log, CC_LOG_WARNING, "INVITE from %s refused with 503: %s", peer,
@@ -836,22 +847,33 @@ um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir, 
 	s->root = root;
 	s->cfg = cfg;
 	s->media_reg = -1;
+	if (cfg->fqdn != NULL) {
+		s->fqdn = strdup(cfg->fqdn);
+	} else {
+		char *shortname = NULL;
+
+		if (cc_host_names(&s->fqdn, &shortname) != CC_OK)
+			s->fqdn = NULL; /* the spool's "to" is then the URI as dialled */
+		free(shortname);
+	}
 	s->log = log;
 	s->metrics = metrics;
 	/* sips:host:port;transport=tls, or sip:host:port for UDP and TCP both. */
 	snprintf(url, sizeof(url), "%s:%s%s%s:%d%s", tls ? "sips" : "sip", v6 ? "[" : "",
 	         cfg->listen_host, v6 ? "]" : "", cfg->listen_port, tls ? ";transport=tls" : "");
 	starting = s;
-	s->nua = nua_create(root, event_cb, s, NUTAG_URL(url),
-	                    TAG_IF(tls, TPTAG_CERTIFICATE(certdir)),
-	                    TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_IN)),
-	                    TPTAG_IDLE((unsigned)cfg->idle_seconds * 1000U), NUTAG_MEDIA_ENABLE(0),
-	                    NUTAG_APPL_METHOD("OPTIONS"), SIPTAG_ALLOW_STR(ALLOW),
-	                    SIPTAG_SUPPORTED_STR(SUPPORTED), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
-	                    NUTAG_ENABLEMESSAGE(0), NUTAG_ENABLEMESSENGER(0),
-	                    SIPTAG_USER_AGENT_STR(USER_AGENT), TAG_END());
+	s->nua = nua_create(
+	        root, event_cb, s, NUTAG_URL(url), TAG_IF(tls, TPTAG_CERTIFICATE(certdir)),
+	        TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_IN)),
+	        TPTAG_IDLE((unsigned)cfg->idle_seconds * 1000U), NUTAG_MEDIA_ENABLE(0),
+	        NTATAG_MAXSIZE(UM_SIP_MAX_MESSAGE), TPTAG_TIMEOUT(UM_SIP_MESSAGE_SECONDS * 1000U),
+	        NUTAG_APPL_METHOD("OPTIONS"), SIPTAG_ALLOW_STR(ALLOW),
+	        SIPTAG_SUPPORTED_STR(SUPPORTED), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
+	        NUTAG_ENABLEMESSAGE(0), NUTAG_ENABLEMESSENGER(0), SIPTAG_USER_AGENT_STR(USER_AGENT),
+	        TAG_END());
 	starting = NULL;
 	if (s->nua == NULL) {
+		free(s->fqdn);
 		free(s);
 		return um_seterr(UM_ERR_SIP, "cannot listen on %s (address in use, or not local)",
 		                 url);
@@ -865,6 +887,7 @@ um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir, 
 			nua_destroy(s->nua);
 			su_home_unref(s->fast.home);
 			su_home_unref(s->home);
+			free(s->fqdn);
 			free(s);
 			return um_seterr(UM_ERR_NOMEM, "sip");
 		}
@@ -874,6 +897,7 @@ um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir, 
 		nua_destroy(s->nua);
 		su_home_unref(s->fast.home);
 		su_home_unref(s->home);
+		free(s->fqdn);
 		free(s);
 		return um_seterr(UM_ERR_SIP, "nua's default leg was not seen (nta_leg_tcreate "
 		                             "interposition): dialogs could not be guarded");
@@ -938,5 +962,6 @@ um_sip_free(struct um_sip *s)
 		su_home_unref(s->fast.home);
 	if (s->home != NULL)
 		su_home_unref(s->home);
+	free(s->fqdn);
 	free(s);
 }

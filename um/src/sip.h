@@ -18,6 +18,16 @@
 
 struct um_sip;
 
+/*
+ * A SIP message's limits: tens of KiB is plenty for SIP (a message with SDP is a few KiB); a
+ * larger one is answered 413 and its connection closed, so a peer holds at most this much of
+ * umd's memory per connection. A message that has not arrived whole within
+ * UM_SIP_MESSAGE_SECONDS of its first byte ends its connection (TCP: sofia-sip's timer; TLS:
+ * um_tls_message_watchdog), whatever idle_seconds says.
+ */
+#define UM_SIP_MAX_MESSAGE     65536
+#define UM_SIP_MESSAGE_SECONDS 5
+
 /* Binds the listener; `certdir` is sofia's certificate folder (NULL when unsecured). */
 enum um_err um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir,
                          struct cc_log *log, struct um_metrics *metrics,

@@ -14,6 +14,7 @@
 
 #include "certcore/events.h"
 #include "config.h"
+#include "sipframe.h"
 #include "tlshook.h"
 
 #define MAX_CONTEXTS 8
@@ -29,6 +30,8 @@ struct conn {
 	char peer[64];
 	struct sockaddr_storage addr; /* the peer's address and port, once the handshake is done */
 	struct conn **list;           /* tls.pending or tls.live, or NULL: on no list */
+	struct um_sipframe frame;     /* where the SIP message being received is */
+	time_t msg_start;             /* when it began; 0: none is half-way */
 	struct conn *prev, *next;
 };
 
@@ -59,6 +62,7 @@ static struct {
 static int (*real_set_cipher_list)(SSL_CTX *, const char *);
 static SSL *(*real_ssl_new)(SSL_CTX *);
 static int (*real_ssl_shutdown)(SSL *);
+static int (*real_ssl_read)(SSL *, void *, int);
 
 static void
 conn_unlink(struct conn *c)
@@ -468,6 +472,7 @@ SSL_new(SSL_CTX *ctx)
 	}
 	c->ssl = ssl;
 	c->start = time(NULL);
+	um_sipframe_init(&c->frame);
 	conn_link(c, &tls.pending);
 	c->counted = true;
 	if (tls.metrics != NULL)
@@ -514,6 +519,57 @@ SSL_shutdown(SSL *ssl)
 	return rc;
 }
 
+/*
+ * Interposed: sofia-sip reads a TLS connection's plaintext with SSL_read (tport_tls.c,
+ * tls_read). umd follows where SIP messages begin and end in it (sipframe.h), so that
+ * um_tls_message_watchdog can end a connection whose message stopped half-way: sofia-sip's
+ * own timer for incomplete messages (TPTAG_TIMEOUT) runs for TCP only.
+ */
+int
+SSL_read(SSL *ssl, void *buf, int num)
+{
+	struct conn *c;
+	int n;
+
+	if (real_ssl_read == NULL)
+		real_ssl_read = (int (*)(SSL *, void *, int))dlsym(RTLD_NEXT, "SSL_read");
+	if (real_ssl_read == NULL)
+		return -1;
+	n = real_ssl_read(ssl, buf, num);
+	if (n > 0 && ssl != NULL && (c = conn_of(ssl)) != NULL) {
+		um_sipframe_feed(&c->frame, buf, (size_t)n);
+		if (!um_sipframe_pending(&c->frame))
+			c->msg_start = 0;
+		else if (c->msg_start == 0)
+			c->msg_start = time(NULL);
+	}
+	return n;
+}
+
+size_t
+um_tls_message_watchdog(int seconds)
+{
+	struct conn *c;
+	time_t now = time(NULL);
+	size_t n = 0;
+	int fd;
+
+	for (c = tls.live; c != NULL; c = c->next) {
+		if (c->msg_start == 0 || now - c->msg_start < seconds)
+			continue;
+		cc_log_message(tls.log, CC_LOG_WARNING,
+		               "connection from %s closed: a SIP message not complete within %d s",
+		               c->peer, seconds);
+		c->msg_start = 0;
+		/* sofia-sip owns the socket: end the connection, and let sofia close and free it.
+		 */
+		if ((fd = SSL_get_fd(c->ssl)) >= 0)
+			shutdown(fd, SHUT_RDWR);
+		n++;
+	}
+	return n;
+}
+
 enum um_err
 um_tls_arm(bool require_client_cert, struct cc_log *log, struct um_metrics *metrics,
            um_peer_check_fn check, void *check_arg)
@@ -524,7 +580,9 @@ um_tls_arm(bool require_client_cert, struct cc_log *log, struct um_metrics *metr
 	        (int (*)(SSL_CTX *, const char *))dlsym(RTLD_NEXT, "SSL_CTX_set_cipher_list");
 	real_ssl_new = (SSL * (*)(SSL_CTX *)) dlsym(RTLD_NEXT, "SSL_new");
 	real_ssl_shutdown = (int (*)(SSL *))dlsym(RTLD_NEXT, "SSL_shutdown");
-	if (real_set_cipher_list == NULL || real_ssl_new == NULL || real_ssl_shutdown == NULL)
+	real_ssl_read = (int (*)(SSL *, void *, int))dlsym(RTLD_NEXT, "SSL_read");
+	if (real_set_cipher_list == NULL || real_ssl_new == NULL || real_ssl_shutdown == NULL ||
+	    real_ssl_read == NULL)
 		return um_seterr(UM_ERR_TLS, "cannot reach OpenSSL's own functions: %s", dlerror());
 	tls.require_cert = require_client_cert;
 	tls.log = log;

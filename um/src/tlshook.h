@@ -88,6 +88,12 @@ size_t um_tls_watchdog(int seconds);
  */
 X509 *um_tls_peer_cert(const struct sockaddr *peer);
 
+/*
+ * Ends TLS connections whose SIP message began more than `seconds` ago and is not complete (a
+ * message that stopped half-way, or trickles): called from a timer; returns how many.
+ */
+size_t um_tls_message_watchdog(int seconds);
+
 /* How many contexts umd has taken over (0 means sofia-sip made none, or the hook failed). */
 size_t um_tls_context_count(void);
 

@@ -26,7 +26,7 @@ struct entry {
 
 struct um_greetings {
 	struct cc_log *log;
-	char *dir; /* where greetings/USER.wav live: beside the default */
+	char *dir; /* where USER.wav live: beside the default (greetings/ in DESIGN.md's layout) */
 	struct entry def;
 	struct entry users[MAX_USERS];
 	size_t next; /* the slot a new user greeting takes when all are used */
@@ -199,8 +199,8 @@ um_greetings_for(struct um_greetings *gs, const char *user)
 	enum um_err r;
 	size_t i;
 
-	if (file_safe(user) && (size_t)snprintf(path, sizeof(path), "%s/greetings/%s.wav", gs->dir,
-	                                        user) < sizeof(path)) {
+	if (file_safe(user) &&
+	    (size_t)snprintf(path, sizeof(path), "%s/%s.wav", gs->dir, user) < sizeof(path)) {
 		for (i = 0; i < MAX_USERS && e == NULL; i++)
 			if (gs->users[i].path != NULL && strcmp(gs->users[i].path, path) == 0)
 				e = &gs->users[i];

@@ -279,7 +279,12 @@ feed(struct session *s, const int16_t *pcm, size_t n)
 	if (s->dtmf != NULL)
 		dtmf_rx(s->dtmf, pcm, (int)n);
 	s->rec_samples += n;
-	if (!s->rec_failed && um_recording_write(s->rec, pcm, n) != UM_OK) {
+	/*
+	 * A refused write is samples the spool dropped (its writer far behind, or the disk
+	 * failing): counted there and the message marked truncated; the rest is still written.
+	 * Logged once a message.
+	 */
+	if (um_recording_write(s->rec, pcm, n) != UM_OK && !s->rec_failed) {
 		s->rec_failed = true;
 		cc_log_message(s->env->log, CC_LOG_ERROR, "call %s: recording: %s", s->call_id,
 		               um_errdetail());

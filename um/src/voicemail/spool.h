@@ -12,7 +12,8 @@
  * "to", "gateway", "started" (ISO 8601 UTC, "2026-12-02T07:15:00Z"), "seconds" (a number: the
  * audio's length), "media" ("RTP" or the SRTP suite), "truncated" (bool), "um_thumbprint"
  * (string or null)}; a field the spool does not know is null. Files are 0600, folders 0700.
- * Nothing is deleted but by um_recording_abort (a message that never was).
+ * No audio is deleted but by um_recording_abort (a message that never was); recovery removes
+ * only the spool's own leftovers (temporaries, the metadata of an abort cut short).
  *
  * The thread that records never waits on the disk: the spool owns one writer thread that does
  * all its file I/O. um_spool_begin, um_recording_write, _finish and _abort copy into memory
@@ -53,8 +54,8 @@ struct um_recording;
 
 /*
  * What a message's ID.json says about it. Strings are borrowed by um_spool_begin (copied);
- * um_thumbprint may be NULL (written null), the others may be NULL too (null). `started` is
- * the call's start (the ID's time too); 0: now.
+ * any may be NULL (written null); bytes of one that is not UTF-8 (Latin-1 in a SIP header)
+ * are written '?'. `started` is the call's start (the ID's time too); 0: now.
  */
 struct um_spool_meta {
 	const char *call_id, *from, *to, *gateway, *media, *um_thumbprint;
@@ -135,10 +136,11 @@ enum um_err um_recording_write(struct um_recording *r, const int16_t *pcm, size_
  * (temporary, fsync, rename, fsync of new/), removes tmp/ID.json, and then calls
  * done(arg, id, seconds, error) ON THE WRITER THREAD: error is NULL when the message is
  * committed, else what failed with the path and the system's reason (the files are then left
- * in tmp/ for the next start's recovery). `truncated` (the caller cut the message: the
- * maximum length, a failure) is written to ID.json, or-ed with samples dropped. done may be
- * NULL; it must not call back into the spool, only hand the news elsewhere. id is borrowed for
- * the call.
+ * where they are, tmp/ or, when the failure came after the WAV's rename, new/ID.wav with
+ * tmp/ID.json: the next start's recovery completes either). `truncated` (the caller cut the
+ * message: the maximum length, a failure) is written to ID.json, or-ed with samples dropped. done
+ * may be NULL; it must not call back into the spool, only hand the news elsewhere. id is borrowed
+ * for the call.
  */
 void um_recording_finish(struct um_recording *r, bool truncated,
                          void (*done)(void *arg, const char *id, double seconds, const char *error),
