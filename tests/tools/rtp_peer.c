@@ -13,6 +13,8 @@
  *   silence S        S seconds of silence
  *   tone HZ S        S seconds of a tone
  *   hash             '#' as RFC 4733 events (three packets, the last with the end bit), PT --te
+ *   inband           '#' as in-band DTMF: 160 ms of 941 Hz + 1477 Hz (ITU-T Q.23), then 100 ms
+ *                    of silence
  *   flip N           N packets with one payload bit flipped after protection (auth failures)
  *   replay N         the last packet sent, again, N times
  *   wrongkey N       N packets protected with another key
@@ -162,9 +164,19 @@ receive(struct peer *p)
 	}
 }
 
-/* One 20 ms packet: audio (hz 0: silence) or a '#' event; sent from `fd`. */
+/* One 20 ms packet: audio (hz 0: silence; hz2: a second tone added) or a '#' event. */
+static void send_packet2(struct peer *p, int fd, int hz, int hz2, int event_end,
+                         struct um_srtp *with, bool flip);
+
 static void
 send_packet(struct peer *p, int fd, int hz, int event_end, struct um_srtp *with, bool flip)
+{
+	send_packet2(p, fd, hz, 0, event_end, with, flip);
+}
+
+static void
+send_packet2(struct peer *p, int fd, int hz, int hz2, int event_end, struct um_srtp *with,
+             bool flip)
 {
 	uint8_t buf[FRAME + 64];
 	struct um_rtp h = {.pt = (uint8_t)p->pt, .seq = p->seq, .ts = p->ts, .ssrc = p->ssrc};
@@ -185,6 +197,9 @@ send_packet(struct peer *p, int fd, int hz, int event_end, struct um_srtp *with,
 		um_rtp_header(buf, &h);
 		for (i = 0; i < FRAME; i++) {
 			v = hz ? 8000.0 * sin(2 * M_PI * hz * (double)(p->ts + i) / 8000.0) : 0;
+			if (hz2)
+				v = v / 2 +
+				    4000.0 * sin(2 * M_PI * hz2 * (double)(p->ts + i) / 8000.0);
 			buf[UM_RTP_HEADER + i] =
 			        p->pt == 8 ? linear_to_alaw((int)v) : linear_to_ulaw((int)v);
 		}
@@ -372,6 +387,12 @@ main(int argc, char **argv)
 				pace(p, &next);
 			}
 			p->ts += 3 * FRAME;
+		} else if (strcmp(a, "inband") == 0) {
+			for (n = 0; n < 13; n++) {
+				send_packet2(p, p->fd, n < 8 ? 941 : 0, n < 8 ? 1477 : 0, -1,
+				             p->srtp, false);
+				pace(p, &next);
+			}
 		} else if (strcmp(a, "flip") == 0 && i + 1 < argc) {
 			for (n = atoi(argv[++i]); n > 0; n--) {
 				send_packet(p, p->fd, 440, -1, p->srtp, true);
