@@ -232,11 +232,17 @@ def one(i):
         s.recv(100)
     except Exception:
         pass
-ts = [threading.Thread(target=one, args=(i,)) for i in range(20)]
+ts = [threading.Thread(target=one, args=(i,)) for i in range(40)]
 [t.start() for t in ts]; [t.join() for t in ts]
 PY
 RSS1=$(rss)
-check "20 connections sending 1 MiB each: umd's memory stays flat (RSS $RSS0 -> $RSS1 KiB, under 8 MiB more)" test $((RSS1 - RSS0)) -lt 8192
+# Before the limit these 40 MiB were all held at once. AddressSanitizer's quarantine keeps what
+# is freed, so RSS says nothing there: the plain build checks it.
+if ldd "$UMD" | grep -q libasan; then
+	echo "# skipped under AddressSanitizer: RSS $RSS0 -> $RSS1 KiB (its quarantine holds freed memory)"
+else
+	check "40 connections sending 1 MiB each at once: umd's memory stays flat (RSS $RSS0 -> $RSS1 KiB, under 16 MiB more)" test $((RSS1 - RSS0)) -lt 16384
+fi
 siptls --port "$PORT" --cert "$WORK/gw1.pem" --key "$WORK/gw1.key" options >"$WORK/after-limits.txt"
 check "... and gw1 is served as before" grep -q "OPTIONS SIP/2.0 200 OK" "$WORK/after-limits.txt"
 
