@@ -1,9 +1,9 @@
 /*
- * Greetings: the default one (`greeting` in umd.conf) and the called user's own (USER.wav
- * in the default's folder wins: /var/lib/umedge/greetings/1001.wav beside .../default.wav), loaded with media/wav.h and kept while their
- * files do not change (size and modification time are looked at for each call). A greeting is
- * reference counted: the media thread holds one for the length of a call while the SIP thread
- * may replace the cache's entry.
+ * Greetings: the default one (`greeting` in umd.conf) and the called user's own, USER.wav in
+ * the default's folder (/var/lib/umedge/greetings/1001.wav beside .../default.wav), loaded
+ * with media/wav.h and kept while their files do not change (size and modification time are
+ * looked at for each call). A greeting is reference counted: the media thread holds one for
+ * the length of a call while the SIP thread may replace the cache's entry.
  */
 #ifndef UM_MEDIA_GREETINGS_H
 #define UM_MEDIA_GREETINGS_H

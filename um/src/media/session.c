@@ -186,11 +186,24 @@ take_params(struct session *s, const struct um_media_params *p)
 {
 	struct um_srtp *srtp = NULL;
 	enum um_err r;
+	bool same_keys = s->srtp != NULL && p->suite == s->p.suite &&
+	                 p->local.key_len == s->p.local.key_len &&
+	                 CRYPTO_memcmp(p->local.key, s->p.local.key, p->local.key_len) == 0 &&
+	                 p->remote.key_len == s->p.remote.key_len &&
+	                 CRYPTO_memcmp(p->remote.key, s->p.remote.key, p->remote.key_len) == 0;
 
-	if (p->suite != UM_SRTP_NONE && (r = um_srtp_new(&p->local, &p->remote, &srtp)) != UM_OK)
-		return r;
-	um_srtp_free(s->srtp);
-	s->srtp = srtp;
+	/*
+	 * A re-offer that keeps both keys keeps the contexts: a new context for the same key would
+	 * start its rollover counter again while the sequence numbers go on, and SRTP must never
+	 * use a key's keystream twice (RFC 3711 section 9.1).
+	 */
+	if (!same_keys) {
+		if (p->suite != UM_SRTP_NONE &&
+		    (r = um_srtp_new(&p->local, &p->remote, &srtp)) != UM_OK)
+			return r;
+		um_srtp_free(s->srtp);
+		s->srtp = srtp;
+	}
 	um_media_params_wipe(&s->p);
 	s->p = *p;
 	/* A new offer names the address whose packets count; a hold's 0.0.0.0 keeps the old. */
