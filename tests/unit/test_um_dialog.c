@@ -41,7 +41,8 @@ config(void)
 {
 	struct um_config *c = NULL;
 
-	CU_ASSERT_EQUAL_FATAL(um_config_parse("t.conf", GATEWAYS, sizeof(GATEWAYS) - 1, false, &c), UM_OK);
+	CU_ASSERT_EQUAL_FATAL(um_config_parse("t.conf", GATEWAYS, sizeof(GATEWAYS) - 1, false, &c),
+	                      UM_OK);
 	return c;
 }
 
