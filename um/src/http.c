@@ -1,6 +1,17 @@
 /*
  * /healthz and /metrics over HTTP with libmicrohttpd, in its own polling thread. The limits that
- * keep it from starving umd are explained in http.h.
+ * keep it from starving umd, and keep slow clients from starving it, are explained in http.h.
+ *
+ * libmicrohttpd 0.9.75 (Debian 12) has an inactivity timeout but no deadline per request, and
+ * no call that closes a connection from outside. So the deadline is kept here: the connection
+ * notifications (MHD_OPTION_NOTIFY_CONNECTION) track every connection with the time its
+ * current request began, a thread of its own (the reaper) shuts down the socket of any past
+ * its deadline, and the accept policy callback shuts down the oldest when all slots are taken.
+ * A connection carries one request (every answer is queued on the handler's first call, before
+ * any body is read, and libmicrohttpd then answers "Connection: close"), so the deadline counts
+ * from the accept.
+ * shutdown(2), never close(2): the descriptor stays libmicrohttpd's, its next read sees the end
+ * of the stream, and it closes the connection itself, through its usual path and notification.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,15 +31,44 @@
 
 #include "http.h"
 
+/*
+ * libmicrohttpd's own limit: the slots of http.h and room for the connections that were shut
+ * down and that its thread has not closed yet (it accepts up to 10 at a time between two
+ * clean-ups). When it is reached anyway, new connections wait in the listen queue a moment.
+ */
+#define MHD_LIMIT (UM_HTTP_CONNECTION_LIMIT + 16)
+/* The reaper sleeps until the next deadline, at most this long. */
+#define REAPER_MAX_SLEEP_MS 1000
+
 #define TEXT_PLAIN   "text/plain; charset=utf-8"
 #define PROM_TEXT    "text/plain; version=0.0.4; charset=utf-8"
 #define ADDR_TEXTMAX (INET6_ADDRSTRLEN + 16)
+
+/*
+ * A connection as the deadline sees it: libmicrohttpd's socket_context, from its
+ * MHD_CONNECTION_NOTIFY_STARTED to its MHD_CONNECTION_NOTIFY_CLOSED. libmicrohttpd closes the
+ * socket only after CLOSED returns, and CLOSED takes conns_lock: under that lock `fd` is always
+ * this connection's own socket, never a number the system gave to another file since.
+ */
+struct conn {
+	struct conn *prev, *next;
+	int fd;
+	int64_t since_ms; /* CLOCK_MONOTONIC: when it was accepted */
+	bool closing;     /* shut down here; libmicrohttpd has not closed it yet */
+};
 
 struct um_http {
 	struct MHD_Daemon *daemon;
 	struct um_metrics *metrics; /* borrowed */
 	unsigned port;
-	atomic_uint conns;
+
+	/* The connections and the reaper (see the top of this file), under conns_lock. */
+	pthread_mutex_t conns_lock;
+	pthread_cond_t wake; /* the reaper's sleep; signalled to stop it */
+	struct conn *head;
+	bool stopping;
+	pthread_t reaper;
+	atomic_uint conns; /* connections not closing (written under conns_lock) */
 	atomic_uint peak;
 
 	/*
@@ -65,23 +105,132 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	pthread_mutex_unlock(&h->lock);
 }
 
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Under conns_lock: ends k's request now (see the top of this file for why shutdown). */
+static void
+shut(struct um_http *h, struct conn *k)
+{
+	(void)shutdown(k->fd, SHUT_RDWR);
+	k->closing = true;
+	atomic_fetch_sub(&h->conns, 1);
+}
+
+/*
+ * Tracks each connection from its start to its close. One that cannot be tracked (no memory)
+ * would have no deadline: it is shut down at once.
+ */
 static void
 notify(void *cls, struct MHD_Connection *c, void **socket_context,
        enum MHD_ConnectionNotificationCode toe)
 {
 	struct um_http *h = cls;
+	const union MHD_ConnectionInfo *info;
+	struct conn *k;
 	unsigned now, peak;
 
-	(void)c;
-	(void)socket_context;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = NULL;
+		if ((info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD)) == NULL)
+			return;
+		if ((k = calloc(1, sizeof(*k))) == NULL) {
+			(void)shutdown(info->connect_fd, SHUT_RDWR);
+			return;
+		}
+		k->fd = info->connect_fd;
+		k->since_ms = now_ms();
+		pthread_mutex_lock(&h->conns_lock);
+		k->next = h->head;
+		if (h->head != NULL)
+			h->head->prev = k;
+		h->head = k;
 		now = atomic_fetch_add(&h->conns, 1) + 1;
 		peak = atomic_load(&h->peak);
 		while (now > peak && !atomic_compare_exchange_weak(&h->peak, &peak, now))
 			;
+		pthread_mutex_unlock(&h->conns_lock);
+		*socket_context = k;
 	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		atomic_fetch_sub(&h->conns, 1);
+		if ((k = *socket_context) == NULL)
+			return;
+		pthread_mutex_lock(&h->conns_lock);
+		if (k->prev != NULL)
+			k->prev->next = k->next;
+		else
+			h->head = k->next;
+		if (k->next != NULL)
+			k->next->prev = k->prev;
+		if (!k->closing)
+			atomic_fetch_sub(&h->conns, 1);
+		pthread_mutex_unlock(&h->conns_lock);
+		free(k);
+		*socket_context = NULL;
 	}
+}
+
+/*
+ * Called by libmicrohttpd for each connection it accepts, before it counts it (and after its
+ * per-address limit). With every slot taken, the connection whose deadline comes first makes
+ * room, rather than the new one waiting in the listen queue behind connections that may never
+ * finish a request.
+ */
+static enum MHD_Result
+accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct um_http *h = cls;
+	struct conn *k, *oldest = NULL;
+
+	(void)addr;
+	(void)addrlen;
+	pthread_mutex_lock(&h->conns_lock);
+	if (atomic_load(&h->conns) >= UM_HTTP_CONNECTION_LIMIT) {
+		for (k = h->head; k != NULL; k = k->next) {
+			if (!k->closing && (oldest == NULL || k->since_ms < oldest->since_ms))
+				oldest = k;
+		}
+		if (oldest != NULL)
+			shut(h, oldest);
+	}
+	pthread_mutex_unlock(&h->conns_lock);
+	return MHD_YES;
+}
+
+/* Shuts down each connection at its deadline; sleeps until the next one. */
+static void *
+reaper(void *arg)
+{
+	struct um_http *h = arg;
+	const int64_t limit = (int64_t)UM_HTTP_REQUEST_SECONDS * 1000;
+	struct timespec until;
+	struct conn *k;
+	int64_t now, next;
+
+	pthread_mutex_lock(&h->conns_lock);
+	while (!h->stopping) {
+		now = now_ms();
+		next = now + REAPER_MAX_SLEEP_MS;
+		for (k = h->head; k != NULL; k = k->next) {
+			if (k->closing)
+				continue;
+			if (now - k->since_ms >= limit)
+				shut(h, k);
+			else if (k->since_ms + limit < next)
+				next = k->since_ms + limit;
+		}
+		/* a connection that starts meanwhile has a later deadline than any here */
+		until.tv_sec = (time_t)(next / 1000);
+		until.tv_nsec = (long)(next % 1000) * 1000000;
+		(void)pthread_cond_timedwait(&h->wake, &h->conns_lock, &until);
+	}
+	pthread_mutex_unlock(&h->conns_lock);
+	return NULL;
 }
 
 /*
@@ -253,11 +402,12 @@ um_http_start(const char *listen, struct um_metrics *m, struct um_http **out)
 	struct sockaddr_storage ss;
 	const union MHD_DaemonInfo *info;
 	struct um_http *h = NULL;
+	pthread_condattr_t ca;
 	enum um_err r = UM_ERR_INVAL;
 	unsigned flags;
 	uint16_t port = 0;
-	bool v6, lock_made = false;
-	int saved;
+	bool v6, lock_made = false, conns_made = false;
+	int saved, e;
 
 	if (out == NULL)
 		return um_seterr(UM_ERR_INVAL, "um_http_start: no out-parameter");
@@ -280,6 +430,23 @@ um_http_start(const char *listen, struct um_metrics *m, struct um_http **out)
 		goto out;
 	}
 	lock_made = true;
+	/* the reaper's clock is the deadlines' clock: CLOCK_MONOTONIC */
+	if (pthread_mutex_init(&h->conns_lock, NULL) != 0) {
+		r = um_seterr(UM_ERR_NOMEM, "initialising the HTTP connection lock");
+		goto out;
+	}
+	if ((e = pthread_condattr_init(&ca)) == 0) {
+		if ((e = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) == 0)
+			e = pthread_cond_init(&h->wake, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	if (e != 0) {
+		pthread_mutex_destroy(&h->conns_lock);
+		r = um_seterr(UM_ERR_NOMEM, "initialising the HTTP deadline timer: %s",
+		              strerror(e));
+		goto out;
+	}
+	conns_made = true;
 	h->starting = true;
 
 	/* MHD_USE_AUTO picks epoll on Linux: no FD_SETSIZE ceiling on descriptor numbers. */
@@ -288,16 +455,16 @@ um_http_start(const char *listen, struct um_metrics *m, struct um_http **out)
 		flags |= MHD_USE_IPv6; /* the socket is AF_INET6 (and IPV6_V6ONLY) */
 	errno = 0;
 	h->daemon = MHD_start_daemon(
-	        flags, port, NULL, NULL, handle, h,
+	        flags, port, accept_policy, h, handle, h,
 	        /* First, so that complaints about the options below reach it too. */
 	        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 	        /* Exactly the address written, not every address on `port`. */
 	        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	        /* The limits of http.h: descriptors umd needs for SIP stay its own. */
-	        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)UM_HTTP_CONNECTION_LIMIT,
+	        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MHD_LIMIT,
 	        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)UM_HTTP_PER_IP_LIMIT,
 	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)UM_HTTP_TIMEOUT_SECONDS,
-	        /* Counts what it holds, for um_http_connections(). */
+	        /* Tracks each connection and its request's deadline. */
 	        MHD_OPTION_NOTIFY_CONNECTION, notify, h, MHD_OPTION_END);
 	saved = errno;
 	pthread_mutex_lock(&h->lock);
@@ -317,6 +484,11 @@ um_http_start(const char *listen, struct um_metrics *m, struct um_http **out)
 			              listen);
 		goto out;
 	}
+	if ((e = pthread_create(&h->reaper, NULL, reaper, h)) != 0) {
+		MHD_stop_daemon(h->daemon);
+		r = um_seterr(UM_ERR_NOMEM, "cannot start the HTTP deadline thread: %s", strerror(e));
+		goto out;
+	}
 	info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info != NULL ? info->port : 0;
 	*out = h;
@@ -324,6 +496,10 @@ um_http_start(const char *listen, struct um_metrics *m, struct um_http **out)
 	r = UM_OK;
 out:
 	if (h != NULL) {
+		if (conns_made) {
+			pthread_cond_destroy(&h->wake);
+			pthread_mutex_destroy(&h->conns_lock);
+		}
 		if (lock_made)
 			pthread_mutex_destroy(&h->lock);
 		free(h);
@@ -336,7 +512,15 @@ um_http_stop(struct um_http *h)
 {
 	if (h == NULL)
 		return;
+	pthread_mutex_lock(&h->conns_lock);
+	h->stopping = true;
+	pthread_cond_signal(&h->wake);
+	pthread_mutex_unlock(&h->conns_lock);
+	pthread_join(h->reaper, NULL);
+	/* closes every connection: each CLOSED notification frees its struct conn */
 	MHD_stop_daemon(h->daemon);
+	pthread_cond_destroy(&h->wake);
+	pthread_mutex_destroy(&h->conns_lock);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

@@ -8,9 +8,23 @@
  * It must not become a way to starve umd, whose file descriptors serve SIP: it holds at most
  * UM_HTTP_CONNECTION_LIMIT connections, at most UM_HTTP_PER_IP_LIMIT from one client address
  * (further connections from that address are accepted and closed at once, so they do not queue
- * in front of other clients), and closes a connection idle for UM_HTTP_TIMEOUT_SECONDS (so
- * whoever holds the slots without asking anything loses them). While the total limit is reached
- * new connections wait in the kernel's listen queue until a slot frees.
+ * in front of other clients).
+ *
+ * Nor may slow clients starve it, for /healthz is the orchestrator's liveness probe (issue 15:
+ * 25 addresses x 8 connections, each sending a header line every 4 s, kept it unreachable, for
+ * an inactivity timeout never fired). So:
+ *
+ *   - each request has an absolute deadline: a connection (which carries one request: every
+ *     answer says "Connection: close") is closed UM_HTTP_REQUEST_SECONDS after it was
+ *     accepted, whatever it sends meanwhile (as HAProxy's "timeout http-request" and Apache's
+ *     mod_reqtimeout do);
+ *   - when all UM_HTTP_CONNECTION_LIMIT slots are taken, a new connection is not left in the
+ *     listen queue behind them: the connection whose deadline comes first (the oldest) is
+ *     closed to make room. A probe sends its whole request at once and is answered as soon as it
+ *     is accepted; to keep it out, a client would have to open connections faster than the
+ *     endpoint serves one request.
+ *
+ * UM_HTTP_TIMEOUT_SECONDS, libmicrohttpd's inactivity timeout, stays as a second line.
  */
 #ifndef UM_HTTP_H
 #define UM_HTTP_H
@@ -20,6 +34,7 @@
 
 #define UM_HTTP_CONNECTION_LIMIT 64
 #define UM_HTTP_PER_IP_LIMIT     8
+#define UM_HTTP_REQUEST_SECONDS  5
 #define UM_HTTP_TIMEOUT_SECONDS  10
 
 struct um_http;
@@ -40,7 +55,11 @@ void um_http_stop(struct um_http *h);
 /* The port it listens on (the one chosen when `listen` said port 0). */
 unsigned um_http_port(const struct um_http *h);
 
-/* Connections it holds now, and the most it ever held at once (tests, diagnostics). */
+/*
+ * Connections it holds now, and the most it ever held at once, not counting those it has
+ * already decided to close (deadline passed, or made room for a newer one) and that
+ * libmicrohttpd has not let go yet (tests, diagnostics).
+ */
 unsigned um_http_connections(const struct um_http *h);
 unsigned um_http_connections_peak(const struct um_http *h);
 

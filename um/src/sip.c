@@ -500,6 +500,18 @@ media_begin(struct um_sip *s, struct call *c)
 	call_answered(s, c);
 }
 
+/* 200 with umd's SDP (then wiped: it may hold umd's key) and, over TLS, umd's Contact. */
+static void
+respond_sdp(struct um_sip *s, nua_t *nua, nua_handle_t *nh, char *sdp)
+{
+	nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua),
+	            TAG_IF(s->contact, SIPTAG_CONTACT(s->contact)),
+	            SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp),
+	            SIPTAG_ALLOW_STR(ALLOW), TAG_END());
+	um_metrics_response(s->metrics, 200);
+	um_sdp_free(sdp);
+}
+
 static void
 respond_488(struct um_sip *s, nua_t *nua, nua_handle_t *nh, const char *peer, const char *why)
 {
@@ -560,12 +572,7 @@ on_reinvite(struct um_sip *s, nua_t *nua, nua_handle_t *nh, struct call *c, sip_
 	}
 	um_media_params_wipe(&c->params);
 	c->params = p;
-	nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua),
-	            TAG_IF(s->contact, SIPTAG_CONTACT(s->contact)),
-	            SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(answer),
-	            SIPTAG_ALLOW_STR(ALLOW), TAG_END());
-	um_metrics_response(s->metrics, 200);
-	um_sdp_free(answer);
+	respond_sdp(s, nua, nh, answer);
 }
 
 static void
@@ -640,12 +647,7 @@ on_invite(struct um_sip *s, nua_t *nua, nua_handle_t *nh, sip_t const *sip)
 	c->greeting = um_greetings_for(s->greetings, c->user);
 	c->answered = time(NULL);
 	nua_handle_bind(nh, c);
-	nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua),
-	            TAG_IF(s->contact, SIPTAG_CONTACT(s->contact)),
-	            SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(answer),
-	            SIPTAG_ALLOW_STR(ALLOW), TAG_END());
-	um_metrics_response(s->metrics, 200);
-	um_sdp_free(answer);
+	respond_sdp(s, nua, nh, answer);
 	if (!c->params.own_offer)
 		media_begin(s, c);
 out:

@@ -32,8 +32,7 @@ struct cmd {
 	uint64_t call;
 	struct um_media_params p; /* BEGIN, UPDATE: a copy, wiped once used */
 	struct um_greeting *greeting;
-	char call_id[256], from[256], to[256], gateway[128], media[32], thumbprint[64];
-	time_t started;
+	struct session_meta meta; /* BEGIN */
 	enum um_media_end why;
 	struct cmd *next;
 };
@@ -233,13 +232,6 @@ static void
 run_cmd(struct um_media *m, struct cmd *c, uint64_t now)
 {
 	struct session *s = c->kind == CMD_STOP ? NULL : lookup(m, c->call);
-	struct um_spool_meta meta = {.call_id = c->call_id,
-	                             .from = c->from,
-	                             .to = c->to,
-	                             .gateway = c->gateway,
-	                             .media = c->media,
-	                             .um_thumbprint = c->thumbprint[0] ? c->thumbprint : NULL,
-	                             .started = c->started};
 
 	if (s == NULL)
 		return;
@@ -247,9 +239,9 @@ run_cmd(struct um_media *m, struct cmd *c, uint64_t now)
 	case CMD_BEGIN:
 		if (s->begun)
 			break;
-		if (session_begin(s, &c->p, c->greeting, &meta, now) != UM_OK) {
+		if (session_begin(s, &c->p, c->greeting, &c->meta, now) != UM_OK) {
 			cc_log_message(m->log, CC_LOG_ERROR, "call %s: media not started: %s",
-			               c->call_id, um_errdetail());
+			               c->meta.call_id, um_errdetail());
 			s->begun = true; /* counted down in release */
 			um_metrics_calls(m->metrics, +1);
 			session_end(s, UM_END_ERROR, now);
@@ -566,14 +558,7 @@ um_media_begin(struct um_media *m, uint64_t call, const struct um_media_params *
 	c->call = call;
 	c->p = *p;
 	c->greeting = um_greeting_ref(greeting);
-	snprintf(c->call_id, sizeof(c->call_id), "%s", meta->call_id ? meta->call_id : "");
-	snprintf(c->from, sizeof(c->from), "%s", meta->from ? meta->from : "");
-	snprintf(c->to, sizeof(c->to), "%s", meta->to ? meta->to : "");
-	snprintf(c->gateway, sizeof(c->gateway), "%s", meta->gateway ? meta->gateway : "");
-	snprintf(c->media, sizeof(c->media), "%s", meta->media ? meta->media : "RTP");
-	snprintf(c->thumbprint, sizeof(c->thumbprint), "%s",
-	         meta->um_thumbprint ? meta->um_thumbprint : "");
-	c->started = meta->started;
+	session_meta_set(&c->meta, meta);
 	push(m, c);
 	return UM_OK;
 }

@@ -83,9 +83,9 @@ static void
 emit(struct session *s, struct um_media_event *ev)
 {
 	ev->call = s->id;
-	snprintf(ev->call_id, sizeof(ev->call_id), "%s", s->call_id);
-	snprintf(ev->from, sizeof(ev->from), "%s", s->from);
-	snprintf(ev->to, sizeof(ev->to), "%s", s->to);
+	snprintf(ev->call_id, sizeof(ev->call_id), "%s", s->meta.call_id);
+	snprintf(ev->from, sizeof(ev->from), "%s", s->meta.from);
+	snprintf(ev->to, sizeof(ev->to), "%s", s->meta.to);
 	s->env->emit(s->env->arg, ev);
 }
 
@@ -217,9 +217,22 @@ take_params(struct session *s, const struct um_media_params *p)
 	return UM_OK;
 }
 
+void
+session_meta_set(struct session_meta *d, const struct um_spool_meta *m)
+{
+	snprintf(d->call_id, sizeof(d->call_id), "%s", m->call_id ? m->call_id : "");
+	snprintf(d->from, sizeof(d->from), "%s", m->from ? m->from : "");
+	snprintf(d->to, sizeof(d->to), "%s", m->to ? m->to : "");
+	snprintf(d->gateway, sizeof(d->gateway), "%s", m->gateway ? m->gateway : "");
+	snprintf(d->media, sizeof(d->media), "%s", m->media ? m->media : "RTP");
+	snprintf(d->thumbprint, sizeof(d->thumbprint), "%s",
+	         m->um_thumbprint ? m->um_thumbprint : "");
+	d->started = m->started;
+}
+
 enum um_err
 session_begin(struct session *s, const struct um_media_params *p, struct um_greeting *greeting,
-              const struct um_spool_meta *m, uint64_t now)
+              const struct session_meta *m, uint64_t now)
 {
 	enum um_err r;
 
@@ -239,14 +252,7 @@ session_begin(struct session *s, const struct um_media_params *p, struct um_gree
 	s->next_send = now;
 	s->next_rtcp = now + RTCP_INTERVAL;
 	s->last_voice = now;
-	snprintf(s->call_id, sizeof(s->call_id), "%s", m->call_id ? m->call_id : "");
-	snprintf(s->from, sizeof(s->from), "%s", m->from ? m->from : "");
-	snprintf(s->to, sizeof(s->to), "%s", m->to ? m->to : "");
-	snprintf(s->gateway, sizeof(s->gateway), "%s", m->gateway ? m->gateway : "");
-	snprintf(s->media, sizeof(s->media), "%s", m->media ? m->media : "RTP");
-	snprintf(s->thumbprint, sizeof(s->thumbprint), "%s",
-	         m->um_thumbprint ? m->um_thumbprint : "");
-	s->started = m->started;
+	s->meta = *m;
 	s->begun = true;
 	return UM_OK;
 }
@@ -299,7 +305,7 @@ feed(struct session *s, const int16_t *pcm, size_t n)
 	 */
 	if (um_recording_write(s->rec, pcm, n) != UM_OK && !s->rec_failed) {
 		s->rec_failed = true;
-		cc_log_message(s->env->log, CC_LOG_ERROR, "call %s: recording: %s", s->call_id,
+		cc_log_message(s->env->log, CC_LOG_ERROR, "call %s: recording: %s", s->meta.call_id,
 		               um_errdetail());
 	}
 }
@@ -317,13 +323,14 @@ drain(struct session *s, bool all)
 static void
 record_start(struct session *s, uint64_t now)
 {
-	struct um_spool_meta m = {.call_id = s->call_id,
-	                          .from = s->from,
-	                          .to = s->to,
-	                          .gateway = s->gateway,
-	                          .media = s->media,
-	                          .um_thumbprint = s->thumbprint[0] ? s->thumbprint : NULL,
-	                          .started = s->started};
+	struct um_spool_meta m = {.call_id = s->meta.call_id,
+	                          .from = s->meta.from,
+	                          .to = s->meta.to,
+	                          .gateway = s->meta.gateway,
+	                          .media = s->meta.media,
+	                          .um_thumbprint =
+	                                  s->meta.thumbprint[0] ? s->meta.thumbprint : NULL,
+	                          .started = s->meta.started};
 
 	s->phase = PLAY_RECORD;
 	s->playing = NULL;
@@ -333,7 +340,7 @@ record_start(struct session *s, uint64_t now)
 	if (um_spool_begin(s->env->cfg->spool, &m, &s->rec) != UM_OK) {
 		s->rec = NULL;
 		cc_log_message(s->env->log, CC_LOG_ERROR, "call %s: no voice message: %s",
-		               s->call_id, um_errdetail());
+		               s->meta.call_id, um_errdetail());
 	}
 }
 
@@ -359,9 +366,9 @@ record_stop(struct session *s, bool truncated)
 	ev->call = s->id;
 	ev->kind = UM_MEV_RECORDED;
 	ev->truncated = truncated;
-	snprintf(ev->call_id, sizeof(ev->call_id), "%s", s->call_id);
-	snprintf(ev->from, sizeof(ev->from), "%s", s->from);
-	snprintf(ev->to, sizeof(ev->to), "%s", s->to);
+	snprintf(ev->call_id, sizeof(ev->call_id), "%s", s->meta.call_id);
+	snprintf(ev->from, sizeof(ev->from), "%s", s->meta.from);
+	snprintf(ev->to, sizeof(ev->to), "%s", s->meta.to);
 	um_metrics_media(env->metrics, UM_MC_RECORDED_MS, s->rec_samples / (RATE / 1000));
 	env->recording_started(env->arg);
 	um_recording_finish(s->rec, truncated, record_done, pd);
@@ -514,7 +521,7 @@ latch(struct session *s, const struct sockaddr_storage *from, bool rtcp)
 		cc_log_message(s->env->log, CC_LOG_INFO,
 		               "call %s: media latched to the source of "
 		               "its first %s packet",
-		               s->call_id, s->srtp ? "authenticated" : "RTP");
+		               s->meta.call_id, s->srtp ? "authenticated" : "RTP");
 	}
 }
 

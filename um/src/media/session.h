@@ -19,6 +19,15 @@ struct um_srtp;
 struct um_timeline;
 struct session;
 
+/* A message's metadata, copied (struct um_spool_meta's strings, bounded). */
+struct session_meta {
+	char call_id[256], from[256], to[256], gateway[128], media[32], thumbprint[64];
+	time_t started;
+};
+
+/* Copies `m` (NULL strings become ""; media "RTP" when none). */
+void session_meta_set(struct session_meta *d, const struct um_spool_meta *m);
+
 /* What the session needs of the engine (engine.c fills it; shared by every session). */
 struct session_env {
 	const struct um_media_config *cfg;
@@ -93,9 +102,7 @@ struct session {
 	unsigned long long sec_count[3], sec_told[3];
 	uint64_t sec_last[3];
 
-	/* The message's metadata. */
-	char call_id[256], from[256], to[256], gateway[128], media[32], thumbprint[64];
-	time_t started;
+	struct session_meta meta; /* the message's */
 };
 
 /* Binds the call's sockets (port pair `port`, `port` + 1). */
@@ -103,7 +110,7 @@ enum um_err session_new(const struct session_env *env, uint64_t id, int port,
                         struct session **out) UM_WUR;
 /* Starts media: the parameters and greeting are taken over (the caller's copy is left). */
 enum um_err session_begin(struct session *s, const struct um_media_params *p,
-                          struct um_greeting *greeting, const struct um_spool_meta *meta,
+                          struct um_greeting *greeting, const struct session_meta *meta,
                           uint64_t now) UM_WUR;
 enum um_err session_update(struct session *s, const struct um_media_params *p) UM_WUR;
 /* Datagrams waiting on one of its sockets. */
