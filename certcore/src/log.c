@@ -238,7 +238,8 @@ log_fields(struct cc_log *log, enum cc_log_level level, int id, const char *mess
 			if (v != NULL)
 				json_object_set_new(o, f[i].key, v);
 		}
-		if ((line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) != NULL) {
+		if ((line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+		                                  JSON_REAL_PRECISION(10))) != NULL) {
 			emit(log, level, line);
 			free(line);
 		}

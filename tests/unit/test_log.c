@@ -232,6 +232,7 @@ test_real_and_bool(void)
 	CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_object_get(j, "seconds")), 4.38, 0.0001);
 	CU_ASSERT(json_is_true(json_object_get(j, "truncated")));
 	CU_ASSERT(json_is_false(json_object_get(j, "other")));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"seconds\":4.38,")); /* not 4.3799999999999999 */
 	json_decref(j);
 	free(out);
 	out = capture(CC_LOG_TEXT, CC_EV_VOICE_MESSAGE_RECORDED, f, 4, NULL);

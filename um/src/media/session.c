@@ -161,6 +161,7 @@ session_new(const struct session_env *env, uint64_t id, int port, struct session
 	s->rtp_fd = s->rtcp_fd = -1;
 	s->rtp_ref.s = s->rtcp_ref.s = s;
 	s->rtcp_ref.rtcp = true;
+	s->heap_idx = SIZE_MAX;
 	if (open_socket(env->cfg->address, port, &s->rtp_fd) != 0 ||
 	    open_socket(env->cfg->address, port + 1, &s->rtcp_fd) != 0) {
 		r = um_seterr(UM_ERR_BUSY, "media ports %d and %d on %s: %s", port, port + 1,

@@ -54,8 +54,10 @@ struct session {
 	const struct session_env *env;
 	int rtp_fd, rtcp_fd, port;
 	struct session_sock rtp_ref, rtcp_ref;
-	bool begun; /* um_media_begin arrived: media flows */
-	bool done;  /* ended: nothing sent or recorded any more */
+	bool begun;      /* um_media_begin arrived: media flows */
+	size_t heap_idx; /* its place in the engine's timer heap; SIZE_MAX: not in it */
+	uint64_t wake;   /* when session_tick wants to run next (ns) */
+	bool done;       /* ended: nothing sent or recorded any more */
 
 	struct um_media_params p; /* a copy; wiped when the session ends */
 	struct um_srtp *srtp;
