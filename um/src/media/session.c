@@ -651,56 +651,73 @@ put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-/* RFC 3550 section 6.4.1 and 6.5: a sender report (with one report block once umd receives)
- * and an SDES CNAME, one compound packet. */
+/* RFC 3550 section 6.4.1 and appendix A.3: the report block on what umd received. */
+static void
+report_block(struct session *s, uint8_t *p)
+{
+	unsigned long long expected = rx_expected(s), lost, exp_int, rec_int;
+	uint32_t fraction = 0;
+
+	lost = expected > s->received ? expected - s->received : 0;
+	exp_int = expected - s->expected_prior;
+	rec_int = s->received - s->received_prior;
+	s->expected_prior = expected;
+	s->received_prior = s->received;
+	if (exp_int > rec_int && exp_int > 0)
+		fraction = (uint32_t)(((exp_int - rec_int) << 8) / exp_int);
+	if (lost > s->lost_reported) {
+		um_metrics_media(s->env->metrics, UM_MC_LOST, lost - s->lost_reported);
+		s->lost_reported = lost;
+	}
+	put32(p, s->rx_ssrc);
+	put32(p + 4, fraction << 24 | (uint32_t)(lost > 0x7fffff ? 0x7fffff : lost));
+	put32(p + 8, s->cycles + s->max_seq);
+	put32(p + 12, (uint32_t)s->jitter);
+	put32(p + 16, 0); /* LSR and DLSR: umd does not keep the gateway's reports */
+	put32(p + 20, 0);
+}
+
+/*
+ * RFC 3550 section 6.4 and 6.5: a sender report while umd sends, else (the gateway holds the
+ * call: umd only receives) a receiver report, with one report block once umd receives, and an
+ * SDES CNAME, in one compound packet. RTCP goes on in both directions of a held call but an
+ * inactive one (RFC 3264 section 5.1).
+ */
 static void
 send_rtcp(struct session *s)
 {
 	uint8_t buf[128 + UM_SRTP_OVERHEAD];
 	struct timespec rt;
-	unsigned long long expected, lost, exp_int, rec_int;
 	uint64_t ntp_frac;
-	uint32_t fraction = 0;
 	size_t len, rc = s->rx_started ? 1 : 0, sdes;
 	static const char cname[] = "umd";
 	int fd = s->p.rtcp_mux ? s->rtp_fd : s->rtcp_fd;
+	bool sender = may_send(s);
 
-	if (!may_send(s) || !sendable(&s->peer_rtcp))
+	if (s->p.dir == UM_DIR_INACTIVE || !sendable(&s->peer_rtcp))
 		return;
-	clock_gettime(CLOCK_REALTIME, &rt);
 	buf[0] = (uint8_t)(0x80 | rc);
-	buf[1] = 200;
-	len = 28 + 24 * rc;
 	buf[2] = 0;
-	buf[3] = (uint8_t)(len / 4 - 1);
 	put32(buf + 4, s->tx_ssrc);
-	put32(buf + 8, (uint32_t)(rt.tv_sec + 2208988800ULL)); /* NTP epoch: 1900 */
-	ntp_frac = ((uint64_t)rt.tv_nsec << 32) / NS;
-	put32(buf + 12, (uint32_t)ntp_frac);
-	put32(buf + 16, s->tx_ts);
-	put32(buf + 20, (uint32_t)s->tx_packets);
-	put32(buf + 24, (uint32_t)s->tx_octets);
-	if (rc) {
-		/* RFC 3550 appendix A.3. */
-		expected = rx_expected(s);
-		lost = expected > s->received ? expected - s->received : 0;
-		exp_int = expected - s->expected_prior;
-		rec_int = s->received - s->received_prior;
-		s->expected_prior = expected;
-		s->received_prior = s->received;
-		if (exp_int > rec_int && exp_int > 0)
-			fraction = (uint32_t)(((exp_int - rec_int) << 8) / exp_int);
-		if (lost > s->lost_reported) {
-			um_metrics_media(s->env->metrics, UM_MC_LOST, lost - s->lost_reported);
-			s->lost_reported = lost;
-		}
-		put32(buf + 28, s->rx_ssrc);
-		put32(buf + 32, fraction << 24 | (uint32_t)(lost > 0x7fffff ? 0x7fffff : lost));
-		put32(buf + 36, s->cycles + s->max_seq);
-		put32(buf + 40, (uint32_t)s->jitter);
-		put32(buf + 44, 0); /* LSR: umd does not keep the gateway's reports */
-		put32(buf + 48, 0);
+	if (sender) {
+		clock_gettime(CLOCK_REALTIME, &rt);
+		buf[1] = 200;
+		len = 28;
+		put32(buf + 8, (uint32_t)(rt.tv_sec + 2208988800ULL)); /* NTP epoch: 1900 */
+		ntp_frac = ((uint64_t)rt.tv_nsec << 32) / NS;
+		put32(buf + 12, (uint32_t)ntp_frac);
+		put32(buf + 16, s->tx_ts);
+		put32(buf + 20, (uint32_t)s->tx_packets);
+		put32(buf + 24, (uint32_t)s->tx_octets);
+	} else {
+		buf[1] = 201;
+		len = 8;
 	}
+	if (rc) {
+		report_block(s, buf + len);
+		len += 24;
+	}
+	buf[3] = (uint8_t)(len / 4 - 1);
 	/* SDES: one chunk, CNAME, then the END item and padding to a 32-bit boundary. */
 	sdes = 4 + 4 + 2 + sizeof(cname) - 1;
 	sdes = (sdes + 1 + 3) & ~(size_t)3;
