@@ -203,6 +203,8 @@ check "gw -> umd: every packet decrypts with the gateway's key but the $FORGED f
 check "... ciphertext on the wire" jqf "$WORK/wire-gw.json" '.audio_packets > 250 and .g711_like == 0'
 check "... carrying the tone" audio has-tone "$WORK/wire-gw.wav" 1000 2.8
 check "... and the '#' (payload type 101)" jqf "$WORK/wire-gw.json" '.payload_types | index(101)'
+"$SRTP_DECRYPT" --pcap "$WORK/sec.pcap" --port "$((UPORT + 1))" --rtcp --suite "$SUITE" --key "$UKEY" >"$WORK/wire-rtcp.json"
+check "umd's RTCP (sender reports every 5 s) is SRTCP and decrypts with umd's key" jqf "$WORK/wire-rtcp.json" '.decrypted >= 1 and .failed == 0'
 "$SRTP_DECRYPT" --pcap "$WORK/sec.pcap" --port "$UPORT" --suite "$SUITE" --key "$GKEY" >"$WORK/wire-wrong.json"
 expect_eq "control: umd's packets do not decrypt with the gateway's key" 1 "$?"
 check "... not one of them" jqf "$WORK/wire-wrong.json" '.packets > 250 and .decrypted == 0'
