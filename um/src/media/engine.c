@@ -61,6 +61,11 @@ struct um_media {
 	/* The media thread's own: the live sessions by their next wake-up (a binary min-heap). */
 	struct session **heap;
 	size_t nheap, capheap;
+	/*
+	 * Sessions released while a batch of epoll events is handled: events later in the same
+	 * batch may still point at them, so they are freed after it.
+	 */
+	struct session *graveyard;
 };
 
 const char *
@@ -316,7 +321,20 @@ release(struct um_media *m, struct session *s)
 	pthread_mutex_unlock(&m->lock);
 	if (s->begun)
 		um_metrics_calls(m->metrics, -1);
-	session_free(s);
+	s->dead = true;
+	s->next_dead = m->graveyard;
+	m->graveyard = s;
+}
+
+static void
+bury(struct um_media *m)
+{
+	struct session *s;
+
+	while ((s = m->graveyard) != NULL) {
+		m->graveyard = s->next_dead;
+		session_free(s);
+	}
 }
 
 static void
@@ -346,7 +364,7 @@ run_cmd(struct um_media *m, struct cmd *c, uint64_t now)
 			               c->meta.call_id, um_errdetail());
 			s->begun = true; /* counted down in release */
 			um_metrics_calls(m->metrics, +1);
-			session_end(s, UM_END_ERROR, now);
+			session_hang_up(s, UM_END_ERROR, now);
 			break;
 		}
 		c->greeting = NULL; /* the session holds it */
@@ -355,7 +373,7 @@ run_cmd(struct um_media *m, struct cmd *c, uint64_t now)
 		if (!heap_push(m, s, now)) {
 			cc_log_message(m->log, CC_LOG_ERROR, "call %s: out of memory",
 			               c->meta.call_id);
-			session_end(s, UM_END_ERROR, now);
+			session_hang_up(s, UM_END_ERROR, now);
 		}
 		break;
 	case CMD_UPDATE:
@@ -455,9 +473,11 @@ engine_main(void *arg)
 				due = true;
 			} else {
 				ss = evs[i].data.ptr;
-				session_readable(ss->s, ss->rtcp, now);
+				if (!ss->s->dead)
+					session_readable(ss->s, ss->rtcp, now);
 			}
 		}
+		bury(m);
 		/*
 		 * A packet in does not move any session's time: the heap is looked at when the
 		 * timer fires or a command came. What a packet asks for ('#') is acted on at the
@@ -479,6 +499,7 @@ engine_main(void *arg)
 			release(m, s);
 		}
 	}
+	bury(m);
 	return NULL;
 }
 

@@ -80,22 +80,20 @@ entry_clear(struct entry *e)
 
 /*
  * (Re)loads the entry's file when it changed. UM_OK with e->g set; the file's own error
- * otherwise (ENOENT: UM_ERR_IO with errno kept).
+ * otherwise, with *missing set when the file does not exist.
  */
 static enum um_err
-refresh(struct entry *e)
+refresh(struct entry *e, bool *missing)
 {
 	struct um_audio *a = NULL;
 	struct um_greeting *g;
 	struct stat st;
 	enum um_err r;
 
+	*missing = false;
 	if (stat(e->path, &st) != 0) {
-		int saved = errno;
-
-		r = um_seterr(UM_ERR_IO, "greeting %s: %s", e->path, strerror(saved));
-		errno = saved;
-		return r;
+		*missing = errno == ENOENT;
+		return um_seterr(UM_ERR_IO, "greeting %s: %s", e->path, strerror(errno));
 	}
 	if (e->g != NULL && st.st_size == e->size && st.st_mtim.tv_sec == e->mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == e->mtime.tv_nsec)
@@ -117,9 +115,11 @@ default_greeting(struct um_greetings *gs)
 	struct um_audio *a = NULL;
 	enum um_err r;
 
-	if ((r = refresh(&gs->def)) == UM_OK)
+	bool missing;
+
+	if ((r = refresh(&gs->def, &missing)) == UM_OK)
 		return UM_OK;
-	if (r != UM_ERR_IO || errno != ENOENT)
+	if (!missing)
 		return r;
 	/* No default greeting at all: a second of silence before the beep. */
 	if (!gs->warned_missing)
@@ -198,6 +198,7 @@ um_greetings_for(struct um_greetings *gs, const char *user)
 	struct entry *e = NULL;
 	enum um_err r;
 	size_t i;
+	bool missing;
 
 	if (file_safe(user) &&
 	    (size_t)snprintf(path, sizeof(path), "%s/%s.wav", gs->dir, user) < sizeof(path)) {
@@ -217,7 +218,7 @@ um_greetings_for(struct um_greetings *gs, const char *user)
 				e = NULL;
 		}
 		if (e != NULL) {
-			if ((r = refresh(e)) == UM_OK)
+			if ((r = refresh(e, &missing)) == UM_OK)
 				return um_greeting_ref(e->g);
 			cc_log_message(gs->log, CC_LOG_WARNING, "%s; playing the default greeting",
 			               um_errdetail());

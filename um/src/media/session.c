@@ -247,8 +247,8 @@ session_begin(struct session *s, const struct um_media_params *p, struct um_gree
 		return um_seterr(UM_ERR_MEDIA, "no randomness for RTP's SSRC, sequence, timestamp");
 	s->tx_seq &= 0x7fff; /* RFC 3550 section 5.1: random, and far from wrapping at once */
 	s->greeting = greeting;
-	s->playing = greeting ? um_greeting_audio(greeting) : NULL;
-	s->phase = PLAY_GREETING;
+	s->playing = greeting ? um_greeting_audio(greeting) : s->env->beep;
+	s->phase = greeting ? PLAY_GREETING : PLAY_BEEP; /* no greeting: the beep at once */
 	s->tx_first = true;
 	s->next_send = now;
 	s->next_rtcp = now + RTCP_INTERVAL;
@@ -498,8 +498,12 @@ source_ok(struct session *s, const struct sockaddr_storage *from, bool rtcp)
 
 	if (same_addr(from, want))
 		return true;
-	/* media_latching: any source until a packet authenticates (checked by the caller). */
-	return s->env->cfg->latching && !s->latched;
+	/*
+	 * media_latching: any source until a packet authenticates (checked by the caller) — but
+	 * in a secure mode plain RTP never authenticates, so there only the offered address
+	 * counts, for the whole call.
+	 */
+	return s->env->cfg->latching && !s->latched && (!s->env->secure || s->srtp != NULL);
 }
 
 static void
@@ -735,9 +739,8 @@ send_rtcp(struct session *s)
 	(void)sendto(fd, buf, len, 0, (struct sockaddr *)&s->peer_rtcp, sa_len(&s->peer_rtcp));
 }
 
-/* The media ends the call itself: the SIP thread is asked to send BYE. */
-static void
-hang_up(struct session *s, enum um_media_end why, uint64_t now)
+void
+session_hang_up(struct session *s, enum um_media_end why, uint64_t now)
 {
 	struct um_media_event ev;
 
@@ -772,7 +775,7 @@ session_tick(struct session *s, uint64_t now)
 			} else if (s->phase == PLAY_BEEP) {
 				record_start(s, now);
 			} else if (s->phase == PLAY_END_TONE) {
-				hang_up(s, UM_END_MAX, now);
+				session_hang_up(s, UM_END_MAX, now);
 				return UINT64_MAX;
 			}
 		}
@@ -791,7 +794,7 @@ session_tick(struct session *s, uint64_t now)
 			s->playing = s->env->beep;
 			s->play_pos = 0;
 		} else if (s->phase == PLAY_RECORD) {
-			hang_up(s, UM_END_DTMF, now);
+			session_hang_up(s, UM_END_DTMF, now);
 			return UINT64_MAX;
 		}
 	}
@@ -804,7 +807,7 @@ session_tick(struct session *s, uint64_t now)
 			s->play_pos = 0;
 		} else if (s->p.dir != UM_DIR_INACTIVE && s->p.dir != UM_DIR_SENDONLY &&
 		           now - s->last_voice >= (uint64_t)cfg->silence_seconds * NS) {
-			hang_up(s, UM_END_SILENCE, now);
+			session_hang_up(s, UM_END_SILENCE, now);
 			return UINT64_MAX;
 		} else if (s->p.dir == UM_DIR_INACTIVE || s->p.dir == UM_DIR_SENDONLY) {
 			s->last_voice = now; /* on hold: the caller is not silent, just not heard */

@@ -54,7 +54,9 @@ struct session {
 	const struct session_env *env;
 	int rtp_fd, rtcp_fd, port;
 	struct session_sock rtp_ref, rtcp_ref;
-	bool begun;      /* um_media_begin arrived: media flows */
+	bool begun; /* um_media_begin arrived: media flows */
+	bool dead;  /* released: freed once the engine's current batch of events is done */
+	struct session *next_dead;
 	size_t heap_idx; /* its place in the engine's timer heap; SIZE_MAX: not in it */
 	uint64_t wake;   /* when session_tick wants to run next (ns) */
 	bool done;       /* ended: nothing sent or recorded any more */
@@ -119,6 +121,8 @@ enum um_err session_update(struct session *s, const struct um_media_params *p) U
 void session_readable(struct session *s, bool rtcp, uint64_t now);
 /* Sends what is due and checks the timers; returns when it wants to run next (ns). */
 uint64_t session_tick(struct session *s, uint64_t now);
+/* The media ends the call itself: session_end, then the SIP thread is asked to send BYE. */
+void session_hang_up(struct session *s, enum um_media_end why, uint64_t now);
 /* Ends the call's media (commits or drops the recording). Idempotent. */
 void session_end(struct session *s, enum um_media_end why, uint64_t now);
 /* Closes its sockets and frees it (after session_end). */
