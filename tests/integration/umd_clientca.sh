@@ -77,7 +77,7 @@ names_of() { # PEM files...: their subjects as s_client prints them, sorted
 
 # --- a bad value is refused, naming file:line --------------------------------------------------
 conf "$WORK/bad.conf" loud
-expect_fail "client_ca_names = loud: umd -n names file:line" 1 "bad.conf:9: client_ca_names \"loud\": store, none or all" "$UMD" -n -c "$WORK/bad.conf"
+expect_fail "client_ca_names = loud: umd -n names file:line" 1 "bad.conf:11: client_ca_names \"loud\": store, none or all" "$UMD" -n -c "$WORK/bad.conf"
 for v in store none all; do
 	conf "$WORK/$v.conf" "$v"
 	check "client_ca_names = $v is accepted" "$UMD" -n -c "$WORK/$v.conf"

@@ -91,6 +91,7 @@ listen = 127.0.0.1:$UPORT
 log_format = json
 store = $WORK/store3
 http_listen =
+spool = $WORK/spool3
 [gateway local]
 address = 127.0.0.1
 CONF

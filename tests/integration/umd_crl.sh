@@ -81,12 +81,12 @@ hup() { # NAME: SIGHUP and wait until the reload is logged
 
 # --- the key -------------------------------------------------------------------------------------
 conf "$WORK/bad.conf" hard
-expect_fail "gateway_revocation = hard: umd -n names file:line" 1 'bad.conf:9: gateway_revocation "hard": soft or require' "$UMD" -n -c "$WORK/bad.conf"
+expect_fail "gateway_revocation = hard: umd -n names file:line" 1 'bad.conf:11: gateway_revocation "hard": soft or require' "$UMD" -n -c "$WORK/bad.conf"
 conf "$WORK/bad2.conf" "" "gateway_crl_fetch = maybe"
-expect_fail "gateway_crl_fetch = maybe: file:line" 1 'bad2.conf:10: gateway_crl_fetch "maybe": yes or no' "$UMD" -n -c "$WORK/bad2.conf"
+expect_fail "gateway_crl_fetch = maybe: file:line" 1 'bad2.conf:12: gateway_crl_fetch "maybe": yes or no' "$UMD" -n -c "$WORK/bad2.conf"
 for v in ftp://proxy.test:21 https://proxy.test:3128 http:// "http://proxy.test:3128/path" "http://u:p@proxy.test:3128" "http://proxy.test:99999"; do
 	conf "$WORK/bad3.conf" "" "gateway_crl_proxy = $v"
-	expect_fail "gateway_crl_proxy = $v: file:line" 1 "bad3.conf:10: gateway_crl_proxy \"$v\": http://host\\[:port\\], or empty for none" "$UMD" -n -c "$WORK/bad3.conf"
+	expect_fail "gateway_crl_proxy = $v: file:line" 1 "bad3.conf:12: gateway_crl_proxy \"$v\": http://host\\[:port\\], or empty for none" "$UMD" -n -c "$WORK/bad3.conf"
 done
 conf "$WORK/good.conf" "" "$(printf 'gateway_crl_fetch = no\ngateway_crl_proxy = http://proxy.test:3128')"
 check "gateway_crl_fetch = no and gateway_crl_proxy = http://proxy.test:3128 are accepted" "$UMD" -n -c "$WORK/good.conf"

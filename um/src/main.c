@@ -457,13 +457,14 @@ main(int argc, char **argv)
 		cc_log_message(d.log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
 		goto out;
 	}
+	/* Media first: once the SIP stack runs, a failure would have to shut it down first. */
+	if (!start_media(&d))
+		goto out;
 	if (um_sip_start(d.root, d.cfg, d.certs ? um_certs_dir(d.certs) : NULL, d.log, d.metrics,
 	                 &d.sip) != UM_OK) {
 		cc_log_message(d.log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
 		goto out;
 	}
-	if (!start_media(&d))
-		goto out;
 	um_sip_set_media(d.sip, d.media, d.greetings, d.certs);
 	if (d.cfg->mode != UM_MODE_UNSECURED && um_tls_context_count() == 0) {
 		/* sofia-sip starts even when its TLS context fails: umd does not. */

@@ -4,10 +4,13 @@
 #define NUA_HMAGIC_T    void
 #define NTA_LEG_MAGIC_T void
 
+#include <arpa/inet.h>
 #include <dlfcn.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/x509v3.h>
 #include <sofia-sip/hostdomain.h>
@@ -423,11 +426,36 @@ request_gateway(struct um_sip *s, nua_t *nua, struct sockaddr_storage *peer, X50
 	return um_gateway_match(s->cfg, ai->ai_addr, *cert, why, len);
 }
 
-/* The address umd's SDP names, and its media sockets bind to. */
-static const char *
-media_host(const struct um_sip *s)
+/*
+ * The address umd's SDP names for a call from `peer`: media_address, else the listen host; when
+ * that is a wildcard (0.0.0.0 or ::, a container), the local address the kernel routes to the
+ * gateway from (a connected UDP socket's name: no packet is sent), where the media sockets,
+ * bound to the wildcard, receive. false when there is none.
+ */
+static bool
+media_host(const struct um_sip *s, const struct sockaddr_storage *peer, char *buf, size_t len)
 {
-	return s->cfg->media_address ? s->cfg->media_address : s->cfg->listen_host;
+	const char *h = s->cfg->media_address ? s->cfg->media_address : s->cfg->listen_host;
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	bool ok = false;
+	int fd;
+
+	if (strcmp(h, "0.0.0.0") != 0 && strcmp(h, "::") != 0) {
+		snprintf(buf, len, "%s", h);
+		return true;
+	}
+	if ((fd = socket(peer->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	if (connect(fd, (const struct sockaddr *)peer,
+	            peer->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                                        : sizeof(struct sockaddr_in)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&local, &llen) == 0 &&
+	    getnameinfo((struct sockaddr *)&local, llen, buf, (socklen_t)len, NULL, 0,
+	                NI_NUMERICHOST) == 0)
+		ok = true;
+	close(fd);
+	return ok;
 }
 
 static void
@@ -530,7 +558,7 @@ static void
 on_reinvite(struct um_sip *s, nua_t *nua, nua_handle_t *nh, struct call *c, sip_t const *sip)
 {
 	struct um_media_params p;
-	char why[384], *answer = NULL, peer[64];
+	char why[384], *answer = NULL, peer[64], host[INET6_ADDRSTRLEN];
 	const char *body = NULL;
 	size_t len = 0;
 
@@ -545,8 +573,13 @@ on_reinvite(struct um_sip *s, nua_t *nua, nua_handle_t *nh, struct call *c, sip_
 		um_metrics_response(s->metrics, 200);
 		return;
 	}
-	if (!um_sdp_answer(s->cfg->mode, body, len, media_host(s), c->port, &c->params, &p, &answer,
-	                   why, sizeof(why))) {
+	if (!media_host(s, &c->owner.addr, host, sizeof(host))) {
+		nua_respond(nh, SIP_500_INTERNAL_SERVER_ERROR, NUTAG_WITH_THIS(nua), TAG_END());
+		um_metrics_response(s->metrics, 500);
+		return;
+	}
+	if (!um_sdp_answer(s->cfg->mode, body, len, host, c->port, &c->params, &p, &answer, why,
+	                   sizeof(why))) {
 		um_addr_text((struct sockaddr *)&c->owner.addr, peer, sizeof(peer));
 		/* RFC 3264 section 8: a refused re-offer leaves the session as it was. */
 		respond_488(s, nua, nh, peer, why);
@@ -578,7 +611,7 @@ on_reinvite(struct um_sip *s, nua_t *nua, nua_handle_t *nh, struct call *c, sip_
 static void
 on_invite(struct um_sip *s, nua_t *nua, nua_handle_t *nh, sip_t const *sip)
 {
-	char peer[64], why[384], *answer = NULL;
+	char peer[64], why[384], *answer = NULL, host[INET6_ADDRSTRLEN];
 	const char *body = NULL;
 	const struct um_gateway *gw;
 	struct sockaddr_storage from;
@@ -637,8 +670,17 @@ on_invite(struct um_sip *s, nua_t *nua, nua_handle_t *nh, sip_t const *sip)
 		body = sip->sip_payload->pl_data;
 		len = sip->sip_payload->pl_len;
 	}
-	if (!um_sdp_answer(s->cfg->mode, body, len, media_host(s), c->port, NULL, &c->params,
-	                   &answer, why, sizeof(why))) {
+	if (!media_host(s, &from, host, sizeof(host))) {
+		snprintf(why, sizeof(why), "no local address to reach the gateway's media");
+		cc_log_message(s->log, CC_LOG_ERROR, "INVITE from %s: %s", peer, why);
+		um_media_end(s->media, c->media, UM_END_ERROR);
+		call_free(s, c);
+		nua_respond(nh, SIP_500_INTERNAL_SERVER_ERROR, NUTAG_WITH_THIS(nua), TAG_END());
+		um_metrics_response(s->metrics, 500);
+		goto out;
+	}
+	if (!um_sdp_answer(s->cfg->mode, body, len, host, c->port, NULL, &c->params, &answer, why,
+	                   sizeof(why))) {
 		um_media_end(s->media, c->media, UM_END_ERROR);
 		call_free(s, c);
 		respond_488(s, nua, nh, peer, why);

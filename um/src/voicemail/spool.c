@@ -476,6 +476,27 @@ mkdir_0700(const char *path)
 	return UM_OK;
 }
 
+/*
+ * The folders above the spool, made as `mkdir -p` would (0755: they are /var/lib/umedge and the
+ * like, shared with the store), so that a fresh installation starts; the spool itself is 0700.
+ */
+static enum um_err
+mkdir_parents(const char *path)
+{
+	char buf[4096], *p;
+
+	if (strlen(path) >= sizeof(buf))
+		return um_seterr(UM_ERR_SPOOL, "spool path too long: %s", path);
+	memcpy(buf, path, strlen(path) + 1);
+	for (p = buf + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return um_seterr(UM_ERR_SPOOL, "mkdir %s: %s", buf, strerror(errno));
+		*p = '/';
+	}
+	return UM_OK;
+}
+
 static int
 open_dir(const char *path)
 {
@@ -522,7 +543,7 @@ um_spool_open(const char *dir, struct um_spool **out)
 	len = strlen(s->dir);
 	while (len > 1 && s->dir[len - 1] == '/')
 		s->dir[--len] = '\0';
-	if ((r = mkdir_0700(s->dir)) != UM_OK)
+	if ((r = mkdir_parents(s->dir)) != UM_OK || (r = mkdir_0700(s->dir)) != UM_OK)
 		goto out;
 	for (i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", s->dir, folders[i]);
