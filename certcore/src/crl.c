@@ -134,7 +134,8 @@ STACK_OF(X509_CRL) * cc_crl_read(const unsigned char *buf, size_t len)
 static enum cc_err
 from_folder(struct cc_store *s, X509 *issuer, time_t now, struct crl_lookup *l, char **refused)
 {
-	char *dpath = NULL, *p = NULL;
+	struct cc_dir cd = {-1, NULL};
+	char *p = NULL;
 	unsigned char *buf = NULL;
 	size_t len;
 	DIR *d = NULL;
@@ -145,12 +146,14 @@ from_folder(struct cc_store *s, X509 *issuer, time_t now, struct crl_lookup *l, 
 	int i;
 	enum cc_err r = CC_ERR_NOMEM;
 
-	if ((dpath = cc_aprintf("%s/crl", cc_store_path(s))) == NULL) {
-		r = cc_seterr(CC_ERR_NOMEM, "path");
+	/* No folder: nothing cached. A link or another user's folder: refused, not read. */
+	if ((r = cc_store_dir(s, "crl", &cd)) != CC_OK) {
+		if (r == CC_ERR_NOT_FOUND)
+			r = CC_OK;
 		goto out;
 	}
-	if ((d = opendir(dpath)) == NULL) {
-		r = CC_OK; /* no folder: nothing cached */
+	if ((d = cc_dir_opendir(&cd)) == NULL) {
+		r = CC_OK; /* unreadable: nothing cached, as a missing folder */
 		goto out;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -161,11 +164,11 @@ from_folder(struct cc_store *s, X509 *issuer, time_t now, struct crl_lookup *l, 
 		buf = NULL;
 		sk_X509_CRL_pop_free(sk, X509_CRL_free);
 		sk = NULL;
-		if ((p = cc_aprintf("%s/%s", dpath, de->d_name)) == NULL) {
+		if ((p = cc_aprintf("%s/%s", cd.path, de->d_name)) == NULL) {
 			r = cc_seterr(CC_ERR_NOMEM, "path");
 			goto out;
 		}
-		if (cc_file_read(p, MAX_CRL, &buf, &len, NULL) != CC_OK)
+		if (cc_file_read_at(cd.fd, cd.path, de->d_name, MAX_CRL, &buf, &len, NULL) != CC_OK)
 			continue;
 		if ((sk = cc_crl_read(buf, len)) == NULL)
 			continue;
@@ -197,7 +200,7 @@ out:
 	sk_X509_CRL_pop_free(sk, X509_CRL_free);
 	if (d != NULL)
 		closedir(d);
-	free(dpath);
+	cc_dir_close(&cd);
 	free(p);
 	free(buf);
 	return r;
@@ -313,7 +316,8 @@ cache_crl(struct cc_store *s, const char *url, X509_CRL *crl)
 {
 	unsigned char md[EVP_MAX_MD_SIZE], *der = NULL;
 	unsigned int mdlen = 0, i;
-	char hex[2 * EVP_MAX_MD_SIZE + 1], *path;
+	char hex[2 * EVP_MAX_MD_SIZE + 1], *name = NULL;
+	struct cc_dir cd = {-1, NULL};
 	int len;
 
 	if (EVP_Digest(url, strlen(url), md, &mdlen, EVP_sha1(), NULL) != 1) {
@@ -326,12 +330,14 @@ cache_crl(struct cc_store *s, const char *url, X509_CRL *crl)
 		ERR_clear_error();
 		return;
 	}
-	if ((path = cc_aprintf("%s/crl/fetched-%s.crl", cc_store_path(s), hex)) != NULL) {
-		/* A cache that cannot be written only costs a fetch next time. */
-		if (cc_file_write_atomic(path, der, (size_t)len, 0644) != CC_OK)
-			ERR_clear_error();
-		free(path);
-	}
+	/* A cache that cannot be written (crl/ missing, a link, ...) only costs a fetch next time.
+	 */
+	if ((name = cc_aprintf("fetched-%s.crl", hex)) != NULL &&
+	    cc_store_dir(s, "crl", &cd) == CC_OK &&
+	    cc_file_write_atomic_at(cd.fd, cd.path, name, der, (size_t)len, 0644) != CC_OK)
+		ERR_clear_error();
+	cc_dir_close(&cd);
+	free(name);
 	OPENSSL_free(der);
 }
 

@@ -26,6 +26,7 @@ static const char *const messages[CC_ERR__MAX] = {
         [CC_ERR_STATE] = "state record unreadable",
         [CC_ERR_NO_EXPORT] = "private key is not exportable",
         [CC_ERR_PASSWORD] = "wrong password",
+        [CC_ERR_LIMIT] = "input exceeds a safety limit",
 };
 
 static _Thread_local char detail[1024];

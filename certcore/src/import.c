@@ -3,6 +3,7 @@
  * -BinaryEncoded): reading PEM, DER, PKCS#7 and PKCS#12 with OpenSSL's own parsers, telling the
  * leaf from its chain, and writing PKCS#12 with modern algorithms.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
@@ -108,16 +110,315 @@ out:
 	return r;
 }
 
+/*
+ * The cost of reading a PKCS#12 lies in its key derivations (RFC 7292 appendix B, RFC 8018
+ * section 5.2), and the file chooses their iteration counts: issue 15's had 2^31-1 in its MAC
+ * and import ran until it was killed. Each count is checked before its derivation runs, against
+ * CC_PKCS12_MAX_ITER, and the sum of a file's counts against CC_PKCS12_MAX_ITER_TOTAL.
+ */
+struct p12_walk {
+	const char *pw;         /* the password the MAC verified (NULL: none at all) */
+	uint64_t charged;       /* iterations counted so far */
+	bool dry;               /* count only: derive and decrypt nothing */
+	EVP_PKEY *key;          /* the first key bag's, as PKCS12_parse keeps the first */
+	STACK_OF(X509) * certs; /* the caller's */
+};
+
+/* Counts `iter` iterations for `what` ("MAC asks"): refused past either limit. */
+static enum cc_err
+charge(struct p12_walk *w, uint64_t iter, const char *what)
+{
+	unsigned long long n = iter, before = w->charged;
+
+	if (iter > CC_PKCS12_MAX_ITER)
+		return cc_seterr(CC_ERR_LIMIT,
+		                 "the PKCS#12 file's %s for %llu iterations, more than the %d "
+		                 "certcore accepts (OpenSSL writes 2048, certctl export %d); "
+		                 "refused before deriving any key from it",
+		                 what, n, CC_PKCS12_MAX_ITER, CC_PKCS12_ITER);
+	if (w->charged + iter > CC_PKCS12_MAX_ITER_TOTAL)
+		return cc_seterr(CC_ERR_LIMIT,
+		                 "the PKCS#12 file asks for more than %d iterations in all: its %s "
+		                 "for %llu after %llu already; refused before deriving that key",
+		                 CC_PKCS12_MAX_ITER_TOTAL, what, n, before);
+	w->charged += iter;
+	return CC_OK;
+}
+
+/* An iteration count (RFC 7292 appendix B.4 and RFC 8018 leave it positive); absent means 1. */
+static enum cc_err
+iter_value(const ASN1_INTEGER *ai, const char *what, uint64_t *iter)
+{
+	*iter = 1;
+	if (ai != NULL && ASN1_INTEGER_get_uint64(iter, ai) != 1)
+		return cc_seterr_ssl(CC_ERR_PARSE, "the PKCS#12 file's %s iteration count", what);
+	return CC_OK;
+}
+
+/*
+ * The iteration count of a password-based encryption: PBEPARAM's for PKCS#12's own PBEs and
+ * PKCS#5 v1.5 (RFC 7292 appendix C, RFC 8018 appendix A.3); PBKDF2PARAM's under PBES2 (RFC 8018
+ * appendix A.4). PBES2 with another key derivation (scrypt) is refused: its cost is not an
+ * iteration count, and no PKCS#12 writer uses it.
+ */
+static enum cc_err
+pbe_iterations(const X509_ALGOR *alg, const char *what, uint64_t *iter)
+{
+	PBE2PARAM *pbe2 = NULL;
+	PBKDF2PARAM *kdf = NULL;
+	PBEPARAM *pbe = NULL;
+	char name[80];
+	int nid;
+	enum cc_err r = CC_ERR_PARSE;
+
+	*iter = 0;
+	if (alg == NULL || alg->algorithm == NULL) {
+		r = cc_seterr(CC_ERR_PARSE, "the PKCS#12 file's %s: no encryption algorithm", what);
+		goto out;
+	}
+	nid = OBJ_obj2nid(alg->algorithm);
+	OBJ_obj2txt(name, sizeof(name), alg->algorithm, 0);
+	if (nid == NID_pbes2) {
+		if ((pbe2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), alg->parameter)) ==
+		    NULL) {
+			r = cc_seterr_ssl(CC_ERR_PARSE, "the PKCS#12 file's %s: PBES2 parameters",
+			                  what);
+			goto out;
+		}
+		if (OBJ_obj2nid(pbe2->keyfunc->algorithm) != NID_id_pbkdf2) {
+			OBJ_obj2txt(name, sizeof(name), pbe2->keyfunc->algorithm, 0);
+			r = cc_seterr(CC_ERR_PARSE,
+			              "the PKCS#12 file's %s: key derivation %s is not accepted "
+			              "(PBKDF2 only, whose cost is its iteration count)",
+			              what, name);
+			goto out;
+		}
+		if ((kdf = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM),
+		                                     pbe2->keyfunc->parameter)) == NULL) {
+			r = cc_seterr_ssl(CC_ERR_PARSE, "the PKCS#12 file's %s: PBKDF2 parameters",
+			                  what);
+			goto out;
+		}
+		r = iter_value(kdf->iter, what, iter);
+	} else if (EVP_PBE_find(EVP_PBE_TYPE_OUTER, nid, NULL, NULL, NULL) == 1) {
+		if ((pbe = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM), alg->parameter)) ==
+		    NULL) {
+			r = cc_seterr_ssl(CC_ERR_PARSE, "the PKCS#12 file's %s: %s parameters",
+			                  what, name);
+			goto out;
+		}
+		r = iter_value(pbe->iter, what, iter);
+	} else {
+		r = cc_seterr(CC_ERR_PARSE,
+		              "the PKCS#12 file's %s: %s is not a password-based encryption", what,
+		              name);
+	}
+out:
+	PBE2PARAM_free(pbe2);
+	PBKDF2PARAM_free(kdf);
+	PBEPARAM_free(pbe);
+	return r;
+}
+
+/*
+ * The MAC's count (RFC 7292 section 4), `runs` times: a password that may be empty is tried
+ * both ways. Its key comes from PKCS#12's derivation with a digest; PBMAC1 (RFC 9579), whose
+ * count sits in PBKDF2 parameters, is refused rather than derived unchecked.
+ */
+static enum cc_err
+charge_mac(struct p12_walk *w, const PKCS12 *p12, int runs)
+{
+	const X509_ALGOR *macalg = NULL;
+	const ASN1_INTEGER *ai = NULL;
+	uint64_t iter;
+	char name[80];
+	enum cc_err r = CC_OK;
+	int i;
+
+	if (!PKCS12_mac_present(p12))
+		return CC_OK;
+	PKCS12_get0_mac(NULL, &macalg, NULL, &ai, p12);
+	if (macalg == NULL || EVP_get_digestbyobj(macalg->algorithm) == NULL) {
+		name[0] = '\0';
+		if (macalg != NULL)
+			OBJ_obj2txt(name, sizeof(name), macalg->algorithm, 0);
+		return cc_seterr(CC_ERR_PARSE,
+		                 "the PKCS#12 file's MAC algorithm %s is not accepted", name);
+	}
+	if ((r = iter_value(ai, "MAC", &iter)) != CC_OK)
+		return r;
+	for (i = 0; i < runs && r == CC_OK; i++)
+		r = charge(w, iter, "MAC asks");
+	return r;
+}
+
+static enum cc_err walk_bags(struct p12_walk *w, const STACK_OF(PKCS12_SAFEBAG) * bags,
+                             bool counted);
+
+/*
+ * One bag (RFC 7292 section 4.2), read as PKCS12_parse reads it (crypto/pkcs12/p12_kiss.c): the
+ * first key, every X.509 certificate with its friendlyName as its alias, nested safe contents,
+ * nothing else. `counted`: a shrouded key's count was charged by the dry walk.
+ */
+static enum cc_err
+walk_bag(struct p12_walk *w, const PKCS12_SAFEBAG *bag, bool counted)
+{
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	const X509_SIG *sig;
+	const X509_ALGOR *alg = NULL;
+	X509 *x = NULL;
+	char *name = NULL;
+	uint64_t iter;
+	enum cc_err r = CC_OK;
+
+	switch (PKCS12_SAFEBAG_get_nid(bag)) {
+	case NID_keyBag:
+		if (w->dry || w->key != NULL)
+			break;
+		if ((w->key = EVP_PKCS82PKEY(PKCS12_SAFEBAG_get0_p8inf(bag))) == NULL)
+			r = cc_seterr_ssl(CC_ERR_PARSE, "the PKCS#12 file's private key");
+		break;
+	case NID_pkcs8ShroudedKeyBag:
+		if (w->key != NULL)
+			break;
+		if (!counted) {
+			if ((sig = PKCS12_SAFEBAG_get0_pkcs8(bag)) != NULL)
+				X509_SIG_get0(sig, &alg, NULL);
+			if ((r = pbe_iterations(alg, "private key", &iter)) != CC_OK ||
+			    (r = charge(w, iter, "private key asks")) != CC_OK)
+				break;
+		}
+		if (w->dry)
+			break;
+		if ((p8 = PKCS12_decrypt_skey(bag, w->pw, -1)) == NULL) {
+			r = cc_seterr_ssl(CC_ERR_PARSE,
+			                  "decrypting the PKCS#12 file's private key");
+			break;
+		}
+		if ((w->key = EVP_PKCS82PKEY(p8)) == NULL)
+			r = cc_seterr_ssl(CC_ERR_PARSE, "the PKCS#12 file's private key");
+		break;
+	case NID_certBag:
+		if (w->dry || PKCS12_SAFEBAG_get_bag_nid(bag) != NID_x509Certificate)
+			break;
+		if ((x = PKCS12_SAFEBAG_get1_cert(bag)) == NULL) {
+			r = cc_seterr_ssl(CC_ERR_PARSE, "a certificate of the PKCS#12 file");
+			break;
+		}
+		if ((name = PKCS12_get_friendlyname((PKCS12_SAFEBAG *)bag)) != NULL &&
+		    X509_alias_set1(x, (const unsigned char *)name, -1) != 1) {
+			r = cc_seterr_ssl(CC_ERR_NOMEM, "friendly name");
+			break;
+		}
+		if (!sk_X509_push(w->certs, x)) {
+			r = cc_seterr_ssl(CC_ERR_NOMEM, "certificates");
+			break;
+		}
+		x = NULL;
+		break;
+	case NID_safeContentsBag:
+		/* Nesting is bounded by the ASN.1 decoder, which read it all with the file. */
+		r = walk_bags(w, PKCS12_SAFEBAG_get0_safes(bag), counted);
+		break;
+	default:
+		break; /* CRL and secret bags: nothing to import */
+	}
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	X509_free(x);
+	OPENSSL_free(name);
+	return r;
+}
+
+static enum cc_err
+walk_bags(struct p12_walk *w, const STACK_OF(PKCS12_SAFEBAG) * bags, bool counted)
+{
+	enum cc_err r = CC_OK;
+	int i;
+
+	for (i = 0; i < sk_PKCS12_SAFEBAG_num(bags) && r == CC_OK; i++)
+		r = walk_bag(w, sk_PKCS12_SAFEBAG_value(bags, i), counted);
+	return r;
+}
+
+/*
+ * The authenticated safe's contents (RFC 7292 section 5.1): plain data, or data encrypted under
+ * the password. Dry, it counts what can be seen without decrypting: each encrypted part's count
+ * and the shrouded keys in plain parts. Then, for real, it decrypts each encrypted part (counted
+ * already) and counts the shrouded keys found inside before deriving their keys.
+ */
+static enum cc_err
+walk_safes(struct p12_walk *w, STACK_OF(PKCS7) * safes)
+{
+	STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
+	PKCS7 *p7;
+	uint64_t iter;
+	enum cc_err r = CC_OK;
+	int i;
+
+	for (i = 0; i < sk_PKCS7_num(safes) && r == CC_OK; i++) {
+		p7 = sk_PKCS7_value(safes, i);
+		switch (OBJ_obj2nid(p7->type)) {
+		case NID_pkcs7_data:
+			if ((bags = PKCS12_unpack_p7data(p7)) == NULL) {
+				r = cc_seterr_ssl(CC_ERR_PARSE, "reading the PKCS#12 file");
+				break;
+			}
+			r = walk_bags(w, bags, !w->dry);
+			break;
+		case NID_pkcs7_encrypted:
+			if (w->dry) {
+				if (p7->d.encrypted == NULL || p7->d.encrypted->enc_data == NULL) {
+					r = cc_seterr(CC_ERR_PARSE, "the PKCS#12 file's encrypted "
+					                            "certificates: no content");
+					break;
+				}
+				if ((r = pbe_iterations(p7->d.encrypted->enc_data->algorithm,
+				                        "encrypted certificates", &iter)) == CC_OK)
+					r = charge(w, iter, "encrypted certificates ask");
+				break;
+			}
+			if ((bags = PKCS12_unpack_p7encdata(p7, w->pw, -1)) == NULL) {
+				r = cc_seterr_ssl(CC_ERR_PARSE,
+				                  "decrypting the PKCS#12 file's certificates");
+				break;
+			}
+			r = walk_bags(w, bags, false);
+			break;
+		default:
+			break; /* PKCS12_parse skips other content types too */
+		}
+		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+		bags = NULL;
+	}
+	return r;
+}
+
+/*
+ * PKCS12_parse, step by step with the same OpenSSL calls, so that every count is checked before
+ * its key is derived: first all that the file shows unencrypted (the MAC, each encrypted part,
+ * the shrouded keys beside them), then the MAC is verified, then each part is decrypted, a key
+ * inside one checked before it is.
+ */
 static enum cc_err
 read_pkcs12(PKCS12 *p12, const char *password, STACK_OF(X509) * certs, EVP_PKEY **key_out)
 {
 	const char *pw = password != NULL ? password : "";
-	EVP_PKEY *key = NULL;
-	X509 *cert = NULL;
-	STACK_OF(X509) *ca = NULL;
+	STACK_OF(PKCS7) *safes = NULL;
+	struct p12_walk w;
 	enum cc_err r = CC_ERR_PARSE;
 
+	memset(&w, 0, sizeof(w));
+	w.certs = certs;
+	w.dry = true;
 	ERR_clear_error();
+	if ((r = charge_mac(&w, p12, *pw == '\0' ? 2 : 1)) != CC_OK)
+		goto out;
+	if ((safes = PKCS12_unpack_authsafes(p12)) == NULL) {
+		r = cc_seterr_ssl(CC_ERR_PARSE, "reading the PKCS#12 file");
+		goto out;
+	}
+	if ((r = walk_safes(&w, safes)) != CC_OK)
+		goto out;
 	/*
 	 * The MAC is checked first so that a wrong password is named as such (PKCS12_verify_mac
 	 * fails without queuing an error when only the password is wrong). No password may mean an
@@ -138,37 +439,20 @@ read_pkcs12(PKCS12 *p12, const char *password, STACK_OF(X509) * certs, EVP_PKEY 
 			goto out;
 		}
 	}
-	if (PKCS12_parse(p12, pw, &key, &cert, &ca) != 1) {
-		r = cc_seterr_ssl(CC_ERR_PARSE, "reading the PKCS#12 file");
+	w.pw = pw;
+	w.dry = false;
+	if ((r = walk_safes(&w, safes)) != CC_OK)
 		goto out;
-	}
-	if (cert == NULL && (ca == NULL || sk_X509_num(ca) == 0)) {
+	if (sk_X509_num(certs) == 0) {
 		r = cc_seterr(CC_ERR_PARSE, "the PKCS#12 file holds no certificate");
 		goto out;
 	}
-	if (cert != NULL) {
-		if (!sk_X509_push(certs, cert)) {
-			r = cc_seterr_ssl(CC_ERR_NOMEM, "certificates");
-			goto out;
-		}
-		cert = NULL;
-	}
-	while (ca != NULL && sk_X509_num(ca) > 0) {
-		X509 *c = sk_X509_shift(ca);
-
-		if (!sk_X509_push(certs, c)) {
-			X509_free(c);
-			r = cc_seterr_ssl(CC_ERR_NOMEM, "certificates");
-			goto out;
-		}
-	}
-	*key_out = key;
-	key = NULL;
+	*key_out = w.key;
+	w.key = NULL;
 	r = CC_OK;
 out:
-	EVP_PKEY_free(key);
-	X509_free(cert);
-	sk_X509_pop_free(ca, X509_free);
+	EVP_PKEY_free(w.key);
+	sk_PKCS7_pop_free(safes, PKCS7_free);
 	return r;
 }
 

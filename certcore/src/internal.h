@@ -2,6 +2,7 @@
 #ifndef CERTCORE_INTERNAL_H
 #define CERTCORE_INTERNAL_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -53,10 +54,33 @@ void cc_cert_set_verified(struct cc_cert *c, enum cc_status st, enum cc_root_ca_
                           const char *reason);
 
 /*
- * Writes a private key as unencrypted PKCS#8 PEM, atomically, mode 0600; the PEM text is made in
- * secure-heap memory and wiped (keys/ and requests/ both keep keys this way).
+ * Writes a private key as unencrypted PKCS#8 PEM, atomically, mode 0600, as the file `name` of
+ * the folder open as `dirfd` (`dir` its path, for messages); the PEM text is made in secure-heap
+ * memory and wiped (keys/ and requests/ both keep keys this way).
  */
-enum cc_err cc_key_write_pem(const char *path, EVP_PKEY *key) CC_WUR;
+enum cc_err cc_key_write_pem_at(int dirfd, const char *dir, const char *name, EVP_PKEY *key) CC_WUR;
+
+/*
+ * A folder of a store, open without following symbolic links (issue 15: with keys/ a link to
+ * another directory, root's certctl wrote and removed key files there). Its files are reached
+ * with fileio.h's *_at calls and fstatat/unlinkat on `fd`; `path` names it in messages.
+ */
+struct cc_dir {
+	int fd;     /* -1: not open */
+	char *path; /* owned */
+};
+
+/*
+ * Opens `folder` of the store ("keys", "trust/registry"), one component at a time from the
+ * store's own descriptor, each with O_NOFOLLOW, and each a directory that this user or root
+ * owns and that neither its group nor others may write to (whoever can write to a folder can
+ * put a link in place of what is in it). CC_ERR_PERM naming the folder and why otherwise;
+ * CC_ERR_NOT_FOUND when it does not exist. `d` is closed on failure; cc_dir_close it after use.
+ */
+enum cc_err cc_store_dir(const struct cc_store *s, const char *folder, struct cc_dir *d) CC_WUR;
+void cc_dir_close(struct cc_dir *d);
+/* A listing of the folder (its own descriptor, so `d` stays usable); NULL with errno. */
+DIR *cc_dir_opendir(const struct cc_dir *d);
 
 /* A distinguished name as RFC 2253 text (owned, free()), as every certcore view prints it. */
 enum cc_err cc_name_rfc2253(const X509_NAME *n, char **out) CC_WUR;

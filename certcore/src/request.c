@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,15 +269,52 @@ out:
 	return r;
 }
 
-static enum cc_err
-req_paths(struct cc_store *s, const char *id, char **csr, char **ini, char **key)
+/* The files of pending request `id`: their names in requests/, and their paths for messages. */
+struct req_files {
+	struct cc_dir dir; /* requests/, opened as every folder of the store is */
+	char csr[CC_THUMB_LEN + 5], ini[CC_THUMB_LEN + 5], key[CC_THUMB_LEN + 5];
+	char *csr_path, *ini_path, *key_path;
+};
+
+static void
+req_files_close(struct req_files *f)
 {
-	*csr = cc_aprintf("%s/requests/%s.csr", cc_store_path(s), id);
-	*ini = cc_aprintf("%s/requests/%s.ini", cc_store_path(s), id);
-	*key = cc_aprintf("%s/requests/%s.key", cc_store_path(s), id);
-	if (*csr == NULL || *ini == NULL || *key == NULL)
+	cc_dir_close(&f->dir);
+	free(f->csr_path);
+	free(f->ini_path);
+	free(f->key_path);
+	f->csr_path = f->ini_path = f->key_path = NULL;
+}
+
+static enum cc_err
+req_files_open(const struct cc_store *s, const char *id, struct req_files *f)
+{
+	enum cc_err r;
+
+	memset(f, 0, sizeof(*f));
+	f->dir.fd = -1;
+	snprintf(f->csr, sizeof(f->csr), "%s.csr", id);
+	snprintf(f->ini, sizeof(f->ini), "%s.ini", id);
+	snprintf(f->key, sizeof(f->key), "%s.key", id);
+	if ((r = cc_store_dir(s, "requests", &f->dir)) != CC_OK)
+		return r;
+	f->csr_path = cc_aprintf("%s/%s", f->dir.path, f->csr);
+	f->ini_path = cc_aprintf("%s/%s", f->dir.path, f->ini);
+	f->key_path = cc_aprintf("%s/%s", f->dir.path, f->key);
+	if (f->csr_path == NULL || f->ini_path == NULL || f->key_path == NULL) {
+		req_files_close(f);
 		return cc_seterr(CC_ERR_NOMEM, "paths");
+	}
 	return CC_OK;
+}
+
+/* Whether the file `name` of the open folder `d` exists (as a link too: it is not followed). */
+static bool
+present(const struct cc_dir *d, const char *name)
+{
+	struct stat st;
+
+	return fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 enum cc_err
@@ -286,8 +324,8 @@ cc_store_new_request(struct cc_store *s, const struct cc_request_params *p,
 	X509_REQ *req = NULL;
 	EVP_PKEY *key = NULL;
 	char id[CC_THUMB_LEN + 1];
-	char *csr = NULL, *ini = NULL, *kpath = NULL, *pem = NULL, *text = NULL;
-	struct stat st;
+	char *pem = NULL, *text = NULL;
+	struct req_files f = {.dir = {-1, NULL}};
 	bool locked = false;
 	enum cc_err r;
 
@@ -295,24 +333,27 @@ cc_store_new_request(struct cc_store *s, const struct cc_request_params *p,
 	if (req_out != NULL)
 		*req_out = NULL;
 	if ((r = cc_request_make(p, &req, &key)) != CC_OK || (r = cc_pubkey_id(key, id)) != CC_OK ||
-	    (r = req_pem(req, &pem)) != CC_OK || (r = render_ini(p, &text)) != CC_OK ||
-	    (r = req_paths(s, id, &csr, &ini, &kpath)) != CC_OK)
+	    (r = req_pem(req, &pem)) != CC_OK || (r = render_ini(p, &text)) != CC_OK)
 		goto out;
 	if ((r = cc_store_lock(s)) != CC_OK)
 		goto out;
 	locked = true;
-	if (stat(csr, &st) == 0) {
+	if ((r = req_files_open(s, id, &f)) != CC_OK)
+		goto out;
+	if (present(&f.dir, f.csr)) {
 		r = cc_seterr(CC_ERR_EXISTS, "request %s is already pending", id);
 		goto out;
 	}
 	/* Key, then INI, then the request: the request's rename makes it pending. */
-	if ((r = cc_key_write_pem(kpath, key)) != CC_OK)
+	if ((r = cc_key_write_pem_at(f.dir.fd, f.dir.path, f.key, key)) != CC_OK)
 		goto out;
 	fault("request-after-key");
-	if ((r = cc_file_write_atomic(ini, text, strlen(text), 0600)) != CC_OK)
+	if ((r = cc_file_write_atomic_at(f.dir.fd, f.dir.path, f.ini, text, strlen(text), 0600)) !=
+	    CC_OK)
 		goto out;
 	fault("request-after-ini");
-	if ((r = cc_file_write_atomic(csr, pem, strlen(pem), 0644)) != CC_OK)
+	if ((r = cc_file_write_atomic_at(f.dir.fd, f.dir.path, f.csr, pem, strlen(pem), 0644)) !=
+	    CC_OK)
 		goto out;
 	fault("request-after-csr");
 	memcpy(id_out, id, sizeof(id));
@@ -322,13 +363,11 @@ cc_store_new_request(struct cc_store *s, const struct cc_request_params *p,
 	}
 	r = CC_OK;
 out:
+	req_files_close(&f);
 	if (locked)
 		cc_store_unlock(s);
 	X509_REQ_free(req);
 	EVP_PKEY_free(key);
-	free(csr);
-	free(ini);
-	free(kpath);
 	free(pem);
 	free(text);
 	return r;
@@ -338,28 +377,26 @@ out:
 static enum cc_err
 remove_files(struct cc_store *s, const char *id)
 {
-	char *csr = NULL, *ini = NULL, *kpath = NULL;
-	struct stat st;
+	struct req_files f;
 	enum cc_err r;
 
-	if ((r = req_paths(s, id, &csr, &ini, &kpath)) != CC_OK)
+	if ((r = req_files_open(s, id, &f)) != CC_OK)
 		goto out;
-	if (stat(csr, &st) == -1 && errno == ENOENT) {
+	if (!present(&f.dir, f.csr)) {
 		r = cc_seterr(CC_ERR_NOT_FOUND, "no pending request %s in %s", id,
 		              cc_store_path(s));
 		goto out;
 	}
 	/* The request first: once it is gone the request is no longer pending. */
-	if ((r = cc_file_remove(csr)) != CC_OK)
+	if ((r = cc_file_remove_at(f.dir.fd, f.dir.path, f.csr)) != CC_OK)
 		goto out;
 	fault("request-removed");
-	if ((r = cc_file_remove(ini)) != CC_OK || (r = cc_file_remove(kpath)) != CC_OK)
+	if ((r = cc_file_remove_at(f.dir.fd, f.dir.path, f.ini)) != CC_OK ||
+	    (r = cc_file_remove_at(f.dir.fd, f.dir.path, f.key)) != CC_OK)
 		goto out;
 	r = CC_OK;
 out:
-	free(csr);
-	free(ini);
-	free(kpath);
+	req_files_close(&f);
 	return r;
 }
 
@@ -382,16 +419,13 @@ bool
 cc_store_has_request(struct cc_store *s, EVP_PKEY *pub)
 {
 	char id[CC_THUMB_LEN + 1];
-	char *p;
-	struct stat st;
+	struct req_files f;
 	bool found;
 
-	if (cc_pubkey_id(pub, id) != CC_OK)
+	if (cc_pubkey_id(pub, id) != CC_OK || req_files_open(s, id, &f) != CC_OK)
 		return false;
-	if ((p = cc_aprintf("%s/requests/%s.csr", cc_store_path(s), id)) == NULL)
-		return false;
-	found = stat(p, &st) == 0;
-	free(p);
+	found = present(&f.dir, f.csr);
+	req_files_close(&f);
 	return found;
 }
 
@@ -422,8 +456,9 @@ created_handler(void *user, const char *section, const char *name, const char *v
 
 /* Reads requests/ID.ini into `m` and `created`. */
 static enum cc_err
-read_ini(const char *path, struct meta_file *m, time_t *created)
+read_ini(const struct req_files *f, struct meta_file *m, time_t *created)
 {
+	const char *path = f->ini_path;
 	unsigned char *buf = NULL;
 	size_t len = 0;
 	struct ini_ctx ctx = {0, false};
@@ -431,7 +466,8 @@ read_ini(const char *path, struct meta_file *m, time_t *created)
 
 	memset(m, 0, sizeof(*m));
 	*created = 0;
-	if ((r = cc_file_read(path, MAX_FILE, &buf, &len, NULL)) != CC_OK)
+	if ((r = cc_file_read_at(f->dir.fd, f->dir.path, f->ini, MAX_FILE, &buf, &len, NULL)) !=
+	    CC_OK)
 		goto out;
 	if ((r = cc_meta_parse((const char *)buf, m)) != CC_OK)
 		goto out;
@@ -559,7 +595,8 @@ static enum cc_err
 load_one(struct cc_store *s, struct cc_requests *rs, const char *id, struct cc_request **q_out)
 {
 	struct cc_request *q = NULL;
-	char *csr = NULL, *ini = NULL, *kpath = NULL;
+	struct req_files f = {.dir = {-1, NULL}};
+	const char *csr, *ini, *kpath;
 	unsigned char *buf = NULL;
 	size_t len = 0;
 	BIO *b = NULL;
@@ -570,14 +607,18 @@ load_one(struct cc_store *s, struct cc_requests *rs, const char *id, struct cc_r
 
 	*q_out = NULL;
 	memset(&mf, 0, sizeof(mf));
-	if ((r = req_paths(s, id, &csr, &ini, &kpath)) != CC_OK)
+	if ((r = req_files_open(s, id, &f)) != CC_OK)
 		goto out;
+	csr = f.csr_path;
+	ini = f.ini_path;
+	kpath = f.key_path;
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "request");
 		goto out;
 	}
 	memcpy(q->id, id, CC_THUMB_LEN + 1);
-	if ((r = cc_file_read(csr, MAX_FILE, &buf, &len, NULL)) != CC_OK) {
+	if ((r = cc_file_read_at(f.dir.fd, f.dir.path, f.csr, MAX_FILE, &buf, &len, NULL)) !=
+	    CC_OK) {
 		/* Removed since the directory was read: completed or removed by another writer. */
 		if (r == CC_ERR_NOT_FOUND)
 			r = CC_OK;
@@ -612,7 +653,7 @@ load_one(struct cc_store *s, struct cc_requests *rs, const char *id, struct cc_r
 	    (r = collect_domains(q)) != CC_OK)
 		goto out;
 	q->key_bits = EVP_PKEY_get_bits(X509_REQ_get0_pubkey(q->req));
-	if ((r = read_ini(ini, &mf, &q->created)) != CC_OK) {
+	if ((r = read_ini(&f, &mf, &q->created)) != CC_OK) {
 		if (r == CC_ERR_NOMEM)
 			goto out;
 		snprintf(reason, sizeof(reason), "request settings ignored: %s", cc_errdetail());
@@ -624,8 +665,14 @@ load_one(struct cc_store *s, struct cc_requests *rs, const char *id, struct cc_r
 	q->friendly_name = mf.friendly_name;
 	mf.friendly_name = NULL;
 	/* The key is not read here (a listing needs no secret), only checked to be usable. */
-	if (stat(kpath, &st) == -1) {
+	if (fstatat(f.dir.fd, f.key, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		r = add_problem(rs, kpath, "the request's private key is missing");
+		if (r != CC_OK)
+			goto out;
+	} else if (!S_ISREG(st.st_mode)) {
+		r = add_problem(rs, kpath,
+		                "the request's private key is not a regular file; key "
+		                "not used");
 		if (r != CC_OK)
 			goto out;
 	} else if ((st.st_mode & 077) != 0) {
@@ -646,9 +693,7 @@ out:
 	request_free(q);
 	BIO_free(b);
 	free(buf);
-	free(csr);
-	free(ini);
-	free(kpath);
+	req_files_close(&f);
 	return r;
 }
 
@@ -696,27 +741,29 @@ cc_requests_load(struct cc_store *s, struct cc_requests **out)
 {
 	struct cc_requests *rs = NULL;
 	struct cc_request *q = NULL, **nv;
-	char *dpath = NULL, *p = NULL, id[CC_THUMB_LEN + 1];
+	struct cc_dir rd = {-1, NULL};
+	char *p = NULL, id[CC_THUMB_LEN + 1];
 	DIR *d = NULL;
 	struct dirent *de;
 	enum cc_err r = CC_ERR_NOMEM;
 
 	*out = NULL;
-	if ((rs = calloc(1, sizeof(*rs))) == NULL ||
-	    (dpath = cc_aprintf("%s/requests", cc_store_path(s))) == NULL) {
+	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "requests");
 		goto out;
 	}
-	if ((d = opendir(dpath)) == NULL) {
+	if ((r = cc_store_dir(s, "requests", &rd)) != CC_OK) {
 		/* A store made before requests existed has no folder: no requests, not a failure.
 		 */
-		if (errno == ENOENT) {
+		if (r == CC_ERR_NOT_FOUND) {
 			*out = rs;
 			rs = NULL;
 			r = CC_OK;
-		} else {
-			r = cc_seterr_errno(CC_ERR_IO, "cannot read %s", dpath);
 		}
+		goto out;
+	}
+	if ((d = cc_dir_opendir(&rd)) == NULL) {
+		r = cc_seterr_errno(CC_ERR_IO, "cannot read %s", rd.path);
 		goto out;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -726,7 +773,7 @@ cc_requests_load(struct cc_store *s, struct cc_requests **out)
 			continue; /* read with their request */
 		if (!is_id_name(de->d_name, ".csr")) {
 			free(p);
-			if ((p = cc_aprintf("%s/%s", dpath, de->d_name)) == NULL) {
+			if ((p = cc_aprintf("%s/%s", rd.path, de->d_name)) == NULL) {
 				r = cc_seterr(CC_ERR_NOMEM, "path");
 				goto out;
 			}
@@ -760,7 +807,7 @@ out:
 		closedir(d);
 	request_free(q);
 	cc_requests_free(rs);
-	free(dpath);
+	cc_dir_close(&rd);
 	free(p);
 	return r;
 }
@@ -1057,8 +1104,9 @@ no_password(char *buf, int size, int rwflag, void *u)
 }
 
 static enum cc_err
-load_key(const char *path, EVP_PKEY **key)
+load_key(const struct req_files *f, EVP_PKEY **key)
 {
+	const char *path = f->key_path;
 	unsigned char *buf = NULL;
 	size_t len = 0;
 	mode_t mode = 0;
@@ -1067,7 +1115,8 @@ load_key(const char *path, EVP_PKEY **key)
 	enum cc_err r;
 
 	*key = NULL;
-	if ((r = cc_file_read(path, MAX_FILE, &buf, &len, &mode)) != CC_OK) {
+	if ((r = cc_file_read_at(f->dir.fd, f->dir.path, f->key, MAX_FILE, &buf, &len, &mode)) !=
+	    CC_OK) {
 		if (r == CC_ERR_NOT_FOUND)
 			r = cc_seterr(CC_ERR_NO_KEY, "%s: the request's private key is missing",
 			              path);
@@ -1152,7 +1201,7 @@ cc_store_complete_request(struct cc_store *s, X509 *x, STACK_OF(X509) * chain,
 {
 	EVP_PKEY *pub, *key = NULL;
 	char id[CC_THUMB_LEN + 1], thumb[CC_THUMB_LEN + 1];
-	char *csr = NULL, *ini = NULL, *kpath = NULL;
+	struct req_files f = {.dir = {-1, NULL}};
 	struct meta_file mf;
 	struct cc_meta meta;
 	struct stat st;
@@ -1169,8 +1218,7 @@ cc_store_complete_request(struct cc_store *s, X509 *x, STACK_OF(X509) * chain,
 		goto out;
 	}
 	/* The request is found by its key's id, so at most one request can match. */
-	if ((r = cc_pubkey_id(pub, id)) != CC_OK ||
-	    (r = req_paths(s, id, &csr, &ini, &kpath)) != CC_OK)
+	if ((r = cc_pubkey_id(pub, id)) != CC_OK)
 		goto out;
 	/*
 	 * One critical section from finding the request to removing it: two certificates for one
@@ -1179,12 +1227,14 @@ cc_store_complete_request(struct cc_store *s, X509 *x, STACK_OF(X509) * chain,
 	if ((r = cc_store_lock(s)) != CC_OK)
 		goto out;
 	locked = true;
-	if (stat(csr, &st) == -1) {
+	if ((r = req_files_open(s, id, &f)) != CC_OK)
+		goto out;
+	if (fstatat(f.dir.fd, f.csr, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		r = errno == ENOENT ? refuse_unmatched(x, id)
-		                    : cc_seterr_errno(CC_ERR_IO, "stat %s", csr);
+		                    : cc_seterr_errno(CC_ERR_IO, "stat %s", f.csr_path);
 		goto out;
 	}
-	if ((r = load_key(kpath, &key)) != CC_OK)
+	if ((r = load_key(&f, &key)) != CC_OK)
 		goto out;
 	/* The key file is what the certificate will be used with: it must be the one. */
 	if (EVP_PKEY_eq(key, pub) != 1) {
@@ -1192,10 +1242,10 @@ cc_store_complete_request(struct cc_store *s, X509 *x, STACK_OF(X509) * chain,
 		r = cc_seterr(CC_ERR_KEY_MISMATCH,
 		              "%s does not hold the key of the certificate's public key; nothing "
 		              "imported",
-		              kpath);
+		              f.key_path);
 		goto out;
 	}
-	if ((r = read_ini(ini, &mf, &created)) != CC_OK)
+	if ((r = read_ini(&f, &mf, &created)) != CC_OK)
 		goto out;
 	meta.services = mf.services | extra_services;
 	meta.exportable = mf.exportable;
@@ -1218,8 +1268,6 @@ out:
 		cc_store_unlock(s);
 	cc_meta_clear(&mf);
 	EVP_PKEY_free(key);
-	free(csr);
-	free(ini);
-	free(kpath);
+	req_files_close(&f);
 	return r;
 }

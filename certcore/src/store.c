@@ -36,6 +36,7 @@ struct problem {
  */
 struct cc_store {
 	char *path;
+	int dirfd; /* the store's directory, opened once, not through a link */
 	struct cc_cert **certs;
 	size_t ncerts;
 	struct problem *problems;
@@ -66,6 +67,181 @@ fault(const char *step)
 		cc_store_fault_hook(step);
 }
 
+/* ---- folders: opened without following links, and only when nobody else controls them ---- */
+
+/*
+ * Whether the directory open as `fd` may be the store (`what` "store") or one of its folders
+ * ("store folder"): a directory of this user or of root, that neither its group nor others may
+ * write to. Who can write to a folder can replace what is in it with a link; who owns it can
+ * make it writable. (OpenSSH's safe_path asks the same of the directories above a key file.)
+ */
+static enum cc_err
+check_owner(int fd, const char *what, const char *path)
+{
+	struct stat st;
+	uid_t me = geteuid();
+
+	if (fstat(fd, &st) == -1)
+		return cc_seterr_errno(CC_ERR_IO, "stat %s", path);
+	if (!S_ISDIR(st.st_mode))
+		return cc_seterr(CC_ERR_IO, "%s %s is not a directory", what, path);
+	if (st.st_uid != me && st.st_uid != 0)
+		return cc_seterr(CC_ERR_PERM,
+		                 "%s %s belongs to uid %u, not to this user (uid %u) or root: "
+		                 "refused; run as the store's owner",
+		                 what, path, (unsigned)st.st_uid, (unsigned)me);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return cc_seterr(CC_ERR_PERM,
+		                 "%s %s is writable by its group or others (mode %04o): refused; "
+		                 "chmod 700 it",
+		                 what, path, (unsigned)(st.st_mode & 07777));
+	return CC_OK;
+}
+
+/* Opens `name` of the directory `parent` (`path` in messages), never through a link. */
+static enum cc_err
+open_folder(int parent, const char *name, const char *what, const char *path, int *fd)
+{
+	struct stat st;
+	enum cc_err r;
+	int e;
+
+	if ((*fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		e = errno;
+		if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+			return cc_seterr(CC_ERR_PERM,
+			                 "%s %s is a symbolic link: refused; a store's folders are "
+			                 "never followed through links",
+			                 what, path);
+		errno = e;
+		return cc_seterr_errno(e == ENOENT ? CC_ERR_NOT_FOUND : CC_ERR_IO,
+		                       "cannot open %s %s", what, path);
+	}
+	if ((r = check_owner(*fd, what, path)) != CC_OK) {
+		close(*fd);
+		*fd = -1;
+	}
+	return r;
+}
+
+enum cc_err
+cc_store_dir(const struct cc_store *s, const char *folder, struct cc_dir *d)
+{
+	char *copy = NULL, *path = NULL, *part, *next, *longer;
+	int parent = s->dirfd, fd;
+	enum cc_err r = CC_ERR_NOMEM;
+
+	d->fd = -1;
+	d->path = NULL;
+	if ((copy = strdup(folder)) == NULL || (path = strdup(s->path)) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "path");
+		goto out;
+	}
+	/* One component at a time: O_NOFOLLOW only looks at the last one of a path. */
+	for (part = copy; part != NULL; part = next) {
+		if ((next = strchr(part, '/')) != NULL)
+			*next++ = '\0';
+		if ((longer = cc_aprintf("%s/%s", path, part)) == NULL) {
+			r = cc_seterr(CC_ERR_NOMEM, "path");
+			goto out;
+		}
+		free(path);
+		path = longer;
+		if ((r = open_folder(parent, part, "store folder", path, &fd)) != CC_OK)
+			goto out;
+		if (parent != s->dirfd)
+			close(parent);
+		parent = fd;
+	}
+	d->fd = parent;
+	d->path = path;
+	parent = s->dirfd;
+	path = NULL;
+	r = CC_OK;
+out:
+	if (parent != s->dirfd)
+		close(parent);
+	free(copy);
+	free(path);
+	return r;
+}
+
+void
+cc_dir_close(struct cc_dir *d)
+{
+	if (d->fd != -1)
+		close(d->fd);
+	d->fd = -1;
+	free(d->path);
+	d->path = NULL;
+}
+
+DIR *
+cc_dir_opendir(const struct cc_dir *d)
+{
+	DIR *dir;
+	int fd, e;
+
+	if ((fd = openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return NULL;
+	if ((dir = fdopendir(fd)) == NULL) {
+		e = errno;
+		close(fd);
+		errno = e;
+	}
+	return dir;
+}
+
+/*
+ * The store's directory passes check_owner, and every folder of the layout open_folder or is
+ * missing (a store made before the folder existed; one that is needed fails where it is used).
+ * Checked before a load and before a write, so that a store with a link or another user's folder
+ * in it is refused as a whole, naming the folder, rather than half way through.
+ */
+static enum cc_err
+check_layout(const struct cc_store *s)
+{
+	struct cc_dir d;
+	size_t i;
+	enum cc_err r;
+
+	r = check_owner(s->dirfd, "store", s->path);
+	for (i = 0; i < sizeof(layout) / sizeof(layout[0]) && r == CC_OK; i++) {
+		r = cc_store_dir(s, layout[i], &d);
+		cc_dir_close(&d);
+		if (r == CC_ERR_NOT_FOUND)
+			r = CC_OK;
+	}
+	return r;
+}
+
+/* certs/, keys/ and meta/: where the files of an entry are. */
+struct entry_dirs {
+	struct cc_dir certs, keys, meta;
+};
+
+static void
+close_entry_dirs(struct entry_dirs *ed)
+{
+	cc_dir_close(&ed->certs);
+	cc_dir_close(&ed->keys);
+	cc_dir_close(&ed->meta);
+}
+
+static enum cc_err
+open_entry_dirs(const struct cc_store *s, struct entry_dirs *ed)
+{
+	enum cc_err r;
+
+	ed->certs.fd = ed->keys.fd = ed->meta.fd = -1;
+	ed->certs.path = ed->keys.path = ed->meta.path = NULL;
+	if ((r = cc_store_dir(s, "certs", &ed->certs)) != CC_OK ||
+	    (r = cc_store_dir(s, "keys", &ed->keys)) != CC_OK ||
+	    (r = cc_store_dir(s, "meta", &ed->meta)) != CC_OK)
+		close_entry_dirs(ed);
+	return r;
+}
+
 static void
 clear_loaded(struct cc_store *s)
 {
@@ -93,6 +269,8 @@ cc_store_free(struct cc_store *s)
 	clear_loaded(s);
 	if (s->lockfd != -1)
 		close(s->lockfd);
+	if (s->dirfd != -1)
+		close(s->dirfd);
 	free(s->path);
 	free(s);
 }
@@ -147,9 +325,13 @@ no_password(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
-/* Loads keys/THUMB.key. *key is NULL with a problem recorded when it cannot be used. */
+/*
+ * Loads keys/THUMB.key (`name` of `keys`, `path` in problems). *key is NULL with a problem
+ * recorded when it cannot be used.
+ */
 static enum cc_err
-load_key(struct cc_store *s, const char *path, EVP_PKEY **key)
+load_key(struct cc_store *s, const struct cc_dir *keys, const char *name, const char *path,
+         EVP_PKEY **key)
 {
 	unsigned char *buf = NULL;
 	size_t len = 0;
@@ -160,7 +342,8 @@ load_key(struct cc_store *s, const char *path, EVP_PKEY **key)
 	enum cc_err r;
 
 	*key = NULL;
-	if ((r = cc_file_read(path, MAX_FILE, &buf, &len, &mode)) != CC_OK) {
+	if ((r = cc_file_read_at(keys->fd, keys->path, name, MAX_FILE, &buf, &len, &mode)) !=
+	    CC_OK) {
 		if (r == CC_ERR_NOMEM)
 			goto out;
 		r = add_problem(s, path, cc_errdetail());
@@ -202,7 +385,8 @@ out:
 }
 
 static enum cc_err
-load_meta(struct cc_store *s, const char *path, struct meta_file *m, bool *present)
+load_meta(struct cc_store *s, const struct cc_dir *meta, const char *name, const char *path,
+          struct meta_file *m, bool *present)
 {
 	unsigned char *buf = NULL;
 	size_t len = 0;
@@ -211,7 +395,7 @@ load_meta(struct cc_store *s, const char *path, struct meta_file *m, bool *prese
 
 	*present = false;
 	memset(m, 0, sizeof(*m));
-	r = cc_file_read(path, MAX_FILE, &buf, &len, NULL);
+	r = cc_file_read_at(meta->fd, meta->path, name, MAX_FILE, &buf, &len, NULL);
 	if (r == CC_ERR_NOT_FOUND) {
 		r = CC_OK; /* no meta: defaults */
 		goto out;
@@ -242,9 +426,9 @@ cmp_cert(const void *a, const void *b)
 
 /* Loads one certs/THUMB.pem with its key and meta. Bad parts become problems. */
 static enum cc_err
-load_entry(struct cc_store *s, const char *name)
+load_entry(struct cc_store *s, const struct entry_dirs *ed, const char *name)
 {
-	char thumb[CC_THUMB_LEN + 1];
+	char thumb[CC_THUMB_LEN + 1], kname[CC_THUMB_LEN + 5], mname[CC_THUMB_LEN + 5];
 	char *cpath = NULL, *kpath = NULL, *mpath = NULL;
 	unsigned char *buf = NULL;
 	size_t len = 0;
@@ -260,14 +444,17 @@ load_entry(struct cc_store *s, const char *name)
 	memset(&mf, 0, sizeof(mf));
 	memcpy(thumb, name, CC_THUMB_LEN);
 	thumb[CC_THUMB_LEN] = '\0';
-	cpath = cc_aprintf("%s/certs/%s", s->path, name);
-	kpath = cc_aprintf("%s/keys/%s.key", s->path, thumb);
-	mpath = cc_aprintf("%s/meta/%s.ini", s->path, thumb);
+	snprintf(kname, sizeof(kname), "%s.key", thumb);
+	snprintf(mname, sizeof(mname), "%s.ini", thumb);
+	cpath = cc_aprintf("%s/%s", ed->certs.path, name);
+	kpath = cc_aprintf("%s/%s", ed->keys.path, kname);
+	mpath = cc_aprintf("%s/%s", ed->meta.path, mname);
 	if (cpath == NULL || kpath == NULL || mpath == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "paths");
 		goto out;
 	}
-	if ((r = cc_file_read(cpath, MAX_FILE, &buf, &len, NULL)) != CC_OK) {
+	if ((r = cc_file_read_at(ed->certs.fd, ed->certs.path, name, MAX_FILE, &buf, &len, NULL)) !=
+	    CC_OK) {
 		r = r == CC_ERR_NOMEM ? r : add_problem(s, cpath, cc_errdetail());
 		goto out;
 	}
@@ -282,12 +469,12 @@ load_entry(struct cc_store *s, const char *name)
 		r = add_problem(s, cpath, reason);
 		goto out;
 	}
-	/* lstat: a dangling symlink is not "no key" but a key file that cannot be used. */
-	if (lstat(kpath, &st) == 0) {
-		if ((r = load_key(s, kpath, &key)) != CC_OK)
+	/* Not following: a dangling link is not "no key" but a key file that cannot be used. */
+	if (fstatat(ed->keys.fd, kname, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if ((r = load_key(s, &ed->keys, kname, kpath, &key)) != CC_OK)
 			goto out;
 	}
-	if ((r = load_meta(s, mpath, &mf, &have_meta)) != CC_OK)
+	if ((r = load_meta(s, &ed->meta, mname, mpath, &mf, &have_meta)) != CC_OK)
 		goto out;
 	meta.services = mf.services;
 	meta.exportable = mf.exportable;
@@ -323,33 +510,27 @@ out:
 	return r;
 }
 
-/* Reports keys/ and meta/ entries whose certificate is gone. */
+/* Reports the entries of `dir` (keys/ or meta/) whose certificate is gone. */
 static enum cc_err
-orphans(struct cc_store *s, const char *dir, const char *suffix, const char *what)
+orphans(struct cc_store *s, const struct entry_dirs *ed, const struct cc_dir *dir,
+        const char *suffix, const char *what)
 {
-	char *dpath = NULL, *p = NULL, *cpath = NULL;
+	char *p = NULL, cname[CC_THUMB_LEN + 5];
 	DIR *d = NULL;
 	struct dirent *de;
 	struct stat st;
 	char reason[256];
 	enum cc_err r = CC_ERR_NOMEM;
 
-	if ((dpath = cc_aprintf("%s/%s", s->path, dir)) == NULL) {
-		r = cc_seterr(CC_ERR_NOMEM, "path");
-		goto out;
-	}
-	if ((d = opendir(dpath)) == NULL) {
-		r = add_problem(s, dpath, strerror(errno));
+	if ((d = cc_dir_opendir(dir)) == NULL) {
+		r = add_problem(s, dir->path, strerror(errno));
 		goto out;
 	}
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
 		free(p);
-		free(cpath);
-		p = cc_aprintf("%s/%s", dpath, de->d_name);
-		cpath = cc_aprintf("%s/certs/%.*s.pem", s->path, CC_THUMB_LEN, de->d_name);
-		if (p == NULL || cpath == NULL) {
+		if ((p = cc_aprintf("%s/%s", dir->path, de->d_name)) == NULL) {
 			r = cc_seterr(CC_ERR_NOMEM, "path");
 			goto out;
 		}
@@ -360,7 +541,9 @@ orphans(struct cc_store *s, const char *dir, const char *suffix, const char *wha
 				goto out;
 			continue;
 		}
-		if (stat(cpath, &st) == -1 && errno == ENOENT) {
+		snprintf(cname, sizeof(cname), "%.*s.pem", CC_THUMB_LEN, de->d_name);
+		if (fstatat(ed->certs.fd, cname, &st, AT_SYMLINK_NOFOLLOW) == -1 &&
+		    errno == ENOENT) {
 			snprintf(reason, sizeof(reason), "%s without a certificate", what);
 			if ((r = add_problem(s, p, reason)) != CC_OK)
 				goto out;
@@ -370,9 +553,7 @@ orphans(struct cc_store *s, const char *dir, const char *suffix, const char *wha
 out:
 	if (d != NULL)
 		closedir(d);
-	free(dpath);
 	free(p);
-	free(cpath);
 	return r;
 }
 
@@ -414,7 +595,8 @@ write_gen(int fd, uint64_t gen)
 static enum cc_err
 reload_unlocked(struct cc_store *s)
 {
-	char *dpath = NULL, *p = NULL;
+	struct entry_dirs ed;
+	char *p = NULL;
 	DIR *d = NULL;
 	struct dirent *de;
 	struct stat st;
@@ -422,12 +604,12 @@ reload_unlocked(struct cc_store *s)
 	enum cc_err r = CC_ERR_NOMEM;
 
 	clear_loaded(s);
-	if (stat(s->path, &st) == -1) {
-		r = cc_seterr_errno(CC_ERR_IO, "store %s", s->path);
+	ed.certs.fd = ed.keys.fd = ed.meta.fd = -1;
+	ed.certs.path = ed.keys.path = ed.meta.path = NULL;
+	if ((r = check_layout(s)) != CC_OK)
 		goto out;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		r = cc_seterr(CC_ERR_IO, "store %s is not a directory", s->path);
+	if (fstat(s->dirfd, &st) == -1) {
+		r = cc_seterr_errno(CC_ERR_IO, "store %s", s->path);
 		goto out;
 	}
 	if ((st.st_mode & 077) != 0) {
@@ -437,12 +619,10 @@ reload_unlocked(struct cc_store *s)
 		if ((r = add_problem(s, s->path, reason)) != CC_OK)
 			goto out;
 	}
-	if ((dpath = cc_aprintf("%s/certs", s->path)) == NULL) {
-		r = cc_seterr(CC_ERR_NOMEM, "path");
+	if ((r = open_entry_dirs(s, &ed)) != CC_OK)
 		goto out;
-	}
-	if ((d = opendir(dpath)) == NULL) {
-		r = cc_seterr_errno(CC_ERR_IO, "cannot read store %s", dpath);
+	if ((d = cc_dir_opendir(&ed.certs)) == NULL) {
+		r = cc_seterr_errno(CC_ERR_IO, "cannot read store %s", ed.certs.path);
 		goto out;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -450,7 +630,7 @@ reload_unlocked(struct cc_store *s)
 			continue; /* ".", "..", temporary files of writers */
 		if (!is_thumb_name(de->d_name, ".pem")) {
 			free(p);
-			if ((p = cc_aprintf("%s/%s", dpath, de->d_name)) == NULL) {
+			if ((p = cc_aprintf("%s/%s", ed.certs.path, de->d_name)) == NULL) {
 				r = cc_seterr(CC_ERR_NOMEM, "path");
 				goto out;
 			}
@@ -459,11 +639,11 @@ reload_unlocked(struct cc_store *s)
 				goto out;
 			continue;
 		}
-		if ((r = load_entry(s, de->d_name)) != CC_OK)
+		if ((r = load_entry(s, &ed, de->d_name)) != CC_OK)
 			goto out;
 	}
-	if ((r = orphans(s, "keys", ".key", "private key")) != CC_OK ||
-	    (r = orphans(s, "meta", ".ini", "metadata")) != CC_OK)
+	if ((r = orphans(s, &ed, &ed.keys, ".key", "private key")) != CC_OK ||
+	    (r = orphans(s, &ed, &ed.meta, ".ini", "metadata")) != CC_OK)
 		goto out;
 	if (s->ncerts > 1)
 		qsort(s->certs, s->ncerts, sizeof(*s->certs), cmp_cert);
@@ -471,7 +651,7 @@ reload_unlocked(struct cc_store *s)
 out:
 	if (d != NULL)
 		closedir(d);
-	free(dpath);
+	close_entry_dirs(&ed);
 	free(p);
 	return r;
 }
@@ -500,7 +680,8 @@ cc_store_reload(struct cc_store *s)
 		goto out;
 	}
 	/* A store nobody has written to yet may have no lock file; there is then no writer. */
-	if ((fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 && errno != ENOENT) {
+	if ((fd = openat(s->dirfd, ".lock", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 &&
+	    errno != ENOENT) {
 		r = cc_seterr_errno(CC_ERR_LOCK, "open %s", p);
 		goto out;
 	}
@@ -568,9 +749,10 @@ forget_problems(struct cc_store *s, const char *path)
 static enum cc_err
 refresh_entry(struct cc_store *s, const char *thumb)
 {
-	static const char *const files[][2] = {
-	        {"certs", ".pem"}, {"keys", ".key"}, {"meta", ".ini"}};
-	char *paths[3] = {NULL, NULL, NULL}, name[CC_THUMB_LEN + 5];
+	static const char *const suffixes[] = {".pem", ".key", ".ini"};
+	struct entry_dirs ed;
+	const struct cc_dir *dirs[3] = {&ed.certs, &ed.keys, &ed.meta};
+	char *paths[3] = {NULL, NULL, NULL}, names[3][CC_THUMB_LEN + 5];
 	struct stat st;
 	bool present[3];
 	size_t i;
@@ -578,14 +760,16 @@ refresh_entry(struct cc_store *s, const char *thumb)
 
 	if (!s->current)
 		return cc_store_reload(s);
+	if ((r = open_entry_dirs(s, &ed)) != CC_OK)
+		goto out;
 	for (i = 0; i < 3; i++) {
-		if ((paths[i] = cc_aprintf("%s/%s/%s%s", s->path, files[i][0], thumb,
-		                           files[i][1])) == NULL) {
+		snprintf(names[i], sizeof(names[i]), "%s%s", thumb, suffixes[i]);
+		if ((paths[i] = cc_aprintf("%s/%s", dirs[i]->path, names[i])) == NULL) {
 			r = cc_seterr(CC_ERR_NOMEM, "path");
 			goto out;
 		}
 		forget_problems(s, paths[i]);
-		present[i] = lstat(paths[i], &st) == 0;
+		present[i] = fstatat(dirs[i]->fd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0;
 	}
 	for (i = 0; i < s->ncerts; i++) {
 		if (strcmp(cc_cert_thumbprint(s->certs[i]), thumb) == 0) {
@@ -597,8 +781,7 @@ refresh_entry(struct cc_store *s, const char *thumb)
 		}
 	}
 	if (present[0]) {
-		snprintf(name, sizeof(name), "%s.pem", thumb);
-		if ((r = load_entry(s, name)) != CC_OK)
+		if ((r = load_entry(s, &ed, names[0])) != CC_OK)
 			goto out;
 	} else {
 		if (present[1] &&
@@ -613,6 +796,7 @@ refresh_entry(struct cc_store *s, const char *thumb)
 out:
 	if (r != CC_OK)
 		s->gen_known = s->current = false;
+	close_entry_dirs(&ed);
 	for (i = 0; i < 3; i++)
 		free(paths[i]);
 	return r;
@@ -634,14 +818,13 @@ mkdir_0700(const char *path)
 	return CC_OK;
 }
 
+/* The store's directory, 0700, and its parents as mkdir -p would make them. */
 static enum cc_err
-create_layout(const char *path)
+create_root(const char *path)
 {
 	char *p = NULL, *slash;
-	size_t i;
 	enum cc_err r = CC_ERR_NOMEM;
 
-	/* Parents as mkdir -p would make them; the store itself and its folders 0700. */
 	if ((p = strdup(path)) == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "path");
 		goto out;
@@ -654,20 +837,52 @@ create_layout(const char *path)
 		}
 		*slash = '/';
 	}
-	if ((r = mkdir_0700(path)) != CC_OK)
-		goto out;
+	r = mkdir_0700(path);
+out:
+	free(p);
+	return r;
+}
+
+/*
+ * The folders of the layout that are missing, 0700, made inside the store's descriptor (and a
+ * nested one inside its parent's): a name that is already there, a link among them, is left for
+ * check_layout to refuse.
+ */
+static enum cc_err
+create_folders(const struct cc_store *s)
+{
+	struct cc_dir parent = {-1, NULL};
+	const char *slash, *base;
+	char *pname = NULL;
+	size_t i;
+	int pfd;
+	enum cc_err r = CC_OK;
+
 	for (i = 0; i < sizeof(layout) / sizeof(layout[0]); i++) {
-		free(p);
-		if ((p = cc_aprintf("%s/%s", path, layout[i])) == NULL) {
-			r = cc_seterr(CC_ERR_NOMEM, "path");
+		pfd = s->dirfd;
+		base = layout[i];
+		if ((slash = strrchr(layout[i], '/')) != NULL) {
+			if ((pname = strndup(layout[i], (size_t)(slash - layout[i]))) == NULL) {
+				r = cc_seterr(CC_ERR_NOMEM, "path");
+				goto out;
+			}
+			if ((r = cc_store_dir(s, pname, &parent)) != CC_OK)
+				goto out;
+			pfd = parent.fd;
+			base = slash + 1;
+		}
+		if (mkdirat(pfd, base, 0700) == -1 && errno != EEXIST) {
+			r = cc_seterr_errno(CC_ERR_IO, "mkdir %s/%s", s->path, layout[i]);
 			goto out;
 		}
-		if ((r = mkdir_0700(p)) != CC_OK)
-			goto out;
+		cc_dir_close(&parent);
+		free(pname);
+		pname = NULL;
 	}
 	r = CC_OK;
 out:
-	free(p);
+	cc_dir_close(&parent);
+	free(pname);
 	return r;
 }
 
@@ -688,6 +903,7 @@ cc_store_open(const char *path, int flags, struct cc_store **out)
 		goto out;
 	}
 	s->lockfd = -1;
+	s->dirfd = -1;
 	if ((s->path = strdup(path)) == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "store");
 		goto out;
@@ -695,7 +911,15 @@ cc_store_open(const char *path, int flags, struct cc_store **out)
 	len = strlen(s->path);
 	while (len > 1 && s->path[len - 1] == '/')
 		s->path[--len] = '\0';
-	if ((flags & CC_STORE_CREATE) && (r = create_layout(s->path)) != CC_OK)
+	if ((flags & CC_STORE_CREATE) && (r = create_root(s->path)) != CC_OK)
+		goto out;
+	/*
+	 * Opened once, not through a link (the directories above it are the administrator's to
+	 * keep safe); everything after is reached from this descriptor.
+	 */
+	if ((r = open_folder(AT_FDCWD, s->path, "store", s->path, &s->dirfd)) != CC_OK)
+		goto out;
+	if ((flags & CC_STORE_CREATE) && (r = create_folders(s)) != CC_OK)
 		goto out;
 	if ((r = cc_store_reload(s)) != CC_OK)
 		goto out;
@@ -784,29 +1008,29 @@ sweep_temporaries(struct cc_store *s)
 	                                   "trust/registry",
 	                                   "trust/enterprise",
 	                                   "trust/grouppolicy"};
+	struct cc_dir dir;
 	struct stat st;
-	char *dpath, *p;
 	DIR *d;
 	struct dirent *de;
 	size_t i;
 
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		if ((dpath = cc_aprintf("%s/%s", s->path, dirs[i])) == NULL)
+		if (cc_store_dir(s, dirs[i], &dir) != CC_OK) {
+			cc_dir_close(&dir);
 			continue;
-		if ((d = opendir(dpath)) != NULL) {
+		}
+		if ((d = cc_dir_opendir(&dir)) != NULL) {
 			while ((de = readdir(d)) != NULL) {
 				if (de->d_name[0] != '.' || strstr(de->d_name, ".tmp.") == NULL)
 					continue;
-				if ((p = cc_aprintf("%s/%s", dpath, de->d_name)) == NULL)
-					continue;
 				if (i < LOCKED_DIRS ||
-				    (lstat(p, &st) == 0 && st.st_mtime < time(NULL) - 3600))
-					(void)unlink(p);
-				free(p);
+				    (fstatat(dir.fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+				     st.st_mtime < time(NULL) - 3600))
+					(void)unlinkat(dir.fd, de->d_name, 0);
 			}
 			closedir(d);
 		}
-		free(dpath);
+		cc_dir_close(&dir);
 	}
 }
 
@@ -818,11 +1042,15 @@ lock_store(struct cc_store *s)
 	int fd = -1;
 	enum cc_err r = CC_ERR_LOCK;
 
+	/* A store with a link or another user's folder in it is refused before anything is. */
+	if ((r = check_layout(s)) != CC_OK)
+		goto out;
 	if ((p = cc_aprintf("%s/.lock", s->path)) == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "path");
 		goto out;
 	}
-	if ((fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
+	if ((fd = openat(s->dirfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) ==
+	    -1) {
 		r = cc_seterr_errno(CC_ERR_LOCK, "open %s", p);
 		goto out;
 	}
@@ -867,7 +1095,7 @@ unlock_store(struct cc_store *s)
 }
 
 static enum cc_err
-write_cert(const char *path, X509 *x, STACK_OF(X509) * chain)
+write_cert(const struct cc_dir *d, const char *name, X509 *x, STACK_OF(X509) * chain)
 {
 	BIO *b = NULL;
 	BUF_MEM *m = NULL;
@@ -889,21 +1117,21 @@ write_cert(const char *path, X509 *x, STACK_OF(X509) * chain)
 		}
 	}
 	BIO_get_mem_ptr(b, &m);
-	r = cc_file_write_atomic(path, m->data, m->length, 0644);
+	r = cc_file_write_atomic_at(d->fd, d->path, name, m->data, m->length, 0644);
 out:
 	BIO_free(b);
 	return r;
 }
 
 static enum cc_err
-write_meta(const char *path, const struct cc_meta *meta)
+write_meta(const struct cc_dir *d, const char *name, const struct cc_meta *meta)
 {
 	char *text = NULL;
 	enum cc_err r;
 
 	if ((r = cc_meta_render(meta, &text)) != CC_OK)
 		return r;
-	r = cc_file_write_atomic(path, text, strlen(text), 0600);
+	r = cc_file_write_atomic_at(d->fd, d->path, name, text, strlen(text), 0600);
 	free(text);
 	return r;
 }
@@ -915,7 +1143,8 @@ store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
 {
 	struct cc_cert *c = NULL;
 	struct cc_meta none = {0, false, NULL};
-	char *cpath = NULL, *kpath = NULL, *mpath = NULL;
+	struct entry_dirs ed = {{-1, NULL}, {-1, NULL}, {-1, NULL}};
+	char cname[CC_THUMB_LEN + 5], kname[CC_THUMB_LEN + 5], mname[CC_THUMB_LEN + 5];
 	char saved[512];
 	struct stat st;
 	enum cc_err r = CC_ERR_NOMEM, undo = CC_OK;
@@ -930,13 +1159,9 @@ store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
 		goto out;
 	if ((r = cc_meta_check_friendly_name(meta->friendly_name)) != CC_OK)
 		goto out;
-	cpath = cc_aprintf("%s/certs/%s.pem", s->path, cc_cert_thumbprint(c));
-	kpath = cc_aprintf("%s/keys/%s.key", s->path, cc_cert_thumbprint(c));
-	mpath = cc_aprintf("%s/meta/%s.ini", s->path, cc_cert_thumbprint(c));
-	if (cpath == NULL || kpath == NULL || mpath == NULL) {
-		r = cc_seterr(CC_ERR_NOMEM, "paths");
-		goto out;
-	}
+	snprintf(cname, sizeof(cname), "%s.pem", cc_cert_thumbprint(c));
+	snprintf(kname, sizeof(kname), "%s.key", cc_cert_thumbprint(c));
+	snprintf(mname, sizeof(mname), "%s.ini", cc_cert_thumbprint(c));
 	if (take_lock) {
 		if ((r = lock_store(s)) != CC_OK)
 			goto out;
@@ -945,21 +1170,23 @@ store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
 		r = cc_seterr(CC_ERR_LOCK, "store %s: adding under a lock not held", s->path);
 		goto out;
 	}
-	if (stat(cpath, &st) == 0) {
+	if ((r = open_entry_dirs(s, &ed)) != CC_OK)
+		goto out;
+	if (fstatat(ed.certs.fd, cname, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		r = cc_seterr(CC_ERR_EXISTS, "certificate %s is already in the store",
 		              cc_cert_thumbprint(c));
 		goto out;
 	}
 	/* Key, then meta, then the certificate: the certificate's rename commits the entry. */
 	wrote_key = key != NULL;
-	if (key != NULL && (r = cc_key_write_pem(kpath, key)) != CC_OK)
+	if (key != NULL && (r = cc_key_write_pem_at(ed.keys.fd, ed.keys.path, kname, key)) != CC_OK)
 		goto out;
 	fault("after-key");
 	wrote_meta = true;
-	if ((r = write_meta(mpath, meta)) != CC_OK)
+	if ((r = write_meta(&ed.meta, mname, meta)) != CC_OK)
 		goto out;
 	fault("after-meta");
-	if ((r = write_cert(cpath, x, chain)) != CC_OK)
+	if ((r = write_cert(&ed.certs, cname, x, chain)) != CC_OK)
 		goto out;
 	fault("after-cert");
 	if (thumb_out != NULL)
@@ -971,23 +1198,22 @@ out:
 	 * must not stay on disk for a certificate that is not in the store. (A crash cannot do
 	 * this; loading reports what it leaves as orphans.) The caller gets the first error.
 	 */
-	if (r != CC_OK && (wrote_key || wrote_meta) && stat(cpath, &st) == -1) {
+	if (r != CC_OK && (wrote_key || wrote_meta) &&
+	    fstatat(ed.certs.fd, cname, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		snprintf(saved, sizeof(saved), "%s", cc_errdetail());
 		if (wrote_key)
-			undo = cc_file_remove(kpath);
-		if (wrote_meta && cc_file_remove(mpath) != CC_OK)
+			undo = cc_file_remove_at(ed.keys.fd, ed.keys.path, kname);
+		if (wrote_meta && cc_file_remove_at(ed.meta.fd, ed.meta.path, mname) != CC_OK)
 			undo = CC_ERR_IO;
 		(void)cc_seterr(r, "%s%s", saved,
 		                undo != CC_OK ? " (removing what was written failed too)" : "");
 	}
 	if (r != CC_OK)
 		s->gen_known = false; /* what failed half way may have left files the view lacks */
+	close_entry_dirs(&ed);
 	if (locked)
 		unlock_store(s);
 	cc_cert_free(c);
-	free(cpath);
-	free(kpath);
-	free(mpath);
 	return r;
 }
 
@@ -1010,8 +1236,8 @@ cc_store_enable(struct cc_store *s, const char *thumb, unsigned services)
 {
 	struct cc_cert *c;
 	struct cc_meta meta;
-	char t[CC_THUMB_LEN + 1];
-	char *mpath = NULL;
+	struct cc_dir md = {-1, NULL};
+	char t[CC_THUMB_LEN + 1], mname[CC_THUMB_LEN + 5];
 	enum cc_err r;
 	bool locked = false;
 
@@ -1027,19 +1253,17 @@ cc_store_enable(struct cc_store *s, const char *thumb, unsigned services)
 	meta.services = cc_cert_services(c) | services;
 	meta.exportable = cc_cert_exportable(c);
 	meta.friendly_name = *cc_cert_friendly_name(c) ? cc_cert_friendly_name(c) : NULL;
-	if ((mpath = cc_aprintf("%s/meta/%s.ini", s->path, t)) == NULL) {
-		r = cc_seterr(CC_ERR_NOMEM, "path");
-		goto out;
-	}
-	if ((r = write_meta(mpath, &meta)) != CC_OK)
+	snprintf(mname, sizeof(mname), "%s.ini", t);
+	if ((r = cc_store_dir(s, "meta", &md)) != CC_OK ||
+	    (r = write_meta(&md, mname, &meta)) != CC_OK)
 		goto out;
 	r = refresh_entry(s, t);
 out:
 	if (r != CC_OK)
 		s->gen_known = false; /* what failed half way may have left files the view lacks */
+	cc_dir_close(&md);
 	if (locked)
 		unlock_store(s);
-	free(mpath);
 	return r;
 }
 
@@ -1047,14 +1271,16 @@ enum cc_err
 cc_store_remove(struct cc_store *s, const char *thumb)
 {
 	/* Folder, prefix and suffix of each file of an entry; the certificate first. */
-	static const char *const parts[][3] = {{"certs", "", ".pem"},
-	                                       {"meta", "", ".ini"},
-	                                       {"keys", "", ".key"},
-	                                       {"state", "expiry-", ".ini"}};
+	enum { NPARTS = 4 };
+	static const char *const parts[NPARTS][3] = {{"certs", "", ".pem"},
+	                                             {"meta", "", ".ini"},
+	                                             {"keys", "", ".key"},
+	                                             {"state", "expiry-", ".ini"}};
+	struct cc_dir dirs[NPARTS] = {{-1, NULL}, {-1, NULL}, {-1, NULL}, {-1, NULL}};
+	char names[NPARTS][CC_THUMB_LEN + 16];
 	struct cc_cert *c;
 	struct stat st;
 	char t[CC_THUMB_LEN + 1];
-	char *p = NULL;
 	size_t i;
 	enum cc_err r;
 	bool locked = false, left = false;
@@ -1066,6 +1292,11 @@ cc_store_remove(struct cc_store *s, const char *thumb)
 	locked = true;
 	if (!s->current && (r = cc_store_reload(s)) != CC_OK)
 		goto out;
+	for (i = 0; i < NPARTS; i++) {
+		snprintf(names[i], sizeof(names[i]), "%s%s%s", parts[i][1], t, parts[i][2]);
+		if ((r = cc_store_dir(s, parts[i][0], &dirs[i])) != CC_OK)
+			goto out;
+	}
 	if ((r = cc_store_find(s, t, &c)) == CC_ERR_NOT_FOUND) {
 		/*
 		 * Not loaded, yet files of the entry may be there: what a crash after the
@@ -1073,29 +1304,16 @@ cc_store_remove(struct cc_store *s, const char *thumb)
 		 * did not load. Removing them finishes the job; with none the thumbprint is
 		 * unknown.
 		 */
-		for (i = 0; i < sizeof(parts) / sizeof(parts[0]) && !left; i++) {
-			free(p);
-			if ((p = cc_aprintf("%s/%s/%s%s%s", s->path, parts[i][0], parts[i][1], t,
-			                    parts[i][2])) == NULL) {
-				r = cc_seterr(CC_ERR_NOMEM, "path");
-				goto out;
-			}
-			left = lstat(p, &st) == 0;
-		}
+		for (i = 0; i < NPARTS && !left; i++)
+			left = fstatat(dirs[i].fd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0;
 		if (left)
 			r = CC_OK;
 	}
 	if (r != CC_OK)
 		goto out;
 	/* The certificate first: once it is gone the entry is gone, whatever a crash leaves. */
-	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		free(p);
-		if ((p = cc_aprintf("%s/%s/%s%s%s", s->path, parts[i][0], parts[i][1], t,
-		                    parts[i][2])) == NULL) {
-			r = cc_seterr(CC_ERR_NOMEM, "path");
-			goto out;
-		}
-		if ((r = cc_file_remove(p)) != CC_OK)
+	for (i = 0; i < NPARTS; i++) {
+		if ((r = cc_file_remove_at(dirs[i].fd, dirs[i].path, names[i])) != CC_OK)
 			goto out;
 		if (i == 0)
 			fault("after-cert-removed");
@@ -1104,9 +1322,10 @@ cc_store_remove(struct cc_store *s, const char *thumb)
 out:
 	if (r != CC_OK)
 		s->gen_known = false; /* what failed half way may have left files the view lacks */
+	for (i = 0; i < NPARTS; i++)
+		cc_dir_close(&dirs[i]);
 	if (locked)
 		unlock_store(s);
-	free(p);
 	return r;
 }
 
@@ -1175,9 +1394,10 @@ enum cc_err
 cc_store_state_get(struct cc_store *s, const char *name, const char *key, char *val, size_t len)
 {
 	struct state_query q = {key, val, len, false, false};
+	struct cc_dir sd = {-1, NULL};
 	unsigned char *buf = NULL;
 	size_t blen = 0;
-	char *p = NULL;
+	char *p = NULL, *file = NULL;
 	int line;
 	enum cc_err r;
 
@@ -1187,16 +1407,14 @@ cc_store_state_get(struct cc_store *s, const char *name, const char *key, char *
 		r = cc_seterr(CC_ERR_INVAL, "bad state record name");
 		goto out;
 	}
-	if ((p = cc_aprintf("%s/state/%s.ini", s->path, name)) == NULL) {
+	if ((p = cc_aprintf("%s/state/%s.ini", s->path, name)) == NULL ||
+	    (file = cc_aprintf("%s.ini", name)) == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "path");
 		goto out;
 	}
-	r = cc_file_read(p, MAX_FILE, &buf, &blen, NULL);
-	if (r == CC_ERR_NOT_FOUND) {
-		r = CC_ERR_NOT_FOUND;
-		goto out;
-	}
-	if (r != CC_OK)
+	/* A missing folder or file: CC_ERR_NOT_FOUND, no keys. */
+	if ((r = cc_store_dir(s, "state", &sd)) != CC_OK ||
+	    (r = cc_file_read_at(sd.fd, sd.path, file, MAX_FILE, &buf, &blen, NULL)) != CC_OK)
 		goto out;
 	if ((line = ini_parse_string((const char *)buf, state_handler, &q)) != 0) {
 		r = cc_seterr(CC_ERR_STATE, "%s:%d: not INI syntax", p, line);
@@ -1209,8 +1427,10 @@ cc_store_state_get(struct cc_store *s, const char *name, const char *key, char *
 	else
 		r = CC_OK;
 out:
+	cc_dir_close(&sd);
 	free(buf);
 	free(p);
+	free(file);
 	return r;
 }
 
@@ -1218,7 +1438,8 @@ enum cc_err
 cc_store_state_set(struct cc_store *s, const char *name, const char *const *keys,
                    const char *const *vals, size_t n)
 {
-	char *p = NULL, *text = NULL, *next;
+	struct cc_dir sd = {-1, NULL};
+	char *file = NULL, *text = NULL, *next;
 	size_t i;
 	enum cc_err r;
 	bool locked = false;
@@ -1246,21 +1467,24 @@ cc_store_state_set(struct cc_store *s, const char *name, const char *const *keys
 		free(text);
 		text = next;
 	}
-	if ((p = cc_aprintf("%s/state/%s.ini", s->path, name)) == NULL) {
+	if ((file = cc_aprintf("%s.ini", name)) == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "path");
 		goto out;
 	}
 	if ((r = lock_store(s)) != CC_OK)
 		goto out;
 	locked = true;
-	r = cc_file_write_atomic(p, text, strlen(text), 0600);
+	if ((r = cc_store_dir(s, "state", &sd)) != CC_OK)
+		goto out;
+	r = cc_file_write_atomic_at(sd.fd, sd.path, file, text, strlen(text), 0600);
 out:
 	if (r != CC_OK)
 		s->gen_known = false; /* what failed half way may have left files the view lacks */
+	cc_dir_close(&sd);
 	if (locked)
 		unlock_store(s);
 	free(text);
-	free(p);
+	free(file);
 	return r;
 }
 

@@ -1,10 +1,12 @@
 /* Trusted roots: the store's trust folders and the system bundle. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -95,9 +97,13 @@ add_root(struct cc_trust *t, X509 *x, enum cc_root_ca_type type)
 	return CC_OK;
 }
 
-/* Every certificate of a PEM file. */
+/*
+ * Every certificate of a PEM file: `name` of the store folder `d`, or (d NULL) the file at
+ * `path`, the system bundle. `path` names it in problems either way.
+ */
 static enum cc_err
-load_pem_file(struct cc_trust *t, const char *path, enum cc_root_ca_type type)
+load_pem_file(struct cc_trust *t, const struct cc_dir *d, const char *name, const char *path,
+              enum cc_root_ca_type type)
 {
 	unsigned char *buf = NULL;
 	size_t len = 0;
@@ -106,7 +112,9 @@ load_pem_file(struct cc_trust *t, const char *path, enum cc_root_ca_type type)
 	int count = 0;
 	enum cc_err r;
 
-	if ((r = cc_file_read(path, MAX_BUNDLE, &buf, &len, NULL)) != CC_OK) {
+	r = d != NULL ? cc_file_read_at(d->fd, d->path, name, MAX_BUNDLE, &buf, &len, NULL)
+	              : cc_file_read(path, MAX_BUNDLE, &buf, &len, NULL);
+	if (r != CC_OK) {
 		r = r == CC_ERR_NOMEM ? r : add_problem(t, path, cc_errdetail());
 		goto out;
 	}
@@ -136,7 +144,8 @@ enum cc_err
 cc_trust_load(const struct cc_store *s, const char *bundle, struct cc_trust **out)
 {
 	struct cc_trust *t = NULL;
-	char *dpath = NULL, *p = NULL;
+	struct cc_dir td = {-1, NULL};
+	char *p = NULL, folder[64];
 	DIR *d = NULL;
 	struct dirent *de;
 	size_t i;
@@ -148,15 +157,15 @@ cc_trust_load(const struct cc_store *s, const char *bundle, struct cc_trust **ou
 		goto out;
 	}
 	for (i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
-		free(dpath);
-		if ((dpath = cc_aprintf("%s/trust/%s", cc_store_path(s), folders[i].folder)) ==
-		    NULL) {
-			r = cc_seterr(CC_ERR_NOMEM, "path");
+		cc_dir_close(&td);
+		snprintf(folder, sizeof(folder), "trust/%s", folders[i].folder);
+		/* Missing: no roots of the kind. A link or another user's folder: refused. */
+		if ((r = cc_store_dir(s, folder, &td)) == CC_ERR_NOT_FOUND)
+			continue;
+		if (r != CC_OK)
 			goto out;
-		}
-		if ((d = opendir(dpath)) == NULL) {
-			if (errno != ENOENT &&
-			    (r = add_problem(t, dpath, strerror(errno))) != CC_OK)
+		if ((d = cc_dir_opendir(&td)) == NULL) {
+			if ((r = add_problem(t, td.path, strerror(errno))) != CC_OK)
 				goto out;
 			continue;
 		}
@@ -164,11 +173,11 @@ cc_trust_load(const struct cc_store *s, const char *bundle, struct cc_trust **ou
 			if (de->d_name[0] == '.')
 				continue;
 			free(p);
-			if ((p = cc_aprintf("%s/%s", dpath, de->d_name)) == NULL) {
+			if ((p = cc_aprintf("%s/%s", td.path, de->d_name)) == NULL) {
 				r = cc_seterr(CC_ERR_NOMEM, "path");
 				goto out;
 			}
-			if ((r = load_pem_file(t, p, folders[i].type)) != CC_OK)
+			if ((r = load_pem_file(t, &td, de->d_name, p, folders[i].type)) != CC_OK)
 				goto out;
 		}
 		closedir(d);
@@ -178,7 +187,8 @@ cc_trust_load(const struct cc_store *s, const char *bundle, struct cc_trust **ou
 		bundle = getenv("UMEDGE_CA_BUNDLE");
 	if (bundle == NULL)
 		bundle = CC_SYSTEM_BUNDLE;
-	if (*bundle != '\0' && (r = load_pem_file(t, bundle, CC_ROOT_THIRD_PARTY)) != CC_OK)
+	if (*bundle != '\0' &&
+	    (r = load_pem_file(t, NULL, NULL, bundle, CC_ROOT_THIRD_PARTY)) != CC_OK)
 		goto out;
 	*out = t;
 	t = NULL;
@@ -186,7 +196,7 @@ cc_trust_load(const struct cc_store *s, const char *bundle, struct cc_trust **ou
 out:
 	if (d != NULL)
 		closedir(d);
-	free(dpath);
+	cc_dir_close(&td);
 	free(p);
 	cc_trust_free(t);
 	return r;
@@ -292,7 +302,8 @@ cc_store_trust_add(struct cc_store *s, X509 *root, enum cc_root_ca_type type,
 {
 	struct cc_cert *c = NULL;
 	const char *folder = folder_of(type);
-	char *path = NULL;
+	struct cc_dir td = {-1, NULL};
+	char name[CC_THUMB_LEN + 5], sub[64];
 	BIO *b = NULL;
 	BUF_MEM *m;
 	enum cc_err r = CC_ERR_INVAL;
@@ -317,25 +328,23 @@ cc_store_trust_add(struct cc_store *s, X509 *root, enum cc_root_ca_type type,
 		              cc_cert_thumbprint(c));
 		goto out;
 	}
-	if ((path = cc_aprintf("%s/trust/%s/%s.pem", cc_store_path(s), folder,
-	                       cc_cert_thumbprint(c))) == NULL) {
-		r = cc_seterr(CC_ERR_NOMEM, "path");
-		goto out;
-	}
+	snprintf(name, sizeof(name), "%s.pem", cc_cert_thumbprint(c));
+	snprintf(sub, sizeof(sub), "trust/%s", folder);
 	if ((b = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio_X509(b, root) != 1) {
 		r = cc_seterr_ssl(CC_ERR_CRYPTO, "encoding the root");
 		goto out;
 	}
 	BIO_get_mem_ptr(b, &m);
 	/* One file, renamed into place: no lock is needed for it to appear whole or not at all. */
-	if ((r = cc_file_write_atomic(path, m->data, m->length, 0644)) != CC_OK)
+	if ((r = cc_store_dir(s, sub, &td)) != CC_OK ||
+	    (r = cc_file_write_atomic_at(td.fd, td.path, name, m->data, m->length, 0644)) != CC_OK)
 		goto out;
 	if (thumb_out != NULL)
 		memcpy(thumb_out, cc_cert_thumbprint(c), CC_THUMB_LEN + 1);
 	r = CC_OK;
 out:
 	BIO_free(b);
-	free(path);
+	cc_dir_close(&td);
 	cc_cert_free(c);
 	return r;
 }
@@ -343,23 +352,25 @@ out:
 enum cc_err
 cc_store_trust_remove(struct cc_store *s, const char *thumb)
 {
-	char t[CC_THUMB_LEN + 1];
-	char *path = NULL;
+	struct cc_dir td = {-1, NULL};
+	struct stat st;
+	char t[CC_THUMB_LEN + 1], name[CC_THUMB_LEN + 5], sub[64];
 	size_t i;
 	int found = 0;
 	enum cc_err r;
 
 	if ((r = cc_thumbprint_normalize(thumb, t)) != CC_OK)
 		return r;
+	snprintf(name, sizeof(name), "%s.pem", t);
 	for (i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
-		free(path);
-		if ((path = cc_aprintf("%s/trust/%s/%s.pem", cc_store_path(s), folders[i].folder,
-		                       t)) == NULL) {
-			r = cc_seterr(CC_ERR_NOMEM, "path");
+		cc_dir_close(&td);
+		snprintf(sub, sizeof(sub), "trust/%s", folders[i].folder);
+		if ((r = cc_store_dir(s, sub, &td)) == CC_ERR_NOT_FOUND)
+			continue;
+		if (r != CC_OK)
 			goto out;
-		}
-		if (access(path, F_OK) == 0) {
-			if ((r = cc_file_remove(path)) != CC_OK)
+		if (fstatat(td.fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if ((r = cc_file_remove_at(td.fd, td.path, name)) != CC_OK)
 				goto out;
 			found = 1;
 		}
@@ -368,6 +379,6 @@ cc_store_trust_remove(struct cc_store *s, const char *thumb)
 	          : cc_seterr(CC_ERR_NOT_FOUND, "no trusted root %s in the store's trust folders",
 	                      t);
 out:
-	free(path);
+	cc_dir_close(&td);
 	return r;
 }

@@ -25,10 +25,6 @@ enum cc_err certctl_open_store(const char *path, int flags, struct cc_store **s)
 int certctl_add_list(const char ***list, size_t *n, char *arg);
 /* Parses a decimal integer in lo..hi; -1 when it is not one. */
 int certctl_parse_int(const char *s, int lo, int hi, int *out);
-/* The first line of a password file (never a password on the command line); owned, released
- * with certctl_free_password(), which wipes it. */
-enum cc_err certctl_read_password(const char *path, char **pw) CC_WUR;
-void certctl_free_password(char *pw);
 struct cc_requests;
 /* Loads the store's pending requests and prints their problems as warnings. */
 enum cc_err certctl_load_requests(struct cc_store *s, struct cc_requests **rs) CC_WUR;

@@ -15,6 +15,7 @@
 #include "certcore/format.h"
 #include "certcore/selfsigned.h"
 #include "certcore/request.h"
+#include "certcore/secret.h"
 #include "certcore/services.h"
 #include "certcore/store.h"
 #include "certcore/verify.h"
@@ -382,8 +383,9 @@ static const char export_help[] =
         "       certctl export THUMBPRINT --pfx --password-file FILE --out FILE|-\n"
         "Writes the public certificate (PEM, or DER with --der) for a peer's trust store, such as\n"
         "a SIP gateway's. With --pfx: PKCS#12 with the private key and the chain, encrypted with\n"
-        "AES-256-CBC under the first line of the password file, with a SHA-256 MAC; refused\n"
-        "unless the certificate is PrivateKeyExportable, as Export-ExchangeCertificate does.\n";
+        "AES-256-CBC under the first line of the password file (mode 0600 or 0400), with a\n"
+        "SHA-256 MAC; refused unless the certificate is PrivateKeyExportable, as\n"
+        "Export-ExchangeCertificate does.\n";
 
 int
 cmd_export(const char *store, int argc, char **argv)
@@ -441,7 +443,7 @@ cmd_export(const char *store, int argc, char **argv)
 		goto out;
 	}
 	if (pfx) {
-		if ((r = certctl_read_password(pwfile, &pw)) != CC_OK ||
+		if ((r = cc_secret_read_file(pwfile, &pw)) != CC_OK ||
 		    (r = cc_cert_export_pkcs12(c, pw, &der, &len)) != CC_OK) {
 			rc = certctl_fail(r);
 			goto out;
@@ -476,7 +478,7 @@ cmd_export(const char *store, int argc, char **argv)
 	}
 	rc = EXIT_SUCCESS;
 out:
-	certctl_free_password(pw);
+	cc_secret_free(pw);
 	OPENSSL_free(der);
 	BIO_free(b);
 	cc_store_free(s);

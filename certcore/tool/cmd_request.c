@@ -1,6 +1,6 @@
 /*
  * certctl verbs of the CA path: request (New-ExchangeCertificate -GenerateRequest) and import
- * (Import-ExchangeCertificate); the listing of pending requests for get; password files.
+ * (Import-ExchangeCertificate); the listing of pending requests for get.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,39 +17,13 @@
 #include "certcore/fileio.h"
 #include "certcore/format.h"
 #include "certcore/request.h"
+#include "certcore/secret.h"
 #include "certcore/selfsigned.h"
 #include "certcore/services.h"
 #include "certcore/store.h"
 #include "certctl.h"
 
-#define MAX_PASSWORD_FILE 4096
-#define MAX_IMPORT_FILE   (16 * 1024 * 1024)
-
-enum cc_err
-certctl_read_password(const char *path, char **pw)
-{
-	unsigned char *buf = NULL;
-	size_t len = 0, n;
-	enum cc_err r;
-
-	*pw = NULL;
-	if ((r = cc_file_read(path, MAX_PASSWORD_FILE, &buf, &len, NULL)) != CC_OK)
-		return r;
-	/* The first line, without its end: what `openssl ... -passin file:` reads. */
-	n = strcspn((const char *)buf, "\r\n");
-	OPENSSL_cleanse(buf + n, len - n);
-	*pw = (char *)buf;
-	return CC_OK;
-}
-
-void
-certctl_free_password(char *pw)
-{
-	if (pw == NULL)
-		return;
-	OPENSSL_cleanse(pw, strlen(pw));
-	free(pw);
-}
+#define MAX_IMPORT_FILE (16 * 1024 * 1024)
 
 enum cc_err
 certctl_load_requests(struct cc_store *s, struct cc_requests **rs)
@@ -228,7 +202,9 @@ static const char import_help[] =
         "password on the first line of --password-file). A certificate without a key completes\n"
         "the pending request whose key it matches (its services, exportable flag and friendly\n"
         "name go with it); one that matches no request is refused. A PKCS#12 brings its own\n"
-        "key, exportable again only with --exportable. The chain is stored with the leaf.\n";
+        "key, exportable again only with --exportable. The chain is stored with the leaf.\n"
+        "The password file must be 0600 or 0400. A PKCS#12 asking for more than 10,000,000\n"
+        "iterations in one key derivation, or 20,000,000 in all, is refused before any.\n";
 
 int
 cmd_import(const char *store, int argc, char **argv)
@@ -284,7 +260,7 @@ cmd_import(const char *store, int argc, char **argv)
 		rc = certctl_usage(import_help, "one file to import expected");
 		goto out;
 	}
-	if ((pwfile != NULL && (r = certctl_read_password(pwfile, &pw)) != CC_OK) ||
+	if ((pwfile != NULL && (r = cc_secret_read_file(pwfile, &pw)) != CC_OK) ||
 	    (r = cc_file_read(argv[optind], MAX_IMPORT_FILE, &buf, &len, NULL)) != CC_OK ||
 	    (r = cc_import_read(buf, len, pw, &certs, &key)) != CC_OK) {
 		rc = certctl_fail(r);
@@ -304,7 +280,7 @@ cmd_import(const char *store, int argc, char **argv)
 	cc_cert_print_table_row(c, stdout);
 	rc = EXIT_SUCCESS;
 out:
-	certctl_free_password(pw);
+	cc_secret_free(pw);
 	if (buf != NULL) {
 		OPENSSL_cleanse(buf, len);
 		free(buf);

@@ -1,16 +1,13 @@
-/* Passwords: read from protected files, made with RAND_bytes, wiped before they are freed. */
+/* Passwords: read from protected files (certcore's rule), made with RAND_bytes, wiped. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "certcore/fileio.h"
+#include "certcore/secret.h"
 #include "edgesync/secret.h"
 #include "internal.h"
-
-#define SECRET_FILE_MAX 4096
 
 void
 es_secret_free(char *s)
@@ -21,52 +18,19 @@ es_secret_free(char *s)
 	free(s);
 }
 
+/*
+ * certcore's rule for password files, the one certctl follows too (issue 15: certctl took a
+ * 0644 file that edgesync refused): one rule, in one place.
+ */
 enum es_err
 es_secret_read_file(const char *path, char **out)
 {
-	enum es_err r = ES_ERR_IO;
-	unsigned char *buf = NULL;
-	size_t len = 0, n;
-	mode_t mode = 0;
 	enum cc_err ce;
-	char *pw = NULL;
 
-	*out = NULL;
-	if ((ce = cc_file_read(path, SECRET_FILE_MAX, &buf, &len, &mode)) != CC_OK) {
-		r = es_seterr_cc(ES_ERR_IO, ce, "password file %s", path);
-		goto out;
-	}
-	if ((mode & (S_IRWXG | S_IRWXO)) != 0) {
-		r = es_seterr(ES_ERR_IO,
-		              "password file %s: its group or others may read it (mode %03o); "
-		              "chmod 600 it",
-		              path, (unsigned)(mode & 0777));
-		goto out;
-	}
-	for (n = 0; n < len && buf[n] != '\n' && buf[n] != '\r'; n++)
-		;
-	if (n == 0) {
-		r = es_seterr(ES_ERR_IO, "password file %s: the first line is empty", path);
-		goto out;
-	}
-	if (memchr(buf, '\0', n) != NULL) {
-		r = es_seterr(ES_ERR_IO, "password file %s: holds a NUL byte", path);
-		goto out;
-	}
-	if ((pw = malloc(n + 1)) == NULL) {
-		r = es_seterr(ES_ERR_NOMEM, "password");
-		goto out;
-	}
-	memcpy(pw, buf, n);
-	pw[n] = '\0';
-	*out = pw;
-	r = ES_OK;
-out:
-	if (buf != NULL) {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
-	}
-	return r;
+	if ((ce = cc_secret_read_file(path, out)) != CC_OK)
+		return es_seterr_cc(ce == CC_ERR_NOMEM ? ES_ERR_NOMEM : ES_ERR_IO, ce,
+		                    "reading a password");
+	return ES_OK;
 }
 
 enum es_err

@@ -157,6 +157,7 @@ check "its certificates are encrypted with AES-256-CBC" \
 check "its key is encrypted with AES-256-CBC" \
 	grep -q "Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 600000, PRF hmacWithSHA256" "$WORK/info"
 printf 'not the pass phrase\n' >"$WORK/badpw"
+chmod 600 "$WORK/badpw"
 check "a wrong password does not open it" bash -c \
 	"! openssl pkcs12 -info -noout -in '$WORK/mail.pfx' -passin 'file:$WORK/badpw' 2>/dev/null"
 openssl pkcs12 -in "$WORK/mail.pfx" -passin "file:$WORK/pw" -nodes -out "$WORK/mail.pfx.pem" 2>/dev/null
@@ -185,6 +186,54 @@ out=$(cc2 import "$WORK/stranger.pfx" --password-file "$WORK/pw" --exportable)
 T3=$(awk 'NR==3 {print $1}' <<<"$out")
 expect_eq "an openssl PFX imports exportable when asked" true \
 	"$(cc2 get "$T3" --format json | jq -r '.[0].PrivateKeyExportable')"
+
+# --- a password file others can read is refused, as edgesync refuses it (issue 15) -------------
+cp "$WORK/pw" "$WORK/pw.open"
+chmod 644 "$WORK/pw.open"
+expect_fail "export refuses a password file of mode 0644" 1 "password file .*pw.open.*(mode 644).*chmod 600" \
+	cc export "$T" --pfx --password-file "$WORK/pw.open" --out "$WORK/open.pfx"
+check "and writes nothing" test ! -e "$WORK/open.pfx"
+chmod 640 "$WORK/pw.open"
+expect_fail "import refuses a password file of mode 0640" 1 "password file .*pw.open.*chmod 600" \
+	cc2 import "$WORK/stranger.pfx" --password-file "$WORK/pw.open"
+
+# --- a PKCS#12 asking for 2^31-1 MAC iterations is refused before the work (issue 15) -------------
+# openssl makes it with 2048; the MAC's count, the last INTEGER of the PFX (RFC 7292 section 4),
+# is then rewritten in the DER, with the lengths around it.
+python3 - "$WORK/stranger.pfx" "$WORK/costly.pfx" <<'PY'
+import sys
+def tlv(b, i):
+    l, j = b[i + 1], i + 2
+    if l & 0x80:
+        n = l & 0x7f
+        l, j = int.from_bytes(b[j:j + n], "big"), j + n
+    return j, l
+def enc(tag, v):
+    n = len(v)
+    ln = bytes([n]) if n < 0x80 else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + ln + v
+def children(b):
+    j, l = tlv(b, 0)
+    out, i = [], j
+    while i < j + l:
+        k, m = tlv(b, i)
+        out.append(b[i:k + m])
+        i = k + m
+    return out
+version, authsafe, macdata = children(open(sys.argv[1], "rb").read())
+digest, salt, _ = children(macdata)
+macdata = enc(0x30, digest + salt + enc(0x02, (2**31 - 1).to_bytes(4, "big")))
+open(sys.argv[2], "wb").write(enc(0x30, version + authsafe + macdata))
+PY
+check "the costly PFX's MAC asks for 2147483647 iterations" bash -c \
+	"openssl asn1parse -inform DER -in '$WORK/costly.pfx' | tail -1 | grep -q 'INTEGER *:7FFFFFFF'"
+tree "$S2" >"$WORK/before-costly.tree"
+expect_fail "import refuses it at once, naming the count and the limit" 1 \
+	"MAC asks for 2147483647 iterations, more than the 10000000" \
+	timeout 60 "$CERTCTL" --store "$S2" import "$WORK/costly.pfx" --password-file "$WORK/pw"
+tree "$S2" >"$WORK/after-costly.tree"
+check "and writes nothing" cmp "$WORK/before-costly.tree" "$WORK/after-costly.tree"
+
 head -c 600 "$WORK/stranger.pfx" >"$WORK/truncated.pfx"
 tree "$S2" >"$WORK/before.tree"
 expect_fail "a truncated PKCS#12 fails with the library's reason" 1 "PKCS#12: .*(too long|header|asn1)" \

@@ -133,6 +133,40 @@ expect_eq "every concurrent certificate is stored" $((n_before + 12)) "$(jq leng
 check "no store problem after concurrent writes" test ! -s "$WORK/conc.err"
 check "no temporary file is left behind" bash -c "! ls -A '$S'/certs '$S'/keys '$S'/meta | grep -q '\.tmp\.'"
 
+# --- store folders: a link in a folder's place, or another user's folder, is refused ------------
+# (issue 15: with keys/ a link to another directory, new wrote and remove deleted keys there.)
+L="$WORK/lstore"
+cl() { "$CERTCTL" --store "$L" "$@"; }
+out=$(cl new --domain link.example.test --key ec256)
+TL=$(awk 'NR==3 {print $1}' <<<"$out")
+mkdir -m 700 "$WORK/elsewhere"
+printf 'not a key of the store\n' >"$WORK/elsewhere/$TL.key"
+chmod 600 "$WORK/elsewhere/$TL.key"
+mv "$L/keys" "$WORK/keys.aside"
+ln -s "$WORK/elsewhere" "$L/keys"
+expect_fail "new refuses a store whose keys/ is a symbolic link, naming it" 1 "$L/keys.*symbolic link" \
+	cl new --domain link2.example.test --key ec256
+expect_fail "remove refuses it" 1 "$L/keys.*symbolic link" cl remove "$TL"
+expect_fail "get refuses it" 1 "$L/keys.*symbolic link" cl get
+check "nothing was written behind the link" test "$(ls -A "$WORK/elsewhere")" = "$TL.key"
+check "nothing was removed behind the link" grep -qx "not a key of the store" "$WORK/elsewhere/$TL.key"
+check "the certificate is still in the store" test -e "$L/certs/$TL.pem"
+rm "$L/keys"
+mv "$WORK/keys.aside" "$L/keys"
+ln -s "$L" "$WORK/lstore.link"
+expect_fail "a store that is itself a symbolic link is refused" 1 "lstore.link.*symbolic link" \
+	"$CERTCTL" --store "$WORK/lstore.link" get
+chmod 777 "$L/meta"
+expect_fail "a folder others may write to is refused" 1 "$L/meta.*writable" cl get
+chmod 700 "$L/meta"
+if [ "$(id -u)" = 0 ]; then
+	chown 4242:4242 "$L/certs"
+	expect_fail "a folder another user owns is refused" 1 "$L/certs.*uid 4242" cl get
+	chown 0:0 "$L/certs"
+fi
+check "with its folders back the store works" cl remove "$TL"
+check "and its key went from the store's own keys/" test ! -e "$L/keys/$TL.key"
+
 # --- remove -------------------------------------------------------------------------------------
 check "remove" cc remove "$R"
 expect_fail "a removed certificate is gone" 1 "no certificate with thumbprint" cc get "$R"

@@ -436,6 +436,65 @@ test_remove(void)
 	free(dir);
 }
 
+/*
+ * The *_at calls work in the directory a descriptor holds: that directory replaced by a link
+ * afterwards (issue 15's attack on a store folder) redirects nothing. Names are one component.
+ */
+static void
+test_at_stays_in_its_directory(void)
+{
+	static const char *const bad_names[] = {"", ".", "..", "a/b", "../x", "/abs"};
+	char *dir = tu_tmpdir();
+	char d[PATH_MAX], aside[PATH_MAX], other[PATH_MAX], p[PATH_MAX];
+	unsigned char *buf = NULL;
+	size_t len = 0, i;
+	mode_t mode = 0;
+	int fd, tmp;
+
+	pathf(d, "%s/folder", dir);
+	pathf(aside, "%s/aside", dir);
+	pathf(other, "%s/other", dir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(d, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(mkdir(other, 0700), 0);
+	fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CU_ASSERT_FATAL(fd != -1);
+	CU_ASSERT_EQUAL(cc_file_write_atomic_at(fd, d, "f", "one", 3, 0600), CC_OK);
+	/* The folder moves aside and a link to another directory takes its name. */
+	CU_ASSERT_EQUAL_FATAL(rename(d, aside), 0);
+	CU_ASSERT_EQUAL_FATAL(symlink(other, d), 0);
+	CU_ASSERT_EQUAL(cc_file_write_atomic_at(fd, d, "g", "two", 3, 0640), CC_OK);
+	CU_ASSERT_EQUAL(cc_file_read_at(fd, d, "f", 64, &buf, &len, &mode), CC_OK);
+	CU_ASSERT(buf != NULL && len == 3 && memcmp(buf, "one", 3) == 0);
+	CU_ASSERT_EQUAL(mode & 07777, 0600);
+	free(buf);
+	CU_ASSERT_EQUAL(cc_file_remove_at(fd, d, "f"), CC_OK);
+	CU_ASSERT_EQUAL(cc_file_remove_at(fd, d, "f"), CC_OK); /* missing: fine */
+	CU_ASSERT_EQUAL(count_entries(other, NULL), 0);
+	CU_ASSERT_EQUAL(count_entries(aside, &tmp), 1);
+	CU_ASSERT_EQUAL(tmp, 0);
+	pathf(p, "%s/g", aside);
+	CU_ASSERT_EQUAL(mode_of(p), 0640);
+	/* Missing file: CC_ERR_NOT_FOUND naming DIR/NAME. */
+	CU_ASSERT_EQUAL(cc_file_read_at(fd, d, "none", 64, &buf, &len, NULL), CC_ERR_NOT_FOUND);
+	pathf(p, "%s/none", d);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cc_errdetail(), p));
+	/* A link inside is not followed either. */
+	pathf(p, "%s/link", aside);
+	CU_ASSERT_EQUAL_FATAL(symlink("g", p), 0);
+	CU_ASSERT_NOT_EQUAL(cc_file_read_at(fd, d, "link", 64, &buf, &len, NULL), CC_OK);
+	for (i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+		CU_ASSERT_EQUAL(cc_file_write_atomic_at(fd, d, bad_names[i], "x", 1, 0600),
+		                CC_ERR_INVAL);
+		CU_ASSERT_EQUAL(cc_file_read_at(fd, d, bad_names[i], 64, &buf, &len, NULL),
+		                CC_ERR_INVAL);
+		CU_ASSERT_EQUAL(cc_file_remove_at(fd, d, bad_names[i]), CC_ERR_INVAL);
+	}
+	CU_ASSERT_EQUAL(count_entries(other, NULL), 0);
+	close(fd);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 static CU_TestInfo tests[] = {
         {"write: exact mode whatever the umask", test_write_exact_mode},
         {"write: replaces by rename, old inode untouched", test_write_replaces_atomically},
@@ -450,6 +509,8 @@ static CU_TestInfo tests[] = {
         {"read: missing, directory, symlinks refused", test_read_refusals},
         {"read: a FIFO is refused without blocking", test_read_fifo_does_not_block},
         {"remove: missing is fine, file removed, directory refused", test_remove},
+        {"at: a directory descriptor, never redirected by a link; names one component",
+         test_at_stays_in_its_directory},
         CU_TEST_INFO_NULL,
 };
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -343,6 +345,238 @@ test_altered_pkcs12(void)
 	CU_ASSERT_PTR_NULL(certs);
 	CU_ASSERT_PTR_NULL(key);
 	OPENSSL_free(p12);
+}
+
+/* ---- PKCS#12 cost limits (issue 15): counts checked before any key is derived -------------- */
+
+/* Writes `iter` into a password-based encryption's parameters: PBES2's PBKDF2, or PBEPARAM. */
+static void
+set_pbe_iter(X509_ALGOR *alg, long iter)
+{
+	PBE2PARAM *pbe2;
+	PBKDF2PARAM *kdf;
+	PBEPARAM *pbe;
+
+	if (OBJ_obj2nid(alg->algorithm) == NID_pbes2) {
+		pbe2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), alg->parameter);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(pbe2);
+		kdf = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM),
+		                                pbe2->keyfunc->parameter);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(kdf);
+		CU_ASSERT_FATAL(ASN1_INTEGER_set(kdf->iter, iter) == 1);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(ASN1_TYPE_pack_sequence(
+		        ASN1_ITEM_rptr(PBKDF2PARAM), kdf, &pbe2->keyfunc->parameter));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(
+		        ASN1_TYPE_pack_sequence(ASN1_ITEM_rptr(PBE2PARAM), pbe2, &alg->parameter));
+		PBKDF2PARAM_free(kdf);
+		PBE2PARAM_free(pbe2);
+		return;
+	}
+	pbe = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM), alg->parameter);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pbe);
+	CU_ASSERT_FATAL(ASN1_INTEGER_set(pbe->iter, iter) == 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(
+	        ASN1_TYPE_pack_sequence(ASN1_ITEM_rptr(PBEPARAM), pbe, &alg->parameter));
+	PBEPARAM_free(pbe);
+}
+
+/* What a costly PKCS#12 asks for; 0 leaves a count as made (2048). */
+struct costly {
+	int nid;         /* NID_aes_256_cbc (PBES2) or a PKCS#12 PBE */
+	long mac_iter;   /* written into the MAC after it was computed */
+	long cert_iter;  /* into each encrypted container of the certificate */
+	long key_iter;   /* into the shrouded key bag */
+	bool key_inside; /* the key bag inside the encrypted container, not beside it */
+	int ncontainers; /* encrypted containers holding the certificate (0 means 1) */
+};
+
+/*
+ * A PKCS#12 of the leaf and its key, password "pw", made with 2048 iterations everywhere and
+ * then given the counts of `c`. The MAC is computed after the bags' counts were written, so
+ * only a MAC count makes it fail to verify (it is refused before that is tried).
+ */
+static unsigned char *
+costly_pfx(const struct costly *c, size_t *len)
+{
+	STACK_OF(PKCS12_SAFEBAG) *certbags = NULL, *keybags = NULL;
+	STACK_OF(PKCS7) *safes = NULL;
+	PKCS12_SAFEBAG *kb;
+	PKCS12 *p12;
+	PKCS7 *p7;
+	const ASN1_INTEGER *mi = NULL;
+	const X509_ALGOR *alg = NULL;
+	unsigned char *out = NULL;
+	int i, n;
+
+	make_pki();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(PKCS12_add_cert(&certbags, leaf));
+	kb = PKCS12_add_key(c->key_inside ? &certbags : &keybags, leaf_key, 0, 2048, c->nid, "pw");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(kb);
+	if (c->key_iter != 0) {
+		X509_SIG_get0(PKCS12_SAFEBAG_get0_pkcs8(kb), &alg, NULL);
+		set_pbe_iter((X509_ALGOR *)alg, c->key_iter);
+	}
+	for (i = 0; i < (c->ncontainers > 0 ? c->ncontainers : 1); i++) {
+		CU_ASSERT_PTR_NOT_NULL_FATAL(PKCS12_add_safe(&safes, certbags, c->nid, 2048, "pw"));
+		p7 = sk_PKCS7_value(safes, sk_PKCS7_num(safes) - 1);
+		if (c->cert_iter != 0)
+			set_pbe_iter(p7->d.encrypted->enc_data->algorithm, c->cert_iter);
+	}
+	if (keybags != NULL)
+		CU_ASSERT_PTR_NOT_NULL_FATAL(PKCS12_add_safe(&safes, keybags, -1, 0, NULL));
+	p12 = PKCS12_add_safes(safes, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p12);
+	CU_ASSERT_FATAL(PKCS12_set_mac(p12, "pw", -1, NULL, 0, 2048, EVP_sha256()) == 1);
+	if (c->mac_iter != 0) {
+		PKCS12_get0_mac(NULL, NULL, NULL, &mi, p12);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(mi);
+		CU_ASSERT_FATAL(ASN1_INTEGER_set((ASN1_INTEGER *)mi, c->mac_iter) == 1);
+	}
+	n = i2d_PKCS12(p12, &out);
+	CU_ASSERT_FATAL(n > 0);
+	*len = (size_t)n;
+	PKCS12_free(p12);
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+	sk_PKCS12_SAFEBAG_pop_free(certbags, PKCS12_SAFEBAG_free);
+	sk_PKCS12_SAFEBAG_pop_free(keybags, PKCS12_SAFEBAG_free);
+	return out;
+}
+
+/*
+ * cc_import_read of a costly PKCS#12 in a child with an alarm, so that a derivation that runs
+ * for minutes shows as a failure rather than a hang. Returns the result; the detail is copied.
+ */
+static enum cc_err
+read_guarded(const unsigned char *buf, size_t len, char *detail, size_t dlen)
+{
+	STACK_OF(X509) *certs = NULL;
+	EVP_PKEY *key = NULL;
+	int fds[2], status = 0, r = -1;
+	ssize_t n;
+	pid_t pid;
+
+	CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid != -1);
+	if (pid == 0) {
+		close(fds[0]);
+		alarm(60);
+		r = (int)cc_import_read(buf, len, "pw", &certs, &key);
+		if (r == CC_OK && (key == NULL || sk_X509_num(certs) < 1))
+			r = -2;
+		if (write(fds[1], &r, sizeof(r)) != sizeof(r) ||
+		    write(fds[1], cc_errdetail(), strlen(cc_errdetail())) < 0)
+			_exit(2);
+		sk_X509_pop_free(certs, X509_free);
+		EVP_PKEY_free(key);
+		_exit(0);
+	}
+	close(fds[1]);
+	memset(detail, 0, dlen);
+	if (read(fds[0], &r, sizeof(r)) != sizeof(r))
+		r = -1;
+	n = read(fds[0], detail, dlen - 1);
+	(void)n;
+	close(fds[0]);
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(status));
+	if (WIFSIGNALED(status))
+		fprintf(stderr, "\n    reader killed by signal %d (still deriving keys)",
+		        WTERMSIG(status));
+	return (enum cc_err)r;
+}
+
+static void
+expect_costly_refused(const struct costly *c, enum cc_err want_r, const char *want)
+{
+	unsigned char *buf;
+	size_t len;
+	char detail[1024];
+	enum cc_err r;
+
+	buf = costly_pfx(c, &len);
+	r = read_guarded(buf, len, detail, sizeof(detail));
+	CU_ASSERT_EQUAL(r, want_r);
+	if (strstr(detail, want) == NULL) {
+		fprintf(stderr, "\n    detail [%s] lacks [%s]\n", detail, want);
+		CU_FAIL("error detail");
+	}
+	OPENSSL_free(buf);
+}
+
+static void
+test_pkcs12_iterations_refused(void)
+{
+	struct costly c;
+	char want[64];
+
+	/* The attack of issue 15: the MAC's count patched to 2^31-1. */
+	memset(&c, 0, sizeof(c));
+	c.nid = NID_aes_256_cbc;
+	c.mac_iter = 2147483647;
+	expect_costly_refused(&c, CC_ERR_LIMIT, "MAC asks for 2147483647 iterations");
+	/* One past the limit is refused; the limit itself is named. */
+	c.mac_iter = CC_PKCS12_MAX_ITER + 1;
+	snprintf(want, sizeof(want), "more than the %d", CC_PKCS12_MAX_ITER);
+	expect_costly_refused(&c, CC_ERR_LIMIT, want);
+	/* The certificates' encrypted container: PBES2 (PBKDF2) and PKCS#12's own PBE. */
+	memset(&c, 0, sizeof(c));
+	c.nid = NID_aes_256_cbc;
+	c.cert_iter = 2147483647;
+	expect_costly_refused(&c, CC_ERR_LIMIT,
+	                      "encrypted certificates ask for 2147483647 iterations");
+	c.nid = NID_pbe_WithSHA1And3_Key_TripleDES_CBC;
+	expect_costly_refused(&c, CC_ERR_LIMIT,
+	                      "encrypted certificates ask for 2147483647 iterations");
+	/* The shrouded key beside the certificates, and inside their encrypted container. */
+	memset(&c, 0, sizeof(c));
+	c.nid = NID_aes_256_cbc;
+	c.key_iter = 2147483647;
+	expect_costly_refused(&c, CC_ERR_LIMIT, "private key asks for 2147483647 iterations");
+	c.key_inside = true;
+	expect_costly_refused(&c, CC_ERR_LIMIT, "private key asks for 2147483647 iterations");
+	c.nid = NID_pbe_WithSHA1And3_Key_TripleDES_CBC;
+	expect_costly_refused(&c, CC_ERR_LIMIT, "private key asks for 2147483647 iterations");
+	/* Each count within the limit, but many of them: the sum is bounded too. */
+	memset(&c, 0, sizeof(c));
+	c.nid = NID_aes_256_cbc;
+	c.cert_iter = CC_PKCS12_MAX_ITER;
+	c.ncontainers = 3;
+	expect_costly_refused(&c, CC_ERR_LIMIT, "in all");
+	/* A negative count is not a count: malformed, with the library's reason. */
+	memset(&c, 0, sizeof(c));
+	c.nid = NID_aes_256_cbc;
+	c.mac_iter = -5;
+	expect_costly_refused(&c, CC_ERR_PARSE, "MAC iteration count: ");
+	c.mac_iter = 0;
+	c.key_iter = -1;
+	expect_costly_refused(&c, CC_ERR_PARSE, "private key iteration count: ");
+}
+
+/* The same files with ordinary counts import: the checks refuse cost, not structure. */
+static void
+test_pkcs12_iterations_accepted(void)
+{
+	static const int nids[] = {NID_aes_256_cbc, NID_pbe_WithSHA1And3_Key_TripleDES_CBC};
+	struct costly c;
+	unsigned char *buf;
+	size_t len, i;
+	char detail[1024];
+	enum cc_err r;
+
+	for (i = 0; i < 2 * sizeof(nids) / sizeof(nids[0]); i++) {
+		memset(&c, 0, sizeof(c));
+		c.nid = nids[i / 2];
+		c.key_inside = i % 2 == 1;
+		c.ncontainers = 2;
+		buf = costly_pfx(&c, &len);
+		r = read_guarded(buf, len, detail, sizeof(detail));
+		CU_ASSERT_EQUAL(r, CC_OK);
+		if (r != CC_OK)
+			fprintf(stderr, "\n    %s, key %s: %d %s\n", OBJ_nid2sn(c.nid),
+			        c.key_inside ? "inside" : "beside", (int)r, detail);
+		OPENSSL_free(buf);
+	}
 }
 
 static void
@@ -772,6 +1006,10 @@ static CU_TestInfo tests[] = {
         {"read: PKCS#12 right, wrong, missing and empty password", test_read_pkcs12},
         {"read: corrupt and truncated inputs give the library's reason", test_corrupt},
         {"read: an altered PKCS#12 is refused", test_altered_pkcs12},
+        {"read: PKCS#12 iteration counts past the limits refused before the work",
+         test_pkcs12_iterations_refused},
+        {"read: PKCS#12 with ordinary counts, key beside or inside, PBES2 or PKCS#12 PBE",
+         test_pkcs12_iterations_accepted},
         {"split: leaf and chain in any order; ambiguous sets; keys", test_split},
         {"import: a .p7b and a DER certificate complete their requests",
          test_import_completes_request},

@@ -1151,6 +1151,170 @@ test_bad_all_at_once(void)
 	fx_close(&f);
 }
 
+/* ---- folders: never followed through a link, never another user's (issue 15) -------------- */
+
+/* Moves store/`folder` aside to `aside` and puts a symbolic link to `target` in its place. */
+static void
+link_folder(const struct fx *f, const char *folder, const char *target, char aside[PATH_MAX])
+{
+	char p[PATH_MAX];
+
+	pathf(p, "%s/%s", f->path, folder);
+	pathf(aside, "%s/aside", f->dir);
+	CU_ASSERT_EQUAL_FATAL(rename(p, aside), 0);
+	CU_ASSERT_EQUAL_FATAL(symlink(target, p), 0);
+}
+
+static void
+unlink_folder(const struct fx *f, const char *folder, const char *aside)
+{
+	char p[PATH_MAX];
+
+	pathf(p, "%s/%s", f->path, folder);
+	CU_ASSERT_EQUAL_FATAL(unlink(p), 0);
+	CU_ASSERT_EQUAL_FATAL(rename(aside, p), 0);
+}
+
+/* cc_store_open fails with CC_ERR_PERM, the detail containing `want` and `why`. */
+static void
+expect_open_refused(const char *path, int flags, const char *want, const char *why)
+{
+	struct cc_store *s = (struct cc_store *)1;
+
+	CU_ASSERT_EQUAL(cc_store_open(path, flags, &s), CC_ERR_PERM);
+	CU_ASSERT_PTR_NULL(s);
+	if (s != NULL && s != (struct cc_store *)1)
+		cc_store_free(s);
+	if (strstr(cc_errdetail(), want) == NULL || strstr(cc_errdetail(), why) == NULL) {
+		CU_FAIL("the refusal does not name the folder and why");
+		fprintf(stderr, "\n  want \"%s\" and \"%s\" in: %s", want, why, cc_errdetail());
+	}
+}
+
+/*
+ * A folder of the store replaced by a symbolic link to another directory: nothing is written,
+ * read or removed through it, by a handle opened before or after; opening the store is refused
+ * with an error naming the folder. The other directory holds a file named as the store's key.
+ */
+static void
+test_folder_link_refused(void)
+{
+	static const char *const folders[] = {"certs",
+	                                      "keys",
+	                                      "meta",
+	                                      "requests",
+	                                      "trust",
+	                                      "trust/registry",
+	                                      "trust/enterprise",
+	                                      "trust/grouppolicy",
+	                                      "crl",
+	                                      "state"};
+	static const char victim_text[] = "not the store's\n";
+	const char *keys[] = {"k"}, *vals[] = {"v"};
+	struct fx f;
+	char t[CC_THUMB_LEN + 1], t2[CC_THUMB_LEN + 1], other[PATH_MAX], victim[PATH_MAX];
+	char aside[PATH_MAX], p[PATH_MAX], *text;
+	X509 *x;
+	EVP_PKEY *k;
+	size_t i, len = 0;
+
+	fx_open(&f);
+	add_ec(f.s, CC_SVC_UM, "kept", t, NULL, NULL);
+	pathf(other, "%s/other", f.dir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(other, 0700), 0);
+	pathf(victim, "%s/%s.key", other, t);
+	tu_write_file(victim, victim_text, strlen(victim_text), 0600);
+
+	/* keys/ made a link under a handle that is already open: remove and add are refused. */
+	link_folder(&f, "keys", other, aside);
+	CU_ASSERT_EQUAL(cc_store_remove(f.s, t), CC_ERR_PERM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cc_errdetail(), "/keys"));
+	make_ec(&x, &k);
+	CU_ASSERT_EQUAL(cc_store_add(f.s, x, NULL, k, NULL, t2), CC_ERR_PERM);
+	CU_ASSERT_EQUAL(cc_store_state_set(f.s, "x", keys, vals, 1), CC_ERR_PERM);
+	CU_ASSERT_EQUAL(entries(f.dir, "other"), 1);
+	text = tu_read_file(victim, &len);
+	CU_ASSERT_PTR_NOT_NULL(text);
+	CU_ASSERT(text != NULL && strcmp(text, victim_text) == 0);
+	free(text);
+	/* The certificate was not removed half way either. */
+	pathf(p, "%s/certs/%s.pem", f.path, t);
+	CU_ASSERT_TRUE(exists(p));
+	/* Opening it is refused, naming the folder, with or without CREATE. */
+	expect_open_refused(f.path, 0, "/keys", "symbolic link");
+	expect_open_refused(f.path, CC_STORE_CREATE, "/keys", "symbolic link");
+	unlink_folder(&f, "keys", aside);
+	fx_reopen(&f);
+	expect_loaded(f.s, t, true, CC_SVC_UM);
+	CU_ASSERT_EQUAL(cc_store_problem_count(f.s), 0);
+
+	/* Every folder of the layout alike. */
+	for (i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
+		link_folder(&f, folders[i], other, aside);
+		pathf(p, "/%s", folders[i]);
+		expect_open_refused(f.path, 0, p, "symbolic link");
+		unlink_folder(&f, folders[i], aside);
+	}
+	/* The store itself as a link. */
+	pathf(p, "%s/link", f.dir);
+	CU_ASSERT_EQUAL_FATAL(symlink(f.path, p), 0);
+	expect_open_refused(p, 0, p, "symbolic link");
+	expect_open_refused(p, CC_STORE_CREATE, p, "symbolic link");
+
+	CU_ASSERT_EQUAL(entries(f.dir, "other"), 1);
+	text = tu_read_file(victim, &len);
+	CU_ASSERT(text != NULL && strcmp(text, victim_text) == 0);
+	free(text);
+	fx_reopen(&f);
+	CU_ASSERT_EQUAL(cc_store_remove(f.s, t), CC_OK);
+	CU_ASSERT_EQUAL(cc_store_add(f.s, x, NULL, k, NULL, t2), CC_OK);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	fx_close(&f);
+}
+
+/*
+ * A store whose directory or folders another user owns, or others may write to (either could
+ * put a link in a folder's place), is refused with an error naming the folder.
+ */
+static void
+test_folder_owner_refused(void)
+{
+	struct fx f;
+	char t[CC_THUMB_LEN + 1], p[PATH_MAX];
+
+	fx_open(&f);
+	add_ec(f.s, CC_SVC_UM, "kept", t, NULL, NULL);
+	pathf(p, "%s/meta", f.path);
+	CU_ASSERT_EQUAL_FATAL(chmod(p, 0777), 0);
+	expect_open_refused(f.path, 0, "/meta", "writable");
+	CU_ASSERT_EQUAL(cc_store_remove(f.s, t), CC_ERR_PERM);
+	CU_ASSERT_EQUAL_FATAL(chmod(p, 0700), 0);
+	pathf(p, "%s/trust/enterprise", f.path);
+	CU_ASSERT_EQUAL_FATAL(chmod(p, 0770), 0);
+	expect_open_refused(f.path, 0, "/trust/enterprise", "writable");
+	CU_ASSERT_EQUAL_FATAL(chmod(p, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(chmod(f.path, 0730), 0);
+	expect_open_refused(f.path, 0, f.path, "writable");
+	CU_ASSERT_EQUAL_FATAL(chmod(f.path, 0700), 0);
+	if (geteuid() == 0) {
+		pathf(p, "%s/keys", f.path);
+		CU_ASSERT_EQUAL_FATAL(chown(p, 4242, 4242), 0);
+		expect_open_refused(f.path, 0, "/keys", "uid 4242");
+		CU_ASSERT_EQUAL(cc_store_remove(f.s, t), CC_ERR_PERM);
+		CU_ASSERT_EQUAL_FATAL(chown(p, 0, 0), 0);
+		CU_ASSERT_EQUAL_FATAL(chown(f.path, 4242, 4242), 0);
+		expect_open_refused(f.path, 0, f.path, "uid 4242");
+		CU_ASSERT_EQUAL_FATAL(chown(f.path, 0, 0), 0);
+	} else {
+		fprintf(stderr, "\n  (not root: another user's folder cannot be made; skipped)");
+	}
+	fx_reopen(&f);
+	expect_loaded(f.s, t, true, CC_SVC_UM);
+	CU_ASSERT_EQUAL(cc_store_problem_count(f.s), 0);
+	fx_close(&f);
+}
+
 /* ---- enable, remove, state ----------------------------------------------------------------- */
 
 static void
@@ -1947,6 +2111,10 @@ static CU_TestInfo tests[] = {
         {"bad: store directory 0755", test_bad_store_mode},
         {"bad: symlinks and a FIFO", test_bad_special_files},
         {"bad: all at once", test_bad_all_at_once},
+        {"folders: a link in a folder's place is refused, nothing done through it",
+         test_folder_link_refused},
+        {"folders: another user's or others-writable folders are refused",
+         test_folder_owner_refused},
         {"enable adds, never removes", test_enable},
         {"remove: cert, key, meta, state; unknown NOT_FOUND", test_remove},
         {"state: round trip, missing, bad names and values", test_state},

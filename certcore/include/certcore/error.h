@@ -27,6 +27,7 @@ enum cc_err {
 	CC_ERR_STATE,         /* state file unreadable */
 	CC_ERR_NO_EXPORT,     /* private key may not leave the store (not exportable) */
 	CC_ERR_PASSWORD,      /* wrong password (PKCS#12) */
+	CC_ERR_LIMIT, /* input asks for more work than certcore allows (PKCS#12 iterations) */
 	CC_ERR__MAX
 };
 

@@ -26,4 +26,16 @@ enum cc_err cc_file_read(const char *path, size_t max, unsigned char **buf, size
 /* Removes `path` and fsyncs its directory; a missing file is not an error. */
 enum cc_err cc_file_remove(const char *path) CC_WUR;
 
+/*
+ * The same for the file `name` (one path component) of the directory open as `dirfd`, the
+ * directory fsync'd through it. A store opens its folders without following links and works in
+ * them through these, so a folder replaced by a link afterwards redirects nothing. `dir` is the
+ * directory's path for messages only (NULL: messages show `name` alone).
+ */
+enum cc_err cc_file_write_atomic_at(int dirfd, const char *dir, const char *name, const void *data,
+                                    size_t len, mode_t mode) CC_WUR;
+enum cc_err cc_file_read_at(int dirfd, const char *dir, const char *name, size_t max,
+                            unsigned char **buf, size_t *len, mode_t *mode_out) CC_WUR;
+enum cc_err cc_file_remove_at(int dirfd, const char *dir, const char *name) CC_WUR;
+
 #endif

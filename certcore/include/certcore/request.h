@@ -45,6 +45,19 @@
  */
 #define CC_PKCS12_ITER 600000
 
+/*
+ * The most a PKCS#12 file may ask of an import (issue 15: one whose MAC asked for 2^31-1
+ * iterations ran until it was killed). Each key derivation's count at most CC_PKCS12_MAX_ITER:
+ * 17 times CC_PKCS12_ITER and 5,000 times the 2048 OpenSSL writes by default, some 5 s of one
+ * core (PBKDF2-HMAC-SHA256 runs about 2 million iterations a second). The counts of one file
+ * together at most CC_PKCS12_MAX_ITER_TOTAL, about 10 s: the MAC, the certificates and the key
+ * at 6.6 million each, or eleven times what certcore's own export asks (1.8 million). Both are
+ * checked before the derivation they limit runs, from the counts the file states. Not settings:
+ * a file that needs more was not made for use.
+ */
+#define CC_PKCS12_MAX_ITER       10000000
+#define CC_PKCS12_MAX_ITER_TOTAL 20000000
+
 /* ---- requests --------------------------------------------------------------------------- */
 
 /* What a request asks for; the same names and defaults as struct cc_new_params. */
@@ -160,7 +173,9 @@ void cc_request_print_table_row(const struct cc_request *r, FILE *f);
  * `key_out` the PKCS#12's private key (owned), NULL for the other formats and for a PKCS#12
  * without one. A PEM input that holds a private key is read for its certificates only: keys
  * travel in PKCS#12. A wrong PKCS#12 password fails with CC_ERR_PASSWORD; a corrupt or
- * truncated input with CC_ERR_PARSE and the library's reason.
+ * truncated input with CC_ERR_PARSE and the library's reason; a PKCS#12 whose iteration counts
+ * pass CC_PKCS12_MAX_ITER or CC_PKCS12_MAX_ITER_TOTAL with CC_ERR_LIMIT, before any key is
+ * derived with them.
  */
 enum cc_err cc_import_read(const unsigned char *buf, size_t len, const char *password,
                            STACK_OF(X509) * *certs_out, EVP_PKEY **key_out) CC_WUR;

@@ -11,9 +11,10 @@
 #define ES_PASSWORD_LEN 32 /* characters of a password edgesync makes: about 190 bits */
 
 /*
- * The first line of a password file (without its line end). The file must be a regular file
- * that neither its group nor others can read (0600 or 0400): ES_ERR_IO otherwise, and for an
- * empty first line. Owned; release with es_secret_free.
+ * The first line of a password file (without its line end), by certcore's rule
+ * (cc_secret_read_file): a regular file that neither its group nor others can read (0600 or
+ * 0400), a first line that is not empty. ES_ERR_IO otherwise, with certcore's reason. Owned;
+ * release with es_secret_free.
  */
 enum es_err es_secret_read_file(const char *path, char **out) ES_WUR;
 
