@@ -59,6 +59,9 @@ IN_USE=$(events a 1000 | tail -1 | jq -r .thumbprint)
 SELECTED=$(cc select --service UM --fqdn um1.example.test --offline --format json | jq -r .selected)
 expect_eq "the certificate in use is what certctl select puts first" "$SELECTED" "$IN_USE"
 
+check "umd leaves no core file: RLIMIT_CORE 0, soft and hard" bash -c "grep -E '^Max core file size +0 +0 ' /proc/$UMD_PID_a/limits"
+check "... and is not dumpable (its /proc files belong to root, not to its user)" bash -c "[ \"\$(stat -c %U /proc/$UMD_PID_a/environ)\" = root ] && [ \"\$(awk '/^Uid:/ {print \$2}' /proc/$UMD_PID_a/status)\" = \"\$(id -u)\" ]"
+
 # --- OPTIONS over mutual TLS ---------------------------------------------------------------------
 siptls --port "$PORT" --cert "$WORK/gw1.pem" --key "$WORK/gw1.key" options >"$WORK/opt.txt"
 check "pinned gw1: OPTIONS 200" grep -q "OPTIONS SIP/2.0 200 OK" "$WORK/opt.txt"

@@ -28,6 +28,7 @@
 
 #include "certcore/events.h"
 #include "certcore/log.h"
+#include "certcore/nodump.h"
 #include "certs.h"
 #include "config.h"
 #include "crlfetch.h"
@@ -379,6 +380,11 @@ main(int argc, char **argv)
 	if (d.config_path == NULL || optind != argc) {
 		usage(stderr);
 		return 2;
+	}
+	/* Before anything secret is read: no core file, no ptrace by the same user. */
+	if (cc_nodump() != CC_OK) {
+		fprintf(stderr, "umd: %s\n", cc_errdetail());
+		return 1;
 	}
 	if (um_config_load(d.config_path, true, &d.cfg) != UM_OK) {
 		for (i = 0; d.cfg != NULL && i < d.cfg->nerrors; i++)
