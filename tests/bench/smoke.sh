@@ -58,6 +58,33 @@ if [ -n "$STORE_BENCH" ]; then
 	check "store_bench on a store of 20 certificates" bash -c "'$STORE_BENCH' --sizes 20 --kind both --repeat 1 --adds 1 --bundle '' --dir '$WORK' >'$WORK/store.json'"
 	check "... both kinds: every certificate a candidate" jq -s -e 'length == 2 and all(.candidates == 20 and .problems == 0)' "$WORK/store.json"
 fi
+# media_load (when given): a few calls with media; only that they were answered, ended and
+# recorded is checked, never a time (tests/bench/media_bench prints the figures).
+if [ -n "${MEDIA_LOAD:-}" ]; then
+	# messages DIR N: N messages committed in DIR (the spool's writer finishes after the call)
+	messages() {
+		for _ in $(seq 100); do
+			[ "$(find "$1" -name '*.json' 2>/dev/null | wc -l)" -ge "$2" ] && return 0
+			sleep 0.1
+		done
+		echo "$(find "$1" -name '*.json' 2>/dev/null | wc -l) messages in $1, want $2"
+		return 1
+	}
+	media() {
+		local out=$1
+		shift
+		"$MEDIA_LOAD" --port "$PORT" --cert "$WORK/gw1.pem" --key "$WORK/gw1.key" --duration 3 \
+			--rate 20 --timeout 10 "$@" >"$out" 2>"$out.err"
+	}
+	check "media_load: 4 SRTP calls for 3 s" media "$WORK/ms.json" --calls 4 --label "smoke srtp"
+	check "... all answered and ended by BYE, without errors, media both ways" jq -e '.media == "AES_CM_128_HMAC_SHA1_80" and .answered == 4 and .completed == 4 and .errors == 0 and .srtp_failures == 0 and .packets_sent > 0 and .packets_received > 0' "$WORK/ms.json"
+	check "... and umd recorded a message for each" messages "$S-spool/new" 4
+	check "media_load: 2 RTP calls ended by '#' (RFC 4733)" media "$WORK/mr.json" --calls 2 --rtp --end dtmf --label "smoke rtp"
+	check "... answered, and umd hung up both" jq -e '.media == "RTP" and .answered == 2 and .completed == 2 and .umd_hung_up == 2 and .errors == 0 and .packets_received > 0' "$WORK/mr.json"
+	check "... and recorded them" messages "$S-spool/new" 6
+	check "media_load --srtp-floor prints its figures" bash -c "'$MEDIA_LOAD' --srtp-floor --packets 2000 --floor-contexts 4 >'$WORK/floor.json' 2>/dev/null"
+	check "... protect, unprotect, send+recv and the floor per packet" jq -e '.one.protect_ns > 0 and .many.unprotect_ns > 0 and .many.udp_send_recv_ns > 0 and .srtp_floor_ns_per_packet > .rtp_floor_ns_per_packet' "$WORK/floor.json"
+fi
 umd_stop a
 expect_eq "umd stops cleanly" 0 "$UMD_RC"
 finish
