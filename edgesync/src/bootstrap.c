@@ -239,6 +239,7 @@ es_bootstrap_subscription(const struct es_config *cfg, struct cc_log *log, int m
 	sf.minutes = minutes;
 	if ((r = es_subfile_write(out_path, &sf)) != ES_OK)
 		goto out;
+	res->pin = pin;
 	res->effective = now;
 	res->minutes = minutes;
 	r = ES_OK;

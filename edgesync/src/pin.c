@@ -1,6 +1,8 @@
 /* SubjectPublicKeyInfo SHA-256 pins, in libldap's "SHA256:base64" form. */
 #include <string.h>
+#include <strings.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -58,6 +60,45 @@ es_pin_format(const struct es_pin *p, char buf[ES_PIN_TEXT_LEN + 1])
 	EVP_EncodeBlock((unsigned char *)buf + 7, p->md, ES_PIN_LEN);
 	buf[ES_PIN_TEXT_LEN] = '\0';
 	return buf;
+}
+
+enum es_err
+es_pin_parse(const char *text, struct es_pin *out)
+{
+	unsigned char md[ES_PIN_LEN + 1]; /* EVP_DecodeBlock counts the '=' pad as a zero byte */
+	char again[ES_PIN_TEXT_LEN + 1];
+	struct es_pin p;
+	enum es_err r = ES_ERR_PARSE;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	n = text != NULL ? strlen(text) : 0;
+	if (n != ES_PIN_TEXT_LEN || strncasecmp(text, "SHA256:", 7) != 0) {
+		r = es_seterr(ES_ERR_PARSE,
+		              "\"%.80s\" is not a key pin: want SHA256: and 44 base64 characters "
+		              "(the SHA-256 of the certificate's SubjectPublicKeyInfo)",
+		              text != NULL ? text : "");
+		goto out;
+	}
+	/* 44 characters, one '=' of padding: 33 bytes, the last one the pad's zero */
+	if (EVP_DecodeBlock(md, (const unsigned char *)text + 7, ES_PIN_TEXT_LEN - 7) !=
+	            ES_PIN_LEN + 1 ||
+	    text[ES_PIN_TEXT_LEN - 1] != '=') {
+		r = es_seterr(ES_ERR_PARSE,
+		              "\"%s\" is not a key pin: its hash is not base64 of 32 bytes", text);
+		goto out;
+	}
+	memcpy(p.md, md, ES_PIN_LEN);
+	/* base64 admits several spellings of the last character; only the one we print is a pin */
+	if (strcmp(es_pin_format(&p, again) + 7, text + 7) != 0) {
+		r = es_seterr(ES_ERR_PARSE, "\"%s\" is not a key pin: its base64 is not canonical",
+		              text);
+		goto out;
+	}
+	*out = p;
+	r = ES_OK;
+out:
+	return r;
 }
 
 bool

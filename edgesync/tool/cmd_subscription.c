@@ -20,23 +20,51 @@
 #include "edgesync/subscription.h"
 
 static const char help_sub[] =
-        "usage: edgesync subscription new --out FILE [--valid-minutes N]   (on the edge)\n"
-        "       edgesync subscription import FILE\n"
+        "usage: edgesync subscription new --out FILE [--valid-minutes N] [--format text|json]\n"
+        "                                  (on the edge: prints the pin of the edge's key)\n"
+        "       edgesync subscription import FILE --pin SHA256:...\n"
+        "                                  (the pin `new` printed, carried apart from FILE)\n"
         "       edgesync subscription list [--format text|json]\n"
         "       edgesync subscription remove EDGE\n"
         "       edgesync subscription add-cert EDGE CERTFILE\n";
+
+/* `new --format json`: one object, the keys in the style of `list --format json`. */
+static int
+print_new_json(struct tool *t, const char *out, const struct es_bootstrap_result *res)
+{
+	char when[32], pbuf[ES_PIN_TEXT_LEN + 1], *text = NULL;
+	json_t *o;
+	int status = EXIT_FAILURE;
+
+	o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:i}", "Name", t->cfg->edge_name, "File",
+	              out, "Pin", es_pin_format(&res->pin, pbuf), "Thumbprint", res->thumb,
+	              "CertificateCreated", res->created, "BindDN", res->bind_dn, "Effective",
+	              cc_time_iso8601(res->effective, when), "Minutes", res->minutes);
+	if (o == NULL || (text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL) {
+		tool_msg(t, "out of memory (the file %s was written)", out);
+		goto out;
+	}
+	printf("%s\n", text);
+	status = EXIT_SUCCESS;
+out:
+	free(text);
+	json_decref(o);
+	return status;
+}
 
 static int
 sub_new(struct tool *t, int argc, char **argv)
 {
 	static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
 	                                     {"valid-minutes", required_argument, NULL, 'm'},
+	                                     {"format", required_argument, NULL, 'f'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
 	struct es_bootstrap_result res;
 	const char *out = NULL;
-	char when[32];
-	int minutes = 1440, c;
+	char when[32], pbuf[ES_PIN_TEXT_LEN + 1];
+	int minutes = 1440, c, status;
+	bool json = false;
 	enum es_err r;
 
 	optind = 1;
@@ -49,6 +77,14 @@ sub_new(struct tool *t, int argc, char **argv)
 			if (tool_parse_int(optarg, 1, ES_SUBFILE_MAX_MINUTES, &minutes) != 0)
 				return tool_usage(t, help_sub, "--valid-minutes: want 1 to %d",
 				                  ES_SUBFILE_MAX_MINUTES);
+			break;
+		case 'f':
+			if (strcmp(optarg, "json") == 0)
+				json = true;
+			else if (strcmp(optarg, "text") == 0)
+				json = false;
+			else
+				return tool_usage(t, help_sub, "--format: text or json");
 			break;
 		case 'h':
 			fputs(help_sub, stdout);
@@ -63,13 +99,21 @@ sub_new(struct tool *t, int argc, char **argv)
 	if ((r = es_bootstrap_subscription(t->cfg, t->log, minutes, time(NULL), out, &res)) !=
 	    ES_OK)
 		return tool_fail(t, r);
+	if (json) {
+		status = print_new_json(t, out, &res);
+		es_bootstrap_result_clear(&res);
+		return status;
+	}
+	/* the pin on a line of its own, as `pin: SHA256:...`, for people and for scripts */
 	printf("edge %s: subscription file %s written (0600), valid %d minutes from %s\n",
 	       t->cfg->edge_name, out, res.minutes, cc_time_iso8601(res.effective, when));
 	printf("certificate %s (%s), bind DN %s\n", res.thumb,
 	       res.created ? "created now, service LDAP" : "service LDAP, reused", res.bind_dn);
-	printf("copy the file to the replicator, run `edgesync subscription import FILE` there "
-	       "within %d minutes, then delete it\n",
-	       res.minutes);
+	printf("pin: %s\n", es_pin_format(&res.pin, pbuf));
+	printf("nothing protects the file on its way: carry this pin to the replicator apart from "
+	       "it (read it out, or another channel), run `edgesync subscription import FILE --pin "
+	       "%s` there within %d minutes, then delete the file\n",
+	       pbuf, res.minutes);
 	es_bootstrap_result_clear(&res);
 	return EXIT_SUCCESS;
 }
@@ -77,25 +121,75 @@ sub_new(struct tool *t, int argc, char **argv)
 static int
 sub_import(struct tool *t, int argc, char **argv)
 {
+	static const struct option opts[] = {{"pin", required_argument, NULL, 'p'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	struct es_subfile *sf = NULL;
 	struct es_replicator *rep = NULL;
 	struct cc_cert *self = NULL;
 	STACK_OF(X509) *recips = NULL;
-	struct es_pin pin;
+	struct es_pin pin, confirmed;
+	const char *given = NULL;
 	unsigned char *cred = NULL;
 	size_t cred_len = 0;
-	char pbuf[ES_PIN_TEXT_LEN + 1];
+	char pbuf[ES_PIN_TEXT_LEN + 1], gbuf[ES_PIN_TEXT_LEN + 1];
 	enum es_err r;
-	int status = EXIT_FAILURE;
+	int c, status = EXIT_FAILURE;
 
-	if (argc != 2 || argv[1][0] == '-')
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			given = optarg;
+			break;
+		case 'h':
+			fputs(help_sub, stdout);
+			return EXIT_SUCCESS;
+		default:
+			return tool_usage(t, help_sub, "bad option");
+		}
+	}
+	if (optind + 1 != argc)
 		return tool_usage(t, help_sub, "subscription import needs one FILE");
+	/*
+	 * The file is the trust anchor and travels unprotected: whoever changes it on its way
+	 * chooses the key this replicator will trust. The administrator confirms the key with the
+	 * pin `subscription new` printed on the edge, carried apart from the file (as SSH's host
+	 * key fingerprint); without it nothing is written.
+	 */
+	if (given == NULL)
+		return tool_usage(t, help_sub,
+		                  "refused, nothing written: --pin is required. The file names "
+		                  "the edge key this replicator will trust, and nothing protects "
+		                  "it on its way from the edge; give the pin `edgesync "
+		                  "subscription new` printed there (pin: SHA256:...), carried "
+		                  "apart from the file");
+	if ((r = es_pin_parse(given, &confirmed)) != ES_OK)
+		return tool_usage(t, help_sub, "--pin: %s", es_errdetail());
 	if ((r = es_config_require_source(t->cfg)) != ES_OK)
 		return tool_fail(t, r);
 	/* the file is checked completely before anything is written anywhere */
-	if ((r = es_subfile_read(argv[1], &sf)) != ES_OK ||
-	    (r = es_subfile_check_time(sf, time(NULL))) != ES_OK ||
+	if ((r = es_subfile_read(argv[optind], &sf)) != ES_OK ||
 	    (r = es_pin_from_x509(sf->cert, &pin)) != ES_OK) {
+		status = tool_fail(t, r);
+		goto out;
+	}
+	/* fail closed: only a pin equal to the file's key lets the import go on */
+	r = ES_ERR_PIN_MISMATCH;
+	if (es_pin_equal(&pin, &confirmed))
+		r = ES_OK;
+	if (r != ES_OK) {
+		es_pin_format(&pin, pbuf);
+		es_pin_format(&confirmed, gbuf);
+		tool_msg(t,
+		         "refused, nothing written: %s pins the key %s, not %s given by --pin. "
+		         "The file may have been changed on its way from the edge (or the pin is "
+		         "another edge's): make a new file with `edgesync subscription new` on "
+		         "the edge and carry its pin again",
+		         argv[optind], pbuf, gbuf);
+		goto out;
+	}
+	if ((r = es_subfile_check_time(sf, time(NULL))) != ES_OK) {
 		status = tool_fail(t, r);
 		goto out;
 	}
@@ -109,7 +203,7 @@ sub_import(struct tool *t, int argc, char **argv)
 		goto out;
 	}
 	printf("edge %s subscribed: %s, base %s\n", sf->edge_name, sf->url, sf->base);
-	printf("pinned key %s\n", es_pin_format(&pin, pbuf));
+	printf("pinned key %s (confirmed by --pin)\n", es_pin_format(&pin, pbuf));
 	printf("credential encrypted to %d certificate(s), this replicator's is %s\n",
 	       sk_X509_num(recips), cc_cert_thumbprint(self));
 	status = EXIT_SUCCESS;

@@ -6,7 +6,8 @@
  * The configuration is -c FILE, else $EDGESYNC_CONF, else /etc/umedge/edgesync.conf; -n checks
  * it and exits (0 when it is good). Exit status: 0 success, 1 failure, 2 usage error, 3 (start)
  * an edge was skipped because another replicator holds its lease. Passwords are never taken
- * from the command line: the configuration names files that hold them.
+ * from the command line: the configuration names files that hold them. The process makes itself
+ * non-dumpable before anything else (certcore/nodump.h).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "edgesync.h"
+#include "certcore/nodump.h"
 #include "edgesync/subfile.h"
 #include "edgesync/writer.h"
 
@@ -107,24 +109,28 @@ test_pause(long confirmed)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: edgesync [-c FILE] [-n] [--log-format text|json] VERB [options]\n"
-	           "\n"
-	           "verbs:\n"
-	           "  subscription new --out FILE [--valid-minutes N]   (on the edge) make a "
-	           "subscription file\n"
-	           "  subscription import FILE        subscribe the edge described by FILE\n"
-	           "  subscription list [--format text|json]\n"
-	           "  subscription remove EDGE\n"
-	           "  subscription add-cert EDGE FILE pin another certificate of the edge\n"
-	           "  start [--edge NAME] [--full] [--rotate-credential]\n"
-	           "                                  one synchronization cycle now\n"
-	           "  run                             synchronize continuously (SIGTERM stops)\n"
-	           "  test [--edge NAME] [--full-compare] [--format text|json]\n"
-	           "                                  Test-EdgeSynchronization\n"
-	           "\n"
-	           "The configuration is -c FILE, else $EDGESYNC_CONF, else " ES_CONFIG_DEFAULT_PATH
-	           ".\n"
-	           "-n checks the configuration and exits.\n");
+	fprintf(f,
+	        "usage: edgesync [-c FILE] [-n] [--log-format text|json] VERB [options]\n"
+	        "\n"
+	        "verbs:\n"
+	        "  subscription new --out FILE [--valid-minutes N] [--format text|json]\n"
+	        "                                  (on the edge) make a subscription file and\n"
+	        "                                  print the pin of the edge's key\n"
+	        "  subscription import FILE --pin SHA256:...\n"
+	        "                                  subscribe the edge of FILE, its key confirmed\n"
+	        "                                  by the pin `new` printed, carried apart\n"
+	        "  subscription list [--format text|json]\n"
+	        "  subscription remove EDGE\n"
+	        "  subscription add-cert EDGE FILE pin another certificate of the edge\n"
+	        "  start [--edge NAME] [--full] [--rotate-credential]\n"
+	        "                                  one synchronization cycle now\n"
+	        "  run                             synchronize continuously (SIGTERM stops)\n"
+	        "  test [--edge NAME] [--full-compare] [--format text|json]\n"
+	        "                                  Test-EdgeSynchronization\n"
+	        "\n"
+	        "The configuration is -c FILE, else $EDGESYNC_CONF, else " ES_CONFIG_DEFAULT_PATH
+	        ".\n"
+	        "-n checks the configuration and exits.\n");
 }
 
 static const struct {
@@ -149,6 +155,12 @@ main(int argc, char **argv)
 	size_t v;
 
 	memset(&t, 0, sizeof(t));
+	/* before any password file, subscription file or key is read: a crash while one is in
+	 * memory writes no core file */
+	if (cc_nodump() != CC_OK) {
+		fprintf(stderr, "%s: %s\n", progname, cc_errdetail());
+		return EXIT_FAILURE;
+	}
 	/* a directory that goes away while a write is in flight must fail the write (EPIPE), not
 	 * kill the process */
 	signal(SIGPIPE, SIG_IGN);

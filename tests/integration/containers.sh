@@ -5,7 +5,8 @@
 # in sipsecured mode published on a free loopback port), then from the host: OPTIONS over mutual
 # TLS to umd with a gateway certificate pinned in the mounted configuration, umd's certificate
 # exported with certctl and verified by the client, JSON events on stdout, the edges holding
-# the source's recipients (and one added later), every HEALTHCHECK (`podman healthcheck run`:
+# the source's recipients (and one added later), each edge's import confirmed by the pin its
+# side printed (and refused without it or with another edge's), every HEALTHCHECK (`podman healthcheck run`:
 # without systemd they do not run by themselves), umd restarted with the same thumbprint, and a
 # clean SIGTERM stop of every container (exit 0, its "stopped" line). Everything is brought
 # down and removed at the end, failed or not.
@@ -272,6 +273,15 @@ if [ $WITH_EDGESYNC = yes ]; then
 	for e in edge1 edge2; do
 		check "$e received the source's $N recipients" wait_count "$e" "$N"
 	done
+	# the pin each edge's side printed, carried apart from the file, confirmed each import
+	spki_pin() { echo "SHA256:$(openssl x509 -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | base64)"; }
+	podman logs "$(cname edgesync)" >"$WORK/edgesync-logs.txt" 2>&1
+	for e in edge1 edge2; do
+		pin=$(pm exec "$(cname edgesync)" cat "/var/lib/umedge/pins/$e.pin" 2>&1)
+		expect_eq "$e-subscribe left the pin of $e's key in the volume pins (SPKI SHA-256 of the certificate it serves)" \
+			"$(pm exec "$(cname edgesync)" cat "/var/lib/umedge/handoff/$e.pem" | spki_pin)" "$pin"
+		check "the replicator's import of $e was confirmed by that pin" bash -c "grep 'imported the subscription of $e' '$WORK/edgesync-logs.txt' | grep -qF 'pinned key $pin (confirmed by --pin)'"
+	done
 	alice_hash=$(printf '%s' 'alice@corp.test' | sha256sum | cut -d' ' -f1)
 	check "edge1 holds alice's address hashed (SHA-256), not in clear" bash -c "podman exec $(cname edge1) directory-entrypoint search -b dc=edge1,dc=test '(mail=$alice_hash)' mail | grep -q '^mail: $alice_hash'"
 	printf 'dn: uid=frank,ou=people,dc=corp,dc=test\nobjectClass: inetOrgPerson\nobjectClass: umedgeRecipient\nuid: frank\ncn: Frank Ito\nsn: Ito\nmail: Frank@Corp.Test\nproxyAddresses: SMTP:Frank@Corp.Test\n' |
@@ -304,8 +314,15 @@ if [ $WITH_EDGESYNC = yes ]; then
 		return 1
 	}
 	check "edge3-subscribe made edge3's subscription file" job_done edge3-subscribe
+	# the file alone is not enough: without its pin, or with another edge's, nothing is imported
+	pm exec "$(cname edgesync)" edgesync subscription import /var/lib/umedge/subscriptions/edge3.json >"$WORK/nopin3.txt" 2>&1
+	expect_eq "importing edge3's file without --pin is refused (usage error)" 2 "$?"
+	check "... saying why" has "refused, nothing written: --pin is required" "$WORK/nopin3.txt"
+	pm exec "$(cname edgesync)" sh -c 'edgesync subscription import /var/lib/umedge/subscriptions/edge3.json --pin "$(cat /var/lib/umedge/pins/edge1.pin)"' >"$WORK/badpin3.txt" 2>&1
+	expect_eq "... and with edge1's pin (exit 1)" 1 "$?"
+	check "... saying the file pins another key" has "not SHA256:.* given by --pin" "$WORK/badpin3.txt"
 	pm exec "$(cname edgesync)" edgesync-entrypoint import >"$WORK/import3.txt" 2>&1
-	check "the running replicator imports it (edgesync-entrypoint import)" has "imported the subscription of edge3" "$WORK/import3.txt"
+	check "the running replicator imports it (edgesync-entrypoint import, the pin from the volume pins)" has "imported the subscription of edge3.*confirmed by --pin" "$WORK/import3.txt"
 	check "edge3 receives the source's $((N + 1)) recipients" wait_count edge3 $((N + 1))
 
 	check "edgesync: every log line is a JSON object on stdout" json_on_stdout "$(cname edgesync)"

@@ -6,7 +6,9 @@
 #   es_env_setup LEASE_SECONDS   starts everything and loads the source's data
 #   es ARGS...                   edgesync -c rep.conf ARGS (the replicator)
 #   es_on EDGE ARGS...           edgesync -c EDGE.conf ARGS (on the edge node)
-#   es_subscribe EDGE            subscription new on the edge, import on the replicator
+#   es_subscribe EDGE            subscription new on the edge, import on the replicator with the
+#                                pin new printed (the administrator's confirmation of the key)
+#   new_pin FILE                 the pin in the output of `subscription new` (its line pin: ...)
 #   edge_count EDGE AREA         entries edgesync wrote on EDGE for AREA
 #   edge_get EDGE FILTER [ATTR]  LDIF of the edge entries matching FILTER (no line wrapping)
 #   src_uuid DN                  the entryUUID of a source entry
@@ -135,9 +137,12 @@ add_people() { # FROM TO
 	done | slapd_modify src -a >/dev/null
 }
 
+new_pin() { sed -n 's/^pin: //p' "$1"; }
+
 es_subscribe() { # EDGE
 	es_on "$1" subscription new --out "$WORK/$1.sub" >"$WORK/$1.new.out" 2>&1 &&
-		es subscription import "$WORK/$1.sub" >"$WORK/$1.import.out" 2>&1
+		es subscription import "$WORK/$1.sub" --pin "$(new_pin "$WORK/$1.new.out")" \
+			>"$WORK/$1.import.out" 2>&1
 }
 
 edge_count() { # EDGE AREA

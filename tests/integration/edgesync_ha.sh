@@ -3,7 +3,7 @@
 # by lease (one works, the other waits; kill -9 the first and the second takes over once the lease
 # has expired; SIGTERM stops cleanly and gives the leases up), an edge stopped in the middle of a
 # cycle and started again, and a replicator killed in the middle of a cycle. Each ends with
-# `edgesync test --full-compare` saying Normal.
+# `edgesync test --full-compare` saying Normal. A running replicator can write no core file.
 #
 # Cycles are stopped half way with the CLI's test hook: EDGESYNC_TEST_PAUSE_AFTER=N makes a
 # replicator wait (for SIGUSR1, at most a minute) after the edge confirmed its Nth write.
@@ -37,6 +37,10 @@ wait_for "replicator A takes the lease of edge2" grep -q '2003 EdgeLeaseAcquired
 wait_for "replicator A synchronizes edge1" grep -q '2000 EdgeSyncCompleted edge=edge1' "$WORK/a.log"
 wait_for "replicator A synchronizes edge2" grep -q '2000 EdgeSyncCompleted edge=edge2' "$WORK/a.log"
 check "A logged the certificate it uses (CertificateInUse)" grep -q '1000 CertificateInUse service=LDAP' "$WORK/a.log"
+# it holds decrypted credentials and its key: a crash must leave no core file (a sanitizer lowers
+# only the soft limit; edgesync sets both, and makes itself non-dumpable)
+core_limit() { awk '/^Max core file size/ {print $5, $6}' "/proc/$1/limits"; }
+expect_eq "the running replicator's core file limit is 0, soft and hard (/proc/PID/limits)" "0 0" "$(core_limit "$A")"
 HOLDER_A=$(sed -n 's/.*2003 EdgeLeaseAcquired edge=edge1 holder=\([^ ]*\) .*/\1/p' "$WORK/a.log" | head -1)
 "$EDGESYNC" -c "$WORK/rep.conf" run 2>"$WORK/b.log" &
 B=$!

@@ -1,6 +1,7 @@
 #!/bin/bash
 # edgesync end to end against three real slapd processes over LDAPS (a source with syncprov and
-# two edges): configuration checks, subscription new/import and their refusals, the credential
+# two edges): configuration checks, subscription new/import and their refusals (the pin `new`
+# prints and `import --pin` requires; without it or with another, nothing written), the credential
 # kept encrypted, a first full sync, incremental add/modify/delete/move-out-of-scope, hashed
 # addresses, entries edgesync did not create left alone, full compare, pin mismatch refused
 # before any bind and cured by add-cert, credential rotation and expiry, remove, CLI errors.
@@ -10,6 +11,8 @@
 
 es_env_setup 30 || exit 1
 sha() { printf '%s' "$1" | tr 'A-Z' 'a-z' | sha256sum | cut -d' ' -f1; }
+# re TEXT: TEXT as a literal in a grep -E pattern (base64 has + and /)
+re() { printf '%s' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g'; }
 spki() { openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | base64; }
 recip() { edge_get "$1" "(&(umedgeArea=recipients)(umedgeSourceUUID=$(src_uuid "uid=$2,ou=people,dc=corp,dc=test")))" "${@:3}"; }
 # edge_has EDGE FILTER PATTERN [ATTR...]: an entry matching FILTER shows PATTERN (grep -E)
@@ -39,8 +42,17 @@ expect_fail "a missing configuration file" 1 "nosuch.conf" "$EDGESYNC" -c "$WORK
 expect_fail "an edge verb on the replicator's configuration" 1 "no \[edge\] section" es subscription new --out "$WORK/x.sub"
 
 # --- subscription new on the edges ----------------------------------------------------------------
-check "subscription new on edge1" es_on edge1 subscription new --out "$WORK/edge1.sub"
-check "subscription new on edge2" es_on edge2 subscription new --out "$WORK/edge2.sub" --valid-minutes 600
+es_on edge1 subscription new --out "$WORK/edge1.sub" >"$WORK/edge1.new.out" 2>&1
+expect_eq "subscription new on edge1" 0 "$?"
+es_on edge2 subscription new --out "$WORK/edge2.sub" --valid-minutes 600 --format json >"$WORK/edge2.new.json" 2>"$WORK/edge2.new.err"
+expect_eq "subscription new on edge2 (--format json)" 0 "$?"
+PIN1=$(new_pin "$WORK/edge1.new.out")
+PIN2=$(jq -r .Pin "$WORK/edge2.new.json")
+# the pin the administrator carries apart from the file: the SPKI SHA-256 of the edge's key
+expect_eq "new prints the pin of edge1's key (pin: SHA256:, openssl's SPKI SHA-256)" "SHA256:$(spki "$WORK/edge1-store/certs/$E1_T.pem")" "$PIN1"
+check "... and says to carry it apart from the file to import --pin" grep -Eq "carry this pin to the replicator apart from it.*subscription import FILE --pin $(re "$PIN1")" "$WORK/edge1.new.out"
+expect_eq "new --format json: the pin of edge2's key in .Pin" "SHA256:$(spki "$WORK/edge2-store/certs/$E2_T.pem")" "$PIN2"
+check "new --format json: the documented keys" jq -e ".Name == \"edge2\" and .File == \"$WORK/edge2.sub\" and .Thumbprint == \"$E2_T\" and .CertificateCreated == false and .BindDN == \"cn=edgesync,dc=edge2,dc=test\" and .Minutes == 600 and (.Effective | test(\"Z\$\"))" "$WORK/edge2.new.json"
 expect_eq "the file is 0600" 600 "$(stat -c %a "$WORK/edge1.sub")"
 check "the file is JSON with the documented keys" jq -e '.version == 1 and .edge_name == "edge1" and .fqdn == "edge1.example.test" and .base == "dc=edge1,dc=test" and .bind_dn == "cn=edgesync,dc=edge1,dc=test" and (.bind_password | length) == 32 and .duration_minutes == 1440 and (.effective | test("Z$"))' "$WORK/edge1.sub"
 jq -r .certificate "$WORK/edge1.sub" >"$WORK/edge1.filecert.pem"
@@ -56,29 +68,47 @@ expect_fail "--valid-minutes 0 is a usage error" 2 "valid-minutes" es_on edge1 s
 expect_fail "subscription new without --out" 2 "needs --out" es_on edge1 subscription new
 
 # --- import: refusals write nothing ---------------------------------------------------------------
-nothing_written() { ! slapd_search src -b dc=corp,dc=test '(objectClass=umedgeEdgeSubscription)' 1.1 | grep -q dn:; }
+# nothing in the source directory, and not even the replicator's identity certificate in its store
+nothing_written() {
+	! slapd_search src -b dc=corp,dc=test '(objectClass=umedgeEdgeSubscription)' 1.1 | grep -q dn: &&
+		! ls "$WORK/rep-store/certs/"*.pem >/dev/null 2>&1
+}
+# the file is the trust anchor: without the pin carried apart from it, or with another, nothing
+expect_fail "import without --pin is refused, saying why" 2 "refused, nothing written: --pin is required.*nothing protects it on its way" es subscription import "$WORK/edge1.sub"
+check "... and nothing was written" nothing_written
+expect_fail "import with another edge's pin is refused" 1 "refused, nothing written: .*edge1.sub pins the key $(re "$PIN1"), not $(re "$PIN2") given by --pin" es subscription import "$WORK/edge1.sub" --pin "$PIN2"
+check "... and nothing was written" nothing_written
+# the attack: the file changed on its way to carry another key (here edge2's), the pin is edge1's
+jq --arg c "$(cat "$WORK/edge2-store/certs/$E2_T.pem")" '.certificate = $c' "$WORK/edge1.sub" >"$WORK/swapped.sub"
+expect_fail "a file whose key was swapped on its way is refused by the edge's pin" 1 "swapped.sub pins the key $(re "$PIN2"), not $(re "$PIN1") given by --pin" es subscription import "$WORK/swapped.sub" --pin "$PIN1"
+check "... and nothing was written" nothing_written
+expect_fail "a malformed --pin is a usage error" 2 "is not a key pin" es subscription import "$WORK/edge1.sub" --pin "SHA256:${PIN1#SHA256:}x"
+expect_fail "... as is a pin of another digest" 2 "is not a key pin" es subscription import "$WORK/edge1.sub" --pin "SHA1:2jmj7l5rSw0yVb/vlWAYkK/YBwk="
+check "... and nothing was written" nothing_written
 jq '.effective = "2020-01-01T00:00:00Z"' "$WORK/edge1.sub" >"$WORK/expired.sub"
-expect_fail "an expired subscription file is refused" 1 "expired at 2020-01-02T00:00:00Z" es subscription import "$WORK/expired.sub"
+expect_fail "an expired subscription file is refused" 1 "expired at 2020-01-02T00:00:00Z" es subscription import "$WORK/expired.sub" --pin "$PIN1"
 check "... and nothing was written" nothing_written
 jq '.effective = "2099-01-01T00:00:00Z"' "$WORK/edge1.sub" >"$WORK/future.sub"
-expect_fail "a file dated in the future is refused" 1 "not effective before" es subscription import "$WORK/future.sub"
+expect_fail "a file dated in the future is refused" 1 "not effective before" es subscription import "$WORK/future.sub" --pin "$PIN1"
 head -c 200 "$WORK/edge1.sub" >"$WORK/trunc.sub"
-expect_fail "a truncated file is refused" 1 "not JSON" es subscription import "$WORK/trunc.sub"
+expect_fail "a truncated file is refused" 1 "not JSON" es subscription import "$WORK/trunc.sub" --pin "$PIN1"
 jq 'del(.bind_dn)' "$WORK/edge1.sub" >"$WORK/nodn.sub"
-expect_fail "a file without bind_dn is refused" 1 "no \"bind_dn\"" es subscription import "$WORK/nodn.sub"
+expect_fail "a file without bind_dn is refused" 1 "no \"bind_dn\"" es subscription import "$WORK/nodn.sub" --pin "$PIN1"
 jq '.version = 2' "$WORK/edge1.sub" >"$WORK/v2.sub"
-expect_fail "another version is refused" 1 "\"version\" is not 1" es subscription import "$WORK/v2.sub"
+expect_fail "another version is refused" 1 "\"version\" is not 1" es subscription import "$WORK/v2.sub" --pin "$PIN1"
 jq '.certificate = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"' "$WORK/edge1.sub" >"$WORK/badcert.sub"
-expect_fail "a file with a broken certificate is refused" 1 "certificate is not a PEM certificate" es subscription import "$WORK/badcert.sub"
+expect_fail "a file with a broken certificate is refused" 1 "certificate is not a PEM certificate" es subscription import "$WORK/badcert.sub" --pin "$PIN1"
 jq '.url = "http://127.0.0.1/"' "$WORK/edge1.sub" >"$WORK/badurl.sub"
-expect_fail "a file with a URL that is not LDAP is refused" 1 "is not ldaps:// or ldap://" es subscription import "$WORK/badurl.sub"
-expect_fail "a missing file" 1 "nosuch.sub" es subscription import "$WORK/nosuch.sub"
+expect_fail "a file with a URL that is not LDAP is refused" 1 "is not ldaps:// or ldap://" es subscription import "$WORK/badurl.sub" --pin "$PIN1"
+expect_fail "a missing file" 1 "nosuch.sub" es subscription import "$WORK/nosuch.sub" --pin "$PIN1"
 check "... none of them wrote anything" nothing_written
 
 # --- import ---------------------------------------------------------------------------------------
-check "import edge1" es subscription import "$WORK/edge1.sub"
-check "import edge2" es subscription import "$WORK/edge2.sub"
-expect_fail "importing an edge twice is refused" 1 "already subscribed" es subscription import "$WORK/edge1.sub"
+es subscription import "$WORK/edge1.sub" --pin "$PIN1" >"$WORK/import1.out" 2>&1
+expect_eq "import edge1 with the pin new printed" 0 "$?"
+check "... which says the pinned key was confirmed" grep -qF "pinned key $PIN1 (confirmed by --pin)" "$WORK/import1.out"
+check "import edge2 (the pin's prefix in lower case is the same pin)" es subscription import --pin "sha256:${PIN2#SHA256:}" "$WORK/edge2.sub"
+expect_fail "importing an edge twice is refused" 1 "already subscribed" es subscription import "$WORK/edge1.sub" --pin "$PIN1"
 expect_eq "subscription list names both edges" "edge1 edge2" "$(es subscription list --format json | jq -r '[.[].Name] | join(" ")')"
 SUB1="cn=edge1,cn=Edge Subscriptions,dc=corp,dc=test"
 slapd_search src -b "$SUB1" -s base '*' >"$WORK/sub1.ldif"

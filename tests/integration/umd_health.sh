@@ -2,7 +2,8 @@
 # /healthz follows the SIP loop: umd's one-second tick records a heartbeat, and /healthz (served
 # by another thread) answers 503 once it is older than stall_seconds. The loop is blocked for
 # real with the test hook UMD_TEST_STALL_FILE (SIGSTOP would stop the HTTP thread as well), and
-# it must recover once the loop runs again.
+# it must recover once the loop runs again. Slow clients (issue 15's trickle attack) cannot keep
+# /healthz from answering.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pki.sh"
 . "$(dirname "$0")/umd.sh"
@@ -76,6 +77,83 @@ rm -f "$STALL"
 check "the loop runs again" bash -c "for i in \$(seq 50); do grep -q 'SIP loop running again' '$WORK/a.log' && exit 0; sleep 0.1; done; exit 1"
 check "/healthz: 200 again within a few seconds" wait_health 200 5
 check "OPTIONS over UDP: 200 again" python3 "$D/sipclient.py" options --to "sip:127.0.0.1:$PORT" --timeout 5
+
+# --- slow clients cannot starve it (issue 15) ---------------------------------------------------------
+# 25 addresses x 8 connections, each sending a header line every 4 s and never the end of its
+# request (and reconnecting when closed): more than the endpoint's 64 slots, and never idle for
+# its 10 s inactivity timeout. The orchestrator's probe, a /healthz every second with 5 s to
+# answer, must be answered every time while the attack goes on for 20 s.
+trickle() { # SECONDS: the attack; prints how many of its connections the server closed
+	python3 - "$HTTP" "$1" <<'PY'
+import socket, sys, time
+port, seconds = int(sys.argv[1]), float(sys.argv[2])
+def dial(i):
+    s = socket.socket()
+    s.bind(("127.0.4.%d" % (i // 8 + 1), 0))
+    s.settimeout(5)
+    try:
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    except OSError:
+        s.close()
+        return None
+    s.setblocking(False)
+    return s
+socks = [dial(i) for i in range(25 * 8)]
+closed, end, n = 0, time.time() + seconds, 0
+while time.time() < end:
+    n += 1
+    for i, s in enumerate(socks):
+        if s is not None:
+            try:
+                if s.recv(4096) == b"":
+                    raise OSError("closed")
+                raise OSError("answered")
+            except BlockingIOError:
+                try:
+                    s.send(b"X-Trickle-%d: %d\r\n" % (n, n))
+                    continue
+                except OSError:
+                    pass
+            except OSError:
+                pass
+            s.close()
+            closed += 1
+        socks[i] = dial(i)
+    time.sleep(min(4, max(0, end - time.time())))
+print(closed)
+PY
+}
+probe() { # SECONDS: a /healthz every second, 5 s each; prints "answered asked"
+	python3 - "$HTTP" "$1" <<'PY'
+import sys, time, urllib.request
+port, seconds = int(sys.argv[1]), float(sys.argv[2])
+asked = answered = 0
+end = time.time() + seconds
+while time.time() < end:
+    t = time.time()
+    asked += 1
+    try:
+        r = urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=5)
+        answered += r.status == 200
+    except Exception as e:
+        print("probe %d: %s" % (asked, e), file=sys.stderr)
+    time.sleep(max(0, 1 - (time.time() - t)))
+print(answered, asked)
+PY
+}
+check "/healthz: 200 before the attack" wait_health 200 5
+trickle 20 >"$WORK/trickle.out" 2>&1 &
+TRICKLE=$!
+sleep 1
+probe 18 >"$WORK/probe.out" 2>"$WORK/probe.err"
+wait "$TRICKLE"
+read -r answered asked <"$WORK/probe.out"
+check "the attack was under way while the probe ran (its connections were opened)" test -s "$WORK/trickle.out"
+expect_eq "every /healthz during 25 x 8 slow connections was answered within 5 s (answered of $asked)" "$asked" "${answered:-0}"
+check "the slow connections were closed at their deadline or to make room (and reopened)" bash -c "[ \"\$(cat '$WORK/trickle.out')\" -gt 0 ]"
+check "umd is still running" kill -0 "$UMD_PID_a"
+check "/healthz: 200 after the attack" wait_health 200 5
 
 # --- SIGHUP takes a new limit ------------------------------------------------------------------------
 sed -i 's/^stall_seconds = 2/stall_seconds = 30/' "$WORK/umd.conf"

@@ -1,4 +1,5 @@
 /* SubjectPublicKeyInfo SHA-256 pins (pin.c). */
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -92,6 +93,71 @@ test_key_not_certificate(void)
 	EVP_PKEY_free(k3);
 }
 
+/* What `subscription import --pin` takes: exactly what es_pin_format prints (prefix in any case).
+ */
+static void
+test_parse(void)
+{
+	static const char *const bad[] = {
+	        "",
+	        "SHA256:",
+	        "SHA1:2jmj7l5rSw0yVb/vlWAYkK/YBwk=",
+	        "sha512:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	        "SHA256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	        /* 43 characters: the pad left off */
+	        "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+	        /* 45 */
+	        "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	        /* 44 without a pad: 33 bytes */
+	        "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+	        /* two pads: 31 bytes */
+	        "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",
+	        /* a character base64 does not have */
+	        "SHA256:AAAAAAAAAAAAAAAAAAAA*AAAAAAAAAAAAAAAAAAAAAA=",
+	        /* base64url is another alphabet */
+	        "SHA256:AAAAAAAAAAAAAAAAAAAA-_AAAAAAAAAAAAAAAAAAAAA=",
+	        /* blanks around it: the pin is what was printed, nothing else */
+	        " SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	        "SHA256: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	        "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= ",
+	        /* the last character's two low bits must be zero: AB= and AE= are one value */
+	        "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=",
+	};
+	X509 *x;
+	EVP_PKEY *k;
+	struct es_pin p, q;
+	char buf[ES_PIN_TEXT_LEN + 1], lower[ES_PIN_TEXT_LEN + 1];
+	size_t i;
+
+	es_tu_cert("edge.example.test", &x, &k);
+	p = es_tu_pin(x);
+	es_pin_format(&p, buf);
+	CU_ASSERT_EQUAL(es_pin_parse(buf, &q), ES_OK);
+	CU_ASSERT(es_pin_equal(&p, &q));
+	memcpy(lower, buf, sizeof(lower));
+	memcpy(lower, "sha256", 6);
+	CU_ASSERT_EQUAL(es_pin_parse(lower, &q), ES_OK);
+	CU_ASSERT(es_pin_equal(&p, &q));
+	CU_ASSERT_EQUAL(es_pin_parse("SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=", &q),
+	                ES_OK);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&q, 0xa5, sizeof(q));
+		CU_ASSERT_EQUAL(es_pin_parse(bad[i], &q), ES_ERR_PARSE);
+		/* refused: nothing half-decoded is left behind, and the text is named */
+		CU_ASSERT(q.md[0] == 0 && q.md[ES_PIN_LEN - 1] == 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(es_errdetail(), "is not a key pin"));
+		if (es_pin_parse(bad[i], &q) == ES_OK)
+			fprintf(stderr, "accepted: \"%s\"\n", bad[i]);
+	}
+	CU_ASSERT_EQUAL(es_pin_parse(NULL, &q), ES_ERR_PARSE);
+	/* one bit changed is another pin */
+	buf[10] = buf[10] == 'A' ? 'B' : 'A';
+	CU_ASSERT_EQUAL(es_pin_parse(buf, &q), ES_OK);
+	CU_ASSERT(!es_pin_equal(&p, &q));
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
 int
 main(void)
 {
@@ -99,6 +165,7 @@ main(void)
 	        {"a pin is SHA-256 of the SPKI, SHA256:base64", test_pin_is_spki_sha256},
 	        {"from DER; truncated or padded DER refused", test_from_der},
 	        {"the key makes the pin, not the certificate", test_key_not_certificate},
+	        {"a pin as typed: parsed, or refused naming it", test_parse},
 	        CU_TEST_INFO_NULL,
 	};
 	return tu_run("es_pin", tests);

@@ -1,13 +1,16 @@
 /*
  * umd's HTTP endpoint (um/src/http.c), driven over real sockets on loopback: /healthz,
- * /metrics (checked line by line against the exposition format), 404, 405, listen errors, and
- * the connection limits under 300 idle connections.
+ * /metrics (checked line by line against the exposition format), 404, 405, listen errors, the
+ * connection limits under 300 idle connections, and the request deadline under slow clients
+ * (issue 15's trickle attack).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,6 +400,14 @@ test_healthz(void)
 	CU_ASSERT_STRING_EQUAL(r.body, "certificate store unreadable: /var/lib/umedge/store\n");
 	reply_free(&r);
 
+	/* One request per connection, even when the client would keep it (the request deadline
+	 * counts from the accept, http.h). */
+	CU_ASSERT_FATAL(exchange(NULL, "127.0.0.1", um_http_port(h),
+	                         "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", false, &r));
+	CU_ASSERT_EQUAL(r.status, 503);
+	CU_ASSERT(header(&r, "Connection", type, sizeof(type)) && strcasecmp(type, "close") == 0);
+	reply_free(&r);
+
 	/* A query string does not change the resource. */
 	um_metrics_set_healthy(m, true, NULL);
 	CU_ASSERT_FATAL(get(um_http_port(h), "/healthz?verbose=1", &r));
@@ -759,8 +770,8 @@ test_idle_one_address(void)
 
 /*
  * Idle connections from many addresses: it never holds more than UM_HTTP_CONNECTION_LIMIT; a
- * /healthz that arrives while it is full waits in the listen queue and is answered once idle
- * connections are closed.
+ * /healthz that arrives while it is full is answered at once (the oldest connection makes room),
+ * not once the idle ones have been closed.
  */
 #define SOURCES (UM_HTTP_CONNECTION_LIMIT / UM_HTTP_PER_IP_LIMIT + 1)
 
@@ -785,6 +796,8 @@ test_idle_total_limit(void)
 		usleep(10000);
 	CU_ASSERT_EQUAL(um_http_connections(h), UM_HTTP_CONNECTION_LIMIT);
 
+	/* Those past the limit made room as they came: the first ones opened were closed. */
+	CU_ASSERT(wait_closed(fds, UM_HTTP_PER_IP_LIMIT, 1) >= 1);
 	CU_ASSERT_FATAL(exchange("127.0.2.1", "127.0.0.1", port,
 	                         "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
 	                         false, &r));
@@ -792,6 +805,195 @@ test_idle_total_limit(void)
 	reply_free(&r);
 	CU_ASSERT(um_http_connections_peak(h) <= UM_HTTP_CONNECTION_LIMIT);
 	close_all(fds, sizeof(fds) / sizeof(fds[0]));
+	um_http_stop(h);
+	um_metrics_free(m);
+}
+
+/*
+ * Slow clients: connections that never finish their request but are never idle either, each
+ * sending a header line every second. An inactivity timeout never closes them; the request's
+ * deadline does.
+ */
+#define TRICKLE_SECONDS 60 /* how long the trickle lasts at most: past every deadline */
+
+struct trickle {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	bool stop;
+	int *fds;
+	size_t n;
+	size_t reconnects; /* reopen what the server closes, from the same address */
+	unsigned port;
+	char (*src)[32];
+};
+
+/* Opens connection i and sends a request line, never its end. */
+static void
+trickle_open(struct trickle *t, size_t i)
+{
+	static const char line[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+
+	t->fds[i] = dial(t->src[i], "127.0.0.1", t->port);
+	if (t->fds[i] >= 0 && send(t->fds[i], line, sizeof(line) - 1, MSG_NOSIGNAL) < 0) {
+		close(t->fds[i]);
+		t->fds[i] = -1;
+	}
+}
+
+static void *
+trickle_run(void *arg)
+{
+	struct trickle *t = arg;
+	time_t end = time(NULL) + TRICKLE_SECONDS;
+	unsigned tick = 0;
+	char hdr[64], c;
+	size_t i;
+	bool stop = false;
+
+	while (!stop && time(NULL) < end) {
+		tick++;
+		for (i = 0; i < t->n; i++) {
+			/* a connection the server closed: reopened, as an attacker would */
+			if (t->fds[i] >= 0 && recv(t->fds[i], &c, 1, MSG_DONTWAIT) == 0) {
+				close(t->fds[i]);
+				t->fds[i] = -1;
+			}
+			if (t->fds[i] < 0) {
+				pthread_mutex_lock(&t->lock);
+				t->reconnects++;
+				pthread_mutex_unlock(&t->lock);
+				trickle_open(t, i);
+				continue;
+			}
+			snprintf(hdr, sizeof(hdr), "X-Trickle-%u: %u\r\n", tick, tick);
+			if (send(t->fds[i], hdr, strlen(hdr), MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+			    errno != EAGAIN) {
+				close(t->fds[i]);
+				t->fds[i] = -1;
+			}
+		}
+		usleep(1000 * 1000);
+		pthread_mutex_lock(&t->lock);
+		stop = t->stop;
+		pthread_mutex_unlock(&t->lock);
+	}
+	return NULL;
+}
+
+/* `nsrc` addresses 127.0.3.1... with `per` connections each. */
+static void
+trickle_start(struct trickle *t, unsigned port, size_t nsrc, size_t per)
+{
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	t->n = nsrc * per;
+	t->port = port;
+	t->fds = calloc(t->n, sizeof(*t->fds));
+	t->src = calloc(t->n, sizeof(*t->src));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t->fds);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t->src);
+	CU_ASSERT_FATAL(pthread_mutex_init(&t->lock, NULL) == 0);
+	for (i = 0; i < t->n; i++) {
+		snprintf(t->src[i], sizeof(t->src[i]), "127.0.3.%zu", i / per + 1);
+		trickle_open(t, i);
+	}
+	CU_ASSERT_FATAL(pthread_create(&t->thread, NULL, trickle_run, t) == 0);
+}
+
+/* Stops it; returns how many connections it had to reopen. */
+static size_t
+trickle_stop(struct trickle *t)
+{
+	size_t reconnects;
+
+	pthread_mutex_lock(&t->lock);
+	t->stop = true;
+	pthread_mutex_unlock(&t->lock);
+	pthread_join(t->thread, NULL);
+	reconnects = t->reconnects;
+	close_all(t->fds, t->n);
+	pthread_mutex_destroy(&t->lock);
+	free(t->fds);
+	free(t->src);
+	return reconnects;
+}
+
+/* One slow client alone: closed by the deadline, though it sends something every second. */
+static void
+test_trickle_deadline(void)
+{
+	struct um_metrics *m = fresh_metrics();
+	struct um_http *h = serve("127.0.0.1:0", m);
+	struct trickle t;
+	time_t end;
+	size_t reconnects = 0;
+
+	trickle_start(&t, um_http_port(h), 1, 1);
+	/* the trickler reopens what the server closes: waiting for one reopening is enough */
+	for (end = time(NULL) + TRICKLE_SECONDS; time(NULL) < end && reconnects == 0;) {
+		usleep(200 * 1000);
+		pthread_mutex_lock(&t.lock);
+		reconnects = t.reconnects;
+		pthread_mutex_unlock(&t.lock);
+	}
+	CU_ASSERT(trickle_stop(&t) >= 1);
+	um_http_stop(h);
+	um_metrics_free(m);
+}
+
+/*
+ * Issue 15's attack: 25 addresses x 8 connections, each sending a header line every second (and
+ * reopened when closed), more than the endpoint has slots. /healthz from another address is
+ * answered while it lasts. Before the deadline and the room-making on accept, the probe waited
+ * in the listen queue for as long as the attack went on; its bound here (30 s, half of the
+ * attack) only keeps a failing run short.
+ */
+#define ATTACK_SOURCES 25
+
+static void
+test_trickle_attack(void)
+{
+	struct um_metrics *m = fresh_metrics();
+	struct um_http *h = serve("127.0.0.1:0", m);
+	unsigned port = um_http_port(h);
+	struct timeval tv = {.tv_sec = 30};
+	struct trickle t;
+	struct reply r;
+	const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	char buf[4096];
+	size_t len = 0, i;
+	ssize_t n;
+	int fd;
+
+	um_metrics_set_healthy(m, true, NULL);
+	trickle_start(&t, port, ATTACK_SOURCES, UM_HTTP_PER_IP_LIMIT);
+	/* the slots are all taken before the probe comes */
+	for (i = 0; i < 500 && um_http_connections(h) < UM_HTTP_CONNECTION_LIMIT; i++)
+		usleep(10 * 1000);
+	CU_ASSERT_EQUAL(um_http_connections(h), UM_HTTP_CONNECTION_LIMIT);
+	for (i = 0; i < 3; i++) {
+		fd = dial("127.0.2.1", "127.0.0.1", port);
+		CU_ASSERT_FATAL(fd >= 0);
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		CU_ASSERT_FATAL(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) ==
+		                (ssize_t)(sizeof(req) - 1));
+		for (len = 0; len < sizeof(buf) - 1 &&
+		              (n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0)) > 0;)
+			len += (size_t)n;
+		buf[len] = '\0';
+		close(fd);
+		CU_ASSERT(strncmp(buf, "HTTP/1.1 200 ", 13) == 0 && strstr(buf, "\r\n\r\nok\n"));
+		if (strncmp(buf, "HTTP/1.1 200 ", 13) != 0)
+			fprintf(stderr, "probe %zu during the attack: \"%.60s\"\n", i, buf);
+		usleep(1000 * 1000);
+	}
+	CU_ASSERT(um_http_connections_peak(h) <= UM_HTTP_CONNECTION_LIMIT);
+	trickle_stop(&t);
+	/* and afterwards, of course */
+	CU_ASSERT_FATAL(get(port, "/healthz", &r));
+	CU_ASSERT_EQUAL(r.status, 200);
+	reply_free(&r);
 	um_http_stop(h);
 	um_metrics_free(m);
 }
@@ -806,6 +1008,8 @@ static CU_TestInfo tests[] = {
         {"bound to exactly the address written (IPv4, IPv6)", test_exact_address},
         {"300 idle connections from one address", test_idle_one_address},
         {"idle connections from many addresses: the total limit", test_idle_total_limit},
+        {"a slow request is closed at its deadline, though never idle", test_trickle_deadline},
+        {"25 x 8 slow connections: /healthz still answered", test_trickle_attack},
         CU_TEST_INFO_NULL,
 };
 

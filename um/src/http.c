@@ -4,12 +4,12 @@
  *
  * libmicrohttpd 0.9.75 (Debian 12) has an inactivity timeout but no deadline per request, and
  * no call that closes a connection from outside. So the deadline is kept here: the connection
- * notifications (MHD_OPTION_NOTIFY_CONNECTION) track every connection with the time its
- * current request began, a thread of its own (the reaper) shuts down the socket of any past
- * its deadline, and the accept policy callback shuts down the oldest when all slots are taken.
- * A connection carries one request (every answer is queued on the handler's first call, before
- * any body is read, and libmicrohttpd then answers "Connection: close"), so the deadline counts
- * from the accept.
+ * notifications (MHD_OPTION_NOTIFY_CONNECTION) track every connection with the time it was
+ * accepted, a thread of its own (the reaper) shuts down the socket of any past its deadline,
+ * and the accept policy callback shuts down the oldest when all slots are taken. A connection
+ * carries one request (every answer is queued on the handler's first call, before any body is
+ * read, and libmicrohttpd then answers "Connection: close"), so its deadline is its request's.
+ *
  * shutdown(2), never close(2): the descriptor stays libmicrohttpd's, its next read sees the end
  * of the stream, and it closes the connection itself, through its usual path and notification.
  */
@@ -430,11 +430,11 @@ um_http_start(const char *listen, struct um_metrics *m, struct um_http **out)
 		goto out;
 	}
 	lock_made = true;
-	/* the reaper's clock is the deadlines' clock: CLOCK_MONOTONIC */
 	if (pthread_mutex_init(&h->conns_lock, NULL) != 0) {
 		r = um_seterr(UM_ERR_NOMEM, "initialising the HTTP connection lock");
 		goto out;
 	}
+	/* the reaper's sleep runs on the deadlines' clock, CLOCK_MONOTONIC */
 	if ((e = pthread_condattr_init(&ca)) == 0) {
 		if ((e = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) == 0)
 			e = pthread_cond_init(&h->wake, &ca);
@@ -486,7 +486,8 @@ um_http_start(const char *listen, struct um_metrics *m, struct um_http **out)
 	}
 	if ((e = pthread_create(&h->reaper, NULL, reaper, h)) != 0) {
 		MHD_stop_daemon(h->daemon);
-		r = um_seterr(UM_ERR_NOMEM, "cannot start the HTTP deadline thread: %s", strerror(e));
+		r = um_seterr(UM_ERR_NOMEM, "cannot start the HTTP deadline thread: %s",
+		              strerror(e));
 		goto out;
 	}
 	info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);

@@ -11,6 +11,11 @@
  *      policy cn=edgesync-policy,BASE (ppolicy overlay) whose pwdMaxAge is the file's validity:
  *      the edge directory itself refuses the password once the file has expired;
  *   4. the subscription file, 0600, written atomically.
+ *
+ * Nothing protects the file on its way to the replicator, and whoever can change it chooses the
+ * key the replicator will trust: the result carries the key's pin for the administrator to take
+ * over another way (read out, as SSH's host key fingerprint), and `subscription import` will not
+ * write anything unless it is given that pin.
  */
 #ifndef EDGESYNC_BOOTSTRAP_H
 #define EDGESYNC_BOOTSTRAP_H
@@ -22,6 +27,7 @@
 #include "certcore/log.h"
 #include "edgesync/config.h"
 #include "edgesync/error.h"
+#include "edgesync/pin.h"
 
 #define ES_BOOTSTRAP_ACCOUNT "cn=edgesync"
 #define ES_BOOTSTRAP_POLICY  "cn=edgesync-policy"
@@ -29,6 +35,7 @@
 struct es_bootstrap_result {
 	char thumb[CC_THUMB_LEN + 1]; /* the edge certificate */
 	bool created;                 /* made now (else reused) */
+	struct es_pin pin;            /* its key: what `import --pin` must be given */
 	char *bind_dn;                /* owned */
 	time_t effective;
 	int minutes;

@@ -25,6 +25,13 @@ enum es_err es_pin_from_x509(X509 *x, struct es_pin *out) ES_WUR;
 enum es_err es_pin_from_der(const unsigned char *der, size_t len, struct es_pin *out) ES_WUR;
 /* "SHA256:base64". Returns buf. */
 const char *es_pin_format(const struct es_pin *p, char buf[ES_PIN_TEXT_LEN + 1]);
+/*
+ * The inverse of es_pin_format, as an administrator types it (`subscription import --pin`):
+ * "SHA256:" (any case) and the 44 base64 characters es_pin_format writes, nothing around them.
+ * Anything else (another digest, a short or padded hash, a non-canonical last character) fails
+ * with ES_ERR_PARSE, and *out is zeroed.
+ */
+enum es_err es_pin_parse(const char *text, struct es_pin *out) ES_WUR;
 bool es_pin_equal(const struct es_pin *a, const struct es_pin *b);
 
 #endif
