@@ -14,6 +14,7 @@
 #include "media/engine.h"
 #include "media/session.h"
 #include "media/srtp.h"
+#include "media/srtp_ossl.h"
 
 #define MAX_EVENTS  4096 /* events waiting for the SIP thread; beyond, the oldest go */
 #define EPOLL_BATCH 64
@@ -518,6 +519,10 @@ um_media_start(const struct um_media_config *cfg, struct cc_log *log, struct um_
 		                 cfg->port_max, cfg->max_calls);
 	if ((r = um_srtp_global_init()) != UM_OK)
 		return r;
+	if (um_srtp_openssl_refused() != NULL)
+		cc_log_message(log, CC_LOG_WARNING,
+		               "SRTP with libsrtp2's own ciphers (slower: NSS on Debian): %s",
+		               um_srtp_openssl_refused());
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return um_seterr(UM_ERR_NOMEM, "media engine");
 	m->epfd = m->cmdfd = m->evfd = m->timerfd = -1;

@@ -7,6 +7,7 @@
 #include <srtp2/srtp.h>
 
 #include "srtp.h"
+#include "srtp_ossl.h"
 
 struct um_srtp {
 	srtp_t tx, rx;
@@ -19,6 +20,13 @@ static void
 global_init(void)
 {
 	init_status = srtp_init();
+	/*
+	 * OpenSSL's AES-CM and HMAC-SHA1 in place of the NSS ones Debian builds libsrtp2 with, when
+	 * this libsrtp2 is the release they were checked against and they pass its self-tests
+	 * (srtp_ossl.h). Otherwise libsrtp2 keeps its own: um_srtp_openssl_refused() says why.
+	 */
+	if (init_status == srtp_err_status_ok && um_srtp_use_openssl() != UM_OK)
+		return;
 }
 
 enum um_err
