@@ -436,9 +436,20 @@ test_open_errors(void)
 	tu_write_file(pathf("%s/new", dir), "x", 1, 0600);
 	CU_ASSERT_EQUAL(um_spool_open(dir, &s), UM_ERR_SPOOL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(um_errdetail(), pathf("%s/new exists", dir)));
-	/* Parents are not made. */
-	CU_ASSERT_EQUAL(um_spool_open(pathf("%s/no/spool", top), &s), UM_ERR_SPOOL);
-	CU_ASSERT_PTR_NOT_NULL(strstr(um_errdetail(), "No such file or directory"));
+	/* Missing parents are made (mkdir -p: a fresh /var/lib/umedge); the spool itself is 0700.
+	 */
+	{
+		struct stat st;
+
+		CU_ASSERT_EQUAL(um_spool_open(pathf("%s/no/spool", top), &s), UM_OK);
+		um_spool_close(s);
+		s = NULL;
+		CU_ASSERT_EQUAL(stat(pathf("%s/no/spool", top), &st), 0);
+		CU_ASSERT_EQUAL(st.st_mode & 0777, 0700);
+		CU_ASSERT_EQUAL(stat(pathf("%s/no", top), &st), 0);
+		CU_ASSERT_TRUE(S_ISDIR(st.st_mode));
+		tu_rmrf(pathf("%s/no", top));
+	}
 	CU_ASSERT_EQUAL(um_spool_open("", &s), UM_ERR_INVAL);
 	cleanup(top, dir);
 }
@@ -1120,7 +1131,7 @@ test_header_size(void)
 
 static CU_TestInfo tests[] = {
         {"open: layout 0700, one process, IDs", test_open},
-        {"open: a file in the way, no parent", test_open_errors},
+        {"open: a file in the way; missing parents made", test_open_errors},
         {"begin, write, finish: new/ID.wav and new/ID.json", test_commit},
         {"ID.json only after ID.wav (inotify)", test_json_last},
         {"abort leaves nothing", test_abort},
