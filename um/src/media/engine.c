@@ -430,7 +430,7 @@ tick_due(struct um_media *m, uint64_t now)
 	/* Frames due within TICK_SLACK go out in this pass: fewer wake-ups, under 1 ms early. */
 	while (m->nheap > 0 && m->heap[0]->wake <= now + TICK_SLACK) {
 		s = m->heap[0];
-		heap_set(m, s, s->done ? UINT64_MAX : session_tick(s, now + TICK_SLACK));
+		heap_set(m, s, s->done ? UINT64_MAX : session_tick(s, now, TICK_SLACK));
 	}
 	memset(&its, 0, sizeof(its));
 	if (m->nheap > 0) {

@@ -752,7 +752,7 @@ session_hang_up(struct session *s, enum um_media_end why, uint64_t now)
 }
 
 uint64_t
-session_tick(struct session *s, uint64_t now)
+session_tick(struct session *s, uint64_t now, uint64_t slack)
 {
 	const struct um_media_config *cfg = s->env->cfg;
 	size_t frame;
@@ -764,7 +764,8 @@ session_tick(struct session *s, uint64_t now)
 	if (frame == 0 || frame > MAX_FRAME)
 		frame = 160;
 	/* Catch up at most a few frames after a stall; beyond that, time moves on. */
-	for (burst = 0; s->next_send <= now && burst < 3; burst++) {
+	/* Frames due within `slack` go now (fewer wake-ups); the timers below use `now` itself. */
+	for (burst = 0; s->next_send <= now + slack && burst < 3; burst++) {
 		send_frame(s, frame);
 		s->next_send += (uint64_t)s->p.ptime * MS;
 		if (s->playing != NULL && s->play_pos >= s->playing->n) {

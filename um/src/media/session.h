@@ -119,8 +119,11 @@ enum um_err session_begin(struct session *s, const struct um_media_params *p,
 enum um_err session_update(struct session *s, const struct um_media_params *p) UM_WUR;
 /* Datagrams waiting on one of its sockets. */
 void session_readable(struct session *s, bool rtcp, uint64_t now);
-/* Sends what is due and checks the timers; returns when it wants to run next (ns). */
-uint64_t session_tick(struct session *s, uint64_t now);
+/*
+ * Sends what is due (frames due within `slack` too) and checks the timers against `now`;
+ * returns when it wants to run next (ns).
+ */
+uint64_t session_tick(struct session *s, uint64_t now, uint64_t slack);
 /* The media ends the call itself: session_end, then the SIP thread is asked to send BYE. */
 void session_hang_up(struct session *s, enum um_media_end why, uint64_t now);
 /* Ends the call's media (commits or drops the recording). Idempotent. */
