@@ -783,7 +783,8 @@ session_tick(struct session *s, uint64_t now, uint64_t slack)
 	}
 	if (s->next_send <= now)
 		s->next_send = now + (uint64_t)s->p.ptime * MS;
-	if (now >= s->next_rtcp) {
+	/* Due within the slack too: what this returns must lie beyond now + slack (tick_due). */
+	if (now + slack >= s->next_rtcp) {
 		send_rtcp(s);
 		s->next_rtcp = now + RTCP_INTERVAL;
 	}
