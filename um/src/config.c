@@ -477,8 +477,28 @@ handler(void *user, const char *section, const char *name, const char *value)
 		}
 		return gateway_key(x, name, value);
 	}
+	if (strcmp(section, "smtp") == 0) {
+		char err[512];
+		int rc;
+
+		if (c->smtp == NULL && (c->smtp = um_smtp_config_new(x->line)) == NULL)
+			return 0;
+		if ((rc = um_smtp_config_key(c->smtp, name, value, err, sizeof(err))) == 1)
+			add_error(c, x->line, "unknown key \"%s\" in [smtp]", name);
+		else if (rc == -1)
+			add_error(c, x->line, "%s", err);
+		return 1;
+	}
 	add_error(c, x->line, "unknown section [%s]", section);
 	return 1;
+}
+
+static void
+smtp_error(void *arg, const char *msg)
+{
+	struct um_config *c = arg;
+
+	add_error(c, c->smtp->line, "%s", msg);
 }
 
 /*
@@ -632,6 +652,7 @@ um_config_free(struct um_config *c)
 	free(c->media_address);
 	free(c->greeting);
 	free(c->spool);
+	um_smtp_config_free(c->smtp);
 	free(c->gateway_crl_proxy);
 	free(c->http_listen);
 	free(c);
@@ -692,6 +713,8 @@ load_finish(struct load_ctx *x, bool env)
 	                   &c->listen_host, &c->listen_port) == -1)
 		return um_seterr(UM_ERR_NOMEM, "config");
 	resolve_gateways(c);
+	if (c->smtp != NULL)
+		(void)um_smtp_config_check(c->smtp, smtp_error, c);
 	if (c->nerrors > 0)
 		return um_seterr(UM_ERR_CONFIG, "%s", c->errors[0]);
 	return UM_OK;

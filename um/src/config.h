@@ -14,6 +14,7 @@
 
 #include "certcore/log.h"
 #include "error.h"
+#include "voicemail/smtpconf.h"
 
 #define UM_GREETING_DEFAULT "/var/lib/umedge/greetings/default.wav"
 #define UM_SPOOL_DEFAULT    "/var/lib/umedge/spool"
@@ -69,6 +70,7 @@ struct um_config {
 	int max_message_seconds;
 	int silence_seconds;
 	char *spool;
+	struct um_smtp_config *smtp; /* [smtp]; NULL: messages stay in the spool */
 	struct um_gateway *gateways;
 	size_t ngateways;
 	char **errors; /* "file:line: message", when loading failed */

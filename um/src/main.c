@@ -26,9 +26,12 @@
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/su_wait.h>
 
+#include <curl/curl.h>
+
 #include "certcore/events.h"
 #include "certcore/log.h"
 #include "certcore/nodump.h"
+#include "certcore/selfsigned.h"
 #include "certs.h"
 #include "config.h"
 #include "crlfetch.h"
@@ -39,7 +42,10 @@
 #include "metrics.h"
 #include "sip.h"
 #include "tlshook.h"
+#include "voicemail/queuecmd.h"
+#include "voicemail/smtpid.h"
 #include "voicemail/spool.h"
+#include "voicemail/submit.h"
 
 #define CERT_CHECK_SECONDS 60 /* DESIGN: a certificate change is noticed within a minute */
 /* Growth of the free heap that makes umd hand memory back to the system (give_back_memory). */
@@ -58,6 +64,8 @@ struct daemon {
 	struct um_spool *spool;
 	struct um_greetings *greetings;
 	struct um_media *media;
+	struct um_smtp_identity *smtp_id; /* NULL: no [smtp] */
+	struct um_submit *submit;
 	su_root_t *root;
 	su_timer_t *tick;
 	su_wait_t sigwait;
@@ -209,7 +217,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: umd -c FILE [--log-format text|json]\n"
-	           "       umd -n -c FILE     check the configuration and exit\n");
+	           "       umd -n -c FILE     check the configuration and exit\n"
+	           "       umd queue -c FILE [--json] list | show ID | retry ID|--all\n");
 }
 
 static void
@@ -250,8 +259,58 @@ reload(struct daemon *d)
 static void
 check_certs(struct daemon *d)
 {
+	uint64_t g;
+
 	if (d->certs != NULL && um_certs_refresh(d->certs, d->cfg, time(NULL)) != UM_OK)
 		cc_log_message(d->log, CC_LOG_ERROR, "certificate check: %s", um_errdetail());
+	if (d->smtp_id != NULL) {
+		g = um_smtp_identity_generation(d->smtp_id);
+		if (um_smtp_identity_refresh(d->smtp_id, time(NULL)) != UM_OK)
+			cc_log_message(d->log, CC_LOG_ERROR, "SMTP certificate check: %s",
+			               um_errdetail());
+		else if (um_smtp_identity_generation(d->smtp_id) != g)
+			um_submit_kick(d->submit);
+	}
+}
+
+/*
+ * Submission of voice messages ([smtp]): umd's SMTP certificate, then the thread that takes
+ * new/ to the hub. false (logged) when it cannot start.
+ */
+static bool
+start_submission(struct daemon *d)
+{
+	const struct um_smtp_config *smtp = d->cfg->smtp;
+	char *host = NULL, *shortname = NULL;
+	const char *fqdn;
+	bool ok = false;
+
+	if (smtp == NULL) {
+		cc_log_message(d->log, CC_LOG_INFO,
+		               "no [smtp] section: voice messages stay in %s/new", d->cfg->spool);
+		return true;
+	}
+	fqdn = smtp->fqdn != NULL ? smtp->fqdn : d->cfg->fqdn;
+	if (fqdn == NULL) {
+		if (cc_host_names(&host, &shortname) != CC_OK) {
+			cc_log_message(d->log, CC_LOG_ERROR, "not starting: the host's FQDN: %s",
+			               cc_errdetail());
+			goto out;
+		}
+		fqdn = host;
+	}
+	if (um_smtp_identity_start(d->cfg->store, fqdn, d->cfg->renew_self_signed_days, d->log,
+	                           d->metrics, time(NULL), &d->smtp_id) != UM_OK ||
+	    um_submit_start(smtp, d->cfg->spool, fqdn, d->cfg->store, d->smtp_id, d->log,
+	                    d->metrics, &d->submit) != UM_OK) {
+		cc_log_message(d->log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
+		goto out;
+	}
+	ok = true;
+out:
+	free(host);
+	free(shortname);
+	return ok;
 }
 
 static int
@@ -355,6 +414,9 @@ main(int argc, char **argv)
 	size_t i;
 	int ch;
 
+	/* The administration verb: umd queue ... (queuecmd.h). */
+	if (argc > 1 && strcmp(argv[1], "queue") == 0)
+		return um_queue_command(argc - 1, argv + 1);
 	memset(&d, 0, sizeof(d));
 	d.sigpipe[0] = d.sigpipe[1] = -1;
 	d.exit_code = 1;
@@ -395,9 +457,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check_only) {
-		printf("%s: configuration OK (mode %s, listen %s:%d, %zu gateway(s))\n",
+		printf("%s: configuration OK (mode %s, listen %s:%d, %zu gateway(s), %s)\n",
 		       d.config_path, um_mode_name(d.cfg->mode), d.cfg->listen_host,
-		       d.cfg->listen_port, d.cfg->ngateways);
+		       d.cfg->listen_port, d.cfg->ngateways,
+		       d.cfg->smtp != NULL ? "voice messages submitted by SMTP"
+		                           : "no [smtp]: voice messages stay in the spool");
 		um_config_free(d.cfg);
 		return 0;
 	}
@@ -466,6 +530,13 @@ main(int argc, char **argv)
 	/* Media first: once the SIP stack runs, a failure would have to shut it down first. */
 	if (!start_media(&d))
 		goto out;
+	/* libcurl's global state before any thread of ours uses it. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		cc_log_message(d.log, CC_LOG_ERROR, "not starting: curl_global_init failed");
+		goto out;
+	}
+	if (!start_submission(&d))
+		goto out;
 	if (um_sip_start(d.root, d.cfg, d.certs ? um_certs_dir(d.certs) : NULL, d.log, d.metrics,
 	                 &d.sip) != UM_OK) {
 		cc_log_message(d.log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
@@ -528,6 +599,8 @@ out:
 	if (d.sip != NULL)
 		um_sip_set_media(d.sip, NULL, NULL, NULL);
 	um_media_stop(d.media);
+	um_submit_stop(d.submit); /* a transfer under way is aborted: the message stays queued */
+	um_smtp_identity_free(d.smtp_id);
 	um_spool_close(d.spool);
 	um_greetings_free(d.greetings);
 	um_sip_free(d.sip);

@@ -59,6 +59,9 @@ struct um_metrics {
 	atomic_llong active_dialogs;
 	atomic_llong active_calls;
 	atomic_ullong media[UM_MC__MAX];
+	atomic_ullong smtp_submitted;
+	atomic_ullong smtp_failures[UM_SR__MAX][2]; /* [reason][permanent] */
+	atomic_llong smtp_queue, smtp_oldest;
 	atomic_llong heartbeat_ms; /* CLOCK_MONOTONIC of the last heartbeat */
 	atomic_int stall_limit_s;  /* 0: no heartbeat check */
 
@@ -220,6 +223,47 @@ um_metrics_media(struct um_metrics *m, enum um_media_counter c, unsigned long lo
 {
 	if (m != NULL && (unsigned)c < UM_MC__MAX && n > 0)
 		atomic_fetch_add_explicit(&m->media[c], n, memory_order_relaxed);
+}
+
+static const char *const smtp_reason_names[UM_SR__MAX] = {
+        [UM_SR_CONNECT] = "connect",     [UM_SR_TLS] = "tls",
+        [UM_SR_HUB] = "hub_verify",      [UM_SR_TEMPORARY] = "temporary",
+        [UM_SR_REFUSED] = "refused",     [UM_SR_RECIPIENT] = "recipient",
+        [UM_SR_DIRECTORY] = "directory", [UM_SR_NO_RECIPIENT] = "no_recipient",
+        [UM_SR_EXPIRED] = "expired",     [UM_SR_SPOOL] = "spool",
+        [UM_SR_OTHER] = "other",
+};
+
+const char *
+um_smtp_reason_name(enum um_smtp_reason r)
+{
+	return (unsigned)r < UM_SR__MAX ? smtp_reason_names[r] : "other";
+}
+
+void
+um_metrics_smtp_submitted(struct um_metrics *m)
+{
+	if (m != NULL)
+		atomic_fetch_add_explicit(&m->smtp_submitted, 1, memory_order_relaxed);
+}
+
+void
+um_metrics_smtp_failure(struct um_metrics *m, enum um_smtp_reason r, bool permanent)
+{
+	if (m == NULL)
+		return;
+	if ((unsigned)r >= UM_SR__MAX)
+		r = UM_SR_OTHER;
+	atomic_fetch_add_explicit(&m->smtp_failures[r][permanent ? 1 : 0], 1, memory_order_relaxed);
+}
+
+void
+um_metrics_smtp_queue(struct um_metrics *m, long long messages, long long oldest_seconds)
+{
+	if (m == NULL)
+		return;
+	atomic_store_explicit(&m->smtp_queue, messages, memory_order_relaxed);
+	atomic_store_explicit(&m->smtp_oldest, oldest_seconds, memory_order_relaxed);
 }
 
 enum um_err
@@ -497,6 +541,23 @@ um_metrics_render(const struct um_metrics *m, time_t now, char **out)
 	family(f, "umd_calls_refused_busy_total", "counter",
 	       "Calls refused with 503 (max_calls reached or no free media port).");
 	fprintf(f, "umd_calls_refused_busy_total %llu\n", get(&m->media[UM_MC_CALLS_BUSY]));
+
+	family(f, "umd_smtp_queue_messages", "gauge", "Voice messages waiting for submission.");
+	fprintf(f, "umd_smtp_queue_messages %lld\n", get_gauge(&m->smtp_queue));
+	family(f, "umd_smtp_oldest_message_age_seconds", "gauge",
+	       "Age of the oldest voice message waiting for submission.");
+	fprintf(f, "umd_smtp_oldest_message_age_seconds %lld\n", get_gauge(&m->smtp_oldest));
+	family(f, "umd_smtp_submissions_total", "counter", "Voice messages the hub accepted.");
+	fprintf(f, "umd_smtp_submissions_total %llu\n", get(&m->smtp_submitted));
+	family(f, "umd_smtp_failures_total", "counter",
+	       "Submissions that failed, by reason and outcome (deferred: queued again; failed: "
+	       "moved to failed/).");
+	for (i = 0; i < UM_SR__MAX; i++) {
+		fprintf(f, "umd_smtp_failures_total{reason=\"%s\",outcome=\"deferred\"} %llu\n",
+		        smtp_reason_names[i], get(&m->smtp_failures[i][0]));
+		fprintf(f, "umd_smtp_failures_total{reason=\"%s\",outcome=\"failed\"} %llu\n",
+		        smtp_reason_names[i], get(&m->smtp_failures[i][1]));
+	}
 
 	family(f, "umd_certificate_not_after_seconds", "gauge",
 	       "NotAfter of the certificate each service uses, in seconds since the epoch.");

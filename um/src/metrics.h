@@ -53,6 +53,22 @@ enum um_media_counter {
 	UM_MC__MAX
 };
 
+/* Why a submission did not go through: the `reason` label of umd_smtp_failures_total. */
+enum um_smtp_reason {
+	UM_SR_CONNECT,   /* "connect": the hub could not be reached */
+	UM_SR_TLS,       /* "tls": STARTTLS missing or the TLS session failed */
+	UM_SR_HUB,       /* "hub_verify": the hub's certificate did not verify or match its pin */
+	UM_SR_TEMPORARY, /* "temporary": a 4xx reply */
+	UM_SR_REFUSED,   /* "refused": a 5xx reply that only defers (policy, sender) */
+	UM_SR_RECIPIENT, /* "recipient": a 5xx for the recipient or message: failed at once */
+	UM_SR_DIRECTORY, /* "directory": the recipient could not be looked up */
+	UM_SR_NO_RECIPIENT, /* "no_recipient": the number maps to no one, no fallback */
+	UM_SR_EXPIRED,      /* "expired": queued longer than max_queue_days */
+	UM_SR_SPOOL,        /* "spool": the message's files could not be read or moved */
+	UM_SR_OTHER,        /* "other" */
+	UM_SR__MAX
+};
+
 struct um_metrics;
 
 /* A new object: every counter 0, no certificate, not healthy ("starting"). */
@@ -90,6 +106,14 @@ void um_metrics_conn(struct um_metrics *m, int delta);
 void um_metrics_dialogs(struct um_metrics *m, int delta);
 /* Calls with media now (umd_active_calls); any thread. */
 void um_metrics_calls(struct um_metrics *m, int delta);
+/* A voice message the hub took (250). */
+void um_metrics_smtp_submitted(struct um_metrics *m);
+/* A submission that failed: deferred (it stays queued) or failed (moved to failed/). */
+void um_metrics_smtp_failure(struct um_metrics *m, enum um_smtp_reason r, bool permanent);
+/* The queue now: messages in new/ and the age of the oldest (seconds, 0 when empty). */
+void um_metrics_smtp_queue(struct um_metrics *m, long long messages, long long oldest_seconds);
+/* The label of a reason ("connect", ...); "other" out of range. */
+const char *um_smtp_reason_name(enum um_smtp_reason r);
 /* Adds to a media counter; any thread (relaxed atomics). */
 void um_metrics_media(struct um_metrics *m, enum um_media_counter c, unsigned long long n);
 

@@ -1,0 +1,350 @@
+/* umd's SMTP client identity (smtpid.h). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "certcore/events.h"
+#include "certcore/expiry.h"
+#include "certcore/select.h"
+#include "certcore/selfsigned.h"
+#include "certcore/services.h"
+#include "certcore/store.h"
+#include "certcore/trust.h"
+#include "voicemail/smtpid.h"
+
+struct um_smtp_identity {
+	char *store_path, *fqdn;
+	int renew_days;
+	struct cc_log *log;
+	struct um_metrics *metrics;
+	pthread_mutex_t mu; /* guards what follows: the submission thread reads it */
+	X509 *cert;
+	STACK_OF(X509) * chain;
+	EVP_PKEY *key;
+	X509_STORE *trust;
+	char thumb[CC_THUMB_LEN + 1];
+	uint64_t generation;
+};
+
+static enum um_err
+cc_fail(enum cc_err e, const char *what)
+{
+	return um_seterr(UM_ERR_CERT, "%s: %s: %s", what, cc_strerror(e), cc_errdetail());
+}
+
+void
+um_smtp_identity_free(struct um_smtp_identity *id)
+{
+	if (id == NULL)
+		return;
+	X509_free(id->cert);
+	sk_X509_pop_free(id->chain, X509_free);
+	EVP_PKEY_free(id->key);
+	X509_STORE_free(id->trust);
+	pthread_mutex_destroy(&id->mu);
+	free(id->store_path);
+	free(id->fqdn);
+	free(id);
+}
+
+/* The SMTP rules' choice for id->fqdn; *out borrowed from the store, NULL when none. */
+static enum um_err
+select_smtp(struct um_smtp_identity *id, struct cc_store *s, bool offline, struct cc_cert **out)
+{
+	struct cc_selection *sel = NULL;
+	struct cc_verify_opts vo;
+	size_t i;
+	enum cc_err cr;
+
+	*out = NULL;
+	memset(&vo, 0, sizeof(vo));
+	vo.offline = offline;
+	vo.timeout = 5;
+	if ((cr = cc_store_select(s, CC_SVC_SMTP, id->fqdn, &vo, &sel)) != CC_OK)
+		return cc_fail(cr, "selecting the SMTP certificate");
+	*out = cc_selection_selected(sel);
+	for (i = 0; *out == NULL && i < cc_selection_rejected_count(sel); i++)
+		if (cc_cert_services(cc_selection_rejected(sel, i)) & CC_SVC_SMTP)
+			cc_log_message(id->log, CC_LOG_INFO, "certificate %s not used for SMTP: %s",
+			               cc_cert_thumbprint(cc_selection_rejected(sel, i)),
+			               cc_selection_rejected_reason(sel, i));
+	cc_selection_free(sel);
+	return UM_OK;
+}
+
+/* A self-signed certificate for the FQDN and its short name, SMTP enabled (event 1002). */
+static enum um_err
+create(struct um_smtp_identity *id, struct cc_store *s, const char *friendly, time_t now)
+{
+	struct cc_new_params p;
+	const char *doms[2];
+	char short_name[64], thumb[CC_THUMB_LEN + 1], domains[320], na[32];
+	const char *dot = strchr(id->fqdn, '.');
+	struct cc_cert *cert;
+	enum cc_err cr;
+
+	doms[0] = id->fqdn;
+	snprintf(short_name, sizeof(short_name), "%.*s",
+	         dot ? (int)(dot - id->fqdn) : (int)strlen(id->fqdn), id->fqdn);
+	doms[1] = short_name;
+	memset(&p, 0, sizeof(p));
+	p.domains = doms;
+	p.ndomains = dot != NULL && dot != id->fqdn ? 2 : 1;
+	p.services = CC_SVC_SMTP;
+	p.key_type = CC_KEY_RSA_2048;
+	p.now = now;
+	p.friendly_name = friendly;
+	if ((cr = cc_store_new_self_signed(s, &p, thumb)) != CC_OK)
+		return cc_fail(cr, "creating a self-signed SMTP certificate");
+	if ((cr = cc_store_find(s, thumb, &cert)) != CC_OK)
+		return cc_fail(cr, "the new certificate");
+	snprintf(domains, sizeof(domains), "%s%s%s", doms[0], p.ndomains > 1 ? "," : "",
+	         p.ndomains > 1 ? doms[1] : "");
+	{
+		struct cc_field f[] = {
+		        CC_FSTR("service", "SMTP"),
+		        CC_FSTR("thumbprint", thumb),
+		        CC_FSTR("domains", domains),
+		        CC_FSTR("not_after", cc_time_iso8601(cc_cert_not_after(cert), na)),
+		};
+
+		cc_log_event(id->log, CC_LOG_INFO, CC_EV_SELF_SIGNED_CERTIFICATE_CREATED, f, 4);
+	}
+	return UM_OK;
+}
+
+/* Takes `cert` (and fresh roots) for the connections to come; logs what changed. */
+static enum um_err
+install(struct um_smtp_identity *id, struct cc_store *s, const struct cc_cert *cert)
+{
+	struct cc_trust *t = NULL;
+	X509_STORE *st = NULL;
+	STACK_OF(X509) *chain = NULL;
+	char old[CC_THUMB_LEN + 1], na[32];
+	bool changed;
+	enum cc_err cr;
+	enum um_err r = UM_ERR_CERT;
+
+	if (cc_cert_key(cert) == NULL ||
+	    X509_check_private_key(cc_cert_x509(cert), cc_cert_key(cert)) != 1) {
+		ERR_clear_error();
+		return um_seterr(UM_ERR_CERT,
+		                 "certificate %s: its private key is missing or does not match",
+		                 cc_cert_thumbprint(cert));
+	}
+	if ((cr = cc_trust_load(s, NULL, &t)) != CC_OK ||
+	    (cr = cc_trust_x509_store(t, &st)) != CC_OK) {
+		r = cc_fail(cr, "trusted roots");
+		goto out;
+	}
+	if ((chain = X509_chain_up_ref(cc_cert_chain(cert))) == NULL) {
+		r = um_seterr(UM_ERR_NOMEM, "chain");
+		goto out;
+	}
+	if (!X509_up_ref(cc_cert_x509(cert)) || !EVP_PKEY_up_ref(cc_cert_key(cert))) {
+		r = um_seterr(UM_ERR_NOMEM, "certificate");
+		goto out;
+	}
+	pthread_mutex_lock(&id->mu);
+	snprintf(old, sizeof(old), "%s", id->thumb);
+	changed = strcmp(old, cc_cert_thumbprint(cert)) != 0;
+	X509_free(id->cert);
+	sk_X509_pop_free(id->chain, X509_free);
+	EVP_PKEY_free(id->key);
+	X509_STORE_free(id->trust);
+	id->cert = cc_cert_x509(cert);
+	id->key = cc_cert_key(cert);
+	id->chain = chain;
+	id->trust = st;
+	snprintf(id->thumb, sizeof(id->thumb), "%s", cc_cert_thumbprint(cert));
+	id->generation++;
+	pthread_mutex_unlock(&id->mu);
+	chain = NULL;
+	st = NULL;
+	if (changed && old[0] == '\0') {
+		struct cc_field f[] = {
+		        CC_FSTR("service", "SMTP"),
+		        CC_FSTR("thumbprint", cc_cert_thumbprint(cert)),
+		        CC_FSTR("issuer", cc_cert_issuer(cert)),
+		        CC_FSTR("serial", cc_cert_serial(cert)),
+		        CC_FSTR("not_after", cc_time_iso8601(cc_cert_not_after(cert), na)),
+		};
+
+		cc_log_event(id->log, CC_LOG_INFO, CC_EV_CERTIFICATE_IN_USE, f, 5);
+	} else if (changed) {
+		struct cc_field f[] = {
+		        CC_FSTR("service", "SMTP"),
+		        CC_FSTR("old_thumbprint", old),
+		        CC_FSTR("thumbprint", cc_cert_thumbprint(cert)),
+		        CC_FSTR("issuer", cc_cert_issuer(cert)),
+		        CC_FSTR("serial", cc_cert_serial(cert)),
+		};
+
+		cc_log_event(id->log, CC_LOG_INFO, CC_EV_CERTIFICATE_CHANGED, f, 5);
+	}
+	if (id->metrics != NULL &&
+	    um_metrics_set_cert(id->metrics, "SMTP", cc_cert_thumbprint(cert),
+	                        cc_cert_not_after(cert)) != UM_OK)
+		cc_log_message(id->log, CC_LOG_WARNING, "metrics: %s", um_errdetail());
+	r = UM_OK;
+out:
+	sk_X509_pop_free(chain, X509_free);
+	X509_STORE_free(st);
+	cc_trust_free(t);
+	ERR_clear_error();
+	return r;
+}
+
+enum um_err
+um_smtp_identity_start(const char *store, const char *fqdn, int renew_days, struct cc_log *log,
+                       struct um_metrics *metrics, time_t now, struct um_smtp_identity **out)
+{
+	struct um_smtp_identity *id;
+	struct cc_store *s = NULL;
+	struct cc_cert *cert = NULL;
+	enum cc_err cr;
+	enum um_err r = UM_ERR_NOMEM;
+
+	*out = NULL;
+	if ((id = calloc(1, sizeof(*id))) == NULL)
+		return um_seterr(UM_ERR_NOMEM, "SMTP identity");
+	pthread_mutex_init(&id->mu, NULL);
+	id->log = log;
+	id->metrics = metrics;
+	id->renew_days = renew_days;
+	if ((id->store_path = strdup(store)) == NULL || (id->fqdn = strdup(fqdn)) == NULL) {
+		r = um_seterr(UM_ERR_NOMEM, "SMTP identity");
+		goto out;
+	}
+	if ((cr = cc_store_open(store, CC_STORE_CREATE, &s)) != CC_OK) {
+		r = cc_fail(cr, "opening the store");
+		goto out;
+	}
+	if ((r = select_smtp(id, s, false, &cert)) != UM_OK)
+		goto out;
+	if (cert == NULL) {
+		if ((r = create(id, s, "umd self-signed (SMTP)", now)) != UM_OK ||
+		    (r = select_smtp(id, s, true, &cert)) != UM_OK)
+			goto out;
+		if (cert == NULL) {
+			r = um_seterr(UM_ERR_CERT,
+			              "no certificate is eligible for SMTP as %s, not even the "
+			              "self-signed one just made (see the lines above)",
+			              fqdn);
+			goto out;
+		}
+	}
+	if ((r = install(id, s, cert)) != UM_OK)
+		goto out;
+	if (cc_expiry_tick(s, cert, "SMTP", log, now, NULL) != CC_OK)
+		cc_log_message(log, CC_LOG_WARNING, "expiry clock (SMTP): %s", cc_errdetail());
+	*out = id;
+	id = NULL;
+	r = UM_OK;
+out:
+	cc_store_free(s);
+	um_smtp_identity_free(id);
+	return r;
+}
+
+enum um_err
+um_smtp_identity_refresh(struct um_smtp_identity *id, time_t now)
+{
+	struct cc_store *s = NULL;
+	struct cc_cert *cert = NULL;
+	char cur[CC_THUMB_LEN + 1];
+	enum cc_err cr;
+	enum um_err r;
+
+	if ((cr = cc_store_open(id->store_path, 0, &s)) != CC_OK) {
+		r = cc_fail(cr, "opening the store");
+		goto out;
+	}
+	if ((r = select_smtp(id, s, true, &cert)) != UM_OK)
+		goto out;
+	/* Our own self-signed certificate near its end is replaced by a new one (as UM's). */
+	if (cert != NULL && id->renew_days > 0 && cc_cert_is_self_signed(cert) &&
+	    strncmp(cc_cert_friendly_name(cert), "umd self-signed", 15) == 0 &&
+	    cc_cert_not_after(cert) - now < (time_t)id->renew_days * 86400) {
+		if ((r = create(id, s, "umd self-signed (SMTP, renewed)", now)) != UM_OK)
+			cc_log_message(id->log, CC_LOG_WARNING, "renewing the SMTP certificate: %s",
+			               um_errdetail());
+		if ((r = select_smtp(id, s, true, &cert)) != UM_OK)
+			goto out;
+	}
+	pthread_mutex_lock(&id->mu);
+	snprintf(cur, sizeof(cur), "%s", id->thumb);
+	pthread_mutex_unlock(&id->mu);
+	if (cert == NULL) {
+		/* Nothing eligible now: a certificate of our own, as at start. */
+		if ((r = create(id, s, "umd self-signed (SMTP)", now)) != UM_OK ||
+		    (r = select_smtp(id, s, true, &cert)) != UM_OK)
+			goto out;
+		if (cert == NULL) {
+			r = um_seterr(UM_ERR_CERT,
+			              "no certificate is eligible for SMTP; still using %s", cur);
+			goto out;
+		}
+	}
+	/* The same certificate: the roots may still have changed, take them again. */
+	if ((r = install(id, s, cert)) != UM_OK)
+		goto out;
+	if (cc_expiry_tick(s, cert, "SMTP", id->log, now, NULL) != CC_OK)
+		cc_log_message(id->log, CC_LOG_WARNING, "expiry clock (SMTP): %s", cc_errdetail());
+	r = UM_OK;
+out:
+	cc_store_free(s);
+	return r;
+}
+
+uint64_t
+um_smtp_identity_generation(struct um_smtp_identity *id)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&id->mu);
+	g = id->generation;
+	pthread_mutex_unlock(&id->mu);
+	return g;
+}
+
+enum um_err
+um_smtp_identity_get(struct um_smtp_identity *id, struct um_smtp_snapshot *out)
+{
+	enum um_err r = UM_OK;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&id->mu);
+	if ((out->chain = X509_chain_up_ref(id->chain)) == NULL || !X509_up_ref(id->cert) ||
+	    !EVP_PKEY_up_ref(id->key) || !X509_STORE_up_ref(id->trust)) {
+		r = um_seterr(UM_ERR_NOMEM, "SMTP identity");
+	} else {
+		out->cert = id->cert;
+		out->key = id->key;
+		out->trust = id->trust;
+		snprintf(out->thumb, sizeof(out->thumb), "%s", id->thumb);
+		out->generation = id->generation;
+	}
+	pthread_mutex_unlock(&id->mu);
+	if (r != UM_OK) {
+		/* A failed up_ref took nothing: only what was handed over is released. */
+		sk_X509_pop_free(out->chain, X509_free);
+		out->chain = NULL;
+	}
+	return r;
+}
+
+void
+um_smtp_snapshot_clear(struct um_smtp_snapshot *s)
+{
+	if (s == NULL)
+		return;
+	X509_free(s->cert);
+	sk_X509_pop_free(s->chain, X509_free);
+	EVP_PKEY_free(s->key);
+	X509_STORE_free(s->trust);
+	memset(s, 0, sizeof(*s));
+}
