@@ -28,11 +28,13 @@
 #         --reject ADDR    ADDR is refused with 550 5.7.1 (check_recipient_access REJECT)
 #         --plain-port     a second smtpd on another free port without TLS and without the
 #                          client check (smtp-source's reference figure); postfix_plain_port NAME
-#   postfix_relay_start NAME HUB CERT KEY [HUB_FQDN]
+#   postfix_relay_start NAME HUB CERT KEY [HUB_FQDN [REUSE]]
 #       A Postfix that relays everything to hub HUB ([127.0.0.1]:PORT) with
 #       smtp_tls_security_level = secure: the hub's certificate (its own CA file) must name
 #       HUB_FQDN (default: the hub's); CERT/KEY is its client certificate. Its queue is held
-#       back (defer_transports = smtp) until postfix_relay_release NAME.
+#       back (defer_transports = smtp) until postfix_relay_release NAME. REUSE "yes": TLS
+#       connections are kept and reused (smtp_tls_connection_reuse through tlsproxy, Postfix
+#       3.4+); by default Postfix makes a TLS session per delivery.
 #   postfix_relay_release NAME     lets the held queue go (defer_transports emptied, reload,
 #                                  postqueue -f)
 #   postfix_stop NAME              postfix -c DIR stop, then waits until its processes are gone
@@ -129,6 +131,7 @@ discard    unix  -       -       n       -       -       discard
 virtual    unix  -       n       n       -       -       virtual
 anvil      unix  -       -       n       -       1       anvil
 scache     unix  -       -       n       -       1       scache
+tlsproxy   unix  -       -       n       -       0       tlsproxy
 postlog    unix-dgram n  -       n       -       1       postlogd
 CF
 }
@@ -268,8 +271,8 @@ CF
 	postfix_run "$name"
 }
 
-postfix_relay_start() { # NAME HUB CERT KEY [HUB_FQDN]
-	local name=$1 hub=$2 cert=$3 key=$4 fqdn=${5:-} d hubcert
+postfix_relay_start() { # NAME HUB CERT KEY [HUB_FQDN [REUSE]]
+	local name=$1 hub=$2 cert=$3 key=$4 fqdn=${5:-} reuse=${6:-no} d hubcert
 	postfix_prepare "$name" || return 1
 	d=$(postfix_dir "$name")
 	hubcert=$(postconf -c "$(postfix_dir "$hub")/etc" -h smtpd_tls_cert_file)
@@ -290,6 +293,7 @@ smtp_tls_cert_file = $cert
 smtp_tls_key_file = $key
 smtp_tls_loglevel = 1
 smtp_tls_session_cache_database =
+smtp_tls_connection_reuse = $reuse
 defer_transports = smtp
 CF
 	} >"$d/etc/main.cf"
