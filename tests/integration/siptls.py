@@ -26,6 +26,8 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--cert"); ap.add_argument("--key")
     ap.add_argument("--timeout", type=float, default=10)
+    ap.add_argument("--from-user", default="gw", help="the user part of From")
+    ap.add_argument("--to-user", default="um", help="the user part of the Request-URI and To")
     sub = ap.add_subparsers(dest="cmd", required=True)
     o = sub.add_parser("options")
     o.add_argument("--header", action="append", default=[])
@@ -93,9 +95,10 @@ def main():
         callid, fromtag = d["call_id"], d["from_tag"]
 
     def req(method, cseq, extra="", body="", totag=""):
-        return (f"{method} sips:um@{a.host}:{a.port} SIP/2.0\r\n"
+        return (f"{method} sips:{a.to_user}@{a.host}:{a.port} SIP/2.0\r\n"
                 f"Via: SIP/2.0/TLS {a.host}:{lport};branch=z9hG4bK{random.randint(0, 1 << 30)}\r\n"
-                f"From: <sips:gw@{a.host}>;tag={fromtag}\r\nTo: <sips:um@{a.host}>{totag}\r\n"
+                f"From: <sips:{a.from_user}@{a.host}>;tag={fromtag}\r\n"
+                f"To: <sips:{a.to_user}@{a.host}>{totag}\r\n"
                 f"Call-ID: {callid}\r\nCSeq: {cseq} {method}\r\n"
                 f"Contact: <sips:gw@{a.host}:{lport};transport=tls>\r\nMax-Forwards: {mf}\r\n"
                 f"{extra}Content-Length: {len(body)}\r\n\r\n{body}").encode()

@@ -48,6 +48,7 @@ struct um_submit {
 	enum um_smtp_stage stage;
 	struct um_smtp_reply reply;
 	bool pin_mismatch;
+	bool closing; /* QUIT or RSET sent: later replies do not decide */
 	char peer_thumb[64];
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -237,7 +238,14 @@ debug_cb(CURL *curl, curl_infotype type, char *data, size_t size, void *arg)
 
 	(void)curl;
 	if (type == CURLINFO_HEADER_OUT) {
-		if (size >= 4 && strncasecmp(data, "MAIL", 4) == 0)
+		/*
+		 * QUIT (and a RSET before another message) follows a refusal: the command and the
+		 * reply that decide are the ones before it.
+		 */
+		if (size >= 4 &&
+		    (strncasecmp(data, "QUIT", 4) == 0 || strncasecmp(data, "RSET", 4) == 0))
+			s->closing = true;
+		else if (size >= 4 && strncasecmp(data, "MAIL", 4) == 0)
 			s->stage = UM_SMTP_MAIL;
 		else if (size >= 4 && strncasecmp(data, "RCPT", 4) == 0)
 			s->stage = UM_SMTP_RCPT;
@@ -245,11 +253,11 @@ debug_cb(CURL *curl, curl_infotype type, char *data, size_t size, void *arg)
 			s->stage = UM_SMTP_DATA;
 		else
 			s->stage = UM_SMTP_CONNECT;
-	} else if (type == CURLINFO_DATA_OUT || type == CURLINFO_SSL_DATA_OUT) {
+	} else if (type == CURLINFO_DATA_OUT) {
 		/* The message is going out: its reply is the one after the final dot. */
-		if (s->stage == UM_SMTP_DATA && type == CURLINFO_DATA_OUT)
+		if (s->stage == UM_SMTP_DATA)
 			s->stage = UM_SMTP_DATAEND;
-	} else if (type == CURLINFO_HEADER_IN) {
+	} else if (type == CURLINFO_HEADER_IN && !s->closing) {
 		struct um_smtp_reply r;
 
 		um_smtp_reply_parse(data, size, &r);
@@ -405,6 +413,7 @@ send_one(struct um_submit *s, const struct um_qmsg *m, const char *rcpt, const c
 	s->stage = UM_SMTP_CONNECT;
 	memset(&s->reply, 0, sizeof(s->reply));
 	s->pin_mismatch = false;
+	s->closing = false;
 	s->errbuf[0] = '\0';
 	rc = curl_easy_perform(s->curl);
 	/* Our lists and parts must not outlive this transfer in the handle. */
