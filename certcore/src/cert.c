@@ -1,4 +1,5 @@
 /* struct cc_cert: a certificate and its Exchange properties, all computed with OpenSSL. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -94,6 +95,31 @@ out:
 	return r;
 }
 
+bool
+cc_dns_name_valid(const char *d)
+{
+	size_t len = strlen(d), label = 0, i;
+	const char *p = d;
+
+	if (len == 0 || len > 253)
+		return false;
+	if (strncmp(p, "*.", 2) == 0)
+		p += 2;
+	for (i = 0; p[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (ch == '.') {
+			if (label == 0 || p[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((ch < 0x80 && isalnum(ch)) || (ch == '-' && label > 0)) || ++label > 63)
+			return false;
+	}
+	return label != 0 && p[i - 1] != '-';
+}
+
 /* `ascii_only` for a SAN dNSName, an IA5String (RFC 5280 section 4.2.1.6); a CN may be UTF-8. */
 static enum cc_err
 add_domain(struct cc_cert *c, const unsigned char *s, size_t len, bool ascii_only)
@@ -140,7 +166,13 @@ collect_domains(struct cc_cert *c)
 			ERR_clear_error();
 			continue; /* an undecodable CN names no domain */
 		}
-		r = add_domain(c, utf8, (size_t)len, false);
+		/*
+		 * CertificateDomains holds DNS names: a CN that is no host name ("CN=Contoso
+		 * Mail") names no domain, as Exchange showed it.
+		 */
+		r = memchr(utf8, '\0', (size_t)len) == NULL && cc_dns_name_valid((char *)utf8)
+		            ? add_domain(c, utf8, (size_t)len, false)
+		            : CC_OK;
 		OPENSSL_free(utf8);
 		utf8 = NULL;
 		if (r != CC_OK)
@@ -543,7 +575,6 @@ cc_status_name(enum cc_status s)
 	        [CC_STATUS_DATE_INVALID] = "DateInvalid",
 	        [CC_STATUS_UNTRUSTED] = "Untrusted",
 	        [CC_STATUS_INVALID] = "Invalid",
-	        [CC_STATUS_REVOCATION_CHECK_FAILURE] = "RevocationCheckFailure",
 	        [CC_STATUS_PENDING_REQUEST] = "PendingRequest",
 	};
 

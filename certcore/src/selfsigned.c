@@ -127,37 +127,12 @@ key_type_of(EVP_PKEY *pub, enum cc_key_type *out)
 	                 EVP_PKEY_get0_type_name(pub) ? EVP_PKEY_get0_type_name(pub) : "unknown");
 }
 
-/*
- * A host name as RFC 1123 section 2.1 allows, optionally with one wildcard left-most label
- * ("*.contoso.com"), which is what CertificateDomains may hold.
- */
 static enum cc_err
 check_domain(const char *d)
 {
-	size_t len = strlen(d), label = 0, i;
-	const char *p = d;
-
-	if (len == 0 || len > 253)
-		return cc_seterr(CC_ERR_INVAL, "domain \"%.64s\" is empty or too long", d);
-	if (strncmp(p, "*.", 2) == 0)
-		p += 2;
-	for (i = 0; p[i] != '\0'; i++) {
-		unsigned char ch = (unsigned char)p[i];
-
-		if (ch == '.') {
-			if (label == 0 || p[i - 1] == '-')
-				goto bad;
-			label = 0;
-			continue;
-		}
-		if (!(isalnum(ch) || (ch == '-' && label > 0)) || ++label > 63)
-			goto bad;
-	}
-	if (label == 0 || p[i - 1] == '-')
-		goto bad;
+	if (!cc_dns_name_valid(d))
+		return cc_seterr(CC_ERR_INVAL, "\"%.64s\" is not a valid DNS name", d);
 	return CC_OK;
-bad:
-	return cc_seterr(CC_ERR_INVAL, "\"%.64s\" is not a valid DNS name", d);
 }
 
 /* Tries the attribute type as typed, upper-cased and lower-cased ("cn", "CN", "street"). */

@@ -222,9 +222,8 @@ cmd_verify(const char *store, int argc, char **argv)
 	}
 	printf("Certificate: %s\n", cc_cert_thumbprint(c));
 	printf("Subject:     %s\n", cc_cert_subject(c));
-	printf("Status:      %s%s%s%s\n", cc_status_name(cc_verify_status(v)),
-	       *cc_verify_reason(v) ? " (" : "", cc_verify_reason(v),
-	       *cc_verify_reason(v) ? ")" : "");
+	printf("Status:       %s\n", cc_status_name(cc_verify_status(v)));
+	printf("StatusDetail: %s\n", cc_verify_reason(v));
 	printf("RootCAType:  %s\n", cc_root_ca_type_name(cc_verify_root_type(v)));
 	printf("\nChain:\n");
 	for (i = 0; i < cc_verify_chain_count(v); i++) {

@@ -440,7 +440,7 @@ test_status_not_valid(void)
 	expect_rejected(sel, te, "expired");
 	expect_rejected(sel, tf, "status DateInvalid");
 	expect_rejected(sel, tu, "status Untrusted");
-	expect_rejected(sel, tn, "status RevocationCheckFailure");
+	expect_rejected(sel, tn, "status Unknown");
 	CU_ASSERT_EQUAL(cc_selection_candidate_count(sel), 1);
 	cc_selection_free(sel);
 	fx_close(&f);

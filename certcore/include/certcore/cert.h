@@ -22,12 +22,11 @@
 
 enum cc_status {
 	CC_STATUS_VALID,
-	CC_STATUS_UNKNOWN,
+	CC_STATUS_UNKNOWN, /* revocation could not be checked (StatusDetail says why) */
 	CC_STATUS_REVOKED,
 	CC_STATUS_DATE_INVALID,
 	CC_STATUS_UNTRUSTED,
 	CC_STATUS_INVALID,
-	CC_STATUS_REVOCATION_CHECK_FAILURE,
 	CC_STATUS_PENDING_REQUEST
 };
 
@@ -69,7 +68,8 @@ void cc_cert_free(struct cc_cert *c);
 const char *cc_cert_thumbprint(const struct cc_cert *c);
 const char *cc_cert_subject(const struct cc_cert *c); /* RFC 2253 */
 const char *cc_cert_issuer(const struct cc_cert *c);  /* RFC 2253 */
-/* CertificateDomains: subject CN(s) first, then SAN DNS names, without duplicates. */
+/* CertificateDomains: subject CN(s) that are host names first, then SAN DNS names, without
+ * duplicates. A CN such as "Contoso Mail" is not one. */
 size_t cc_cert_domain_count(const struct cc_cert *c);
 const char *cc_cert_domain(const struct cc_cert *c, size_t i);
 time_t cc_cert_not_before(const struct cc_cert *c);
@@ -92,7 +92,7 @@ int cc_cert_validity_days(const struct cc_cert *c);
  * Status at time `now`. Without the trust model (certcore trust issue) this is: Invalid when a
  * self-signed certificate's signature does not verify; DateInvalid outside NotBefore..NotAfter;
  * Valid for a good self-signed certificate; Unknown for a CA-issued one. `reason` (may be NULL)
- * receives static text explaining a non-Valid status.
+ * receives text explaining a non-Valid status (StatusDetail), borrowed from the cc_cert.
  */
 enum cc_status cc_cert_status(const struct cc_cert *c, time_t now, const char **reason);
 enum cc_root_ca_type cc_cert_root_ca_type(const struct cc_cert *c);
