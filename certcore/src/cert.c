@@ -36,6 +36,7 @@ struct cc_cert {
 	unsigned services;
 	bool exportable;
 	char *friendly_name;
+	char *made_by;
 	/* Set by cc_store_verify_all: the full trust model's answer, which supersedes ours. */
 	bool verified;
 	enum cc_status v_status;
@@ -64,6 +65,7 @@ cc_cert_free(struct cc_cert *c)
 	free(c->serial);
 	free(c->key_alg);
 	free(c->friendly_name);
+	free(c->made_by);
 	free(c->v_reason);
 	free(c);
 }
@@ -331,6 +333,11 @@ cc_cert_new(X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key, const struct cc_meta
 			r = cc_seterr(CC_ERR_NOMEM, "friendly name");
 			goto out;
 		}
+		if (meta->made_by != NULL && *meta->made_by != '\0' &&
+		    (c->made_by = strdup(meta->made_by)) == NULL) {
+			r = cc_seterr(CC_ERR_NOMEM, "made_by");
+			goto out;
+		}
 	}
 	*out = c;
 	c = NULL;
@@ -489,6 +496,12 @@ const char *
 cc_cert_friendly_name(const struct cc_cert *c)
 {
 	return c->friendly_name ? c->friendly_name : "";
+}
+
+const char *
+cc_cert_made_by(const struct cc_cert *c)
+{
+	return c->made_by ? c->made_by : "";
 }
 
 X509 *

@@ -28,6 +28,14 @@ enum cc_err cc_seterr_errno(enum cc_err e, const char *fmt, ...)
  */
 bool cc_dns_name_valid(const char *d);
 
+/*
+ * Why a certificate cannot serve TLS whatever its Status (EKU, key type and size, private key),
+ * or NULL; cc_cert_ineligible_reason is this and Status Valid. `buf` holds the text.
+ */
+struct cc_store;
+const char *cc_cert_unusable_reason(const struct cc_store *s, const struct cc_cert *c, char *buf,
+                                    size_t len);
+
 /* asprintf that returns NULL on failure. */
 char *cc_aprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -142,7 +142,7 @@ static struct cc_cert *
 add_leaf(struct fx *f, X509 *x, EVP_PKEY *k)
 {
 	STACK_OF(X509) *chain = sk_X509_new_null();
-	struct cc_meta meta = {CC_SVC_SMTP | CC_SVC_UM, false, NULL};
+	struct cc_meta meta = {CC_SVC_SMTP | CC_SVC_UM, false, NULL, NULL};
 	char thumb[CC_THUMB_LEN + 1];
 	struct cc_cert *c = NULL;
 	enum cc_err r;

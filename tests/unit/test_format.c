@@ -78,7 +78,7 @@ setup(void)
 {
 	static const char *const sans[] = {"mail.contoso.com", "autodiscover.contoso.com", NULL};
 	struct tu_cert_spec spec;
-	struct cc_meta meta;
+	struct cc_meta meta = {0, false, NULL, NULL};
 
 	memset(&spec, 0, sizeof(spec));
 	spec.cn = "mail.contoso.com";
@@ -361,7 +361,7 @@ static void
 test_json_services_all(void)
 {
 	static const char *const want[] = {"SMTP", "POP", "IMAP", "UM", "IIS", "LDAP"};
-	struct cc_meta meta = {CC_SVC_ALL, false, NULL};
+	struct cc_meta meta = {CC_SVC_ALL, false, NULL, NULL};
 	struct cc_cert *c = NULL;
 	char *text = NULL;
 	json_t *o, *a;
@@ -441,7 +441,7 @@ test_json_array(void)
 static void
 test_json_not_utf8(void)
 {
-	struct cc_meta meta = {CC_SVC_UM, false, "caf\xe9"};
+	struct cc_meta meta = {CC_SVC_UM, false, "caf\xe9", NULL};
 	struct cc_cert *c = NULL, *certs[2];
 	char *text = (char *)1;
 	enum cc_err e;
@@ -586,7 +586,7 @@ test_list(void)
 static void
 test_list_control_chars(void)
 {
-	struct cc_meta meta = {CC_SVC_UM, false, "x\nStatus               : Valid"};
+	struct cc_meta meta = {CC_SVC_UM, false, "x\nStatus               : Valid", NULL};
 	struct cc_cert *c = NULL;
 	char *text;
 	enum cc_err e;
@@ -607,7 +607,7 @@ test_list_control_chars(void)
 static char *
 capture_row(unsigned services)
 {
-	struct cc_meta meta = {services, false, NULL};
+	struct cc_meta meta = {services, false, NULL, NULL};
 	struct cc_cert *c = NULL;
 	char *buf = NULL;
 	size_t len = 0;

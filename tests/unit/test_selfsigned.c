@@ -960,7 +960,7 @@ test_store_renew_imported(void)
 {
 	static const char *const sans[] = {"imported.contoso.com", "*.contoso.com", NULL};
 	struct tu_cert_spec spec;
-	struct cc_meta meta = {CC_SVC_UM, false, NULL};
+	struct cc_meta meta = {CC_SVC_UM, false, NULL, NULL};
 	struct cc_store *s;
 	X509 *x = NULL;
 	EVP_PKEY *k = NULL;

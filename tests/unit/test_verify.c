@@ -157,7 +157,7 @@ add_leaf(struct fx *f, const struct leaf_spec *ls, char thumb[CC_THUMB_LEN + 1],
 {
 	struct tu_cert_spec spec;
 	const char *sans[] = {ls->cn, NULL};
-	struct cc_meta meta = {CC_SVC_SMTP | CC_SVC_UM, false, NULL};
+	struct cc_meta meta = {CC_SVC_SMTP | CC_SVC_UM, false, NULL, NULL};
 	STACK_OF(X509) *chain = sk_X509_new_null();
 	X509 *x;
 	EVP_PKEY *k;
@@ -622,7 +622,7 @@ test_invalid_tampered_self_signed(void)
 {
 	struct fx f;
 	struct tu_cert_spec spec;
-	struct cc_meta meta = {CC_SVC_UM, false, NULL};
+	struct cc_meta meta = {CC_SVC_UM, false, NULL, NULL};
 	X509 *x, *bad;
 	EVP_PKEY *k;
 	unsigned char *der = NULL;

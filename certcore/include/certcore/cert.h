@@ -44,6 +44,12 @@ struct cc_meta {
 	unsigned services;         /* enum cc_service mask */
 	bool exportable;           /* PrivateKeyExportable */
 	const char *friendly_name; /* may be NULL */
+	/*
+	 * The daemon that made this self-signed certificate for itself ("umd", "edgesync"), which
+	 * may therefore renew it on its own (cc_store_auto_renew); NULL or "" for any other
+	 * certificate (an administrator's, imported, issued). Kept by renewal and enabling.
+	 */
+	const char *made_by;
 };
 
 struct cc_cert;
@@ -82,6 +88,7 @@ bool cc_cert_is_self_signed(const struct cc_cert *c); /* issuer == subject and s
 unsigned cc_cert_services(const struct cc_cert *c);
 bool cc_cert_exportable(const struct cc_cert *c);
 const char *cc_cert_friendly_name(const struct cc_cert *c); /* "" when none */
+const char *cc_cert_made_by(const struct cc_cert *c);       /* cc_meta.made_by; "" when none */
 X509 *cc_cert_x509(const struct cc_cert *c);                /* borrowed */
 STACK_OF(X509) * cc_cert_chain(const struct cc_cert *c);    /* borrowed, may be empty */
 EVP_PKEY *cc_cert_key(const struct cc_cert *c);             /* borrowed, NULL when none */
