@@ -19,7 +19,7 @@ merely_expired(const struct cc_store *s, const struct cc_cert *c, enum cc_servic
 	char buf[256];
 	const char *why = NULL;
 
-	return (cc_cert_services(c) & service) && cc_cert_matches_host(c, fqdn) &&
+	return (cc_cert_services(c) & service) && (!*fqdn || cc_cert_matches_host(c, fqdn)) &&
 	       cc_cert_unusable_reason(s, c, buf, sizeof(buf)) == NULL &&
 	       cc_cert_status(c, now, &why) == CC_STATUS_DATE_INVALID && cc_cert_not_after(c) < now;
 }
@@ -66,7 +66,7 @@ create_one(struct cc_store *s, enum cc_service service, const char *fqdn,
 	if ((r = cc_store_new_self_signed(s, create, thumb)) != CC_OK ||
 	    (r = cc_store_find(s, thumb, &c)) != CC_OK)
 		return r;
-	if (!cc_cert_matches_host(c, fqdn)) {
+	if (*fqdn && !cc_cert_matches_host(c, fqdn)) {
 		/* Never leave a certificate behind that the next start would make again. */
 		if (cc_store_remove(s, thumb) != CC_OK)
 			return cc_seterr(
@@ -102,7 +102,7 @@ cc_store_select_or_create(struct cc_store *s, enum cc_service service, const cha
 			goto out;
 		fqdn = host;
 	}
-	if ((r = cc_store_select(s, service, fqdn, opts, &sel)) != CC_OK)
+	if ((r = cc_store_select(s, service, *fqdn ? fqdn : NULL, opts, &sel)) != CC_OK)
 		goto out;
 	if (in_use != NULL && *in_use != '\0') {
 		if (cc_thumbprint_normalize(in_use, t) != CC_OK ||

@@ -37,11 +37,12 @@ struct cc_choice {
 
 /*
  * Chooses the certificate for `service` (one bit) and `fqdn` (NULL: the host's FQDN, as
- * Exchange did for a connector without one) in `s`, verifying with `opts` (NULL: defaults;
- * opts->now is the clock). `in_use` (may be NULL) is the thumbprint the daemon serves now, or
- * served last (kept in its state/ across restarts). `create` (NULL: never create) describes the
- * self-signed certificate to make when none is eligible: its services must include `service`
- * and its domains must match `fqdn` (CC_ERR_INVAL otherwise, nothing kept); mark it with
+ * Exchange did for a connector without one; "": any name, for a certificate that is an
+ * identity rather than a server's name, as edgesync's replicator key) in `s`, verifying with `opts`
+ * (NULL: defaults; opts->now is the clock). `in_use` (may be NULL) is the thumbprint the daemon
+ * serves now, or served last (kept in its state/ across restarts). `create` (NULL: never create)
+ * describes the self-signed certificate to make when none is eligible: its services must include
+ * `service` and its domains must match `fqdn` (CC_ERR_INVAL otherwise, nothing kept); mark it with
  * create->made_by so that cc_store_auto_renew renews it. A new certificate is logged on `log`
  * (may be NULL) as SelfSignedCertificateCreated (1002). The store reloads when one is made.
  */
