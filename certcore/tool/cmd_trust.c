@@ -141,7 +141,9 @@ cmd_trust(const char *store, int argc, char **argv)
 	if (strcmp(argv[1], "add") != 0 && strcmp(argv[1], "list") != 0 &&
 	    strcmp(argv[1], "remove") != 0)
 		return certctl_usage(trust_help, "unknown trust verb \"%s\"", argv[1]);
-	if ((r = certctl_open_store(store, 0, &s)) != CC_OK)
+	/* Trusting a gateway's CA comes before umd's first start: add creates the store. */
+	if ((r = certctl_open_store(store, strcmp(argv[1], "add") == 0 ? CC_STORE_CREATE : 0,
+	                            &s)) != CC_OK)
 		return certctl_fail(r);
 	optind = 1;
 	if (strcmp(argv[1], "add") == 0) {

@@ -36,7 +36,8 @@ done
 cc verify "$T_good" --timeout 2 >"$WORK/down.txt" 2>/dev/null
 expect_eq "verify with the CRL server down exits 1" 1 "$?"
 check "... and says Unknown" grep -q '^Status: *Unknown' "$WORK/down.txt"
-check "... and StatusDetail names the CRL it could not fetch" grep -q "^StatusDetail: .*could not be had: http://127.0.0.1:$PORT/int.crl" "$WORK/down.txt"
+check "... StatusDetail says why" grep -q "^StatusDetail: .*[a-z]" "$WORK/down.txt"
+check "... and names the CRL it could not fetch" grep -q "could not be had: http://127.0.0.1:$PORT/int.crl" "$WORK/down.txt"
 check "select rejects it for that reason" bash -c "'$CERTCTL' --store '$S' select --service UM --fqdn um.example.test --timeout 2 --format json | jq -e '.rejected[] | select(.Thumbprint == \"$T_good\") | .reason | test(\"status Unknown\")'"
 
 # --- the CRL server up: each Status -------------------------------------------------------------
