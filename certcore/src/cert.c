@@ -1,4 +1,5 @@
 /* struct cc_cert: a certificate and its Exchange properties, all computed with OpenSSL. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -35,6 +36,7 @@ struct cc_cert {
 	unsigned services;
 	bool exportable;
 	char *friendly_name;
+	char *made_by;
 	/* Set by cc_store_verify_all: the full trust model's answer, which supersedes ours. */
 	bool verified;
 	enum cc_status v_status;
@@ -63,6 +65,7 @@ cc_cert_free(struct cc_cert *c)
 	free(c->serial);
 	free(c->key_alg);
 	free(c->friendly_name);
+	free(c->made_by);
 	free(c->v_reason);
 	free(c);
 }
@@ -92,6 +95,31 @@ cc_name_rfc2253(const X509_NAME *n, char **out)
 out:
 	BIO_free(b);
 	return r;
+}
+
+bool
+cc_dns_name_valid(const char *d)
+{
+	size_t len = strlen(d), label = 0, i;
+	const char *p = d;
+
+	if (len == 0 || len > 253)
+		return false;
+	if (strncmp(p, "*.", 2) == 0)
+		p += 2;
+	for (i = 0; p[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (ch == '.') {
+			if (label == 0 || p[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((ch < 0x80 && isalnum(ch)) || (ch == '-' && label > 0)) || ++label > 63)
+			return false;
+	}
+	return label != 0 && p[i - 1] != '-';
 }
 
 /* `ascii_only` for a SAN dNSName, an IA5String (RFC 5280 section 4.2.1.6); a CN may be UTF-8. */
@@ -140,7 +168,13 @@ collect_domains(struct cc_cert *c)
 			ERR_clear_error();
 			continue; /* an undecodable CN names no domain */
 		}
-		r = add_domain(c, utf8, (size_t)len, false);
+		/*
+		 * CertificateDomains holds DNS names: a CN that is no host name ("CN=Contoso
+		 * Mail") names no domain, as Exchange showed it.
+		 */
+		r = memchr(utf8, '\0', (size_t)len) == NULL && cc_dns_name_valid((char *)utf8)
+		            ? add_domain(c, utf8, (size_t)len, false)
+		            : CC_OK;
 		OPENSSL_free(utf8);
 		utf8 = NULL;
 		if (r != CC_OK)
@@ -297,6 +331,11 @@ cc_cert_new(X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key, const struct cc_meta
 		if (meta->friendly_name != NULL &&
 		    (c->friendly_name = strdup(meta->friendly_name)) == NULL) {
 			r = cc_seterr(CC_ERR_NOMEM, "friendly name");
+			goto out;
+		}
+		if (meta->made_by != NULL && *meta->made_by != '\0' &&
+		    (c->made_by = strdup(meta->made_by)) == NULL) {
+			r = cc_seterr(CC_ERR_NOMEM, "made_by");
 			goto out;
 		}
 	}
@@ -459,6 +498,12 @@ cc_cert_friendly_name(const struct cc_cert *c)
 	return c->friendly_name ? c->friendly_name : "";
 }
 
+const char *
+cc_cert_made_by(const struct cc_cert *c)
+{
+	return c->made_by ? c->made_by : "";
+}
+
 X509 *
 cc_cert_x509(const struct cc_cert *c)
 {
@@ -543,7 +588,6 @@ cc_status_name(enum cc_status s)
 	        [CC_STATUS_DATE_INVALID] = "DateInvalid",
 	        [CC_STATUS_UNTRUSTED] = "Untrusted",
 	        [CC_STATUS_INVALID] = "Invalid",
-	        [CC_STATUS_REVOCATION_CHECK_FAILURE] = "RevocationCheckFailure",
 	        [CC_STATUS_PENDING_REQUEST] = "PendingRequest",
 	};
 

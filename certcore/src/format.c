@@ -29,6 +29,8 @@ static enum cc_err
 cert_object(const struct cc_cert *c, time_t now, json_t **out)
 {
 	json_t *o = NULL, *doms = NULL, *svcs = NULL, *v;
+	const char *detail = NULL;
+	enum cc_status st;
 	char t1[32], t2[32];
 	size_t i;
 	unsigned bit;
@@ -80,9 +82,9 @@ cert_object(const struct cc_cert *c, time_t now, json_t **out)
 		goto out;
 	r = add(o, "Services", svcs, c);
 	svcs = NULL;
-	if (r != CC_OK ||
-	    (r = add(o, "Status", json_string(cc_status_name(cc_cert_status(c, now, NULL))), c)) !=
-	            CC_OK ||
+	st = cc_cert_status(c, now, &detail);
+	if (r != CC_OK || (r = add(o, "Status", json_string(cc_status_name(st)), c)) != CC_OK ||
+	    (r = add(o, "StatusDetail", json_string(detail ? detail : ""), c)) != CC_OK ||
 	    (r = add(o, "PrivateKeyExportable", json_boolean(cc_cert_exportable(c)), c)) != CC_OK ||
 	    (r = add(o, "FriendlyName", json_string(cc_cert_friendly_name(c)), c)) != CC_OK)
 		goto out;
@@ -193,10 +195,10 @@ cc_cert_print_list(const struct cc_cert *c, time_t now, FILE *f)
 	fprintf(f, "%-20s : %s\n", "SerialNumber", cc_cert_serial(c));
 	fprintf(f, "%-20s : %s\n", "Services",
 	        cc_services_format(cc_cert_services(c), svc, sizeof(svc)));
-	if (st == CC_STATUS_VALID || reason == NULL || *reason == '\0')
-		fprintf(f, "%-20s : %s\n", "Status", cc_status_name(st));
-	else
-		fprintf(f, "%-20s : %s (%s)\n", "Status", cc_status_name(st), reason);
+	fprintf(f, "%-20s : %s\n", "Status", cc_status_name(st));
+	fprintf(f, "%-20s : ", "StatusDetail");
+	put_value(f, reason != NULL ? reason : "");
+	fputc('\n', f);
 	fprintf(f, "%-20s : ", "Subject");
 	put_value(f, cc_cert_subject(c));
 	fputc('\n', f);

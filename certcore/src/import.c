@@ -742,6 +742,7 @@ cc_store_import(struct cc_store *s, STACK_OF(X509) * certs, EVP_PKEY *key,
 	meta.services = p->services;
 	meta.exportable = p->exportable;
 	meta.friendly_name = p->friendly_name != NULL ? p->friendly_name : name;
+	meta.made_by = NULL; /* imported: an administrator's */
 	r = cc_store_add(s, leaf, chain, key, &meta, thumb_out);
 out:
 	free(name);

@@ -3,6 +3,7 @@
 #define CERTCORE_INTERNAL_H
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -20,6 +21,20 @@ enum cc_err cc_seterr_ssl(enum cc_err e, const char *fmt, ...)
 /* As cc_seterr, appending ": " and strerror(errno). */
 enum cc_err cc_seterr_errno(enum cc_err e, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
+
+/*
+ * A host name as RFC 1123 section 2.1 allows, optionally with one wildcard left-most label
+ * ("*.contoso.com"): what CertificateDomains may hold.
+ */
+bool cc_dns_name_valid(const char *d);
+
+/*
+ * Why a certificate cannot serve TLS whatever its Status (EKU, key type and size, private key),
+ * or NULL; cc_cert_ineligible_reason is this and Status Valid. `buf` holds the text.
+ */
+struct cc_store;
+const char *cc_cert_unusable_reason(const struct cc_store *s, const struct cc_cert *c, char *buf,
+                                    size_t len);
 
 /* asprintf that returns NULL on failure. */
 char *cc_aprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -129,6 +129,13 @@ handler(void *user, const char *section, const char *name, const char *value)
 			ctx->m->exportable = false;
 		else
 			ctx->r = cc_seterr(CC_ERR_PARSE, "exportable must be true or false");
+	} else if (strcmp(name, "made_by") == 0) {
+		free(ctx->m->made_by);
+		ctx->m->made_by = NULL;
+		if ((r = cc_meta_check_made_by(value)) != CC_OK)
+			ctx->r = r;
+		else if (*value != '\0' && (ctx->m->made_by = strdup(value)) == NULL)
+			ctx->r = cc_seterr(CC_ERR_NOMEM, "meta");
 	} else if (strcmp(name, "friendly_name") == 0) {
 		free(ctx->m->friendly_name);
 		ctx->m->friendly_name = NULL;
@@ -167,6 +174,7 @@ void
 cc_meta_clear(struct meta_file *m)
 {
 	free(m->friendly_name);
+	free(m->made_by);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -192,6 +200,22 @@ cc_meta_check_friendly_name(const char *name)
 }
 
 enum cc_err
+cc_meta_check_made_by(const char *who)
+{
+	size_t i;
+
+	if (who == NULL)
+		return CC_OK;
+	for (i = 0; who[i] != '\0'; i++)
+		if (i >= 32 || !((who[i] >= 'a' && who[i] <= 'z') ||
+		                 (who[i] >= '0' && who[i] <= '9') || who[i] == '-'))
+			return cc_seterr(
+			        CC_ERR_INVAL,
+			        "made_by must be a daemon's name: 1 to 32 of a-z, 0-9, '-'");
+	return CC_OK;
+}
+
+enum cc_err
 cc_meta_render(const struct cc_meta *m, char **out)
 {
 	char enc[CC_FRIENDLY_NAME_MAX * 3 + 1];
@@ -202,7 +226,8 @@ cc_meta_render(const struct cc_meta *m, char **out)
 
 	*out = NULL;
 	enc[0] = '\0';
-	if ((r = cc_meta_check_friendly_name(m->friendly_name)) != CC_OK)
+	if ((r = cc_meta_check_friendly_name(m->friendly_name)) != CC_OK ||
+	    (r = cc_meta_check_made_by(m->made_by)) != CC_OK)
 		return r;
 	for (p = (const unsigned char *)(m->friendly_name ? m->friendly_name : ""); *p; p++) {
 		if (needs_escape(*p)) {
@@ -213,9 +238,11 @@ cc_meta_render(const struct cc_meta *m, char **out)
 		}
 	}
 	enc[o] = '\0';
-	*out = cc_aprintf("[certificate]\nservices = %s\nexportable = %s\n" NAME_PREFIX "%s\n",
-	                  cc_services_format(m->services, svc, sizeof(svc)),
-	                  m->exportable ? "true" : "false", enc);
+	*out = cc_aprintf(
+	        "[certificate]\nservices = %s\nexportable = %s\n" NAME_PREFIX "%s\n%s%s%s",
+	        cc_services_format(m->services, svc, sizeof(svc)), m->exportable ? "true" : "false",
+	        enc, m->made_by && *m->made_by ? "made_by = " : "",
+	        m->made_by && *m->made_by ? m->made_by : "", m->made_by && *m->made_by ? "\n" : "");
 	if (*out == NULL)
 		return cc_seterr(CC_ERR_NOMEM, "meta");
 	return CC_OK;

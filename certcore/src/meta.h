@@ -13,6 +13,7 @@ struct meta_file {
 	unsigned services;
 	bool exportable;
 	char *friendly_name;
+	char *made_by; /* NULL when none */
 };
 
 /*
@@ -25,6 +26,9 @@ void cc_meta_clear(struct meta_file *m);
 /* Renders meta text (owned, free()). A friendly name with control characters or longer than
  * CC_FRIENDLY_NAME_MAX fails with CC_ERR_INVAL. */
 enum cc_err cc_meta_render(const struct cc_meta *m, char **out) CC_WUR;
+
+/* Checks a made_by value: 1 to 32 of [a-z0-9-] (a daemon's name), or NULL/"" for none. */
+enum cc_err cc_meta_check_made_by(const char *who) CC_WUR;
 
 /* Checks a friendly name (printable UTF-8, no control characters, at most 64 bytes). */
 enum cc_err cc_meta_check_friendly_name(const char *name) CC_WUR;

@@ -256,6 +256,7 @@ render_ini(const struct cc_request_params *p, char **out)
 	meta.services = p->services;
 	meta.exportable = p->exportable;
 	meta.friendly_name = p->friendly_name;
+	meta.made_by = NULL;
 	if ((r = cc_meta_render(&meta, &text)) != CC_OK)
 		goto out;
 	if ((*out = cc_aprintf("%s\n[request]\ncreated = %s\n", text, cc_time_iso8601(now, t))) ==
@@ -1250,6 +1251,7 @@ cc_store_complete_request(struct cc_store *s, X509 *x, STACK_OF(X509) * chain,
 	meta.services = mf.services | extra_services;
 	meta.exportable = mf.exportable;
 	meta.friendly_name = friendly_name != NULL ? friendly_name : mf.friendly_name;
+	meta.made_by = NULL; /* a CA issued it: no daemon renews it on its own */
 	r = cc_store_add_locked(s, x, chain, key, &meta, thumb);
 	/* An earlier completion stored it and stopped before removing the request: finish it. */
 	if (r == CC_ERR_EXISTS && already_stored(s, x, key))

@@ -62,11 +62,10 @@ key_problem(const struct cc_store *s, const struct cc_cert *c)
 }
 
 const char *
-cc_cert_ineligible_reason(const struct cc_store *s, const struct cc_cert *c, char *buf, size_t len)
+cc_cert_unusable_reason(const struct cc_store *s, const struct cc_cert *c, char *buf, size_t len)
 {
 	X509 *x = cc_cert_x509(c);
-	const char *why = NULL, *kp;
-	enum cc_status st;
+	const char *kp;
 
 	/* EKU: serverAuth, or no EKU at all (any purpose), as Exchange and RFC 5280 4.2.1.12. */
 	if ((X509_get_extension_flags(x) & EXFLAG_XKUSAGE) &&
@@ -89,6 +88,17 @@ cc_cert_ineligible_reason(const struct cc_store *s, const struct cc_cert *c, cha
 		snprintf(buf, len, "no usable private key%s%s", kp ? ": " : "", kp ? kp : "");
 		return buf;
 	}
+	return NULL;
+}
+
+const char *
+cc_cert_ineligible_reason(const struct cc_store *s, const struct cc_cert *c, char *buf, size_t len)
+{
+	const char *why = NULL;
+	enum cc_status st;
+
+	if (cc_cert_unusable_reason(s, c, buf, len) != NULL)
+		return buf;
 	st = cc_cert_status(c, 0, &why);
 	if (st != CC_STATUS_VALID) {
 		snprintf(buf, len, "status %s%s%s", cc_status_name(st), why && *why ? ": " : "",

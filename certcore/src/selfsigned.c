@@ -127,37 +127,12 @@ key_type_of(EVP_PKEY *pub, enum cc_key_type *out)
 	                 EVP_PKEY_get0_type_name(pub) ? EVP_PKEY_get0_type_name(pub) : "unknown");
 }
 
-/*
- * A host name as RFC 1123 section 2.1 allows, optionally with one wildcard left-most label
- * ("*.contoso.com"), which is what CertificateDomains may hold.
- */
 static enum cc_err
 check_domain(const char *d)
 {
-	size_t len = strlen(d), label = 0, i;
-	const char *p = d;
-
-	if (len == 0 || len > 253)
-		return cc_seterr(CC_ERR_INVAL, "domain \"%.64s\" is empty or too long", d);
-	if (strncmp(p, "*.", 2) == 0)
-		p += 2;
-	for (i = 0; p[i] != '\0'; i++) {
-		unsigned char ch = (unsigned char)p[i];
-
-		if (ch == '.') {
-			if (label == 0 || p[i - 1] == '-')
-				goto bad;
-			label = 0;
-			continue;
-		}
-		if (!(isalnum(ch) || (ch == '-' && label > 0)) || ++label > 63)
-			goto bad;
-	}
-	if (label == 0 || p[i - 1] == '-')
-		goto bad;
+	if (!cc_dns_name_valid(d))
+		return cc_seterr(CC_ERR_INVAL, "\"%.64s\" is not a valid DNS name", d);
 	return CC_OK;
-bad:
-	return cc_seterr(CC_ERR_INVAL, "\"%.64s\" is not a valid DNS name", d);
 }
 
 /* Tries the attribute type as typed, upper-cased and lower-cased ("cn", "CN", "street"). */
@@ -517,6 +492,7 @@ store_new(struct cc_store *s, const struct cc_new_params *p, const X509_NAME *su
 	meta.services = p->services;
 	meta.exportable = p->exportable;
 	meta.friendly_name = p->friendly_name ? p->friendly_name : "umedge";
+	meta.made_by = p->made_by;
 	r = cc_store_add(s, x, NULL, key, &meta, thumb_out);
 out:
 	X509_free(x);
@@ -534,11 +510,50 @@ cc_store_new_self_signed(struct cc_store *s, const struct cc_new_params *p,
 enum cc_err
 cc_store_renew(struct cc_store *s, const char *thumb, time_t now, char thumb_out[CC_THUMB_LEN + 1])
 {
+	struct cc_clone_params cp;
+
+	memset(&cp, 0, sizeof(cp));
+	cp.now = now;
+	return cc_store_clone(s, thumb, &cp, thumb_out);
+}
+
+enum cc_err
+cc_store_auto_renew(struct cc_store *s, const char *thumb, const char *who, int window_days,
+                    time_t now, char thumb_out[CC_THUMB_LEN + 1], bool *renewed)
+{
+	struct cc_clone_params cp;
+	struct cc_cert *c;
+	enum cc_err r;
+
+	*renewed = false;
+	if (thumb_out != NULL)
+		thumb_out[0] = '\0';
+	if (who == NULL || *who == '\0')
+		return cc_seterr(CC_ERR_INVAL, "automatic renewal needs the daemon's name");
+	if ((r = cc_store_find(s, thumb, &c)) != CC_OK)
+		return r;
+	if (window_days <= 0 || !cc_cert_is_self_signed(c) ||
+	    strcmp(cc_cert_made_by(c), who) != 0 ||
+	    cc_cert_not_after(c) - now >= (time_t)window_days * 86400)
+		return CC_OK;
+	memset(&cp, 0, sizeof(cp));
+	cp.now = now;
+	cp.days = CC_AUTO_RENEW_DAYS;
+	if ((r = cc_store_clone(s, thumb, &cp, thumb_out)) != CC_OK)
+		return r;
+	*renewed = true;
+	return CC_OK;
+}
+
+enum cc_err
+cc_store_clone(struct cc_store *s, const char *thumb, const struct cc_clone_params *cp,
+               char thumb_out[CC_THUMB_LEN + 1])
+{
 	struct cc_cert *old;
 	struct cc_new_params p;
 	GENERAL_NAMES *gens = NULL;
 	const char **domains = NULL;
-	char **copies = NULL, *fname = NULL;
+	char **copies = NULL, *fname = NULL, *made_by = NULL;
 	X509_NAME *subject = NULL;
 	enum cc_key_type kt = CC_KEY_RSA_2048;
 	size_t i, n = 0, ngens;
@@ -585,7 +600,8 @@ cc_store_renew(struct cc_store *s, const char *thumb, time_t now, char thumb_out
 		n++;
 	}
 	/* No name stays no name: NULL would give the clone the default "umedge". */
-	if ((fname = strdup(cc_cert_friendly_name(old))) == NULL) {
+	if ((fname = strdup(cc_cert_friendly_name(old))) == NULL ||
+	    (made_by = strdup(cc_cert_made_by(old))) == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "friendly name");
 		goto out;
 	}
@@ -596,11 +612,12 @@ cc_store_renew(struct cc_store *s, const char *thumb, time_t now, char thumb_out
 	memset(&p, 0, sizeof(p));
 	p.domains = domains;
 	p.ndomains = n;
-	p.services = cc_cert_services(old);
-	p.days = cc_cert_validity_days(old);
+	p.services = cp != NULL && cp->services ? cp->services : cc_cert_services(old);
+	p.days = cp != NULL && cp->days ? cp->days : cc_cert_validity_days(old);
 	p.exportable = cc_cert_exportable(old);
 	p.friendly_name = fname;
-	p.now = now;
+	p.now = cp != NULL ? cp->now : 0;
+	p.made_by = made_by;
 	/* The subject is copied as a name, not re-parsed from text. */
 	r = store_new(s, &p, subject, kt, thumb_out);
 out:
@@ -609,6 +626,7 @@ out:
 	free(copies);
 	free(domains);
 	free(fname);
+	free(made_by);
 	GENERAL_NAMES_free(gens);
 	X509_NAME_free(subject);
 	return r;

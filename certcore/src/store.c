@@ -479,6 +479,7 @@ load_entry(struct cc_store *s, const struct entry_dirs *ed, const char *name)
 	meta.services = mf.services;
 	meta.exportable = mf.exportable;
 	meta.friendly_name = mf.friendly_name;
+	meta.made_by = mf.made_by;
 	r = cc_cert_new(cc_cert_x509(parsed), cc_cert_chain(parsed), key, &meta, &c);
 	if (r == CC_ERR_KEY_MISMATCH) {
 		r = add_problem(
@@ -1142,7 +1143,7 @@ store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
           const struct cc_meta *meta, char thumb_out[CC_THUMB_LEN + 1], bool take_lock)
 {
 	struct cc_cert *c = NULL;
-	struct cc_meta none = {0, false, NULL};
+	struct cc_meta none = {0, false, NULL, NULL};
 	struct entry_dirs ed = {{-1, NULL}, {-1, NULL}, {-1, NULL}};
 	char cname[CC_THUMB_LEN + 5], kname[CC_THUMB_LEN + 5], mname[CC_THUMB_LEN + 5];
 	char saved[512];
@@ -1253,6 +1254,7 @@ cc_store_enable(struct cc_store *s, const char *thumb, unsigned services)
 	meta.services = cc_cert_services(c) | services;
 	meta.exportable = cc_cert_exportable(c);
 	meta.friendly_name = *cc_cert_friendly_name(c) ? cc_cert_friendly_name(c) : NULL;
+	meta.made_by = cc_cert_made_by(c);
 	snprintf(mname, sizeof(mname), "%s.ini", t);
 	if ((r = cc_store_dir(s, "meta", &md)) != CC_OK ||
 	    (r = write_meta(&md, mname, &meta)) != CC_OK)

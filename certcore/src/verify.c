@@ -44,10 +44,8 @@ severity(enum cc_status s)
 		return 4;
 	case CC_STATUS_DATE_INVALID:
 		return 3;
-	case CC_STATUS_REVOCATION_CHECK_FAILURE:
-		return 2;
 	case CC_STATUS_UNKNOWN:
-		return 1;
+		return 2;
 	default:
 		return 0;
 	}
@@ -86,7 +84,9 @@ map_error(int e)
 	case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
 	case X509_V_ERR_DIFFERENT_CRL_SCOPE:
 	case X509_V_ERR_CRL_PATH_VALIDATION_ERROR:
-		return CC_STATUS_REVOCATION_CHECK_FAILURE;
+		/* Exchange 2007's word for "revocation could not be checked"; the detail says why.
+		 */
+		return CC_STATUS_UNKNOWN;
 	default:
 		/* Bad signatures, broken chains, CA:FALSE issuers, unusable keys, ... */
 		return CC_STATUS_INVALID;
@@ -158,9 +158,30 @@ subject_text(X509 *x)
 	return s;
 }
 
-/* Raises a certificate's (and the overall) status when `st` is more serious. */
+/*
+ * The leaf's status for a problem `st` (OpenSSL's error `e`) found at `depth` of its path. The
+ * seed's Revoked and Untrusted describe the leaf itself; a revoked, invalid or explicitly
+ * untrusted certificate further up the path makes the leaf Invalid. A path that reaches no
+ * trusted root (no issuer found, a self-signed root nobody trusts) stays the leaf's Untrusted,
+ * wherever OpenSSL noticed it.
+ */
+static enum cc_status
+leaf_status(enum cc_status st, int e, size_t depth)
+{
+	if (depth == 0)
+		return st;
+	if (st == CC_STATUS_REVOKED ||
+	    (st == CC_STATUS_UNTRUSTED &&
+	     (e == X509_V_ERR_CERT_UNTRUSTED || e == X509_V_ERR_CERT_REJECTED)))
+		return CC_STATUS_INVALID;
+	return st;
+}
+
+/*
+ * Raises a certificate's status to `st` and the overall one to `overall` when more serious.
+ */
 static enum cc_err
-note(struct cc_verify *v, size_t depth, enum cc_status st, const char *why)
+note(struct cc_verify *v, size_t depth, enum cc_status st, enum cc_status overall, const char *why)
 {
 	char *subj = NULL, *reason;
 
@@ -171,15 +192,16 @@ note(struct cc_verify *v, size_t depth, enum cc_status st, const char *why)
 		v->chain[depth].reason = reason;
 		v->chain[depth].status = st;
 	}
-	if (severity(st) > severity(v->status)) {
+	if (severity(overall) > severity(v->status)) {
 		subj = depth < v->nchain ? subject_text(v->chain[depth].x) : NULL;
-		reason = cc_aprintf("%s (%s)", why, subj ? subj : "certificate");
+		reason = cc_aprintf("%s%s (%s)", overall != st ? "an issuer in the path: " : "",
+		                    why, subj ? subj : "certificate");
 		free(subj);
 		if (reason == NULL)
 			return cc_seterr(CC_ERR_NOMEM, "verify");
 		free(v->reason);
 		v->reason = reason;
-		v->status = st;
+		v->status = overall;
 	}
 	return CC_OK;
 }
@@ -239,7 +261,10 @@ run(struct cc_verify *v, X509_STORE *store, const struct cc_cert *c, time_t now,
 	}
 	for (i = 0; i < col.n; i++) {
 		/* The first run has no CRLs: OpenSSL asks for none, so nothing is lost. */
-		if ((r = note(v, (size_t)col.depths[i], map_error(col.errors[i]),
+		enum cc_status st = map_error(col.errors[i]);
+
+		if ((r = note(v, (size_t)col.depths[i], st,
+		              leaf_status(st, col.errors[i], (size_t)col.depths[i]),
 		              X509_verify_cert_error_string(col.errors[i]))) != CC_OK)
 			goto out;
 	}
@@ -280,7 +305,7 @@ check_revocation(struct cc_store *s, struct cc_verify *v, X509_STORE *store,
 			goto out;
 		}
 		if (v->crls[i].crl == NULL) {
-			if ((r = note(v, i, CC_STATUS_REVOCATION_CHECK_FAILURE,
+			if ((r = note(v, i, CC_STATUS_UNKNOWN, CC_STATUS_UNKNOWN,
 			              v->crls[i].error)) != CC_OK)
 				goto out;
 			continue;
@@ -360,7 +385,7 @@ verify_one(struct cc_store *s, const struct cc_cert *c, const struct cc_verify_o
 		v->chain[0].status = CC_STATUS_VALID;
 		v->nchain = 1;
 		v->root = CC_ROOT_NONE;
-		if (st != CC_STATUS_VALID && (r = note(v, 0, st, why)) != CC_OK)
+		if (st != CC_STATUS_VALID && (r = note(v, 0, st, st, why)) != CC_OK)
 			goto out;
 		*out = v;
 		v = NULL;

@@ -1,5 +1,6 @@
 /* certctl verbs on certificates: new, renew, get, enable, remove, export. */
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +27,9 @@ static const char new_help[] =
         "                   [--key rsa2048|rsa1024|rsa4096|ec256|ec384] [--days N]\n"
         "                   [--exportable] [--friendly-name NAME]\n"
         "Creates a self-signed certificate. The first domain becomes the CN unless --subject is\n"
-        "given (\"c=us,o=contoso corp,cn=mail.contoso.com\"). Without domains or subject: the\n"
-        "host's FQDN and short name. Default: RSA 2048, 365 days, not exportable.\n";
+        "given (\"c=us,o=contoso corp,cn=mail.contoso.com\"). Without domains or subject: what\n"
+        "Exchange's setup made, CN=<host name>, the host name and FQDN, and SMTP enabled unless\n"
+        "--services says otherwise. Default: RSA 2048, 365 days, not exportable.\n";
 
 int
 cmd_new(const char *store, int argc, char **argv)
@@ -47,7 +49,9 @@ cmd_new(const char *store, int argc, char **argv)
 	struct cc_store *s = NULL;
 	struct cc_cert *c;
 	const char **domains = NULL;
-	char thumb[CC_THUMB_LEN + 1];
+	char thumb[CC_THUMB_LEN + 1], *fqdn = NULL, *shortname = NULL;
+	const char *hostdoms[2];
+	bool have_services = false;
 	int ch, rc = EXIT_FAILURE;
 	enum cc_err r;
 
@@ -68,6 +72,7 @@ cmd_new(const char *store, int argc, char **argv)
 				rc = certctl_usage(new_help, "%s", cc_errdetail());
 				goto out;
 			}
+			have_services = true;
 			break;
 		case 'k':
 			if ((r = cc_key_type_parse(optarg, &p.key_type)) != CC_OK) {
@@ -102,6 +107,19 @@ cmd_new(const char *store, int argc, char **argv)
 		goto out;
 	}
 	p.domains = domains;
+	if (p.ndomains == 0 && p.subject == NULL) {
+		/* New-ExchangeCertificate with no arguments: the internal transport certificate. */
+		if ((r = cc_host_names(&fqdn, &shortname)) != CC_OK) {
+			rc = certctl_fail(r);
+			goto out;
+		}
+		hostdoms[0] = shortname;
+		hostdoms[1] = fqdn;
+		p.domains = hostdoms;
+		p.ndomains = strcmp(fqdn, shortname) == 0 ? 1 : 2;
+		if (!have_services)
+			p.services = CC_SVC_SMTP;
+	}
 	if ((r = certctl_open_store(store, CC_STORE_CREATE, &s)) != CC_OK ||
 	    (r = cc_store_new_self_signed(s, &p, thumb)) != CC_OK ||
 	    (r = cc_store_find(s, thumb, &c)) != CC_OK) {
@@ -113,39 +131,52 @@ cmd_new(const char *store, int argc, char **argv)
 	rc = EXIT_SUCCESS;
 out:
 	free(domains);
+	free(fqdn);
+	free(shortname);
 	cc_store_free(s);
 	return rc;
 }
 
 static const char renew_help[] =
-        "usage: certctl renew THUMBPRINT\n"
+        "usage: certctl renew THUMBPRINT [--services LIST]\n"
         "Creates a new self-signed certificate with the same subject, domains, services, key type\n"
-        "and validity length as THUMBPRINT, and a new key. The old one is kept until removed.\n";
+        "and validity length as THUMBPRINT, and a new key. The old one is kept until removed.\n"
+        "--services gives the clone these services instead (Get-ExchangeCertificate THUMB |\n"
+        "New-ExchangeCertificate -Services LIST).\n";
 
 int
 cmd_renew(const char *store, int argc, char **argv)
 {
 	static const struct option opts[] = {
+	        {"services", required_argument, NULL, 'S'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
+	struct cc_clone_params cp;
 	struct cc_store *s = NULL;
 	struct cc_cert *c;
 	char thumb[CC_THUMB_LEN + 1];
 	int ch, rc = EXIT_FAILURE;
 	enum cc_err r;
 
+	memset(&cp, 0, sizeof(cp));
+	cp.now = time(NULL);
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch == 'h') {
 			fputs(renew_help, stdout);
 			return EXIT_SUCCESS;
 		}
-		return certctl_usage(renew_help, "bad option");
+		if (ch != 'S')
+			return certctl_usage(renew_help, "bad option");
+		if (cc_services_parse(optarg, &cp.services) != CC_OK)
+			return certctl_usage(renew_help, "%s", cc_errdetail());
+		if (cp.services == 0)
+			return certctl_usage(renew_help, "--services: at least one service");
 	}
 	if (argc - optind != 1)
 		return certctl_usage(renew_help, "one thumbprint expected");
 	if ((r = certctl_open_store(store, 0, &s)) != CC_OK ||
-	    (r = cc_store_renew(s, argv[optind], time(NULL), thumb)) != CC_OK ||
+	    (r = cc_store_clone(s, argv[optind], &cp, thumb)) != CC_OK ||
 	    (r = cc_store_find(s, thumb, &c)) != CC_OK) {
 		rc = certctl_fail(r);
 		goto out;

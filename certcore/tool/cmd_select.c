@@ -6,6 +6,7 @@
 
 #include "certcore/cert.h"
 #include "certcore/select.h"
+#include "certcore/selfsigned.h"
 #include "certcore/services.h"
 #include "certcore/store.h"
 #include "certctl.h"
@@ -36,7 +37,7 @@ cmd_select(const char *store, int argc, char **argv)
 	struct cc_selection *sel = NULL;
 	struct cc_cert *c;
 	const char *fqdn = NULL;
-	char *json = NULL, t[32];
+	char *json = NULL, t[32], *host = NULL, *shortname = NULL;
 	unsigned svc = 0;
 	int ch, fmt_json = 0, rc = EXIT_FAILURE;
 	size_t i;
@@ -76,6 +77,11 @@ cmd_select(const char *store, int argc, char **argv)
 	}
 	if (argc != optind || svc == 0)
 		return certctl_usage(select_help, "--service is required");
+	/* No --fqdn: the server's own FQDN, as Exchange matched for a connector without one. */
+	if (fqdn == NULL && (r = cc_host_names(&host, &shortname)) != CC_OK)
+		return certctl_fail(r);
+	if (fqdn == NULL)
+		fqdn = host;
 	if ((r = certctl_open_store(store, 0, &s)) != CC_OK ||
 	    (r = cc_store_select(s, svc, fqdn, &vo, &sel)) != CC_OK) {
 		rc = certctl_fail(r);
@@ -111,6 +117,8 @@ cmd_select(const char *store, int argc, char **argv)
 	rc = cc_selection_selected(sel) != NULL ? EXIT_SUCCESS : EXIT_FAILURE;
 out:
 	free(json);
+	free(host);
+	free(shortname);
 	cc_selection_free(sel);
 	cc_store_free(s);
 	return rc;

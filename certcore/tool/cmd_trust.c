@@ -141,7 +141,9 @@ cmd_trust(const char *store, int argc, char **argv)
 	if (strcmp(argv[1], "add") != 0 && strcmp(argv[1], "list") != 0 &&
 	    strcmp(argv[1], "remove") != 0)
 		return certctl_usage(trust_help, "unknown trust verb \"%s\"", argv[1]);
-	if ((r = certctl_open_store(store, 0, &s)) != CC_OK)
+	/* Trusting a gateway's CA comes before umd's first start: add creates the store. */
+	if ((r = certctl_open_store(store, strcmp(argv[1], "add") == 0 ? CC_STORE_CREATE : 0,
+	                            &s)) != CC_OK)
 		return certctl_fail(r);
 	optind = 1;
 	if (strcmp(argv[1], "add") == 0) {
@@ -222,9 +224,8 @@ cmd_verify(const char *store, int argc, char **argv)
 	}
 	printf("Certificate: %s\n", cc_cert_thumbprint(c));
 	printf("Subject:     %s\n", cc_cert_subject(c));
-	printf("Status:      %s%s%s%s\n", cc_status_name(cc_verify_status(v)),
-	       *cc_verify_reason(v) ? " (" : "", cc_verify_reason(v),
-	       *cc_verify_reason(v) ? ")" : "");
+	printf("Status:       %s\n", cc_status_name(cc_verify_status(v)));
+	printf("StatusDetail: %s\n", cc_verify_reason(v));
 	printf("RootCAType:  %s\n", cc_root_ca_type_name(cc_verify_root_type(v)));
 	printf("\nChain:\n");
 	for (i = 0; i < cc_verify_chain_count(v); i++) {

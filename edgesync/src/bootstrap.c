@@ -6,9 +6,7 @@
 
 #include <openssl/crypto.h>
 
-#include "certcore/events.h"
-#include "certcore/select.h"
-#include "certcore/selfsigned.h"
+#include "certcore/choose.h"
 #include "certcore/services.h"
 #include "certcore/store.h"
 #include "edgesync/bootstrap.h"
@@ -31,24 +29,14 @@ edge_certificate(struct cc_store *s, const struct es_config *cfg, struct cc_log 
                  struct es_bootstrap_result *res, struct cc_cert **out)
 {
 	struct cc_verify_opts vo;
-	struct cc_selection *sel = NULL;
 	struct cc_new_params p;
+	struct cc_choice ch;
 	const char *domains[1];
-	char when[32];
 	enum cc_err ce;
 
 	*out = NULL;
 	memset(&vo, 0, sizeof(vo));
 	vo.offline = true;
-	if ((ce = cc_store_select(s, CC_SVC_LDAP, cfg->edge_fqdn, &vo, &sel)) != CC_OK)
-		return es_seterr_cc(ES_ERR_CERT, ce, "selecting the LDAP certificate for %s",
-		                    cfg->edge_fqdn);
-	*out = cc_selection_selected(sel);
-	cc_selection_free(sel);
-	if (*out != NULL) {
-		memcpy(res->thumb, cc_cert_thumbprint(*out), CC_THUMB_LEN + 1);
-		return ES_OK;
-	}
 	memset(&p, 0, sizeof(p));
 	domains[0] = cfg->edge_fqdn;
 	p.domains = domains;
@@ -56,22 +44,13 @@ edge_certificate(struct cc_store *s, const struct es_config *cfg, struct cc_log 
 	p.services = CC_SVC_LDAP;
 	p.key_type = CC_KEY_RSA_2048;
 	p.friendly_name = "edgesync edge directory";
-	if ((ce = cc_store_new_self_signed(s, &p, res->thumb)) != CC_OK)
-		return es_seterr_cc(ES_ERR_CERT, ce, "creating the LDAP certificate for %s",
-		                    cfg->edge_fqdn);
-	if ((ce = cc_store_find(s, res->thumb, out)) != CC_OK)
-		return es_seterr_cc(ES_ERR_CERT, ce, "the new certificate %s", res->thumb);
-	res->created = true;
-	if (log != NULL) {
-		struct cc_field f[] = {
-		        CC_FSTR("service", "LDAP"),
-		        CC_FSTR("thumbprint", res->thumb),
-		        CC_FSTR("domains", cfg->edge_fqdn),
-		        CC_FSTR("not_after", cc_time_iso8601(cc_cert_not_after(*out), when)),
-		};
-		cc_log_event(log, CC_LOG_INFO, CC_EV_SELF_SIGNED_CERTIFICATE_CREATED, f,
-		             ES_NELEM(f));
-	}
+	p.made_by = "edgesync";
+	if ((ce = cc_store_select_or_create(s, CC_SVC_LDAP, cfg->edge_fqdn, &vo, NULL, &p, log,
+	                                    &ch)) != CC_OK)
+		return es_seterr_cc(ES_ERR_CERT, ce, "the LDAP certificate for %s", cfg->edge_fqdn);
+	*out = ch.cert;
+	memcpy(res->thumb, cc_cert_thumbprint(ch.cert), CC_THUMB_LEN + 1);
+	res->created = ch.how == CC_CHOSE_CREATED;
 	return ES_OK;
 }
 

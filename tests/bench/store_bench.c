@@ -286,7 +286,7 @@ run_one(const char *base, bool with_ca, int n, int repeat, int adds, const char 
 	struct cc_store *s = NULL;
 	struct cc_selection *sel = NULL;
 	struct cc_verify_opts vo;
-	struct cc_meta meta = {CC_SVC_UM, false, "bench add"};
+	struct cc_meta meta = {CC_SVC_UM, false, "bench add", NULL};
 	double t, create_ms, load[16], select_ms[16], add_ms = 0, load_med, sel_med;
 	char *keypem, *capem = NULL;
 	size_t keylen, calen, ncand = 0, nprob = 0;

@@ -33,6 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cm.services = m.services;
 	cm.exportable = m.exportable;
 	cm.friendly_name = m.friendly_name;
+	cm.made_by = m.made_by;
 	if (cc_meta_render(&cm, &out) == CC_OK) {
 		if (cc_meta_parse(out, &again) != CC_OK)
 			abort(); /* what we write, we read */

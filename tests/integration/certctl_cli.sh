@@ -174,4 +174,25 @@ check "its key is gone" test ! -e "$S/keys/$R.key"
 check "its meta is gone" test ! -e "$S/meta/$R.ini"
 expect_fail "removing it again fails" 1 "no certificate" cc remove "$R"
 
+
+# --- issue 14: New-ExchangeCertificate's defaults, renew --services, select's FQDN, the first run --
+HOSTFQDN=$(hostname -f 2>/dev/null || hostname)
+HOSTSHORT=$(hostname -s 2>/dev/null || hostname)
+N="$WORK/defaults"
+"$CERTCTL" --store "$N" new --key ec256 >/dev/null
+expect_eq "new without arguments: CN=<host name>" "CN=$HOSTSHORT" "$("$CERTCTL" --store "$N" get --format json | jq -r '.[0].Subject')"
+expect_eq "... SMTP enabled" "SMTP" "$("$CERTCTL" --store "$N" get --format json | jq -r '.[0].Services | join(",")')"
+check "... the host name and FQDN in CertificateDomains" bash -c "'$CERTCTL' --store '$N' get --format json | jq -e --arg s '$HOSTSHORT' --arg f '$HOSTFQDN' '.[0].CertificateDomains | index(\$s) != null and index(\$f) != null'"
+D0=$("$CERTCTL" --store "$N" get --format json | jq -r '.[0].Thumbprint')
+check "renew --services: the clone with other services" bash -c "'$CERTCTL' --store '$N' renew $D0 --services UM,IMAP | grep -q 'I.U...'"
+check "renew --services with no service is refused" bash -c "! '$CERTCTL' --store '$N' renew $D0 --services ''"
+expect_eq "select without --fqdn matches the host's FQDN" "\"$HOSTFQDN\"" "$("$CERTCTL" --store "$N" select --service SMTP --offline --format json | jq -c .fqdn)"
+"$CERTCTL" --store "$WORK/other" new --domain other.example.test --services SMTP --key ec256 >/dev/null
+expect_eq "... so a certificate for another name is not selected" null "$("$CERTCTL" --store "$WORK/other" select --service SMTP --offline --format json | jq -r .selected)"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/r14.key" -out "$WORK/r14.pem" -subj /CN=Root14 -days 30 -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+check "trust add on a store that does not exist yet creates it" "$CERTCTL" --store "$WORK/first" trust add "$WORK/r14.pem" --type registry
+check "... and the root is in trust/registry" bash -c "ls '$WORK/first/trust/registry/' | grep -q pem"
+mkdir -m 700 "$WORK/bare"
+check "trust add on a store with only its top directory" "$CERTCTL" --store "$WORK/bare" trust add "$WORK/r14.pem" --type registry
+
 finish

@@ -57,30 +57,62 @@ check "fast clock: an event for each new day ($n)" test "$n" -ge 2
 check "fast clock: never two the same day" bash -c "events() { grep '\"event_id\":1010' '$WORK/fast.log'; }; test \$(events | jq -r .time | cut -c1-10 | sort | uniq -d | wc -l) -eq 0"
 check "fast clock: days_left falls by one each day" bash -c "grep '\"event_id\":1010' '$WORK/fast.log' | jq -r .days_left | awk 'NR > 1 && \$1 != prev - 1 {exit 1} {prev = \$1}'"
 
-# --- after NotAfter: it is no longer eligible, so umd makes its own and says so -----------------------
+# --- after NotAfter: Exchange's one exception. The certificate in use has merely expired and
+# nothing else is eligible: umd keeps serving it, across restarts (state/ keeps its thumbprint),
+# with CertificateExpired once a day; it makes no new key the gateways would refuse.
 # shellcheck disable=SC2046
 umd_start late "$WORK/umd.conf" $(ft "+12d") >/dev/null
-check "after expiry: a new self-signed certificate (1002)" wait_event late 1002
-check "... and it is the one in use (1000)" bash -c "grep '\"event_id\":1000' '$WORK/late.log' | jq -e '.thumbprint != \"$T\"'"
+check "after expiry, nothing else eligible: CertificateExpired (1011)" wait_event late 1011
+check "... for the certificate last in use, which is still the one in use (1000)" bash -c "grep '\"event_id\":1000' '$WORK/late.log' | jq -e '.thumbprint == \"$T\"' && grep '\"event_id\":1011' '$WORK/late.log' | jq -e '.thumbprint == \"$T\" and .days_expired == 2'"
+expect_eq "... and no self-signed certificate is made" 0 "$(events late 1002 | wc -l)"
 umd_stop late
+# shellcheck disable=SC2046
+umd_start late2 "$WORK/umd.conf" $(ft "+13d") >/dev/null
+check "a restart the next day: kept again, CertificateExpired again" wait_event late2 1011
+check "... still $T" bash -c "grep '\"event_id\":1000' '$WORK/late2.log' | jq -e '.thumbprint == \"$T\"'"
+expect_eq "... still no new certificate" 1 "$(cc get --format json | jq length)"
+umd_stop late2
+# Negative: an expired certificate that was never in use is not kept.
+S4="$WORK/store4"
+"$CERTCTL" --store "$S4" new --domain um1.example.test --services UM --days 10 --key ec256 >/dev/null
+sed -e "s|^store = .*|store = $S4|" "$WORK/umd.conf" >"$WORK/s4.conf"
+# shellcheck disable=SC2046
+umd_start s4 "$WORK/s4.conf" $(ft "+12d") >/dev/null
+check "an expired certificate never in use is not kept: a self-signed one is made (1002)" wait_event s4 1002
+umd_stop s4
 
-# --- automatic renewal of umd's own self-signed certificate -------------------------------------------
+# --- automatic renewal: only umd's own self-signed certificate --------------------------------------
+# An administrator's self-signed certificate (certctl new) near its end is not renewed.
 S2="$WORK/store2"
 "$CERTCTL" --store "$S2" new --domain um1.example.test --services UM --days 20 --key ec256 >/dev/null
-OLD=$("$CERTCTL" --store "$S2" get --format json | jq -r '.[0].Thumbprint')
 sed -e "s|^store = .*|store = $S2|" -e 's/^renew_self_signed_days = 0/renew_self_signed_days = 30/' "$WORK/umd.conf" >"$WORK/renew.conf"
 umd_start r "$WORK/renew.conf"
 kill -HUP "$UMD_PID_r"
-check "a self-signed certificate within renew_self_signed_days is renewed: CertificateChanged" wait_event r 1001
-check "... from the old one" bash -c "grep '\"event_id\":1001' '$WORK/r.log' | jq -e '.old_thumbprint == \"$OLD\"'"
-expect_eq "... and the store holds the renewal" 2 "$("$CERTCTL" --store "$S2" get --format json | jq length)"
-NEWT=$(grep '"event_id":1001' "$WORK/r.log" | tail -1 | jq -r .thumbprint)
-days=$("$CERTCTL" --store "$S2" get "$NEWT" --format json | jq -r '(.[0].NotAfter | fromdate) - (.[0].NotBefore | fromdate) | . / 86400 | floor')
-check "... valid long enough to leave the renewal window ($days days)" test "$days" -gt 30
-kill -HUP "$UMD_PID_r"
-sleep 1
-expect_eq "... so the next check renews nothing more" 2 "$("$CERTCTL" --store "$S2" get --format json | jq length)"
+sleep 2
+expect_eq "an administrator's self-signed certificate is not renewed (no 1001)" 0 "$(events r 1001 | wc -l)"
+expect_eq "... the store holds it alone" 1 "$("$CERTCTL" --store "$S2" get --format json | jq length)"
 umd_stop r
+# umd's own (made on an empty store), 15 days before its end: renewed for a year, same key type.
+S5="$WORK/store5"
+sed -e "s|^store = .*|store = $S5|" "$WORK/renew.conf" >"$WORK/own.conf"
+umd_start own0 "$WORK/own.conf"
+check "an empty store: umd makes its own (1002)" wait_event own0 1002
+umd_stop own0
+OLD=$(grep '"event_id":1002' "$WORK/own0.log" | jq -r .thumbprint)
+OLDBITS=$("$CERTCTL" --store "$S5" get "$OLD" --format json | jq -r '.[0].PublicKeySize')
+# shellcheck disable=SC2046
+umd_start own "$WORK/own.conf" $(ft "+350d") >/dev/null
+kill -HUP "$UMD_PID_own"
+check "umd's own certificate within renew_self_signed_days is renewed: CertificateChanged" wait_event own 1001
+check "... from the old one, saying why" bash -c "grep '\"event_id\":1001' '$WORK/own.log' | jq -e '.old_thumbprint == \"$OLD\" and .reason == \"renewed\"'"
+NEWT=$(grep '"event_id":1001' "$WORK/own.log" | tail -1 | jq -r .thumbprint)
+days=$("$CERTCTL" --store "$S5" get "$NEWT" --format json | jq -r '(.[0].NotAfter | fromdate) - (.[0].NotBefore | fromdate) | . / 86400 | floor')
+expect_eq "... valid one year, as Exchange's" 365 "$days"
+expect_eq "... the same key size" "$OLDBITS" "$("$CERTCTL" --store "$S5" get "$NEWT" --format json | jq -r '.[0].PublicKeySize')"
+kill -HUP "$UMD_PID_own"
+sleep 1
+expect_eq "... so the next check renews nothing more" 2 "$("$CERTCTL" --store "$S5" get --format json | jq length)"
+umd_stop own
 
 # --- unsecured mode: sofia-sip's sip-options --------------------------------------------------------
 UPORT=$(free_port)

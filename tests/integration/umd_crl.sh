@@ -241,4 +241,30 @@ check "fetching off: no fetch logged" bash -c "! grep -q 'CRL fetch' '$WORK/off.
 umd_stop off
 http_stop
 
+
+# --- umd's own certificate revoked while in use: dropped at once -----------------------------------
+# A CA-issued UM certificate in use; a new CRL revokes it, then SIGHUP: umd stops serving it at
+# once (Exchange uses no certificate whose Status is not Valid), makes its own self-signed one as
+# nothing else is eligible, and CertificateChanged says why.
+S6="$WORK/store6"
+SAN=DNS:um1.example.test pki_issue "$PKI" int umi um1.example.test DNS:um1.example.test leaf "$ec" -days 300 >/dev/null 2>&1
+printf 'secret\n' >"$WORK/p12.pw"
+chmod 600 "$WORK/p12.pw"
+openssl pkcs12 -export -in "$PKI/umi.pem" -inkey "$PKI/umi.key" -certfile "$PKI/int.pem" -passout "file:$WORK/p12.pw" -out "$WORK/umi.p12"
+"$CERTCTL" --store "$S6" import "$WORK/umi.p12" --password-file "$WORK/p12.pw" --services UM >/dev/null
+"$CERTCTL" --store "$S6" trust add "$PKI/root.pem" --type enterprise >/dev/null
+UMI=$("$CERTCTL" --store "$S6" get --format json | jq -r '.[0].Thumbprint')
+openssl ca -gencrl -config "$PKI/int.cnf" -cert "$PKI/int.pem" -keyfile "$PKI/int.key" -crldays 7 -out "$S6/crl/int.crl" 2>/dev/null
+cp "$PKI/root.crl.pem" "$S6/crl/root.crl"
+sed -e "s|^store = .*|store = $S6|" "$WORK/soft.conf" >"$WORK/rev.conf"
+check "revoked in use: umd starts with the CA-issued certificate" umd_start rev "$WORK/rev.conf"
+check "... which is the one in use (1000)" bash -c "grep '\"event_id\":1000' '$WORK/rev.log' | jq -e '.thumbprint == \"$UMI\"'"
+openssl ca -config "$PKI/int.cnf" -cert "$PKI/int.pem" -keyfile "$PKI/int.key" -revoke "$PKI/umi.pem" 2>/dev/null
+openssl ca -gencrl -config "$PKI/int.cnf" -cert "$PKI/int.pem" -keyfile "$PKI/int.key" -crldays 7 -out "$S6/crl/int.crl" 2>/dev/null
+check "a CRL revoking it, then SIGHUP" hup rev
+check "... it is dropped at once: CertificateChanged (1001) saying Revoked" bash -c "grep '\"event_id\":1001' '$WORK/rev.log' | jq -e '.old_thumbprint == \"$UMI\" and .thumbprint != \"$UMI\" and (.reason | test(\"Revoked\"))'"
+check "... for a self-signed one made as nothing else is eligible (1002)" wait_event rev 1002
+check "... and no 'still serving' the revoked one" bash -c "! grep -q 'still serving' '$WORK/rev.log'"
+umd_stop rev
+
 finish

@@ -142,7 +142,7 @@ static struct cc_cert *
 add_leaf(struct fx *f, X509 *x, EVP_PKEY *k)
 {
 	STACK_OF(X509) *chain = sk_X509_new_null();
-	struct cc_meta meta = {CC_SVC_SMTP | CC_SVC_UM, false, NULL};
+	struct cc_meta meta = {CC_SVC_SMTP | CC_SVC_UM, false, NULL, NULL};
 	char thumb[CC_THUMB_LEN + 1];
 	struct cc_cert *c = NULL;
 	enum cc_err r;
@@ -430,9 +430,9 @@ test_stale_not_used(void)
 	cc_crl_lookup_clear(&l);
 
 	v = verify(&f, c, &o);
-	expect_status(v, CC_STATUS_REVOCATION_CHECK_FAILURE);
+	expect_status(v, CC_STATUS_UNKNOWN);
 	expect_has(cc_verify_reason(v), "stale");
-	CU_ASSERT_EQUAL(cc_verify_chain_status(v, 0), CC_STATUS_REVOCATION_CHECK_FAILURE);
+	CU_ASSERT_EQUAL(cc_verify_chain_status(v, 0), CC_STATUS_UNKNOWN);
 	CU_ASSERT_FALSE(cc_verify_crl(v, 0)->ok);
 	expect_has(cc_verify_crl(v, 0)->error, "stale");
 	cc_verify_free(v);
@@ -484,7 +484,7 @@ test_wrong_key_not_used(void)
 	cc_crl_lookup_clear(&l);
 
 	v = verify(&f, c, &o);
-	expect_status(v, CC_STATUS_REVOCATION_CHECK_FAILURE); /* not Revoked, not Valid */
+	expect_status(v, CC_STATUS_UNKNOWN); /* not Revoked, not Valid */
 	CU_ASSERT_FALSE(cc_verify_crl(v, 0)->ok);
 	cc_verify_free(v);
 
@@ -535,7 +535,7 @@ test_other_issuer_ignored(void)
 	CU_ASSERT_PTR_NULL(l.crl);
 	cc_crl_lookup_clear(&l);
 	v = verify(&f, c, &o);
-	expect_status(v, CC_STATUS_REVOCATION_CHECK_FAILURE);
+	expect_status(v, CC_STATUS_UNKNOWN);
 	cc_verify_free(v);
 
 	/* Beside the intermediate's own CRL, the leaf stays Valid. */
@@ -719,10 +719,10 @@ test_offline_no_crl(void)
 	cc_crl_lookup_clear(&l);
 
 	v = verify(&f, c, &o);
-	expect_status(v, CC_STATUS_REVOCATION_CHECK_FAILURE);
+	expect_status(v, CC_STATUS_UNKNOWN);
 	expect_has(cc_verify_reason(v), "offline");
 	expect_has(cc_verify_reason(v), "offline.example.test"); /* the certificate concerned */
-	CU_ASSERT_EQUAL(cc_verify_chain_status(v, 0), CC_STATUS_REVOCATION_CHECK_FAILURE);
+	CU_ASSERT_EQUAL(cc_verify_chain_status(v, 0), CC_STATUS_UNKNOWN);
 	expect_has(cc_verify_chain_reason(v, 0), "offline");
 	CU_ASSERT_EQUAL(cc_verify_chain_status(v, 1), CC_STATUS_VALID);
 	CU_ASSERT_FALSE(cc_verify_crl(v, 0)->ok);
@@ -770,7 +770,7 @@ test_unreachable_http(void)
 	cc_crl_lookup_clear(&l);
 
 	v = verify(&f, c, &o);
-	expect_status(v, CC_STATUS_REVOCATION_CHECK_FAILURE);
+	expect_status(v, CC_STATUS_UNKNOWN);
 	expect_has(cc_verify_reason(v), url);
 	cc_verify_free(v);
 	/* Nothing was cached for a failed fetch. */
@@ -806,7 +806,7 @@ test_unsupported_and_ldap(void)
 	expect_has(l.error, "not supported");
 	cc_crl_lookup_clear(&l);
 	v = verify(&f, c, &o);
-	expect_status(v, CC_STATUS_REVOCATION_CHECK_FAILURE);
+	expect_status(v, CC_STATUS_UNKNOWN);
 	expect_has(cc_verify_reason(v), "not supported");
 	cc_verify_free(v);
 
@@ -871,7 +871,7 @@ test_http_fetch_and_cache(void)
 	/* Offline: not fetched. */
 	o.offline = true;
 	v = verify(&f, c, &o);
-	expect_status(v, CC_STATUS_REVOCATION_CHECK_FAILURE);
+	expect_status(v, CC_STATUS_UNKNOWN);
 	cc_verify_free(v);
 	CU_ASSERT_EQUAL(tu_crl_srv_requests(&sv, NULL, 0), 0);
 
@@ -1139,10 +1139,10 @@ test_memo_one_attempt_per_pass(void)
 
 	/* Two separate verifications: two attempts (the counting works). */
 	v = verify(&f, c[0], &o);
-	expect_status(v, CC_STATUS_REVOCATION_CHECK_FAILURE);
+	expect_status(v, CC_STATUS_UNKNOWN);
 	cc_verify_free(v);
 	v = verify(&f, c[1], &o);
-	expect_status(v, CC_STATUS_REVOCATION_CHECK_FAILURE);
+	expect_status(v, CC_STATUS_UNKNOWN);
 	cc_verify_free(v);
 	CU_ASSERT_EQUAL(drain_connections(fd), 2);
 
@@ -1160,7 +1160,7 @@ test_memo_one_attempt_per_pass(void)
 		struct cc_cert *sc = NULL;
 
 		CU_ASSERT_EQUAL_FATAL(cc_store_find(f.s, thumbs[i], &sc), CC_OK);
-		CU_ASSERT_EQUAL(cc_cert_status(sc, 0, &why), CC_STATUS_REVOCATION_CHECK_FAILURE);
+		CU_ASSERT_EQUAL(cc_cert_status(sc, 0, &why), CC_STATUS_UNKNOWN);
 		expect_has(why, url);
 	}
 	/* The next pass tries again: the memo lasts one pass. */
@@ -1421,8 +1421,8 @@ static CU_TestInfo tests[] = {
         {"the newest of two good CRLs is chosen", test_newest_chosen},
         {"fetched-*.crl is the cache", test_cache_source},
         {"garbage in crl/ is skipped", test_garbage_files_skipped},
-        {"offline, no CRL: RevocationCheckFailure saying offline", test_offline_no_crl},
-        {"unreachable HTTP: RevocationCheckFailure naming the URL", test_unreachable_http},
+        {"offline, no CRL: Unknown saying offline", test_offline_no_crl},
+        {"unreachable HTTP: Unknown naming the URL", test_unreachable_http},
         {"ftp:// unsupported; LDAP closed port; every point tried", test_unsupported_and_ldap},
         {"HTTP fetch, cached as fetched-SHA1(URL).crl, then from cache", test_http_fetch_and_cache},
         {"stale cache fetched again; stale fetched CRL refused", test_http_stale},

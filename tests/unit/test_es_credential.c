@@ -93,7 +93,7 @@ test_store(void)
 {
 	char *dir = tu_tmpdir(), *pw = NULL;
 	struct cc_store *s = NULL;
-	struct cc_meta meta = {0, false, NULL};
+	struct cc_meta meta = {0, false, NULL, NULL};
 	STACK_OF(X509) *sk = stack_of(x2, NULL);
 	unsigned char *der = NULL;
 	size_t len = 0;

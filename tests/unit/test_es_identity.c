@@ -46,7 +46,7 @@ test_only_ldap(void)
 	struct cc_cert *c = NULL;
 	X509 *x;
 	EVP_PKEY *k;
-	struct cc_meta um = {CC_SVC_UM, false, NULL}, ldap = {CC_SVC_LDAP, false, NULL};
+	struct cc_meta um = {CC_SVC_UM, false, NULL, NULL}, ldap = {CC_SVC_LDAP, false, NULL, NULL};
 	char ldap_thumb[CC_THUMB_LEN + 1];
 
 	CU_ASSERT_FATAL(cc_store_open(dir, CC_STORE_CREATE, &s) == CC_OK);

@@ -837,7 +837,8 @@ test_import_pkcs12(void)
 static void
 test_export_refused(void)
 {
-	struct cc_meta locked = {CC_SVC_UM, false, NULL}, unlocked = {CC_SVC_UM, true, NULL};
+	struct cc_meta locked = {CC_SVC_UM, false, NULL, NULL},
+	               unlocked = {CC_SVC_UM, true, NULL, NULL};
 	char *dir, *path, thumb[CC_THUMB_LEN + 1];
 	struct cc_store *s = new_store(&dir, &path);
 	struct cc_cert *c;
@@ -897,7 +898,7 @@ check_pbes2(const X509_ALGOR *alg)
 static void
 test_export_readable(void)
 {
-	struct cc_meta unlocked = {CC_SVC_UM, true, "exported"};
+	struct cc_meta unlocked = {CC_SVC_UM, true, "exported", NULL};
 	struct cc_import_params ip = {0, false, NULL};
 	char *dir, *path, *dir2, *path2;
 	char thumb[CC_THUMB_LEN + 1], thumb2[CC_THUMB_LEN + 1], got[CC_THUMB_LEN + 1];

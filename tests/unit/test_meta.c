@@ -15,7 +15,7 @@
 static void
 roundtrip(unsigned services, bool exportable, const char *name)
 {
-	struct cc_meta m = {services, exportable, name};
+	struct cc_meta m = {services, exportable, name, NULL};
 	struct meta_file f;
 	char *text = NULL;
 	enum cc_err r;
@@ -105,7 +105,7 @@ test_roundtrip_long_names(void)
 {
 	static const char fill[] = {'a', ';', '%', ' ', '#', '=', '[', 'x'};
 	char name[CC_FRIENDLY_NAME_MAX + 1];
-	struct cc_meta m = {CC_SVC_UM, false, name};
+	struct cc_meta m = {CC_SVC_UM, false, name, NULL};
 	char *text = NULL;
 	size_t i, len;
 	enum cc_err r;
@@ -146,7 +146,7 @@ test_roundtrip_long_names(void)
 static void
 expect_refused(const char *name)
 {
-	struct cc_meta m = {CC_SVC_UM, false, name};
+	struct cc_meta m = {CC_SVC_UM, false, name, NULL};
 	char *text = (char *)"sentinel";
 
 	CU_ASSERT_EQUAL(cc_meta_check_friendly_name(name), CC_ERR_INVAL);
@@ -290,7 +290,7 @@ test_parse_defaults_and_sections(void)
 static void
 test_render_text(void)
 {
-	struct cc_meta m = {CC_SVC_UM | CC_SVC_SMTP, true, "Zertifikat für UM; 50%"};
+	struct cc_meta m = {CC_SVC_UM | CC_SVC_SMTP, true, "Zertifikat für UM; 50%", NULL};
 	char *text = NULL;
 
 	CU_ASSERT_EQUAL_FATAL(cc_meta_render(&m, &text), CC_OK);

@@ -129,7 +129,7 @@ static void
 add(struct fx *f, const struct c_spec *cs, char thumb[CC_THUMB_LEN + 1])
 {
 	struct tu_cert_spec spec;
-	struct cc_meta meta = {0, false, NULL};
+	struct cc_meta meta = {0, false, NULL, NULL};
 	STACK_OF(X509) *chain = sk_X509_new_null();
 	X509 *x;
 	EVP_PKEY *k;
@@ -351,7 +351,7 @@ test_key_size_and_type(void)
 	              r2048 = {.key = "rsa2048"}, ec384 = {.key = "ec384"};
 	char t512[CC_THUMB_LEN + 1], t1024[CC_THUMB_LEN + 1], t2048[CC_THUMB_LEN + 1],
 	        t384[CC_THUMB_LEN + 1], ted[CC_THUMB_LEN + 1], buf[256];
-	struct cc_meta meta = {CC_SVC_UM, false, NULL};
+	struct cc_meta meta = {CC_SVC_UM, false, NULL, NULL};
 	struct cc_selection *sel;
 	struct cc_cert *c = NULL;
 	X509 *x;
@@ -440,7 +440,7 @@ test_status_not_valid(void)
 	expect_rejected(sel, te, "expired");
 	expect_rejected(sel, tf, "status DateInvalid");
 	expect_rejected(sel, tu, "status Untrusted");
-	expect_rejected(sel, tn, "status RevocationCheckFailure");
+	expect_rejected(sel, tn, "status Unknown");
 	CU_ASSERT_EQUAL(cc_selection_candidate_count(sel), 1);
 	cc_selection_free(sel);
 	fx_close(&f);

@@ -944,7 +944,10 @@ test_store_renew_subject_rsa(void)
 	CU_ASSERT_STRING_EQUAL(cc_cert_friendly_name(c), "umedge");
 	CU_ASSERT_FALSE(cc_cert_exportable(c));
 	CU_ASSERT_STRING_EQUAL(cc_cert_subject(c), "CN=Contoso Mail,O=contoso corp,C=us");
-	CU_ASSERT_EQUAL(cc_cert_domain_count(c), 3);
+	/* CertificateDomains holds DNS names: the CN "Contoso Mail" is none. */
+	CU_ASSERT_EQUAL_FATAL(cc_cert_domain_count(c), 2);
+	CU_ASSERT_STRING_EQUAL(cc_cert_domain(c, 0), "mail.contoso.com");
+	CU_ASSERT_STRING_EQUAL(cc_cert_domain(c, 1), "owa.contoso.com");
 	renew_and_check(s, thumb, thumb, time(NULL));
 	cc_store_free(s);
 	tu_rmrf(tmp);
@@ -957,7 +960,7 @@ test_store_renew_imported(void)
 {
 	static const char *const sans[] = {"imported.contoso.com", "*.contoso.com", NULL};
 	struct tu_cert_spec spec;
-	struct cc_meta meta = {CC_SVC_UM, false, NULL};
+	struct cc_meta meta = {CC_SVC_UM, false, NULL, NULL};
 	struct cc_store *s;
 	X509 *x = NULL;
 	EVP_PKEY *k = NULL;

@@ -117,7 +117,7 @@ static void
 add_ec(struct cc_store *s, unsigned services, const char *name, char thumb[CC_THUMB_LEN + 1],
        X509 **xo, EVP_PKEY **ko)
 {
-	struct cc_meta m = {services, false, name};
+	struct cc_meta m = {services, false, name, NULL};
 	X509 *x;
 	EVP_PKEY *k;
 	enum cc_err r;
@@ -385,7 +385,7 @@ test_add_find_count(void)
 {
 	struct fx f;
 	char t[3][CC_THUMB_LEN + 1], lower[CC_THUMB_LEN + 1], colons[3 * CC_THUMB_LEN];
-	struct cc_meta m = {CC_SVC_UM | CC_SVC_SMTP, true, "Zertifikat für UM; #1"};
+	struct cc_meta m = {CC_SVC_UM | CC_SVC_SMTP, true, "Zertifikat für UM; #1", NULL};
 	struct cc_cert *c;
 	X509 *x;
 	EVP_PKEY *k;
@@ -592,7 +592,7 @@ test_add_duplicate(void)
 {
 	struct fx f;
 	char t[CC_THUMB_LEN + 1], t2[CC_THUMB_LEN + 1] = "junk";
-	struct cc_meta other = {CC_SVC_SMTP, true, "other"};
+	struct cc_meta other = {CC_SVC_SMTP, true, "other", NULL};
 	struct snap before, after;
 	X509 *x;
 	EVP_PKEY *k;
@@ -623,7 +623,7 @@ test_add_refused_writes_nothing(void)
 {
 	struct fx f;
 	char t[CC_THUMB_LEN + 1], t2[CC_THUMB_LEN + 1] = "junk", badname[80];
-	struct cc_meta bad = {CC_SVC_UM, false, badname};
+	struct cc_meta bad = {CC_SVC_UM, false, badname, NULL};
 	X509 *x1, *x2;
 	EVP_PKEY *k1, *k2;
 
@@ -666,7 +666,7 @@ test_add_failure_cleans_up(void)
 {
 	struct fx f;
 	char t[CC_THUMB_LEN + 1], p[PATH_MAX], *cpem, *kpem;
-	struct cc_meta m = {CC_SVC_UM, false, "half"};
+	struct cc_meta m = {CC_SVC_UM, false, "half", NULL};
 	struct rlimit rl;
 	X509 *x;
 	EVP_PKEY *k;
@@ -829,7 +829,7 @@ test_bad_orphans(void)
 {
 	struct fx f;
 	char good[CC_THUMB_LEN + 1], t[CC_THUMB_LEN + 1], rel[PATH_MAX], *kpem;
-	struct cc_meta m = {CC_SVC_UM, false, NULL};
+	struct cc_meta m = {CC_SVC_UM, false, NULL, NULL};
 	char *meta;
 	X509 *x;
 	EVP_PKEY *k;
@@ -865,7 +865,7 @@ static void
 with_planted_key(struct fx *f, const char *keytext, unsigned mode, char t[CC_THUMB_LEN + 1],
                  char rel[PATH_MAX], X509 **xo, EVP_PKEY **ko)
 {
-	struct cc_meta m = {CC_SVC_SMTP, false, "planted"};
+	struct cc_meta m = {CC_SVC_SMTP, false, "planted", NULL};
 
 	make_ec(xo, ko);
 	CU_ASSERT_EQUAL_FATAL(cc_store_add(f->s, *xo, NULL, NULL, &m, t), CC_OK);
@@ -965,7 +965,7 @@ test_bad_meta(void)
 	};
 	struct fx f;
 	char good[CC_THUMB_LEN + 1], t[CC_THUMB_LEN + 1], rel[PATH_MAX];
-	struct cc_meta m = {CC_SVC_SMTP | CC_SVC_IMAP, true, "has meta"};
+	struct cc_meta m = {CC_SVC_SMTP | CC_SVC_IMAP, true, "has meta", NULL};
 	struct cc_cert *c;
 	X509 *x;
 	EVP_PKEY *k;
@@ -1322,7 +1322,7 @@ test_enable(void)
 {
 	struct fx f;
 	char t[CC_THUMB_LEN + 1], other[CC_THUMB_LEN + 1], lower[CC_THUMB_LEN + 1];
-	struct cc_meta m = {CC_SVC_UM, true, "keep me; 100%"};
+	struct cc_meta m = {CC_SVC_UM, true, "keep me; 100%", NULL};
 	struct cc_cert *c;
 	X509 *x;
 	EVP_PKEY *k;
@@ -1660,7 +1660,7 @@ static int
 crash_child(const char *path, const char *step, int nth, X509 *x, EVP_PKEY *k,
             const char *remove_thumb)
 {
-	struct cc_meta m = {CC_SVC_UM | CC_SVC_SMTP, false, "crash; test"};
+	struct cc_meta m = {CC_SVC_UM | CC_SVC_SMTP, false, "crash; test", NULL};
 	pid_t pid;
 	int status = -1;
 
@@ -1726,7 +1726,7 @@ test_crash_during_add(void)
 		struct fx f;
 		char prior[2][CC_THUMB_LEN + 1], t[CC_THUMB_LEN + 1], extra[CC_THUMB_LEN + 1];
 		char p[PATH_MAX];
-		struct cc_meta m = {CC_SVC_UM | CC_SVC_SMTP, false, "crash; test"};
+		struct cc_meta m = {CC_SVC_UM | CC_SVC_SMTP, false, "crash; test", NULL};
 		struct cc_cert *c;
 		X509 *x;
 		EVP_PKEY *k;
@@ -1858,7 +1858,7 @@ test_sigkill_writer(void)
 		CU_ASSERT_FATAL(pid != -1);
 		if (pid == 0) {
 			struct cc_store *cs;
-			struct cc_meta m = {CC_SVC_UM, false, "killed"};
+			struct cc_meta m = {CC_SVC_UM, false, "killed", NULL};
 			enum cc_err r;
 
 			if (cc_store_open(f.path, 0, &cs) != CC_OK)
@@ -1960,7 +1960,7 @@ test_view_after_own_writes(void)
 	struct fx f;
 	char t1[CC_THUMB_LEN + 1], t2[CC_THUMB_LEN + 1], t3[CC_THUMB_LEN + 1], p[PATH_MAX];
 	char *kpem;
-	struct cc_meta m = {CC_SVC_SMTP, false, "adopted"};
+	struct cc_meta m = {CC_SVC_SMTP, false, "adopted", NULL};
 	X509 *x, *x2;
 	EVP_PKEY *k, *k2;
 	int i;

@@ -588,7 +588,7 @@ test_bad_files_are_problems(void)
 	char junk[PATH_MAX], empty[PATH_MAX], sub[PATH_MAX], link[PATH_MAX], hidden[PATH_MAX];
 	char target[PATH_MAX], crlpath[PATH_MAX], trunc[PATH_MAX];
 	static const char garbage[] = "this is not a certificate\n\x01\x02\x03";
-	struct cc_meta meta = {CC_SVC_SMTP, false, NULL};
+	struct cc_meta meta = {CC_SVC_SMTP, false, NULL, NULL};
 	struct cc_verify_opts opts;
 	struct cc_verify *v = NULL;
 	struct cc_cert *c = NULL;

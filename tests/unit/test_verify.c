@@ -2,7 +2,7 @@
  * verify.c: the Status of a certificate from its chain, the trusted roots, the CRLs and the
  * clock. Each Status and its negative cases (Valid; DateInvalid for an expired or not yet valid
  * leaf and an expired intermediate; Untrusted; Revoked for a leaf and for an intermediate;
- * RevocationCheckFailure; Invalid for a bad signature, a CA:FALSE issuer and a tampered
+ * Unknown; Invalid for a bad signature, a CA:FALSE issuer and a tampered
  * self-signed certificate), which status wins when several apply, the chain as built with each
  * certificate's own status, RootCAType by folder, OpenSSL's words in the reason, the clock in
  * opts.now, nothing cached, and cc_store_verify_all recording the answer in each certificate.
@@ -157,7 +157,7 @@ add_leaf(struct fx *f, const struct leaf_spec *ls, char thumb[CC_THUMB_LEN + 1],
 {
 	struct tu_cert_spec spec;
 	const char *sans[] = {ls->cn, NULL};
-	struct cc_meta meta = {CC_SVC_SMTP | CC_SVC_UM, false, NULL};
+	struct cc_meta meta = {CC_SVC_SMTP | CC_SVC_UM, false, NULL, NULL};
 	STACK_OF(X509) *chain = sk_X509_new_null();
 	X509 *x;
 	EVP_PKEY *k;
@@ -508,8 +508,9 @@ test_revoked_intermediate(void)
 	put_crl(&f, "inter.crl", f.inter, f.ik, NULL, 0);
 	add_leaf(&f, &ls, thumb, NULL);
 	v = verify(&f, thumb);
-	expect_status(v, CC_STATUS_REVOKED);
-	expect_has(cc_verify_reason(v), "certificate revoked");
+	/* Revoked describes the leaf itself; a revoked issuer makes the leaf Invalid (the seed). */
+	expect_status(v, CC_STATUS_INVALID);
+	expect_has(cc_verify_reason(v), "an issuer in the path: certificate revoked");
 	expect_has(cc_verify_reason(v), "Verify Test Intermediate");
 	CU_ASSERT_EQUAL(cc_verify_chain_status(v, 1), CC_STATUS_REVOKED);
 	CU_ASSERT_NOT_EQUAL(cc_verify_chain_status(v, 0), CC_STATUS_REVOKED);
@@ -517,7 +518,7 @@ test_revoked_intermediate(void)
 	fx_close(&f);
 }
 
-/* ---- RevocationCheckFailure ---------------------------------------------------------------- */
+/* ---- Unknown ---------------------------------------------------------------- */
 
 static void
 test_revocation_check_failure(void)
@@ -535,10 +536,10 @@ test_revocation_check_failure(void)
 	put_crl(&f, "root.crl", f.root, f.rk, NULL, 0);
 	add_leaf(&f, &ls, thumb, NULL);
 	v = verify(&f, thumb);
-	expect_status(v, CC_STATUS_REVOCATION_CHECK_FAILURE);
+	expect_status(v, CC_STATUS_UNKNOWN);
 	expect_has(cc_verify_reason(v), "offline");
 	expect_has(cc_verify_reason(v), url);
-	CU_ASSERT_EQUAL(cc_verify_chain_status(v, 0), CC_STATUS_REVOCATION_CHECK_FAILURE);
+	CU_ASSERT_EQUAL(cc_verify_chain_status(v, 0), CC_STATUS_UNKNOWN);
 	CU_ASSERT_EQUAL(cc_verify_chain_status(v, 1), CC_STATUS_VALID);
 	CU_ASSERT_EQUAL(cc_verify_root_type(v), CC_ROOT_ENTERPRISE);
 	CU_ASSERT_EQUAL_FATAL(cc_verify_crl_count(v), 2);
@@ -562,8 +563,8 @@ test_revocation_check_failure(void)
 		CU_ASSERT_EQUAL_FATAL(unlink(p), 0);
 	}
 	v = verify(&f, thumb);
-	expect_status(v, CC_STATUS_REVOCATION_CHECK_FAILURE);
-	CU_ASSERT_EQUAL(cc_verify_chain_status(v, 1), CC_STATUS_REVOCATION_CHECK_FAILURE);
+	expect_status(v, CC_STATUS_UNKNOWN);
+	CU_ASSERT_EQUAL(cc_verify_chain_status(v, 1), CC_STATUS_UNKNOWN);
 	expect_has(cc_verify_reason(v), "Verify Test Intermediate");
 	cc_verify_free(v);
 	fx_close(&f);
@@ -621,7 +622,7 @@ test_invalid_tampered_self_signed(void)
 {
 	struct fx f;
 	struct tu_cert_spec spec;
-	struct cc_meta meta = {CC_SVC_UM, false, NULL};
+	struct cc_meta meta = {CC_SVC_UM, false, NULL, NULL};
 	X509 *x, *bad;
 	EVP_PKEY *k;
 	unsigned char *der = NULL;
@@ -842,7 +843,7 @@ test_now_moves_the_clock(void)
 	/* At now + 8 days the leaf is fine but the CRLs (nextUpdate + 7 days) are stale. */
 	o.now = f.now + 8 * DAY;
 	v = verify_opts(&f, thumb, &o);
-	expect_status(v, CC_STATUS_REVOCATION_CHECK_FAILURE);
+	expect_status(v, CC_STATUS_UNKNOWN);
 	expect_has(cc_verify_reason(v), "stale");
 	cc_verify_free(v);
 	fx_close(&f);
@@ -965,13 +966,13 @@ static CU_TestInfo tests[] = {
         {"DateInvalid: expired intermediate", test_expired_intermediate},
         {"Untrusted: root in no folder, root in chain, no intermediate", test_untrusted},
         {"Revoked: leaf in the intermediate's CRL (not another serial)", test_revoked_leaf},
-        {"Revoked: intermediate in the root's CRL", test_revoked_intermediate},
-        {"RevocationCheckFailure: leaf's or intermediate's CRL missing",
-         test_revocation_check_failure},
+        {"Invalid: intermediate in the root's CRL (Revoked is the leaf's own)",
+         test_revoked_intermediate},
+        {"Unknown: leaf's or intermediate's CRL missing", test_revocation_check_failure},
         {"Invalid: signed by another key", test_invalid_signature},
         {"Invalid: issuer CA:FALSE", test_invalid_issuer_not_ca},
         {"Invalid: tampered self-signed certificate", test_invalid_tampered_self_signed},
-        {"precedence: Revoked > Untrusted > DateInvalid > RevocationCheckFailure", test_precedence},
+        {"precedence: Revoked > Untrusted > DateInvalid > Unknown", test_precedence},
         {"RootCAType per folder, ThirdParty from the bundle", test_root_type_per_folder},
         {"self-signed: None, dates only", test_self_signed},
         {"opts.now moves the clock", test_now_moves_the_clock},

@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 
+#include "certcore/choose.h"
 #include "certcore/events.h"
 #include "certcore/expiry.h"
 #include "certcore/fileio.h"
@@ -300,8 +301,9 @@ log_in_use(struct um_certs *c, const struct cc_cert *cert)
 	cc_log_event(c->log, CC_LOG_INFO, CC_EV_CERTIFICATE_IN_USE, f, 5);
 }
 
+/* `reason`: why the old one is no longer in use (its rejection, "renewed", ...). */
 static void
-log_changed(struct um_certs *c, const char *old, const struct cc_cert *cert)
+log_changed(struct um_certs *c, const char *old, const struct cc_cert *cert, const char *reason)
 {
 	struct cc_field f[] = {
 	        CC_FSTR("service", "UM"),
@@ -309,9 +311,10 @@ log_changed(struct um_certs *c, const char *old, const struct cc_cert *cert)
 	        CC_FSTR("thumbprint", cc_cert_thumbprint(cert)),
 	        CC_FSTR("issuer", cc_cert_issuer(cert)),
 	        CC_FSTR("serial", cc_cert_serial(cert)),
+	        CC_FSTR("reason", reason),
 	};
 
-	cc_log_event(c->log, CC_LOG_INFO, CC_EV_CERTIFICATE_CHANGED, f, 5);
+	cc_log_event(c->log, CC_LOG_INFO, CC_EV_CERTIFICATE_CHANGED, f, 6);
 }
 
 /* Installs `cert` for new handshakes and in sofia's folder. */
@@ -405,17 +408,31 @@ out:
 	return r;
 }
 
+#define STATE_NAME "umd-um" /* state/umd-um.ini: the thumbprint last in use, across restarts */
+#define MADE_BY    "umd"
+
+/*
+ * Chooses with certcore's one rule (choose.h): UM's order for our FQDN; else the certificate in
+ * use when it has merely expired; else, with `create`, a new self-signed one for the FQDN and
+ * its short name (as Exchange UM made its own), marked as umd's so that only it is renewed
+ * automatically. `in_use` may be NULL.
+ */
 static enum um_err
-create_self_signed(struct um_certs *c, struct cc_store *s, time_t now)
+choose(struct um_certs *c, struct cc_store *s, bool offline, time_t now, const char *in_use,
+       bool create, struct cc_choice *ch)
 {
 	struct cc_new_params p;
+	struct cc_verify_opts vo;
 	const char *doms[2];
-	char short_name[64], thumb[CC_THUMB_LEN + 1], na[32], domains[320];
+	char short_name[64];
 	const char *dot = strchr(c->fqdn, '.');
-	struct cc_cert *cert;
+	size_t i;
 	enum cc_err cr;
 
-	/* The FQDN and its short name, as Exchange UM made its own certificate. */
+	memset(&vo, 0, sizeof(vo));
+	vo.offline = offline;
+	vo.timeout = 5;
+	vo.now = now;
 	doms[0] = c->fqdn;
 	snprintf(short_name, sizeof(short_name), "%.*s",
 	         dot ? (int)(dot - c->fqdn) : (int)strlen(c->fqdn), c->fqdn);
@@ -427,49 +444,40 @@ create_self_signed(struct um_certs *c, struct cc_store *s, time_t now)
 	p.key_type = CC_KEY_RSA_2048;
 	p.now = now;
 	p.friendly_name = "umd self-signed";
-	if ((cr = cc_store_new_self_signed(s, &p, thumb)) != CC_OK)
-		return cc_fail(cr, "creating a self-signed UM certificate");
-	if ((cr = cc_store_find(s, thumb, &cert)) != CC_OK)
-		return cc_fail(cr, "the new certificate");
-	snprintf(domains, sizeof(domains), "%s%s%s", doms[0], p.ndomains > 1 ? "," : "",
-	         p.ndomains > 1 ? doms[1] : "");
-	{
-		struct cc_field f[] = {
-		        CC_FSTR("service", "UM"),
-		        CC_FSTR("thumbprint", thumb),
-		        CC_FSTR("domains", domains),
-		        CC_FSTR("not_after", cc_time_iso8601(cc_cert_not_after(cert), na)),
-		};
+	p.made_by = MADE_BY;
+	if ((cr = cc_store_select_or_create(s, CC_SVC_UM, c->fqdn, &vo, in_use, create ? &p : NULL,
+	                                    c->log, ch)) != CC_OK)
+		return cc_fail(cr, "choosing the UM certificate");
+	if (ch->how == CC_CHOSE_NONE || ch->how == CC_CHOSE_CREATED) {
+		struct cc_selection *sel = NULL;
 
-		cc_log_event(c->log, CC_LOG_INFO, CC_EV_SELF_SIGNED_CERTIFICATE_CREATED, f, 4);
+		/* Say why each one was not taken (cached CRLs only: this is a report). */
+		vo.offline = true;
+		if (cc_store_select(s, CC_SVC_UM, c->fqdn, &vo, &sel) == CC_OK)
+			for (i = 0; i < cc_selection_rejected_count(sel); i++)
+				cc_log_message(c->log, CC_LOG_INFO,
+				               "certificate %s not used for UM: %s",
+				               cc_cert_thumbprint(cc_selection_rejected(sel, i)),
+				               cc_selection_rejected_reason(sel, i));
+		cc_selection_free(sel);
 	}
+	if (ch->how == CC_CHOSE_KEPT_EXPIRED)
+		cc_log_message(c->log, CC_LOG_WARNING,
+		               "certificate %s has expired and no other certificate is eligible "
+		               "for UM: still serving it (CertificateExpired every day until it "
+		               "is replaced)",
+		               cc_cert_thumbprint(ch->cert));
 	return UM_OK;
 }
 
-/* Selects with the UM rules; *out borrowed from the store, NULL when none is eligible. */
-static enum um_err
-select_um(struct um_certs *c, struct cc_store *s, bool offline, struct cc_cert **out)
+/* Remembers the thumbprint in use, so that a restart keeps an expired one as Exchange does. */
+static void
+save_in_use(struct um_certs *c, struct cc_store *s)
 {
-	struct cc_selection *sel = NULL;
-	struct cc_verify_opts vo;
-	size_t i;
-	enum cc_err cr;
+	const char *k[1] = {"thumbprint"}, *v[1] = {c->thumb};
 
-	*out = NULL;
-	memset(&vo, 0, sizeof(vo));
-	vo.offline = offline;
-	vo.timeout = 5;
-	if ((cr = cc_store_select(s, CC_SVC_UM, c->fqdn, &vo, &sel)) != CC_OK)
-		return cc_fail(cr, "selecting the UM certificate");
-	*out = cc_selection_selected(sel);
-	if (*out == NULL) {
-		for (i = 0; i < cc_selection_rejected_count(sel); i++)
-			cc_log_message(c->log, CC_LOG_INFO, "certificate %s not used for UM: %s",
-			               cc_cert_thumbprint(cc_selection_rejected(sel, i)),
-			               cc_selection_rejected_reason(sel, i));
-	}
-	cc_selection_free(sel);
-	return UM_OK;
+	if (cc_store_state_set(s, STATE_NAME, k, v, 1) != CC_OK)
+		cc_log_message(c->log, CC_LOG_WARNING, "state %s: %s", STATE_NAME, cc_errdetail());
 }
 
 enum um_err
@@ -479,7 +487,8 @@ um_certs_start(const struct um_config *cfg, struct cc_log *log, struct um_metric
 	struct um_certs *c = NULL;
 	struct cc_store *s = NULL;
 	struct cc_cert *cert = NULL;
-	char *shortname = NULL;
+	struct cc_choice ch;
+	char *shortname = NULL, last[CC_THUMB_LEN + 8];
 	enum cc_err cr;
 	enum um_err r = UM_ERR_NOMEM;
 
@@ -511,22 +520,27 @@ um_certs_start(const struct um_config *cfg, struct cc_log *log, struct um_metric
 		r = um_seterr(UM_ERR_IO, "mkdir %s: %s", c->dir, strerror(errno));
 		goto out;
 	}
-	/* At start the CRLs may be fetched: nothing is being served yet. */
-	if ((r = select_um(c, s, false, &cert)) != UM_OK)
-		goto out;
-	if (cert == NULL) {
-		if ((r = create_self_signed(c, s, now)) != UM_OK ||
-		    (r = select_um(c, s, true, &cert)) != UM_OK)
-			goto out;
-		if (cert == NULL) {
-			r = um_seterr(UM_ERR_CERT,
-			              "no certificate is eligible for UM, not even the "
-			              "self-signed one just made (see the lines above)");
-			goto out;
-		}
+	/* The certificate last in use, kept when it has merely expired (choose.h). */
+	if (cc_store_state_get(s, STATE_NAME, "thumbprint", last, sizeof(last)) != CC_OK) {
+		cc_log_message(log, CC_LOG_WARNING, "state %s: %s", STATE_NAME, cc_errdetail());
+		last[0] = '\0';
 	}
+	/* At start the CRLs may be fetched: nothing is being served yet. */
+	if ((r = choose(c, s, false, now, last, true, &ch)) != UM_OK)
+		goto out;
+	cert = ch.cert;
+	if (cert == NULL) {
+		r = um_seterr(UM_ERR_CERT,
+		              "no certificate is eligible for UM (see the lines above)");
+		goto out;
+	}
+	if (*ch.in_use_reason != '\0')
+		cc_log_message(log, CC_LOG_WARNING,
+		               "certificate %s, in use before, is not used: %s", last,
+		               ch.in_use_reason);
 	if ((r = install(c, s, cfg, cert)) != UM_OK)
 		goto out;
+	save_in_use(c, s);
 	log_in_use(c, cert);
 	if (cc_expiry_tick(s, cert, "UM", log, now, NULL) != CC_OK)
 		cc_log_message(log, CC_LOG_WARNING, "expiry clock: %s", cc_errdetail());
@@ -540,83 +554,70 @@ out:
 	return r;
 }
 
-/*
- * A renewal of our own self-signed certificate: the same names and services, a new key, and a
- * validity long enough to leave the renewal window at once (a clone of a short certificate
- * would fall inside it again and be renewed on every check).
- */
-static enum um_err
-renew(struct um_certs *c, struct cc_store *s, const struct cc_cert *old, time_t now)
-{
-	struct cc_new_params p;
-	const char *doms[64];
-	char thumb[CC_THUMB_LEN + 1], old_thumb[CC_THUMB_LEN + 1];
-	size_t i;
-	enum cc_err cr;
-
-	/* Adding the new certificate reloads the store, which frees `old`: keep what we print. */
-	snprintf(old_thumb, sizeof(old_thumb), "%s", cc_cert_thumbprint(old));
-	memset(&p, 0, sizeof(p));
-	for (i = 0; i < cc_cert_domain_count(old) && i < 64; i++)
-		doms[i] = cc_cert_domain(old, i);
-	p.domains = doms;
-	p.ndomains = i;
-	p.services = cc_cert_services(old);
-	p.key_type = CC_KEY_RSA_2048;
-	p.days = 365 + c->renew_days;
-	p.now = now;
-	p.friendly_name = "umd self-signed (renewed)";
-	if ((cr = cc_store_new_self_signed(s, &p, thumb)) != CC_OK)
-		return cc_fail(cr, "renewing the self-signed UM certificate");
-	cc_log_message(c->log, CC_LOG_INFO, "renewed self-signed certificate %s as %s", old_thumb,
-	               thumb);
-	return UM_OK;
-}
-
 enum um_err
 um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 {
 	struct cc_store *s = NULL;
-	struct cc_cert *cert = NULL, *cur = NULL;
-	char old[CC_THUMB_LEN + 1];
+	struct cc_cert *cur = NULL;
+	struct cc_choice ch;
+	char old[CC_THUMB_LEN + 1], renewed_as[CC_THUMB_LEN + 1];
+	const char *why = NULL;
+	bool renewed = false;
 	enum cc_err cr;
 	enum um_err r;
 
+	memcpy(old, c->thumb, sizeof(old));
 	if ((cr = cc_store_open(c->store_path, 0, &s)) != CC_OK) {
 		r = cc_fail(cr, "opening the store");
 		goto out;
 	}
-	if ((r = select_um(c, s, true, &cert)) != UM_OK)
-		goto out;
 	/*
-	 * Automatic renewal of our own self-signed certificate near its end (Exchange left it to
-	 * an administrator, who often forgot). The new one wins the selection below.
+	 * Automatic renewal of umd's own self-signed certificate near its end (Exchange left it to
+	 * an administrator, who often forgot); an administrator's is never touched. The clone
+	 * wins the choice below.
 	 */
-	if (cert != NULL && c->renew_days > 0 && cc_cert_is_self_signed(cert) &&
-	    cc_cert_not_after(cert) - now < (time_t)c->renew_days * 86400) {
-		/* cert belongs to the store, which a renewal reloads: choose again either way. */
-		snprintf(old, sizeof(old), "%s", cc_cert_thumbprint(cert));
-		if ((r = renew(c, s, cert, now)) != UM_OK)
-			cc_log_message(c->log, CC_LOG_WARNING, "renewing %s: %s", old,
-			               um_errdetail());
-		if ((r = select_um(c, s, true, &cert)) != UM_OK)
-			goto out;
-	}
-	if (cert == NULL) {
-		/* Nothing eligible any more: keep serving the one in use, and say so. */
-		cc_log_message(c->log, CC_LOG_WARNING,
-		               "no certificate is eligible for UM now; still serving %s", c->thumb);
-		if (cc_store_find(s, c->thumb, &cur) == CC_OK &&
-		    cc_expiry_tick(s, cur, "UM", c->log, now, NULL) != CC_OK)
+	if ((cr = cc_store_auto_renew(s, c->thumb, MADE_BY, c->renew_days, now, renewed_as,
+	                              &renewed)) != CC_OK &&
+	    cr != CC_ERR_NOT_FOUND)
+		cc_log_message(c->log, CC_LOG_WARNING, "renewing %s: %s", old, cc_errdetail());
+	else if (renewed)
+		cc_log_message(c->log, CC_LOG_INFO, "renewed self-signed certificate %s as %s", old,
+		               renewed_as);
+	/* Cached CRLs only, so the SIP thread never waits on the network. */
+	if ((r = choose(c, s, true, now, c->thumb, false, &ch)) != UM_OK)
+		goto out;
+	if (ch.cert == NULL && cc_store_find(s, c->thumb, &cur) == CC_OK &&
+	    cc_cert_status(cur, now, &why) == CC_STATUS_UNKNOWN) {
+		/*
+		 * Its revocation cannot be checked from the cache (the CRL fetcher, crlfetch.c,
+		 * brings CRLs ahead of need): not known to be bad, so no reason to break the
+		 * gateways that trust it. Revoked, Invalid or Untrusted drop it below.
+		 */
+		cc_log_message(
+		        c->log, CC_LOG_WARNING,
+		        "certificate %s: revocation cannot be checked now (%s); still serving "
+		        "it",
+		        c->thumb, why ? why : "");
+		if (cc_expiry_tick(s, cur, "UM", c->log, now, NULL) != CC_OK)
 			cc_log_message(c->log, CC_LOG_WARNING, "expiry clock: %s", cc_errdetail());
 		r = UM_OK;
 		goto out;
 	}
-	if (strcmp(cc_cert_thumbprint(cert), c->thumb) != 0) {
-		memcpy(old, c->thumb, sizeof(old));
-		if ((r = install(c, s, cfg, cert)) != UM_OK)
+	/* Nothing else: Exchange uses no certificate whose Status is not Valid. Make our own. */
+	if (ch.cert == NULL && (r = choose(c, s, true, now, c->thumb, true, &ch)) != UM_OK)
+		goto out;
+	if (ch.cert == NULL) {
+		r = um_seterr(UM_ERR_CERT, "no certificate is eligible for UM");
+		goto out;
+	}
+	if (strcmp(cc_cert_thumbprint(ch.cert), c->thumb) != 0) {
+		if ((r = install(c, s, cfg, ch.cert)) != UM_OK)
 			goto out;
-		log_changed(c, old, cert);
+		save_in_use(c, s);
+		log_changed(c, old, ch.cert,
+		            *ch.in_use_reason ? ch.in_use_reason
+		            : renewed         ? "renewed"
+		                              : "another certificate ranks first for UM");
 	} else {
 		/* Same certificate: roots and gateway pins may still have changed. */
 		X509_STORE *st = NULL;
@@ -628,7 +629,7 @@ um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 		set_trust(st, names, cfg);
 		sk_X509_pop_free(roots, X509_free);
 	}
-	if (cc_expiry_tick(s, cert, "UM", c->log, now, NULL) != CC_OK)
+	if (cc_expiry_tick(s, ch.cert, "UM", c->log, now, NULL) != CC_OK)
 		cc_log_message(c->log, CC_LOG_WARNING, "expiry clock: %s", cc_errdetail());
 	r = UM_OK;
 out:

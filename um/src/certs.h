@@ -1,8 +1,11 @@
 /*
- * The UM certificate while umd runs: chosen with certcore's UM rules, created self-signed when
- * none is eligible, watched for changes (a renewal, another certificate enabled for UM) and
- * swapped in for new handshakes without touching live connections, renewed automatically when
- * it is self-signed and near its end, and run through the expiry clock.
+ * The UM certificate while umd runs: chosen with certcore's one rule (choose.h: UM's order, else
+ * the certificate in use when it has merely expired, across restarts through state/umd-um.ini,
+ * else a new self-signed one marked made_by umd), watched for changes (a renewal, another
+ * certificate enabled for UM, one in use that became Revoked, Invalid or Untrusted: dropped at
+ * once) and swapped in for new handshakes without touching live connections, renewed
+ * automatically when it is umd's own and near its end (cc_store_auto_renew), and run through
+ * the expiry clock.
  */
 #ifndef UM_CERTS_H
 #define UM_CERTS_H

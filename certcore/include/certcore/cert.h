@@ -22,12 +22,11 @@
 
 enum cc_status {
 	CC_STATUS_VALID,
-	CC_STATUS_UNKNOWN,
+	CC_STATUS_UNKNOWN, /* revocation could not be checked (StatusDetail says why) */
 	CC_STATUS_REVOKED,
 	CC_STATUS_DATE_INVALID,
 	CC_STATUS_UNTRUSTED,
 	CC_STATUS_INVALID,
-	CC_STATUS_REVOCATION_CHECK_FAILURE,
 	CC_STATUS_PENDING_REQUEST
 };
 
@@ -45,6 +44,12 @@ struct cc_meta {
 	unsigned services;         /* enum cc_service mask */
 	bool exportable;           /* PrivateKeyExportable */
 	const char *friendly_name; /* may be NULL */
+	/*
+	 * The daemon that made this self-signed certificate for itself ("umd", "edgesync"), which
+	 * may therefore renew it on its own (cc_store_auto_renew); NULL or "" for any other
+	 * certificate (an administrator's, imported, issued). Kept by renewal and enabling.
+	 */
+	const char *made_by;
 };
 
 struct cc_cert;
@@ -69,7 +74,8 @@ void cc_cert_free(struct cc_cert *c);
 const char *cc_cert_thumbprint(const struct cc_cert *c);
 const char *cc_cert_subject(const struct cc_cert *c); /* RFC 2253 */
 const char *cc_cert_issuer(const struct cc_cert *c);  /* RFC 2253 */
-/* CertificateDomains: subject CN(s) first, then SAN DNS names, without duplicates. */
+/* CertificateDomains: subject CN(s) that are host names first, then SAN DNS names, without
+ * duplicates. A CN such as "Contoso Mail" is not one. */
 size_t cc_cert_domain_count(const struct cc_cert *c);
 const char *cc_cert_domain(const struct cc_cert *c, size_t i);
 time_t cc_cert_not_before(const struct cc_cert *c);
@@ -82,6 +88,7 @@ bool cc_cert_is_self_signed(const struct cc_cert *c); /* issuer == subject and s
 unsigned cc_cert_services(const struct cc_cert *c);
 bool cc_cert_exportable(const struct cc_cert *c);
 const char *cc_cert_friendly_name(const struct cc_cert *c); /* "" when none */
+const char *cc_cert_made_by(const struct cc_cert *c);       /* cc_meta.made_by; "" when none */
 X509 *cc_cert_x509(const struct cc_cert *c);                /* borrowed */
 STACK_OF(X509) * cc_cert_chain(const struct cc_cert *c);    /* borrowed, may be empty */
 EVP_PKEY *cc_cert_key(const struct cc_cert *c);             /* borrowed, NULL when none */
@@ -92,7 +99,7 @@ int cc_cert_validity_days(const struct cc_cert *c);
  * Status at time `now`. Without the trust model (certcore trust issue) this is: Invalid when a
  * self-signed certificate's signature does not verify; DateInvalid outside NotBefore..NotAfter;
  * Valid for a good self-signed certificate; Unknown for a CA-issued one. `reason` (may be NULL)
- * receives static text explaining a non-Valid status.
+ * receives text explaining a non-Valid status (StatusDetail), borrowed from the cc_cert.
  */
 enum cc_status cc_cert_status(const struct cc_cert *c, time_t now, const char **reason);
 enum cc_root_ca_type cc_cert_root_ca_type(const struct cc_cert *c);

@@ -33,7 +33,11 @@ struct cc_new_params {
 	bool exportable;
 	const char *friendly_name; /* NULL: "Microsoft Exchange"-style default "umedge" */
 	time_t now;                /* NotBefore; 0 means time(NULL) */
+	const char *made_by;       /* cc_meta.made_by: the daemon making it for itself; NULL none */
 };
+
+/* The validity of a clone made by cc_store_auto_renew: one year, as Exchange's own. */
+#define CC_AUTO_RENEW_DAYS 365
 
 /* "rsa2048" (or "rsa"), "rsa1024", "rsa4096", "ec256"/"p-256", "ec384"/"p-384". */
 enum cc_err cc_key_type_parse(const char *s, enum cc_key_type *out) CC_WUR;
@@ -60,6 +64,31 @@ enum cc_err cc_store_new_self_signed(struct cc_store *s, const struct cc_new_par
  */
 enum cc_err cc_store_renew(struct cc_store *s, const char *thumb, time_t now,
                            char thumb_out[CC_THUMB_LEN + 1]) CC_WUR;
+
+/* What a clone may change (cc_store_clone); zero values keep the original's. */
+struct cc_clone_params {
+	time_t now;        /* NotBefore; 0: time(NULL) */
+	int days;          /* 0: the original's validity length */
+	unsigned services; /* 0: the original's services; else these (New-ExchangeCertificate
+	                      -Services on a piped certificate) */
+};
+
+/* cc_store_renew with what `p` changes (NULL: nothing). The made_by marker is kept. */
+enum cc_err cc_store_clone(struct cc_store *s, const char *thumb, const struct cc_clone_params *p,
+                           char thumb_out[CC_THUMB_LEN + 1]) CC_WUR;
+
+/*
+ * Automatic renewal of a daemon's own certificate, one rule for every daemon: when `thumb` is
+ * self-signed, marked made_by `who` (an administrator's self-signed certificate never is) and
+ * at `now` within `window_days` of its NotAfter or past it, it is cloned (cc_store_clone: a new
+ * key of the same type, the same subject, domains, services and marker) for
+ * CC_AUTO_RENEW_DAYS from `now`. *renewed says whether it was; thumb_out (may be NULL) then
+ * receives the clone's thumbprint. window_days 0 never renews. CC_ERR_NOT_FOUND without `thumb`.
+ * The store reloads when a clone is added: certificates borrowed from it before are gone.
+ */
+enum cc_err cc_store_auto_renew(struct cc_store *s, const char *thumb, const char *who,
+                                int window_days, time_t now, char thumb_out[CC_THUMB_LEN + 1],
+                                bool *renewed) CC_WUR;
 
 /*
  * Parses an X.500 subject as Exchange takes it ("c=us,o=contoso corp,cn=mail.contoso.com",

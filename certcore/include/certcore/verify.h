@@ -2,20 +2,22 @@
  * Status of a certificate (DESIGN.md): computed afresh from the certificate, its chain, the
  * trusted roots, the CRLs and the clock each time cc_store_verify() is called — never cached.
  *
- *   Valid; DateInvalid (expired or not yet valid anywhere in the chain); Untrusted (the chain
- *   does not end in a trusted root, and it is not self-signed); Revoked; RevocationCheckFailure
- *   (a CRL needed could not be had, or is stale); Invalid (bad signature, broken chain,
- *   unusable key).
+ *   Valid; DateInvalid (expired or not yet valid anywhere in the chain); Untrusted (the leaf's
+ *   chain does not end in a trusted root, and it is not self-signed); Revoked (the leaf
+ *   itself); Unknown (revocation could not be checked: a CRL needed could not be had, or is
+ *   stale, as Exchange 2007 said it); Invalid (bad signature, broken chain, unusable key, or
+ *   a revoked, invalid or explicitly untrusted certificate further up the path).
  *
  * When several apply, the most serious wins, in that order: Invalid, Revoked, Untrusted,
- * DateInvalid, RevocationCheckFailure. OpenSSL's own reason is kept for each certificate.
+ * DateInvalid, Unknown. The precise reason (StatusDetail: OpenSSL's own reason and the
+ * certificate it concerns, or which CRL could not be had) is kept for each certificate.
  *
  * Revocation: every certificate of the chain but the root is checked against a CRL from its
  * issuer. CRLs come from the store's crl/ folder (files an administrator put there, and the
  * cache of fetched ones, crl/fetched-SHA1(URL).crl), used while fresh (before nextUpdate);
  * missing or stale ones are fetched from the certificate's CRL distribution points over HTTP
  * (X509_CRL_load_http, or OSSL_HTTP_get through a proxy) or LDAP (libldap), with a timeout.
- * OpenSSL never fetches CRLs by itself; a CRL that cannot be had makes RevocationCheckFailure.
+ * OpenSSL never fetches CRLs by itself; a CRL that cannot be had makes Unknown.
  */
 #ifndef CERTCORE_VERIFY_H
 #define CERTCORE_VERIFY_H
