@@ -17,6 +17,8 @@ static const char *const messages[UM_ERR__MAX] = {
         [UM_ERR_SPOOL] = "voice message spool failed",
         [UM_ERR_MEDIA] = "media failed",
         [UM_ERR_BUSY] = "no room for another call",
+        [UM_ERR_DIRECTORY] = "recipient directory unavailable",
+        [UM_ERR_NO_RECIPIENT] = "no recipient",
 };
 
 static _Thread_local char detail[1024];
