@@ -1,18 +1,22 @@
 /* Who gets a voice message: the called number mapped to a mailbox address (recipient.h). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ldap.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/url.h>
 
@@ -37,6 +41,21 @@ struct um_recipients {
 	int timeout;
 	LDAP *ld; /* the kept connection, bound; NULL until needed and after a failure */
 	unsigned connects;
+	/*
+	 * The handshake's deadline. libldap 2.5 with GnuTLS does not keep LDAP_OPT_NETWORK_TIMEOUT
+	 * during the TLS handshake of ldaps://: a server that takes the TCP connection and then
+	 * says nothing (a hung slapd) makes it read a non-blocking socket in a loop, for good, at
+	 * full CPU (seen with strace: read() = EAGAIN, no poll). A watchdog thread shuts the socket
+	 * down at the deadline; libldap hands over the socket through a connect callback
+	 * (LDAP_OPT_CONNECT_CB). `mu` guards `fd`, `done` and `fired`.
+	 */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int fd;                   /* the socket being connected; -1 when none */
+	bool done;                /* the handshake is over: the watchdog leaves */
+	bool fired;               /* the deadline passed and the socket was shut down */
+	struct timespec deadline; /* CLOCK_MONOTONIC */
+	struct ldap_conncb cb;    /* lives as long as the handles it is set on */
 };
 
 static void setwhy(char *why, size_t whylen, const char *fmt, ...)
@@ -463,6 +482,8 @@ um_recipients_free(struct um_recipients *r)
 	free(r->password_file);
 	free(r->fallback);
 	free(r->store);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
 	free(r);
 }
 
@@ -470,6 +491,27 @@ unsigned
 um_recipients_connects(const struct um_recipients *r)
 {
 	return r->connects;
+}
+
+static enum um_err
+watch_init(struct um_recipients *r)
+{
+	pthread_condattr_t ca;
+
+	r->fd = -1;
+	if (pthread_condattr_init(&ca) != 0)
+		return um_seterr(UM_ERR_NOMEM, "condition attributes");
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&r->cv, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		return um_seterr(UM_ERR_NOMEM, "condition variable");
+	}
+	pthread_condattr_destroy(&ca);
+	if (pthread_mutex_init(&r->mu, NULL) != 0) {
+		pthread_cond_destroy(&r->cv);
+		return um_seterr(UM_ERR_NOMEM, "mutex");
+	}
+	return UM_OK;
 }
 
 static bool
@@ -569,8 +611,17 @@ um_recipients_new(const struct um_recipient_conf *conf, struct um_recipients **o
 	*out = NULL;
 	if (conf == NULL)
 		return um_seterr(UM_ERR_INVAL, "no recipient configuration");
-	if ((r = calloc(1, sizeof(*r))) == NULL || !dup_opt(conf->recipient, &r->recipient) ||
-	    !dup_opt(conf->directory_url, &r->url) || !dup_opt(conf->directory_base, &r->base) ||
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		e = um_seterr(UM_ERR_NOMEM, "recipient configuration");
+		goto out;
+	}
+	if ((e = watch_init(r)) != UM_OK) {
+		free(r);
+		r = NULL;
+		goto out;
+	}
+	if (!dup_opt(conf->recipient, &r->recipient) || !dup_opt(conf->directory_url, &r->url) ||
+	    !dup_opt(conf->directory_base, &r->base) ||
 	    !dup_opt(set(conf->directory_filter) ? conf->directory_filter : UM_RECIPIENT_FILTER,
 	             &r->filter) ||
 	    !dup_opt(conf->directory_bind_dn, &r->bind_dn) ||
@@ -772,6 +823,180 @@ out:
 	return e;
 }
 
+/* libldap's connect callback: the socket of the connection being made (for the watchdog). */
+static int
+conn_added(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr, struct ldap_conncb *ctx)
+{
+	struct um_recipients *r = ctx->lc_arg;
+	ber_socket_t fd = -1;
+
+	(void)ld;
+	(void)srv;
+	(void)addr;
+	if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) != 1)
+		fd = -1;
+	pthread_mutex_lock(&r->mu);
+	r->fd = fd;
+	pthread_mutex_unlock(&r->mu);
+	return 0;
+}
+
+static void
+conn_deleted(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
+{
+	struct um_recipients *r = ctx->lc_arg;
+
+	(void)ld;
+	(void)sb;
+	pthread_mutex_lock(&r->mu);
+	r->fd = -1;
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* The watchdog: at the deadline, unless the handshake is over, shuts the socket down (libldap
+ * then reads the end of the stream and fails the handshake). */
+static void *
+watch(void *arg)
+{
+	struct um_recipients *r = arg;
+
+	pthread_mutex_lock(&r->mu);
+	while (!r->done) {
+		if (pthread_cond_timedwait(&r->cv, &r->mu, &r->deadline) == ETIMEDOUT) {
+			if (!r->done && r->fd >= 0) {
+				shutdown(r->fd, SHUT_RDWR);
+				r->fired = true;
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/*
+ * ldap_connect (ldaps://) or StartTLS (ldap://) under the watchdog; *rc is libldap's answer.
+ * UM_ERR_DIRECTORY when the deadline passed.
+ */
+static enum um_err
+handshake(struct um_recipients *r, LDAP *ld, int *rc)
+{
+	pthread_t watcher;
+	int err;
+
+	r->cb.lc_add = conn_added;
+	r->cb.lc_del = conn_deleted;
+	r->cb.lc_arg = r;
+	if (ldap_set_option(ld, LDAP_OPT_CONNECT_CB, &r->cb) != LDAP_OPT_SUCCESS)
+		return um_seterr(UM_ERR_DIRECTORY, "%s: libldap refused the connect callback",
+		                 r->url);
+	pthread_mutex_lock(&r->mu);
+	r->done = false;
+	r->fired = false;
+	clock_gettime(CLOCK_MONOTONIC, &r->deadline);
+	r->deadline.tv_sec += r->timeout;
+	pthread_mutex_unlock(&r->mu);
+	if ((err = pthread_create(&watcher, NULL, watch, r)) != 0)
+		return um_seterr(UM_ERR_DIRECTORY, "%s: watchdog thread: %s", r->url,
+		                 strerror(err));
+	*rc = r->starttls ? ldap_start_tls_s(ld, NULL, NULL) : ldap_connect(ld);
+	pthread_mutex_lock(&r->mu);
+	r->done = true;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(watcher, NULL);
+	if (r->fired)
+		return um_seterr(UM_ERR_DIRECTORY,
+		                 "%s: Timed out: no TLS handshake%s within %d s (the socket was "
+		                 "shut down)",
+		                 r->url, r->starttls ? " after StartTLS" : "", r->timeout);
+	return UM_OK;
+}
+
+/*
+ * After a handshake libldap failed: why, in OpenSSL's words. libldap 2.5 with GnuTLS keeps no
+ * reason for a certificate it refused ("Can't contact LDAP server" and nothing more), so a
+ * second handshake that takes any certificate, and is never bound, reads the one presented
+ * (LDAP_OPT_X_TLS_PEERCERT, as edgesync's pin probe does); it is checked against the same
+ * roots (X509_verify_cert: the leaf only, as libldap gives no chain) and the URL's host
+ * (X509_check_host, X509_check_ip_asc). The reason is appended to the thread's detail.
+ */
+static void
+why_refused(struct um_recipients *r)
+{
+	LDAP *ld = NULL;
+	LDAPURLDesc *u = NULL;
+	struct berval der = {0, NULL};
+	struct cc_store *s = NULL;
+	struct cc_trust *t = NULL;
+	X509_STORE *st = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	X509 *x = NULL;
+	const unsigned char *p;
+	char before[1024], why[256] = "", subject[256] = "", issuer[256] = "";
+	int v = LDAP_VERSION3, req = LDAP_OPT_X_TLS_ALLOW, zero = 0, rc = LDAP_OTHER;
+	struct timeval tv = {r->timeout, 0};
+
+	snprintf(before, sizeof(before), "%s", um_errdetail());
+	if (ldap_initialize(&ld, r->url) != LDAP_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &req) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero) != LDAP_OPT_SUCCESS ||
+	    handshake(r, ld, &rc) != UM_OK || rc != LDAP_SUCCESS)
+		goto out; /* not even this: the first reason stands */
+	if (ldap_get_option(ld, LDAP_OPT_X_TLS_PEERCERT, &der) != LDAP_OPT_SUCCESS ||
+	    der.bv_val == NULL) {
+		snprintf(why, sizeof(why), "the server presented no certificate");
+		goto out;
+	}
+	p = (const unsigned char *)der.bv_val;
+	if ((x = d2i_X509(NULL, &p, (long)der.bv_len)) == NULL) {
+		snprintf(why, sizeof(why), "its certificate does not parse");
+		goto out;
+	}
+	X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
+	X509_NAME_oneline(X509_get_issuer_name(x), issuer, sizeof(issuer));
+	if (cc_store_open(r->store, 0, &s) != CC_OK || cc_trust_load(s, NULL, &t) != CC_OK ||
+	    cc_trust_x509_store(t, &st) != CC_OK || (ctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(ctx, st, x, NULL) != 1)
+		goto out;
+	if (X509_verify_cert(ctx) != 1) {
+		snprintf(why, sizeof(why), "its certificate %s (issuer %s) does not verify: %s",
+		         subject, issuer,
+		         X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		goto out;
+	}
+	if (ldap_url_parse(r->url, &u) == LDAP_URL_SUCCESS && set(u->lud_host) &&
+	    X509_check_host(x, u->lud_host, 0, 0, NULL) != 1 &&
+	    X509_check_ip_asc(x, u->lud_host, 0) != 1)
+		snprintf(why, sizeof(why), "its certificate %s does not name %s", subject,
+		         u->lud_host);
+out:
+	if (why[0] != '\0') {
+		char raw[1536], shown[1024];
+
+		snprintf(raw, sizeof(raw), "%s: %s", before, why);
+		printable(raw, strlen(raw), shown, sizeof(shown));
+		(void)um_seterr(UM_ERR_DIRECTORY, "%s", shown);
+	} else {
+		(void)um_seterr(UM_ERR_DIRECTORY, "%s", before);
+	}
+	if (u != NULL)
+		ldap_free_urldesc(u);
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	X509_free(x);
+	cc_trust_free(t);
+	cc_store_free(s);
+	ber_memfree(der.bv_val);
+	/* never bound: closed without an Unbind request */
+	if (ld != NULL)
+		ldap_destroy(ld);
+	ERR_clear_error();
+}
+
 /* Connects (TLS verified against the store's roots and the URL's host) and binds. */
 static enum um_err
 dir_connect(struct um_recipients *r)
@@ -799,7 +1024,6 @@ dir_connect(struct um_recipients *r)
 	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
-	    ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &req) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &min) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, cafile) != LDAP_OPT_SUCCESS) {
@@ -813,9 +1037,12 @@ dir_connect(struct um_recipients *r)
 	}
 	close(fd);
 	fd = -1;
-	rc = r->starttls ? ldap_start_tls_s(ld, NULL, NULL) : ldap_connect(ld);
+	if ((e = handshake(r, ld, &rc)) != UM_OK)
+		goto out;
 	if (rc != LDAP_SUCCESS) {
 		e = ldap_fail(ld, rc, "%s%s", r->url, r->starttls ? " (StartTLS)" : "");
+		if (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR)
+			why_refused(r);
 		goto out;
 	}
 	if (r->bind_dn != NULL) {
