@@ -933,7 +933,7 @@ why_refused(struct um_recipients *r)
 	X509_STORE_CTX *ctx = NULL;
 	X509 *x = NULL;
 	const unsigned char *p;
-	char before[1024], why[256] = "", subject[256] = "", issuer[256] = "";
+	char before[1024], why[1024] = "", subject[256] = "", issuer[256] = "";
 	int v = LDAP_VERSION3, req = LDAP_OPT_X_TLS_ALLOW, zero = 0, rc = LDAP_OTHER;
 	struct timeval tv = {r->timeout, 0};
 
@@ -975,7 +975,7 @@ why_refused(struct um_recipients *r)
 		         u->lud_host);
 out:
 	if (why[0] != '\0') {
-		char raw[1536], shown[1024];
+		char raw[2100], shown[1024];
 
 		snprintf(raw, sizeof(raw), "%s: %s", before, why);
 		printable(raw, strlen(raw), shown, sizeof(shown));
