@@ -6,7 +6,7 @@
 #   tests/fuzz/make_corpus.sh crl sip    (replaces only these, leaving the others' seeds as they are)
 set -eu
 cd "$(dirname "$0")"
-ALL="cert x500 import crl meta config sdp sip subscription wav"
+ALL="cert x500 import crl meta config sdp sip subscription wav recipient"
 TARGETS=${*:-$ALL}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -198,6 +198,17 @@ for name, data in seeds.items():
 PY
 
 chmod 644 "$C"/*/*
+# --- recipients: called URIs, mail values from a directory, templates (fuzz_recipient) ------------
+printf 'sip:1001@um1.example.test' | put recipient/called
+printf 'tel:+14255550100;phone-context=+1425' | put recipient/tel
+printf 'sip:10%%0D%%0A01@um1.example.test' | put recipient/escaped-crlf
+printf 'sip:1001)(mail=*@um1.example.test' | put recipient/injection
+printf 'alice@example.test' | put recipient/mail
+printf 'dave@example.test\r\nRCPT TO:<mallory@evil.test>' | put recipient/mail-crlf
+printf 'alice@example.test\0evil' | put recipient/mail-nul
+printf '"a b"@[127.0.0.1]' | put recipient/mail-quoted
+printf '%%u.vm@example.test%%%%' | put recipient/template
+
 for t in $TARGETS; do
 	[ -d "$C/$t" ] || { echo "make_corpus: no target $t (targets: $ALL)" >&2; exit 2; }
 	rm -rf "corpus/$t"

@@ -27,8 +27,10 @@
 # power cut, and with it a write costs ~0.3 ms instead of the disk's ~3 ms); slapd stopped with
 # SIGTERM still writes everything out.
 #
-# Variables: SLAPD_SCHEMA_DIR (default: edgesync/schema of this tree); SLAPD_DETACH=1 starts
-# each slapd in a session of its own (scripts/demo-edgesync leaves them running);
+# Variables: SLAPD_LISTEN_EXTRA (more URLs for slapd -h, kept for restarts: e.g. a plain
+# ldap://127.0.0.1:PORT for StartTLS); SLAPD_SCHEMA_DIR (default: edgesync/schema of this
+# tree); SLAPD_DETACH=1 starts each slapd in a session of its own (scripts/demo-edgesync leaves
+# them running);
 # SLAPD_LOGLEVEL (default stats; "none" keeps the benchmark's servers from logging every
 # write); SLAPD_DB_MAXSIZE (bytes, default 256 MiB) for large directories.
 SLAPD_LOGLEVEL=${SLAPD_LOGLEVEL:-stats}
@@ -183,6 +185,7 @@ slapd_start() { # NAME ROLE SUFFIX STORE THUMB [PORT]
 	fi
 	echo "$role" >"$d/role"
 	echo "$SLAPD_LOGLEVEL" >"$d/loglevel"
+	echo "${SLAPD_LISTEN_EXTRA:-}" >"$d/listen_extra"
 	echo "$suffix" >"$d/suffix"
 	case " $SLAPD_NAMES " in *" $name "*) ;; *) SLAPD_NAMES="$SLAPD_NAMES $name" ;; esac
 	case " ${cleanup_hooks:-} " in *" slapd_stop_all "*) ;; *) cleanup_hooks="${cleanup_hooks:-} slapd_stop_all" ;; esac
@@ -191,7 +194,7 @@ slapd_start() { # NAME ROLE SUFFIX STORE THUMB [PORT]
 
 # Starts the configured server NAME and waits until it answers on both listeners.
 slapd_run() {
-	local name=$1 d port ldapi level
+	local name=$1 d port ldapi level extra
 	d=$(slapd_dir "$name")
 	port=$(slapd_port "$name")
 	ldapi=$(slapd_ldapi "$name")
@@ -200,7 +203,8 @@ slapd_run() {
 	# write the access lines (BIND, ADD, ...) to the log through stderr (-d none: foreground,
 	# nothing logged).
 	# SLAPD_DETACH=1 (the demo): a session of its own, so it outlives the shell that started it.
-	${SLAPD_DETACH:+setsid} slapd -d "$level" -h "ldaps://127.0.0.1:$port $ldapi" -F "$d/slapd.d" \
+	extra=$(cat "$d/listen_extra" 2>/dev/null || true)
+	${SLAPD_DETACH:+setsid} slapd -d "$level" -h "ldaps://127.0.0.1:$port $ldapi${extra:+ $extra}" -F "$d/slapd.d" \
 		>>"$d/slapd.log" 2>&1 &
 	echo $! >"$d/pid"
 	# SLAPD_NOWAIT=1: the caller polls for what it needs (the benchmark times the start)

@@ -19,6 +19,8 @@ static const char *const messages[UM_ERR__MAX] = {
         [UM_ERR_BUSY] = "no room for another call",
         [UM_ERR_NOTFOUND] = "not found",
         [UM_ERR_SMTP] = "SMTP submission failed",
+        [UM_ERR_DIRECTORY] = "recipient directory unavailable",
+        [UM_ERR_NO_RECIPIENT] = "no recipient",
 };
 
 static _Thread_local char detail[1024];

@@ -6,19 +6,21 @@
 
 enum um_err {
 	UM_OK = 0,
-	UM_ERR_NOMEM,    /* out of memory */
-	UM_ERR_INVAL,    /* invalid argument */
-	UM_ERR_IO,       /* system call failed */
-	UM_ERR_CONFIG,   /* configuration error */
-	UM_ERR_TLS,      /* TLS set-up failed */
-	UM_ERR_SIP,      /* SIP stack failed */
-	UM_ERR_CERT,     /* no usable certificate */
-	UM_ERR_AUDIO,    /* audio file refused */
-	UM_ERR_SPOOL,    /* voice message spool failed */
-	UM_ERR_MEDIA,    /* media (RTP, SRTP) failed */
-	UM_ERR_BUSY,     /* no room for another call */
-	UM_ERR_NOTFOUND, /* no such message */
-	UM_ERR_SMTP,     /* SMTP submission failed */
+	UM_ERR_NOMEM,        /* out of memory */
+	UM_ERR_INVAL,        /* invalid argument */
+	UM_ERR_IO,           /* system call failed */
+	UM_ERR_CONFIG,       /* configuration error */
+	UM_ERR_TLS,          /* TLS set-up failed */
+	UM_ERR_SIP,          /* SIP stack failed */
+	UM_ERR_CERT,         /* no usable certificate */
+	UM_ERR_AUDIO,        /* audio file refused */
+	UM_ERR_SPOOL,        /* voice message spool failed */
+	UM_ERR_MEDIA,        /* media (RTP, SRTP) failed */
+	UM_ERR_BUSY,         /* no room for another call */
+	UM_ERR_DIRECTORY,    /* the recipient directory could not be asked: temporary */
+	UM_ERR_NO_RECIPIENT, /* a number maps to no one and there is no fallback: permanent */
+	UM_ERR_NOTFOUND,     /* no such message */
+	UM_ERR_SMTP,         /* SMTP submission failed */
 	UM_ERR__MAX
 };
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "voicemail/message.h"
+#include "voicemail/recipient.h"
 
 #define SUBJECT_CALLER_MAX 64
 
@@ -17,27 +18,20 @@ um_message_id(const char *id, const char *fqdn, char *buf, size_t len)
 bool
 um_message_uri_user(const char *uri, char *buf, size_t len)
 {
-	const char *p, *end;
-	size_t n;
+	char inner[512];
+	const char *lt, *gt;
 
 	if (uri == NULL)
 		return false;
-	/* A name-addr ("Alice" <sip:...>) as well as a bare URI. */
-	if ((p = strchr(uri, '<')) != NULL)
-		uri = p + 1;
-	if (strncasecmp(uri, "sips:", 5) == 0)
-		uri += 5;
-	else if (strncasecmp(uri, "sip:", 4) == 0 || strncasecmp(uri, "tel:", 4) == 0)
-		uri += 4;
-	else
-		return false;
-	end = uri + strcspn(uri, "@;>?:");
-	n = (size_t)(end - uri);
-	if (n == 0 || n >= len)
-		return false;
-	memcpy(buf, uri, n);
-	buf[n] = '\0';
-	return true;
+	/* A name-addr ("Alice" <sip:...>): the URI between the angle brackets. */
+	if ((lt = strchr(uri, '<')) != NULL) {
+		if ((gt = strchr(lt, '>')) == NULL || (size_t)(gt - lt - 1) >= sizeof(inner))
+			return false;
+		memcpy(inner, lt + 1, (size_t)(gt - lt - 1));
+		inner[gt - lt - 1] = '\0';
+		uri = inner;
+	}
+	return um_recipient_user_part(uri, buf, len, NULL, 0);
 }
 
 /* Printable ASCII of `s` (at most `max` bytes), others as '?'; quotes and backslashes dropped. */

@@ -29,7 +29,8 @@ char *um_message_text(const struct um_qmsg *m);
 /* The Message-ID of a spool message: "<ID@FQDN>" into buf (at least 320 bytes). */
 void um_message_id(const char *id, const char *fqdn, char *buf, size_t len);
 
-/* The user part of a SIP or tel URI ("sip:1001@host;x" -> "1001"); false when there is none. */
+/* The user part of a URI or name-addr ("\"A\" <sip:1001@host;x>" -> "1001"), as the recipient
+ * lookup reads it (um_recipient_user_part); false when there is none. */
 bool um_message_uri_user(const char *uri, char *buf, size_t len);
 
 /* Where in the SMTP dialogue a reply came. */

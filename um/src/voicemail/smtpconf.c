@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "voicemail/recipient.h"
 #include "voicemail/smtpconf.h"
 
 struct um_smtp_config *
@@ -45,24 +46,6 @@ um_smtp_config_free(struct um_smtp_config *s)
 	free(s->directory_password_file);
 	free(s->fallback_recipient);
 	free(s);
-}
-
-bool
-um_smtp_address_ok(const char *a)
-{
-	const char *at = strrchr(a, '@');
-	size_t n = strlen(a), i;
-
-	if (n == 0 || n > UM_SMTP_ADDRESS_MAX || at == NULL || at == a || at[1] == '\0')
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)a[i];
-
-		/* No controls, spaces or characters that would need quoting in a path. */
-		if (ch <= ' ' || ch >= 0x7f || strchr("<>()[]\\,;:\"", ch) != NULL)
-			return false;
-	}
-	return strchr(a, '@') == at && at[1] != '.' && a[n - 1] != '.';
 }
 
 static bool
@@ -159,7 +142,7 @@ um_smtp_config_key(struct um_smtp_config *s, const char *name, const char *v, ch
 	if (strcmp(name, "sent_retention_days") == 0)
 		return days(name, v, 0, &s->sent_retention_days, err, errlen);
 	if (strcmp(name, "from") == 0 || strcmp(name, "fallback_recipient") == 0) {
-		if (*v != '\0' && !um_smtp_address_ok(v)) {
+		if (*v != '\0' && !um_recipient_address_valid(v, strlen(v), NULL, 0)) {
 			snprintf(err, errlen, "%s \"%s\" is not a mail address (local@domain)",
 			         name, v);
 			return -1;

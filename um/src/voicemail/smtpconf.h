@@ -11,8 +11,6 @@
 
 #include <openssl/x509.h>
 
-#define UM_SMTP_ADDRESS_MAX 254 /* RFC 5321 section 4.5.3.1.3, a path less its brackets */
-
 struct um_smtp_config {
 	char *smarthost_host; /* the hub's address or name, and port (default 25) */
 	int smarthost_port;
@@ -47,9 +45,5 @@ int um_smtp_config_key(struct um_smtp_config *s, const char *name, const char *v
  */
 size_t um_smtp_config_check(struct um_smtp_config *s, void (*add)(void *arg, const char *msg),
                             void *arg);
-
-/* True when `a` is an address umd accepts as From or recipient: local@domain, no spaces,
- * controls, quotes or angle brackets, at most UM_SMTP_ADDRESS_MAX bytes. */
-bool um_smtp_address_ok(const char *a);
 
 #endif

@@ -18,6 +18,7 @@
 #include "certcore/events.h"
 #include "voicemail/message.h"
 #include "voicemail/queue.h"
+#include "voicemail/recipient.h"
 #include "voicemail/submit.h"
 
 #define PURGE_EVERY  3600 /* seconds between two passes over sent/ */
@@ -33,6 +34,7 @@ struct um_submit {
 	struct cc_log *log;
 	struct um_metrics *metrics;
 	struct um_queue *q;
+	struct um_recipients *rcpt; /* the thread's: one libldap handle */
 	pthread_t thread;
 	bool started;
 	int wakefd, inofd;
@@ -102,77 +104,6 @@ copy_smtp(const struct um_smtp_config *a)
 	if (a->hub_pin != NULL && X509_up_ref(a->hub_pin))
 		b->hub_pin = a->hub_pin;
 	return b;
-}
-
-/* ---- the recipient ---- */
-
-/*
- * The address for the called number: the template with %u replaced (%% a percent). A user part
- * that is not safe in an address maps to no one: the fallback, said in *why.
- */
-static bool
-resolve(struct um_submit *s, const struct um_qmsg *m, char *out, size_t len, char *why, size_t wlen,
-        enum um_smtp_reason *reason)
-{
-	char user[128], addr[UM_SMTP_ADDRESS_MAX + 2];
-	const char *t;
-	size_t o = 0, i;
-	bool ok = true;
-
-	*why = '\0';
-	if (!um_message_uri_user(m->to, user, sizeof(user))) {
-		snprintf(why, wlen, "the called party \"%s\" has no user part",
-		         m->to != NULL ? m->to : "(none)");
-		ok = false;
-	}
-	for (i = 0; ok && user[i] != '\0'; i++) {
-		char c = user[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '+' || c == '-')) {
-			snprintf(why, wlen, "the called user \"%s\" is not safe in an address",
-			         user);
-			ok = false;
-		}
-	}
-	for (t = s->smtp->recipient; ok && t != NULL && *t != '\0'; t++) {
-		const char *piece = NULL;
-		char one[2] = {*t, '\0'};
-
-		if (t[0] == '%' && t[1] == 'u') {
-			piece = user;
-			t++;
-		} else if (t[0] == '%' && t[1] == '%') {
-			piece = "%";
-			t++;
-		} else {
-			piece = one;
-		}
-		if (o + strlen(piece) >= sizeof(addr)) {
-			snprintf(why, wlen, "the address for \"%s\" is too long", user);
-			ok = false;
-			break;
-		}
-		memcpy(addr + o, piece, strlen(piece));
-		o += strlen(piece);
-	}
-	addr[o] = '\0';
-	if (ok && !um_smtp_address_ok(addr)) {
-		snprintf(why, wlen, "\"%s\" is not a mail address", addr);
-		ok = false;
-	}
-	if (ok) {
-		snprintf(out, len, "%s", addr);
-		return true;
-	}
-	if (s->smtp->fallback_recipient == NULL) {
-		*reason = UM_SR_NO_RECIPIENT;
-		return false;
-	}
-	cc_log_message(s->log, CC_LOG_WARNING, "message %s: %s; to the fallback %s", m->id, why,
-	               s->smtp->fallback_recipient);
-	snprintf(out, len, "%s", s->smtp->fallback_recipient);
-	return true;
 }
 
 /* ---- libcurl ---- */
@@ -286,6 +217,22 @@ classify(struct um_submit *s, CURLcode rc, struct attempt *a)
 
 	a->permanent = false;
 	a->hub_down = false;
+	if (s->pin_mismatch) {
+		/* Our verify callback refused the hub's certificate, whatever libcurl calls it. */
+		char pin[64] = "";
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int n = 0, i;
+
+		if (X509_digest(s->smtp->hub_pin, EVP_sha1(), md, &n) == 1)
+			for (i = 0; i < n && 2 * i + 2 < sizeof(pin); i++)
+				snprintf(pin + 2 * i, 3, "%02X", md[i]);
+		a->reason = UM_SR_HUB;
+		a->hub_down = true;
+		snprintf(a->error, sizeof(a->error),
+		         "the hub's certificate %s is not the pinned one %s (%s)", s->peer_thumb,
+		         pin, s->smtp->hub_certificate);
+		return;
+	}
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
@@ -305,7 +252,7 @@ classify(struct um_submit *s, CURLcode rc, struct attempt *a)
 		a->reason = UM_SR_HUB;
 		a->hub_down = true;
 		snprintf(a->error, sizeof(a->error), "the hub's certificate (for %s): %s",
-		         s->smtp->hub_fqdn, detail);
+		         s->smtp->hub_fqdn ? s->smtp->hub_fqdn : s->smtp->smarthost_host, detail);
 		return;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CERTPROBLEM:
@@ -313,20 +260,8 @@ classify(struct um_submit *s, CURLcode rc, struct attempt *a)
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
 		a->hub_down = true;
-		if (s->pin_mismatch) {
-			char pin[64] = "";
-			unsigned char md[EVP_MAX_MD_SIZE];
-			unsigned int n = 0, i;
-
-			if (X509_digest(s->smtp->hub_pin, EVP_sha1(), md, &n) == 1)
-				for (i = 0; i < n && 2 * i + 2 < sizeof(pin); i++)
-					snprintf(pin + 2 * i, 3, "%02X", md[i]);
-			a->reason = UM_SR_HUB;
-			snprintf(a->error, sizeof(a->error),
-			         "the hub's certificate %s is not the pinned one %s (%s)",
-			         s->peer_thumb, pin, s->smtp->hub_certificate);
-		} else if (strstr(detail, "certificate verify failed") != NULL ||
-		           strstr(detail, "SSL certificate problem") != NULL) {
+		if (strstr(detail, "certificate verify failed") != NULL ||
+		    strstr(detail, "SSL certificate problem") != NULL) {
 			a->reason = UM_SR_HUB;
 			snprintf(a->error, sizeof(a->error), "the hub's certificate: %s", detail);
 		} else {
@@ -369,8 +304,8 @@ send_one(struct um_submit *s, const struct um_qmsg *m, const char *rcpt, const c
 	struct curl_slist *rcpts = NULL, *hdrs = NULL, *n;
 	curl_mime *mime = NULL;
 	curl_mimepart *part;
-	char **lines = NULL, *text = NULL, path[PATH_MAX], from[UM_SMTP_ADDRESS_MAX + 3],
-	     to[UM_SMTP_ADDRESS_MAX + 3], fname[UM_SPOOL_ID_MAX + 16];
+	char **lines = NULL, *text = NULL, path[PATH_MAX], from[UM_RECIPIENT_ADDRESS_MAX + 3],
+	     to[UM_RECIPIENT_ADDRESS_MAX + 3], fname[UM_SPOOL_ID_MAX + 16];
 	size_t nlines = 0, i;
 	CURLcode rc;
 
@@ -617,20 +552,38 @@ static bool
 attempt_one(struct um_submit *s, struct um_qmsg *m, time_t now, struct attempt *hub_down)
 {
 	struct attempt a;
-	char rcpt[UM_SMTP_ADDRESS_MAX + 1], why[400], msgid[320];
-	enum um_smtp_reason reason = UM_SR_OTHER;
+	struct um_recipient who;
+	char rcpt[UM_RECIPIENT_ADDRESS_MAX + 1], msgid[320];
 
 	if (m->wav_missing) {
 		to_failed(s, m, UM_SR_SPOOL, "the message's audio (ID.wav) is missing");
 		return true;
 	}
-	if (!resolve(s, m, rcpt, sizeof(rcpt), why, sizeof(why), &reason)) {
-		char e[600];
-
-		snprintf(e, sizeof(e), "no recipient: %s, and no fallback_recipient", why);
-		to_failed(s, m, reason, e);
+	switch (um_recipients_lookup(s->rcpt, m->to, &who)) {
+	case UM_OK:
+		break;
+	case UM_ERR_NO_RECIPIENT:
+		to_failed(s, m, UM_SR_NO_RECIPIENT, um_errdetail());
+		return true;
+	default:
+		/* The directory could not be asked: the message waits, never to the fallback. */
+		memset(&a, 0, sizeof(a));
+		a.reason = UM_SR_DIRECTORY;
+		snprintf(a.error, sizeof(a.error), "recipient lookup: %s", um_errdetail());
+		m->attempts++;
+		if (m->first_attempt == 0)
+			m->first_attempt = now;
+		m->last_attempt = now;
+		deferred(s, m, &a, now);
 		return true;
 	}
+	if (who.how == UM_RECIPIENT_FALLBACK)
+		cc_log_message(s->log, CC_LOG_WARNING, "message %s: %s; to the fallback %s", m->id,
+		               who.why, who.address);
+	else if (who.how == UM_RECIPIENT_DIRECTORY)
+		cc_log_message(s->log, CC_LOG_INFO, "message %s: %s is the mail of %s", m->id,
+		               who.address, who.dn);
+	snprintf(rcpt, sizeof(rcpt), "%s", who.address);
 	if (m->message_id == NULL) {
 		um_message_id(m->id, s->smtp->fqdn ? s->smtp->fqdn : s->fqdn, msgid, sizeof(msgid));
 		m->message_id = strdup(msgid);
@@ -848,6 +801,21 @@ um_submit_start(const struct um_smtp_config *smtp, const char *spool, const char
 		r = um_seterr(UM_ERR_NOMEM, "submission");
 		goto out;
 	}
+	{
+		struct um_recipient_conf rc = {
+		        .recipient = s->smtp->recipient,
+		        .directory_url = s->smtp->directory_url,
+		        .directory_base = s->smtp->directory_base,
+		        .directory_filter = s->smtp->directory_filter,
+		        .directory_bind_dn = s->smtp->directory_bind_dn,
+		        .directory_password_file = s->smtp->directory_password_file,
+		        .fallback_recipient = s->smtp->fallback_recipient,
+		        .store = store,
+		};
+
+		if ((r = um_recipients_new(&rc, &s->rcpt)) != UM_OK)
+			goto out;
+	}
 	if ((r = um_queue_open(spool, &s->q)) != UM_OK)
 		goto out;
 	if ((s->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
@@ -899,6 +867,7 @@ um_submit_stop(struct um_submit *s)
 	free_handle(s);
 	um_smtp_snapshot_clear(&s->snap);
 	um_queue_free(s->q);
+	um_recipients_free(s->rcpt);
 	if (s->wakefd != -1)
 		close(s->wakefd);
 	if (s->inofd != -1)
