@@ -6,6 +6,7 @@
 
 #include <openssl/err.h>
 
+#include "certcore/choose.h"
 #include "certcore/events.h"
 #include "certcore/expiry.h"
 #include "certcore/select.h"
@@ -50,42 +51,28 @@ um_smtp_identity_free(struct um_smtp_identity *id)
 	free(id);
 }
 
-/* The SMTP rules' choice for id->fqdn; *out borrowed from the store, NULL when none. */
+/*
+ * certcore's one rule (choose.h): the SMTP choice for id->fqdn, else the certificate in use when
+ * it has merely expired, else a new self-signed one with SMTP enabled, marked as umd's own.
+ * *out borrowed from the store; NULL only when certcore could not make one either.
+ */
 static enum um_err
-select_smtp(struct um_smtp_identity *id, struct cc_store *s, bool offline, struct cc_cert **out)
+choose(struct um_smtp_identity *id, struct cc_store *s, bool offline, time_t now,
+       struct cc_cert **out)
 {
-	struct cc_selection *sel = NULL;
 	struct cc_verify_opts vo;
-	size_t i;
+	struct cc_new_params p;
+	struct cc_choice ch;
+	const char *doms[2];
+	char short_name[64], in_use[CC_THUMB_LEN + 1];
+	const char *dot = strchr(id->fqdn, '.');
 	enum cc_err cr;
 
 	*out = NULL;
 	memset(&vo, 0, sizeof(vo));
 	vo.offline = offline;
 	vo.timeout = 5;
-	if ((cr = cc_store_select(s, CC_SVC_SMTP, id->fqdn, &vo, &sel)) != CC_OK)
-		return cc_fail(cr, "selecting the SMTP certificate");
-	*out = cc_selection_selected(sel);
-	for (i = 0; *out == NULL && i < cc_selection_rejected_count(sel); i++)
-		if (cc_cert_services(cc_selection_rejected(sel, i)) & CC_SVC_SMTP)
-			cc_log_message(id->log, CC_LOG_INFO, "certificate %s not used for SMTP: %s",
-			               cc_cert_thumbprint(cc_selection_rejected(sel, i)),
-			               cc_selection_rejected_reason(sel, i));
-	cc_selection_free(sel);
-	return UM_OK;
-}
-
-/* A self-signed certificate for the FQDN and its short name, SMTP enabled (event 1002). */
-static enum um_err
-create(struct um_smtp_identity *id, struct cc_store *s, const char *friendly, time_t now)
-{
-	struct cc_new_params p;
-	const char *doms[2];
-	char short_name[64], thumb[CC_THUMB_LEN + 1], domains[320], na[32];
-	const char *dot = strchr(id->fqdn, '.');
-	struct cc_cert *cert;
-	enum cc_err cr;
-
+	/* The FQDN and its short name, as umd's UM certificate. */
 	doms[0] = id->fqdn;
 	snprintf(short_name, sizeof(short_name), "%.*s",
 	         dot ? (int)(dot - id->fqdn) : (int)strlen(id->fqdn), id->fqdn);
@@ -96,23 +83,18 @@ create(struct um_smtp_identity *id, struct cc_store *s, const char *friendly, ti
 	p.services = CC_SVC_SMTP;
 	p.key_type = CC_KEY_RSA_2048;
 	p.now = now;
-	p.friendly_name = friendly;
-	if ((cr = cc_store_new_self_signed(s, &p, thumb)) != CC_OK)
-		return cc_fail(cr, "creating a self-signed SMTP certificate");
-	if ((cr = cc_store_find(s, thumb, &cert)) != CC_OK)
-		return cc_fail(cr, "the new certificate");
-	snprintf(domains, sizeof(domains), "%s%s%s", doms[0], p.ndomains > 1 ? "," : "",
-	         p.ndomains > 1 ? doms[1] : "");
-	{
-		struct cc_field f[] = {
-		        CC_FSTR("service", "SMTP"),
-		        CC_FSTR("thumbprint", thumb),
-		        CC_FSTR("domains", domains),
-		        CC_FSTR("not_after", cc_time_iso8601(cc_cert_not_after(cert), na)),
-		};
-
-		cc_log_event(id->log, CC_LOG_INFO, CC_EV_SELF_SIGNED_CERTIFICATE_CREATED, f, 4);
-	}
+	p.friendly_name = "umd self-signed (SMTP)";
+	p.made_by = "umd";
+	pthread_mutex_lock(&id->mu);
+	snprintf(in_use, sizeof(in_use), "%s", id->thumb);
+	pthread_mutex_unlock(&id->mu);
+	if ((cr = cc_store_select_or_create(s, CC_SVC_SMTP, id->fqdn, &vo,
+	                                    in_use[0] ? in_use : NULL, &p, id->log, &ch)) != CC_OK)
+		return cc_fail(cr, "choosing the SMTP certificate");
+	if (ch.in_use_reason[0] != '\0')
+		cc_log_message(id->log, CC_LOG_WARNING, "SMTP certificate %s no longer used: %s",
+		               in_use, ch.in_use_reason);
+	*out = ch.cert;
 	return UM_OK;
 }
 
@@ -160,7 +142,9 @@ install(struct um_smtp_identity *id, struct cc_store *s, const struct cc_cert *c
 	id->chain = chain;
 	id->trust = st;
 	snprintf(id->thumb, sizeof(id->thumb), "%s", cc_cert_thumbprint(cert));
-	id->generation++;
+	/* A new certificate needs a new connection; new roots only judge the next one. */
+	if (changed)
+		id->generation++;
 	pthread_mutex_unlock(&id->mu);
 	chain = NULL;
 	st = NULL;
@@ -223,19 +207,11 @@ um_smtp_identity_start(const char *store, const char *fqdn, int renew_days, stru
 		r = cc_fail(cr, "opening the store");
 		goto out;
 	}
-	if ((r = select_smtp(id, s, false, &cert)) != UM_OK)
+	if ((r = choose(id, s, false, now, &cert)) != UM_OK)
 		goto out;
 	if (cert == NULL) {
-		if ((r = create(id, s, "umd self-signed (SMTP)", now)) != UM_OK ||
-		    (r = select_smtp(id, s, true, &cert)) != UM_OK)
-			goto out;
-		if (cert == NULL) {
-			r = um_seterr(UM_ERR_CERT,
-			              "no certificate is eligible for SMTP as %s, not even the "
-			              "self-signed one just made (see the lines above)",
-			              fqdn);
-			goto out;
-		}
+		r = um_seterr(UM_ERR_CERT, "no certificate is eligible for SMTP as %s", fqdn);
+		goto out;
 	}
 	if ((r = install(id, s, cert)) != UM_OK)
 		goto out;
@@ -255,7 +231,6 @@ um_smtp_identity_refresh(struct um_smtp_identity *id, time_t now)
 {
 	struct cc_store *s = NULL;
 	struct cc_cert *cert = NULL;
-	char cur[CC_THUMB_LEN + 1];
 	enum cc_err cr;
 	enum um_err r;
 
@@ -263,31 +238,29 @@ um_smtp_identity_refresh(struct um_smtp_identity *id, time_t now)
 		r = cc_fail(cr, "opening the store");
 		goto out;
 	}
-	if ((r = select_smtp(id, s, true, &cert)) != UM_OK)
+	if ((r = choose(id, s, true, now, &cert)) != UM_OK)
 		goto out;
-	/* Our own self-signed certificate near its end is replaced by a new one (as UM's). */
-	if (cert != NULL && id->renew_days > 0 && cc_cert_is_self_signed(cert) &&
-	    strncmp(cc_cert_friendly_name(cert), "umd self-signed", 15) == 0 &&
-	    cc_cert_not_after(cert) - now < (time_t)id->renew_days * 86400) {
-		if ((r = create(id, s, "umd self-signed (SMTP, renewed)", now)) != UM_OK)
-			cc_log_message(id->log, CC_LOG_WARNING, "renewing the SMTP certificate: %s",
-			               um_errdetail());
-		if ((r = select_smtp(id, s, true, &cert)) != UM_OK)
-			goto out;
-	}
-	pthread_mutex_lock(&id->mu);
-	snprintf(cur, sizeof(cur), "%s", id->thumb);
-	pthread_mutex_unlock(&id->mu);
-	if (cert == NULL) {
-		/* Nothing eligible now: a certificate of our own, as at start. */
-		if ((r = create(id, s, "umd self-signed (SMTP)", now)) != UM_OK ||
-		    (r = select_smtp(id, s, true, &cert)) != UM_OK)
-			goto out;
-		if (cert == NULL) {
-			r = um_seterr(UM_ERR_CERT,
-			              "no certificate is eligible for SMTP; still using %s", cur);
-			goto out;
+	/* umd's own self-signed certificate near its end is cloned; the clone wins the choice. */
+	if (cert != NULL) {
+		char thumb[CC_THUMB_LEN + 1], renewed_as[CC_THUMB_LEN + 1];
+		bool renewed = false;
+
+		snprintf(thumb, sizeof(thumb), "%s", cc_cert_thumbprint(cert));
+		if ((cr = cc_store_auto_renew(s, thumb, "umd", id->renew_days, now, renewed_as,
+		                              &renewed)) != CC_OK)
+			cc_log_message(id->log, CC_LOG_WARNING,
+			               "renewing the SMTP certificate %s: %s", thumb,
+			               cc_errdetail());
+		else if (renewed) {
+			cc_log_message(id->log, CC_LOG_INFO, "renewed SMTP certificate %s as %s",
+			               thumb, renewed_as);
+			if ((r = choose(id, s, true, now, &cert)) != UM_OK)
+				goto out;
 		}
+	}
+	if (cert == NULL) {
+		r = um_seterr(UM_ERR_CERT, "no certificate is eligible for SMTP as %s", id->fqdn);
+		goto out;
 	}
 	/* The same certificate: the roots may still have changed, take them again. */
 	if ((r = install(id, s, cert)) != UM_OK)
