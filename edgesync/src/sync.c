@@ -234,6 +234,15 @@ sync_area(struct es_replicator *rep, struct es_conn *edge, struct es_subscriptio
 	} else {
 		cookie = es_subscription_cookie(s, r->name, ident);
 		rr = es_source_sync(rep->source, r, base, cookie, &ch);
+		if (rr == ES_ERR_LIMIT) {
+			/* the cookie stays where it is; the paged read is complete */
+			cc_log_message(rep->log, CC_LOG_WARNING,
+			               "edge %s: area %s: %s; read whole in pages instead (exempt "
+			               "the replicator's account from the source's size limit for "
+			               "incremental reads)",
+			               s->name, r->name, es_errdetail());
+			rr = es_source_full(rep->source, r, base, &ch);
+		}
 	}
 	if (rr != ES_OK)
 		goto out;
