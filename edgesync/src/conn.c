@@ -563,7 +563,7 @@ es_conn_naming_context(struct es_conn *c, char **out)
 }
 
 enum es_err
-es_conn_supports_sync(struct es_conn *c, bool *out)
+es_conn_supports_control(struct es_conn *c, const char *oid, bool *out)
 {
 	struct berval **v = NULL;
 	enum es_err r;
@@ -573,9 +573,14 @@ es_conn_supports_sync(struct es_conn *c, bool *out)
 	if ((r = root_dse_values(c, "supportedControl", &v)) != ES_OK)
 		return r;
 	for (i = 0; v != NULL && v[i] != NULL; i++)
-		if (v[i]->bv_len == strlen(LDAP_CONTROL_SYNC) &&
-		    memcmp(v[i]->bv_val, LDAP_CONTROL_SYNC, v[i]->bv_len) == 0)
+		if (v[i]->bv_len == strlen(oid) && memcmp(v[i]->bv_val, oid, v[i]->bv_len) == 0)
 			*out = true;
 	ldap_value_free_len(v);
 	return ES_OK;
+}
+
+enum es_err
+es_conn_supports_sync(struct es_conn *c, bool *out)
+{
+	return es_conn_supports_control(c, LDAP_CONTROL_SYNC, out);
 }

@@ -105,6 +105,12 @@ es_source_key(const struct es_entry *e, char buf[40])
 	char *low;
 	size_t k, n;
 
+	if (a == NULL && (a = es_entry_attr(e, "objectGUID")) != NULL) {
+		/* Active Directory: no entryUUID; objectGUID is as stable (renames, moves) */
+		if (a->nvals != 1 || !es_guid_format(&a->vals[0], buf))
+			return es_seterr(ES_ERR_SOURCE, "%s: objectGUID is not 16 bytes", e->dn);
+		return ES_OK;
+	}
 	if (a != NULL && a->nvals == 1 && a->vals[0].bv_len > 0 && a->vals[0].bv_len < 40) {
 		for (k = 0; k < a->vals[0].bv_len; k++) {
 			unsigned char ch = (unsigned char)a->vals[0].bv_val[k];
@@ -136,21 +142,22 @@ es_source_key(const struct es_entry *e, char buf[40])
 	return ES_OK;
 }
 
-/* The rule's attributes and, for full searches, entryUUID. Owned, NULL-terminated. */
-static char **
-attr_list(const struct es_rule *r, bool with_uuid)
+char **
+es_source_attrs(const struct es_rule *r, bool with_keys)
 {
 	size_t n = 0, i;
 	char **v;
 
 	while (r->attrs[n] != NULL)
 		n++;
-	if ((v = calloc(n + 2, sizeof(*v))) == NULL)
+	if ((v = calloc(n + 3, sizeof(*v))) == NULL)
 		return NULL;
 	for (i = 0; i < n; i++)
 		v[i] = r->attrs[i];
-	if (with_uuid)
+	if (with_keys) {
 		v[n] = "entryUUID";
+		v[n + 1] = "objectGUID";
+	}
 	return v;
 }
 
@@ -188,7 +195,7 @@ es_source_full(struct es_conn *c, const struct es_rule *r, const char *base, str
 	char **attrs = NULL, why[1024];
 
 	es_changes_init(out);
-	if ((attrs = attr_list(r, true)) == NULL)
+	if ((attrs = es_source_attrs(r, true)) == NULL)
 		return es_seterr(ES_ERR_NOMEM, "attributes");
 	rr = es_conn_search_each(c, base, LDAP_SCOPE_SUBTREE, r->filter, attrs, NULL, full_entry,
 	                         &x);
@@ -330,7 +337,7 @@ refresh(struct es_conn *c, const struct es_rule *r, const char *base, const stru
 	*rc_out = LDAP_OTHER;
 	if (ldap_sync_initialize(&ls) == NULL)
 		return es_seterr(ES_ERR_NOMEM, "sync");
-	if ((attrs = attr_list(r, false)) == NULL) {
+	if ((attrs = es_source_attrs(r, false)) == NULL) {
 		rr = es_seterr(ES_ERR_NOMEM, "attributes");
 		goto out;
 	}

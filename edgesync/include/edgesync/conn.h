@@ -97,5 +97,7 @@ enum es_err es_conn_delete(struct es_conn *c, const char *dn, int *rc) ES_WUR;
 /* Root DSE: the first namingContexts value (owned), and whether RFC 4533 sync is offered. */
 enum es_err es_conn_naming_context(struct es_conn *c, char **out) ES_WUR;
 enum es_err es_conn_supports_sync(struct es_conn *c, bool *out) ES_WUR;
+/* Whether the root DSE lists `oid` in supportedControl. */
+enum es_err es_conn_supports_control(struct es_conn *c, const char *oid, bool *out) ES_WUR;
 
 #endif

@@ -62,7 +62,15 @@ enum es_err es_source_full(struct es_conn *c, const struct es_rule *r, const cha
                            struct es_changes *out) ES_WUR;
 
 /*
- * The key of a source entry read by a plain search: its entryUUID (lower case), else
+ * The rule's attributes and, with `with_keys`, the key attributes (entryUUID, objectGUID): an
+ * owned array (free it, not its strings, which are the rule's or static), NULL-terminated; NULL
+ * when out of memory.
+ */
+char **es_source_attrs(const struct es_rule *r, bool with_keys);
+
+/*
+ * The key of a source entry read by a plain search: its entryUUID (lower case), else its
+ * objectGUID in its standard string form (Active Directory, es_guid_format), else
  * "dn-" and 32 hex characters of the SHA-256 of its lower-cased DN (a source without
  * entryUUID; such a key changes when the entry is renamed). buf of 40 bytes.
  */
