@@ -227,6 +227,19 @@ handle_source(struct parse *p, const char *key, const char *value)
 {
 	struct es_config *c = p->c;
 
+	if (strcmp(key, "type") == 0) {
+		if (strcmp(value, "ldap") == 0)
+			c->source_type = ES_SOURCE_LDAP;
+		else if (strcmp(value, "ad") == 0)
+			c->source_type = ES_SOURCE_AD;
+		else if (strcmp(value, "auto") == 0)
+			c->source_type = ES_SOURCE_AUTO;
+		else {
+			fail(p, "type = \"%s\": use ldap, ad or auto", value);
+			return false;
+		}
+		return true;
+	}
 	if (strcmp(key, "url") == 0)
 		return check_url(p, key, value, false) && set_str(p, &c->source_url, value);
 	if (strcmp(key, "bind_dn") == 0)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "edgesync/conn.h"
 #include "internal.h"
@@ -316,20 +317,18 @@ es_conn_bind_external(struct es_conn *c)
 	return ES_OK;
 }
 
-static enum es_err
-search(struct es_conn *c, const char *base, int scope, const char *filter, char **attrs,
-       int seconds, LDAPMessage **res)
+static double
+mono_now(void)
 {
-	struct timeval tv = {seconds, 0};
-	int rc;
+	struct timespec ts;
 
-	*res = NULL;
-	rc = ldap_search_ext_s(c->ld, base, scope, filter, attrs, 0, NULL, NULL, &tv, LDAP_NO_LIMIT,
-	                       res);
-	if (rc == LDAP_SUCCESS)
-		return ES_OK;
-	ldap_msgfree(*res);
-	*res = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static enum es_err
+search_failed(struct es_conn *c, int rc, const char *base, const char *filter)
+{
 	if (rc == LDAP_NO_SUCH_OBJECT)
 		return es_seterr_ldap(ES_ERR_NOT_FOUND, c->ld, rc, "search %s", base);
 	return es_seterr_ldap(rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT ? ES_ERR_CONNECT
@@ -337,18 +336,165 @@ search(struct es_conn *c, const char *base, int scope, const char *filter, char 
 	                      c->ld, rc, "search %s %s", base, filter ? filter : "");
 }
 
+/*
+ * One page: the search with the paging control (the server's cookie, empty for the first) and
+ * `extra` controls. *res is the page (entries and result); *next the cookie for the next page,
+ * empty when the server has no more (or ignored the control). Owned by the caller.
+ */
+static enum es_err
+one_page(struct es_conn *c, const char *base, int scope, const char *filter, char **attrs,
+         LDAPControl **extra, ber_int_t size, struct berval *cookie, double seconds,
+         LDAPMessage **res, struct berval *next)
+{
+	LDAPControl *page = NULL, *sctrls[8], **rctrls = NULL, *resp;
+	struct timeval tv;
+	enum es_err r = ES_ERR_LDAP;
+	ber_int_t estimate = 0;
+	int rc, err = LDAP_OTHER;
+	size_t n = 0, i;
+
+	*res = NULL;
+	next->bv_val = NULL;
+	next->bv_len = 0;
+	if (seconds < 1)
+		seconds = 1;
+	tv.tv_sec = (time_t)seconds;
+	tv.tv_usec = 0;
+	/* not critical: a server without paging answers in one piece (RFC 2696 section 3) */
+	if ((rc = ldap_create_page_control(c->ld, size, cookie, 0, &page)) != LDAP_SUCCESS)
+		return es_seterr_ldap(ES_ERR_NOMEM, c->ld, rc, "paged results control");
+	sctrls[n++] = page;
+	for (i = 0; extra != NULL && extra[i] != NULL && n < ES_NELEM(sctrls) - 1; i++)
+		sctrls[n++] = extra[i];
+	sctrls[n] = NULL;
+	rc = ldap_search_ext_s(c->ld, base, scope, filter, attrs, 0, sctrls, NULL, &tv,
+	                       LDAP_NO_LIMIT, res);
+	if (rc != LDAP_SUCCESS) {
+		/* sizeLimitExceeded, timeLimitExceeded, a dropped connection...: the page, and
+		 * with it the whole search, is incomplete */
+		r = search_failed(c, rc, base, filter);
+		goto out;
+	}
+	rc = ldap_parse_result(c->ld, *res, &err, NULL, NULL, NULL, &rctrls, 0);
+	if (rc != LDAP_SUCCESS || err != LDAP_SUCCESS) {
+		r = search_failed(c, rc != LDAP_SUCCESS ? rc : err, base, filter);
+		goto out;
+	}
+	if ((resp = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls, NULL)) != NULL) {
+		rc = ldap_parse_pageresponse_control(c->ld, resp, &estimate, next);
+		if (rc != LDAP_SUCCESS) {
+			r = es_seterr_ldap(ES_ERR_SOURCE, c->ld, rc,
+			                   "search %s: paged results response", base);
+			goto out;
+		}
+	}
+	r = ES_OK;
+out:
+	ldap_controls_free(rctrls);
+	ldap_control_free(page);
+	if (r != ES_OK) {
+		ldap_msgfree(*res);
+		*res = NULL;
+		ber_memfree(next->bv_val);
+		next->bv_val = NULL;
+		next->bv_len = 0;
+	}
+	return r;
+}
+
+/* A page of size 0 with the cookie: the server drops the rest of the search (RFC 2696 section
+ * 3); a failure only leaves it to the server's own clean-up. */
+static void
+abandon_pages(struct es_conn *c, const char *base, int scope, const char *filter,
+              struct berval *cookie)
+{
+	LDAPMessage *res = NULL;
+	struct berval next = {0, NULL};
+	char *attrs[] = {"1.1", NULL};
+
+	if (one_page(c, base, scope, filter, attrs, NULL, 0, cookie, c->timeout, &res, &next) !=
+	    ES_OK)
+		return;
+	ldap_msgfree(res);
+	ber_memfree(next.bv_val);
+}
+
 enum es_err
 es_conn_search(struct es_conn *c, const char *base, int scope, const char *filter, char **attrs,
                LDAPMessage **res)
 {
-	return search(c, base, scope, filter, attrs, c->timeout, res);
+	struct timeval tv = {c->timeout, 0};
+	struct berval next = {0, NULL};
+	enum es_err r;
+	int rc;
+
+	*res = NULL;
+	if (scope == LDAP_SCOPE_BASE) {
+		/* one entry at most: nothing a size limit could cut */
+		rc = ldap_search_ext_s(c->ld, base, scope, filter, attrs, 0, NULL, NULL, &tv,
+		                       LDAP_NO_LIMIT, res);
+		if (rc == LDAP_SUCCESS)
+			return ES_OK;
+		ldap_msgfree(*res);
+		*res = NULL;
+		return search_failed(c, rc, base, filter);
+	}
+	if ((r = one_page(c, base, scope, filter, attrs, NULL, ES_CONN_PAGE_SIZE, NULL, c->timeout,
+	                  res, &next)) != ES_OK)
+		return r;
+	if (next.bv_len > 0) {
+		abandon_pages(c, base, scope, filter, &next);
+		ber_memfree(next.bv_val);
+		ldap_msgfree(*res);
+		*res = NULL;
+		return es_seterr(ES_ERR_LDAP, "search %s %s: more than %d entries", base,
+		                 filter ? filter : "", ES_CONN_PAGE_SIZE);
+	}
+	ber_memfree(next.bv_val);
+	return ES_OK;
 }
 
 enum es_err
-es_conn_search_content(struct es_conn *c, const char *base, int scope, const char *filter,
-                       char **attrs, LDAPMessage **res)
+es_conn_search_each(struct es_conn *c, const char *base, int scope, const char *filter,
+                    char **attrs, LDAPControl **ctrls, es_conn_entry_fn fn, void *arg)
 {
-	return search(c, base, scope, filter, attrs, c->timeout * ES_CONN_CONTENT_FACTOR, res);
+	LDAPMessage *res = NULL, *m;
+	struct berval cookie = {0, NULL}, next = {0, NULL};
+	double deadline = mono_now() + (double)c->timeout * ES_CONN_CONTENT_FACTOR, left;
+	enum es_err r;
+
+	for (;;) {
+		left = deadline - mono_now();
+		if (left <= 0) {
+			r = es_seterr(ES_ERR_CONNECT,
+			              "search %s %s: no complete answer within %d s", base,
+			              filter ? filter : "", c->timeout * ES_CONN_CONTENT_FACTOR);
+			goto out;
+		}
+		if ((r = one_page(c, base, scope, filter, attrs, ctrls, ES_CONN_PAGE_SIZE,
+		                  cookie.bv_len > 0 ? &cookie : NULL, left, &res, &next)) != ES_OK)
+			goto out;
+		for (m = ldap_first_entry(c->ld, res); m != NULL; m = ldap_next_entry(c->ld, m))
+			if ((r = fn(c->ld, m, arg)) != ES_OK)
+				goto out;
+		ldap_msgfree(res);
+		res = NULL;
+		ber_memfree(cookie.bv_val);
+		cookie = next;
+		next.bv_val = NULL;
+		next.bv_len = 0;
+		if (cookie.bv_len == 0)
+			break;
+	}
+	r = ES_OK;
+out:
+	/* stopped between pages (the callback failed): the server may drop the rest */
+	if (r != ES_OK && next.bv_len > 0)
+		abandon_pages(c, base, scope, filter, &next);
+	ldap_msgfree(res);
+	ber_memfree(cookie.bv_val);
+	ber_memfree(next.bv_val);
+	return r;
 }
 
 static enum es_err
@@ -417,7 +563,7 @@ es_conn_naming_context(struct es_conn *c, char **out)
 }
 
 enum es_err
-es_conn_supports_sync(struct es_conn *c, bool *out)
+es_conn_supports_control(struct es_conn *c, const char *oid, bool *out)
 {
 	struct berval **v = NULL;
 	enum es_err r;
@@ -427,9 +573,14 @@ es_conn_supports_sync(struct es_conn *c, bool *out)
 	if ((r = root_dse_values(c, "supportedControl", &v)) != ES_OK)
 		return r;
 	for (i = 0; v != NULL && v[i] != NULL; i++)
-		if (v[i]->bv_len == strlen(LDAP_CONTROL_SYNC) &&
-		    memcmp(v[i]->bv_val, LDAP_CONTROL_SYNC, v[i]->bv_len) == 0)
+		if (v[i]->bv_len == strlen(oid) && memcmp(v[i]->bv_val, oid, v[i]->bv_len) == 0)
 			*out = true;
 	ldap_value_free_len(v);
 	return ES_OK;
+}
+
+enum es_err
+es_conn_supports_sync(struct es_conn *c, bool *out)
+{
+	return es_conn_supports_control(c, LDAP_CONTROL_SYNC, out);
 }

@@ -7,55 +7,71 @@
 #include "edgesync/edge.h"
 #include "internal.h"
 
-/* Adds the entries of one search result to `out`, keyed by their umedgeSourceUUID (lower case);
- * entries without one, or with a key in `skip` (sorted; may be NULL), are left out. */
+/* Adds one entry to `out`, keyed by its umedgeSourceUUID (lower case); an entry without one, or
+ * with a key in `skip` (sorted; may be NULL), is left out. */
+static enum es_err
+add_entry(LDAP *ld, LDAPMessage *m, const struct es_entryset *skip, struct es_entryset *out)
+{
+	struct es_entry *e = NULL;
+	const struct es_attr *a;
+	char key[40];
+	enum es_err rr;
+	size_t k;
+
+	if ((rr = es_entry_from_ldap(ld, m, NULL, &e)) != ES_OK)
+		goto out;
+	a = es_entry_attr(e, "umedgeSourceUUID");
+	if (a == NULL || a->nvals != 1 || a->vals[0].bv_len >= sizeof(key))
+		goto out;
+	for (k = 0; k < a->vals[0].bv_len; k++)
+		key[k] = (char)tolower((unsigned char)a->vals[0].bv_val[k]);
+	key[k] = '\0';
+	if (skip != NULL && es_entryset_find(skip, key) != NULL)
+		goto out;
+	if ((e->key = strdup(key)) == NULL) {
+		rr = es_seterr(ES_ERR_NOMEM, "key");
+		goto out;
+	}
+	rr = es_entryset_add(out, e);
+	e = NULL;
+out:
+	es_entry_free(e);
+	return rr;
+}
+
+/* add_entry for each entry of one search result. */
 static enum es_err
 add_results(struct es_conn *c, LDAPMessage *res, const struct es_entryset *skip,
             struct es_entryset *out)
 {
 	LDAPMessage *m;
-	struct es_entry *e = NULL;
-	const struct es_attr *a;
-	char key[40];
 	enum es_err rr = ES_OK;
-	size_t k;
 
-	for (m = ldap_first_entry(es_conn_ld(c), res); m != NULL;
-	     m = ldap_next_entry(es_conn_ld(c), m)) {
-		if ((rr = es_entry_from_ldap(es_conn_ld(c), m, NULL, &e)) != ES_OK)
-			break;
-		a = es_entry_attr(e, "umedgeSourceUUID");
-		if (a == NULL || a->nvals != 1 || a->vals[0].bv_len >= sizeof(key)) {
-			es_entry_free(e);
-			e = NULL;
-			continue;
-		}
-		for (k = 0; k < a->vals[0].bv_len; k++)
-			key[k] = (char)tolower((unsigned char)a->vals[0].bv_val[k]);
-		key[k] = '\0';
-		if (skip != NULL && es_entryset_find(skip, key) != NULL) {
-			es_entry_free(e);
-			e = NULL;
-			continue;
-		}
-		if ((e->key = strdup(key)) == NULL) {
-			rr = es_seterr(ES_ERR_NOMEM, "key");
-			break;
-		}
-		rr = es_entryset_add(out, e);
-		e = NULL;
-		if (rr != ES_OK)
-			break;
-	}
-	es_entry_free(e);
+	for (m = ldap_first_entry(es_conn_ld(c), res); m != NULL && rr == ES_OK;
+	     m = ldap_next_entry(es_conn_ld(c), m))
+		rr = add_entry(es_conn_ld(c), m, skip, out);
 	return rr;
+}
+
+struct load_ctx {
+	const struct es_entryset *skip;
+	struct es_entryset *out;
+};
+
+/* One edge entry of a paged search, as add_results does for a whole result. */
+static enum es_err
+load_entry(LDAP *ld, LDAPMessage *m, void *arg)
+{
+	struct load_ctx *x = arg;
+
+	return add_entry(ld, m, x->skip, x->out);
 }
 
 enum es_err
 es_edge_load(struct es_conn *c, const struct es_rule *r, const char *edge_base,
              struct es_entryset *out)
 {
-	LDAPMessage *res = NULL;
+	struct load_ctx x = {NULL, out};
 	char *filter = NULL, *attrs[] = {"*", NULL};
 	enum es_err rr;
 
@@ -65,18 +81,16 @@ es_edge_load(struct es_conn *c, const struct es_rule *r, const char *edge_base,
 	                         "(umedgeSourceUUID=*))",
 	                         r->name)) == NULL)
 		return es_seterr(ES_ERR_NOMEM, "filter");
-	rr = es_conn_search_content(c, edge_base, LDAP_SCOPE_SUBTREE, filter, attrs, &res);
+	rr = es_conn_search_each(c, edge_base, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, load_entry,
+	                         &x);
 	if (rr == ES_ERR_NOT_FOUND) {
 		rr = ES_OK;
 		goto out;
 	}
 	if (rr == ES_OK)
-		rr = add_results(c, res, NULL, out);
-	if (rr == ES_OK)
 		rr = es_entryset_sort(out);
 out:
 	free(filter);
-	ldap_msgfree(res);
 	if (rr != ES_OK)
 		es_entryset_clear(out);
 	return rr;
@@ -143,7 +157,7 @@ static enum es_err
 load_keys_only(struct es_conn *c, const struct es_rule *r, const char *edge_base,
                const struct es_entryset *skip, struct es_entryset *out)
 {
-	LDAPMessage *res = NULL;
+	struct load_ctx x = {skip, out};
 	char *filter = NULL, *attrs[] = {"umedgeSourceUUID", NULL};
 	enum es_err rr;
 
@@ -151,13 +165,11 @@ load_keys_only(struct es_conn *c, const struct es_rule *r, const char *edge_base
 	                         "(umedgeSourceUUID=*))",
 	                         r->name)) == NULL)
 		return es_seterr(ES_ERR_NOMEM, "filter");
-	rr = es_conn_search_content(c, edge_base, LDAP_SCOPE_SUBTREE, filter, attrs, &res);
+	rr = es_conn_search_each(c, edge_base, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, load_entry,
+	                         &x);
 	if (rr == ES_ERR_NOT_FOUND)
 		rr = ES_OK;
-	else if (rr == ES_OK)
-		rr = add_results(c, res, skip, out);
 	free(filter);
-	ldap_msgfree(res);
 	return rr;
 }
 

@@ -358,6 +358,22 @@ es_uuid_format(const struct berval *raw, char buf[37])
 	return true;
 }
 
+bool
+es_guid_format(const struct berval *raw, char buf[37])
+{
+	/* Data1 (4 bytes), Data2 (2), Data3 (2) little-endian, then Data4 (8) as stored */
+	static const int order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+	unsigned char be[16];
+	struct berval v = {16, (char *)be};
+	size_t i;
+
+	if (raw->bv_len != 16)
+		return false;
+	for (i = 0; i < 16; i++)
+		be[i] = (unsigned char)raw->bv_val[order[i]];
+	return es_uuid_format(&v, buf);
+}
+
 void
 es_entryset_init(struct es_entryset *s)
 {

@@ -32,6 +32,8 @@ static const char *const messages[ES_ERR__MAX] = {
         [ES_ERR_CONFLICT] = "an entry edgesync did not create is in the way",
         [ES_ERR_CREDENTIAL] = "credential cannot be decrypted",
         [ES_ERR_INTERRUPTED] = "interrupted",
+        [ES_ERR_LIMIT] = "source size limit reached",
+        [ES_ERR_COOKIE] = "source refused the sync cookie",
 };
 
 static _Thread_local char detail[2048];

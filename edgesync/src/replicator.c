@@ -24,8 +24,8 @@ es_replicator_connect(struct es_replicator *rep)
 	const struct es_config *cfg = rep->cfg;
 	struct es_conn_opts o;
 	struct es_conn *c = NULL;
-	char *pw = NULL, *base = NULL;
-	bool sync = false;
+	char *pw = NULL, *base = NULL, *nc = NULL;
+	bool sync = false, dirsync = false;
 	enum es_err r;
 
 	es_conn_close(rep->source);
@@ -49,16 +49,29 @@ es_replicator_connect(struct es_replicator *rep)
 	}
 	if ((r = es_conn_supports_sync(c, &sync)) != ES_OK)
 		goto out;
+	if (cfg->source_type == ES_SOURCE_AD)
+		dirsync = true;
+	else if (cfg->source_type == ES_SOURCE_AUTO &&
+	         (r = es_conn_supports_control(c, LDAP_CONTROL_X_DIRSYNC, &dirsync)) != ES_OK)
+		goto out;
+	/* DirSync searches from the root of a partition: the domain's naming context */
+	if (dirsync && (r = es_conn_naming_context(c, &nc)) != ES_OK)
+		goto out;
 	free(rep->source_base);
 	rep->source_base = base;
 	base = NULL;
-	rep->source_sync = sync;
+	free(rep->source_nc);
+	rep->source_nc = nc;
+	nc = NULL;
+	rep->source_ad = dirsync;
+	rep->source_sync = sync && !dirsync;
 	rep->source = c;
 	c = NULL;
 	r = ES_OK;
 out:
 	es_secret_free(pw);
 	free(base);
+	free(nc);
 	es_conn_close(c);
 	return r;
 }
@@ -94,6 +107,7 @@ es_replicator_free(struct es_replicator *rep)
 	es_conn_close(rep->source);
 	cc_store_free(rep->store);
 	free(rep->source_base);
+	free(rep->source_nc);
 	free(rep->holder);
 	free(rep);
 }

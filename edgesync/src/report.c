@@ -89,7 +89,7 @@ cookie_state(const struct es_replicator *rep, const struct es_subscription *s, c
 {
 	size_t i;
 
-	if (!rep->source_sync)
+	if (!rep->source_sync && !rep->source_ad)
 		return "NotSupported";
 	if (es_subscription_cookie(s, area, ident) != NULL)
 		return "Current";

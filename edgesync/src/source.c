@@ -105,6 +105,12 @@ es_source_key(const struct es_entry *e, char buf[40])
 	char *low;
 	size_t k, n;
 
+	if (a == NULL && (a = es_entry_attr(e, "objectGUID")) != NULL) {
+		/* Active Directory: no entryUUID; objectGUID is as stable (renames, moves) */
+		if (a->nvals != 1 || !es_guid_format(&a->vals[0], buf))
+			return es_seterr(ES_ERR_SOURCE, "%s: objectGUID is not 16 bytes", e->dn);
+		return ES_OK;
+	}
 	if (a != NULL && a->nvals == 1 && a->vals[0].bv_len > 0 && a->vals[0].bv_len < 40) {
 		for (k = 0; k < a->vals[0].bv_len; k++) {
 			unsigned char ch = (unsigned char)a->vals[0].bv_val[k];
@@ -136,64 +142,81 @@ es_source_key(const struct es_entry *e, char buf[40])
 	return ES_OK;
 }
 
-/* The rule's attributes and, for full searches, entryUUID. Owned, NULL-terminated. */
-static char **
-attr_list(const struct es_rule *r, bool with_uuid)
+char **
+es_source_attrs(const struct es_rule *r, bool with_keys)
 {
 	size_t n = 0, i;
 	char **v;
 
 	while (r->attrs[n] != NULL)
 		n++;
-	if ((v = calloc(n + 2, sizeof(*v))) == NULL)
+	if ((v = calloc(n + 3, sizeof(*v))) == NULL)
 		return NULL;
 	for (i = 0; i < n; i++)
 		v[i] = r->attrs[i];
-	if (with_uuid)
+	if (with_keys) {
 		v[n] = "entryUUID";
+		v[n + 1] = "objectGUID";
+	}
 	return v;
+}
+
+struct full_ctx {
+	struct es_changes *out;
+};
+
+static enum es_err
+full_entry(LDAP *ld, LDAPMessage *m, void *arg)
+{
+	struct full_ctx *x = arg;
+	struct es_entry *e = NULL;
+	enum es_err rr;
+	char key[40];
+
+	if ((rr = es_entry_from_ldap(ld, m, NULL, &e)) != ES_OK ||
+	    (rr = es_source_key(e, key)) != ES_OK)
+		goto out;
+	if ((e->key = strdup(key)) == NULL) {
+		rr = es_seterr(ES_ERR_NOMEM, "key");
+		goto out;
+	}
+	rr = es_entryset_add(&x->out->changed, e);
+	e = NULL;
+out:
+	es_entry_free(e);
+	return rr;
 }
 
 enum es_err
 es_source_full(struct es_conn *c, const struct es_rule *r, const char *base, struct es_changes *out)
 {
-	LDAPMessage *res = NULL, *m;
-	struct es_entry *e = NULL;
+	struct full_ctx x = {out};
 	enum es_err rr;
-	char **attrs = NULL, key[40];
+	char **attrs = NULL, why[1024];
 
 	es_changes_init(out);
-	if ((attrs = attr_list(r, true)) == NULL)
+	if ((attrs = es_source_attrs(r, true)) == NULL)
 		return es_seterr(ES_ERR_NOMEM, "attributes");
-	rr = es_conn_search_content(c, base, LDAP_SCOPE_SUBTREE, r->filter, attrs, &res);
+	rr = es_conn_search_each(c, base, LDAP_SCOPE_SUBTREE, r->filter, attrs, NULL, full_entry,
+	                         &x);
 	if (rr == ES_ERR_NOT_FOUND)
 		rr = es_seterr(ES_ERR_SOURCE, "rule %s: the source base %s does not exist", r->name,
 		               base);
+	else if (rr == ES_ERR_LDAP) {
+		/* a size or time limit, a page refused: the read is incomplete */
+		snprintf(why, sizeof(why), "%s", es_errdetail());
+		rr = es_seterr(ES_ERR_SOURCE, "rule %s: incomplete read of the source: %s", r->name,
+		               why);
+	}
 	if (rr != ES_OK)
 		goto out;
-	for (m = ldap_first_entry(es_conn_ld(c), res); m != NULL;
-	     m = ldap_next_entry(es_conn_ld(c), m)) {
-		if ((rr = es_entry_from_ldap(es_conn_ld(c), m, NULL, &e)) != ES_OK ||
-		    (rr = es_source_key(e, key)) != ES_OK)
-			goto out;
-		if ((e->key = strdup(key)) == NULL) {
-			rr = es_seterr(ES_ERR_NOMEM, "key");
-			goto out;
-		}
-		rr = es_entryset_add(&out->changed, e);
-		e = NULL;
-		if (rr != ES_OK)
-			goto out;
-	}
 	if ((rr = es_entryset_sort(&out->changed)) != ES_OK)
 		goto out;
 	out->complete = true;
 	out->present_phase = true;
 	rr = ES_OK;
 out:
-	es_entry_free(e);
 	free(attrs);
-	ldap_msgfree(res);
 	if (rr != ES_OK)
 		es_changes_clear(out);
 	return rr;
@@ -314,7 +337,7 @@ refresh(struct es_conn *c, const struct es_rule *r, const char *base, const stru
 	*rc_out = LDAP_OTHER;
 	if (ldap_sync_initialize(&ls) == NULL)
 		return es_seterr(ES_ERR_NOMEM, "sync");
-	if ((attrs = attr_list(r, false)) == NULL) {
+	if ((attrs = es_source_attrs(r, false)) == NULL) {
 		rr = es_seterr(ES_ERR_NOMEM, "attributes");
 		goto out;
 	}
@@ -345,6 +368,13 @@ refresh(struct es_conn *c, const struct es_rule *r, const char *base, const stru
 	}
 	if (rc == LDAP_SYNC_REFRESH_REQUIRED) {
 		rr = es_seterr(ES_ERR_SOURCE, "rule %s: the source wants a full refresh", r->name);
+		goto out;
+	}
+	if (rc == LDAP_SIZELIMIT_EXCEEDED || rc == LDAP_ADMINLIMIT_EXCEEDED) {
+		/* RFC 4533 does not page (slapd answers a sync search with the paging control
+		 * with one page and no cookie: the rest would be lost silently) */
+		rr = es_seterr_ldap(ES_ERR_LIMIT, es_conn_ld(c), rc,
+		                    "rule %s: RFC 4533 refresh of %s", r->name, base);
 		goto out;
 	}
 	if (rc != LDAP_SUCCESS || !x.done) {

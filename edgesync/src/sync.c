@@ -8,6 +8,7 @@
 
 #include "certcore/events.h"
 #include "edgesync/credential.h"
+#include "edgesync/dirsync.h"
 #include "edgesync/edge.h"
 #include "edgesync/identity.h"
 #include "edgesync/lease.h"
@@ -229,11 +230,38 @@ sync_area(struct es_replicator *rep, struct es_conn *edge, struct es_subscriptio
 	if ((rr = es_rule_target_dn(r, s->base, &target)) != ES_OK ||
 	    (rr = es_edge_ensure_target(edge, r, s->base)) != ES_OK)
 		goto out;
-	if (full || !rep->source_sync) {
+	if (rep->source_ad) {
+		/* --full: from no cookie, the whole area compared with the edge */
+		cookie = full ? NULL : es_subscription_cookie(s, r->name, ident);
+		rr = es_source_dirsync(rep->source, r, base, rep->source_nc, cookie,
+		                       &rep->dirsync_flags, &ch);
+		if (rr == ES_OK && !ch.complete)
+			cc_log_message(rep->log, CC_LOG_INFO,
+			               "edge %s: area %s: DirSync: %zu changed, %zu gone", s->name,
+			               r->name, ch.changed.n, ch.deleted.n);
+		if (rr == ES_ERR_COOKIE) {
+			cc_log_message(
+			        rep->log, CC_LOG_WARNING,
+			        "edge %s: area %s: the source refused the DirSync cookie (%s); "
+			        "full resync",
+			        s->name, r->name, es_errdetail());
+			rr = es_source_dirsync(rep->source, r, base, rep->source_nc, NULL,
+			                       &rep->dirsync_flags, &ch);
+		}
+	} else if (full || !rep->source_sync) {
 		rr = es_source_full(rep->source, r, base, &ch);
 	} else {
 		cookie = es_subscription_cookie(s, r->name, ident);
 		rr = es_source_sync(rep->source, r, base, cookie, &ch);
+		if (rr == ES_ERR_LIMIT) {
+			/* the cookie stays where it is; the paged read is complete */
+			cc_log_message(rep->log, CC_LOG_WARNING,
+			               "edge %s: area %s: %s; read whole in pages instead (exempt "
+			               "the replicator's account from the source's size limit for "
+			               "incremental reads)",
+			               s->name, r->name, es_errdetail());
+			rr = es_source_full(rep->source, r, base, &ch);
+		}
 	}
 	if (rr != ES_OK)
 		goto out;

@@ -327,9 +327,11 @@ cmd_run(struct tool *t, int argc, char **argv)
 		cc_log_event(t->log, CC_LOG_INFO, CC_EV_CERTIFICATE_IN_USE, f,
 		             sizeof(f) / sizeof(f[0]));
 	}
-	cc_log_message(t->log, CC_LOG_INFO, "edgesync running as %s (source %s, RFC 4533 %s)",
-	               d.rep->holder, t->cfg->source_url,
-	               d.rep->source_sync ? "offered" : "not offered: full compares");
+	cc_log_message(t->log, CC_LOG_INFO, "edgesync running as %s (source %s, %s)", d.rep->holder,
+	               t->cfg->source_url,
+	               d.rep->source_ad     ? "Active Directory: DirSync"
+	               : d.rep->source_sync ? "RFC 4533 offered"
+	                                    : "RFC 4533 not offered: full compares");
 	while (!stop_flag) {
 		now = time(NULL);
 		if ((ce = cc_expiry_tick(d.rep->store, self, "LDAP", t->log, now, NULL)) != CC_OK)

@@ -118,6 +118,16 @@ test_bad_urls(void)
 	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, NULL), ES_ERR_INVAL);
 }
 
+static enum es_err
+never_called(LDAP *ld, LDAPMessage *m, void *arg)
+{
+	(void)ld;
+	(void)m;
+	(void)arg;
+	CU_FAIL("an entry from a server that speaks no LDAP");
+	return ES_OK;
+}
+
 static void
 test_no_ldap_behind(void)
 {
@@ -133,6 +143,12 @@ test_no_ldap_behind(void)
 	CU_ASSERT_EQUAL_FATAL(es_conn_open(&o, &c, NULL, NULL), ES_OK);
 	CU_ASSERT_NOT_EQUAL(es_conn_supports_sync(c, &sync), ES_OK);
 	CU_ASSERT(!sync);
+	es_conn_close(c);
+	/* a paged read fails in time too, and its callback never runs */
+	CU_ASSERT_EQUAL_FATAL(es_conn_open(&o, &c, NULL, NULL), ES_OK);
+	CU_ASSERT_NOT_EQUAL(es_conn_search_each(c, "dc=x", LDAP_SCOPE_SUBTREE, "(cn=*)", NULL, NULL,
+	                                        never_called, NULL),
+	                    ES_OK);
 	es_conn_close(c);
 }
 

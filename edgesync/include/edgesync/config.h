@@ -2,7 +2,7 @@
  * edgesync's configuration file (DESIGN.md, "Configuration"), parsed with inih:
  *
  *   [edgesync]  store, log_format, lease_seconds, timeout, replicator_certificates
- *   [source]    url, bind_dn, bind_password_file, subscriptions, base, ca_file
+ *   [source]    type, url, bind_dn, bind_password_file, subscriptions, base, ca_file
  *   [edge]      name, fqdn, url, base, admin_dn, admin_password_file, admin_url
  *   [rule NAME] base, filter, attributes, hash, target, interval
  *
@@ -22,6 +22,13 @@
 
 #define ES_CONFIG_DEFAULT_PATH "/etc/umedge/edgesync.conf"
 
+/* [source] type: how changes are read (DESIGN.md, "edgesync sources") */
+enum es_source_type {
+	ES_SOURCE_AUTO, /* AD when the root DSE offers DirSync, else LDAP (default) */
+	ES_SOURCE_LDAP, /* RFC 4533 where the server offers it, else full compares */
+	ES_SOURCE_AD,   /* Active Directory: DirSync, objectGUID keys, tombstones */
+};
+
 struct es_config {
 	char *path;
 	/* [edgesync] */
@@ -34,6 +41,7 @@ struct es_config {
 	/* [source] */
 	bool has_source;
 	int source_line;
+	enum es_source_type source_type; /* default auto */
 	char *source_url, *source_bind_dn, *source_password_file, *subscriptions;
 	char *source_base;    /* NULL: the source's first namingContexts value */
 	char *source_ca_file; /* NULL: libldap's defaults (ldap.conf, system roots) */

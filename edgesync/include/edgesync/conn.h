@@ -58,20 +58,35 @@ enum es_err es_conn_bind(struct es_conn *c, const char *dn, const char *password
 enum es_err es_conn_bind_external(struct es_conn *c) ES_WUR;
 
 /*
- * A search whose whole result is returned (entries and the final result). A result code other
- * than success fails (ES_ERR_NOT_FOUND for noSuchObject), so a partial answer is never taken for
- * a complete one. *res is owned (ldap_msgfree).
+ * Every search that can return more than one entry is paged (RFC 2696 simple paged results,
+ * libldap's ldap_create_page_control / ldap_parse_pageresponse_control), so no server's size
+ * limit (Active Directory's MaxPageSize of 1,000, OpenLDAP's size.soft/size.hard) cuts a read
+ * short. The control is not critical: a server without it answers in one piece, and one that then
+ * stops at a limit says so (sizeLimitExceeded), which fails the search. A result code other than
+ * success on any page fails the whole search, so a partial answer is never taken for a complete
+ * one.
+ */
+#define ES_CONN_PAGE_SIZE 500
+
+/*
+ * A search of a bounded answer (a base object, a list of subscriptions, a batch of keys): one
+ * page at most; more than ES_CONN_PAGE_SIZE entries is an error (ES_ERR_LDAP). ES_ERR_NOT_FOUND
+ * for noSuchObject. *res is owned (ldap_msgfree).
  */
 enum es_err es_conn_search(struct es_conn *c, const char *base, int scope, const char *filter,
                            char **attrs, LDAPMessage **res) ES_WUR;
 
 /*
- * As es_conn_search for the whole content of an area (the source's entries, the edge's copies):
- * it may take ES_CONN_CONTENT_FACTOR times the operation timeout.
+ * The whole content of an area (the source's entries, the edge's copies), page by page: `fn` is
+ * called for each entry (the message is borrowed for the call); a failure it returns stops the
+ * search and is returned. The whole search may take ES_CONN_CONTENT_FACTOR times the operation
+ * timeout. `ctrls` (may be NULL) are sent with every page besides the paging control.
  */
 #define ES_CONN_CONTENT_FACTOR 20
-enum es_err es_conn_search_content(struct es_conn *c, const char *base, int scope,
-                                   const char *filter, char **attrs, LDAPMessage **res) ES_WUR;
+typedef enum es_err (*es_conn_entry_fn)(LDAP *ld, LDAPMessage *entry, void *arg);
+enum es_err es_conn_search_each(struct es_conn *c, const char *base, int scope, const char *filter,
+                                char **attrs, LDAPControl **ctrls, es_conn_entry_fn fn,
+                                void *arg) ES_WUR;
 
 /* ldap_modify_ext_s / ldap_add_ext_s / ldap_delete_ext_s with the result code in *rc (may be
  * NULL); ES_ERR_LDAP with the server's reason when it is not success. */
@@ -82,5 +97,7 @@ enum es_err es_conn_delete(struct es_conn *c, const char *dn, int *rc) ES_WUR;
 /* Root DSE: the first namingContexts value (owned), and whether RFC 4533 sync is offered. */
 enum es_err es_conn_naming_context(struct es_conn *c, char **out) ES_WUR;
 enum es_err es_conn_supports_sync(struct es_conn *c, bool *out) ES_WUR;
+/* Whether the root DSE lists `oid` in supportedControl. */
+enum es_err es_conn_supports_control(struct es_conn *c, const char *oid, bool *out) ES_WUR;
 
 #endif

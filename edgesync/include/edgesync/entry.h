@@ -76,6 +76,13 @@ bool es_dn_equal(const char *a, const char *b);
 /* The text form of a 16-byte UUID (RFC 4122, lower case): buf of at least 37 bytes. */
 bool es_uuid_format(const struct berval *raw, char buf[37]);
 
+/*
+ * The standard string form of a 16-byte Active Directory objectGUID (lower case), as AD prints
+ * it and takes it in <GUID=...> DNs: a Windows GUID structure, its first three fields stored
+ * little-endian ([MS-DTYP] 2.3.4.2), so they are written byte-reversed. buf of at least 37.
+ */
+bool es_guid_format(const struct berval *raw, char buf[37]);
+
 struct es_entryset {
 	struct es_entry **v;
 	size_t n, cap;

@@ -34,6 +34,8 @@ enum es_err {
 	ES_ERR_CONFLICT,     /* an entry edgesync did not create is in the way */
 	ES_ERR_CREDENTIAL,   /* credential cannot be decrypted */
 	ES_ERR_INTERRUPTED,  /* stopped by a signal */
+	ES_ERR_LIMIT,        /* the source's size limit cut an unpaged read */
+	ES_ERR_COOKIE,       /* the source refused the sync cookie */
 	ES_ERR__MAX
 };
 

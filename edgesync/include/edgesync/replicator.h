@@ -22,6 +22,9 @@ struct es_replicator {
 	struct es_conn *source;      /* owned, bound; NULL after a failure until reconnected */
 	char *source_base;           /* [source] base, else the first namingContexts value */
 	bool source_sync;            /* the source offers RFC 4533 (syncprov) */
+	bool source_ad;              /* Active Directory: DirSync ([source] type, or auto) */
+	char *source_nc;             /* AD: the naming context DirSync searches */
+	int dirsync_flags;           /* AD: the DirSync flags that worked (dirsync.h) */
 	char *holder;                /* this process's lease holder name */
 	volatile sig_atomic_t *stop; /* set by a signal handler; may be NULL */
 };
@@ -31,7 +34,8 @@ enum es_err es_replicator_open(const struct es_config *cfg, struct cc_log *log,
                                struct es_replicator **out) ES_WUR;
 void es_replicator_free(struct es_replicator *rep);
 
-/* (Re)connects and binds to the source, reads its base and whether it offers RFC 4533. */
+/* (Re)connects and binds to the source, reads its base and whether it offers RFC 4533 or (type
+ * auto) DirSync: a source whose root DSE lists the DirSync control is read as AD. */
 enum es_err es_replicator_connect(struct es_replicator *rep) ES_WUR;
 
 /* Opens only the store (the verbs that need no source). */

@@ -6,8 +6,8 @@
  *     the entries still present (present phase: anything else in scope is gone, which is how a
  *     delete, a move out of the base or a change that no longer matches the filter shows). With
  *     no cookie the server sends the whole content.
- *   es_source_full: a plain subtree search: the whole content, compared with the edge (sources
- *     without syncprov, and --full).
+ *   es_source_full: a paged subtree search (RFC 2696, conn.h): the whole content, compared with
+ *     the edge (sources without syncprov, --full, and a refresh cut by the source's size limit).
  *
  * Only a search that ended with success counts: an error, a size or time limit or a dropped
  * connection fails the call and nothing is deleted on the edge.
@@ -51,14 +51,26 @@ struct es_changes {
 void es_changes_init(struct es_changes *ch);
 void es_changes_clear(struct es_changes *ch);
 
-/* `cookie` NULL: from the beginning. `timeout` bounds the search on the server (timelimit). */
+/*
+ * `cookie` NULL: from the beginning. `timeout` bounds the search on the server (timelimit).
+ * ES_ERR_LIMIT when the server's size limit cut the refresh (RFC 4533 cannot be paged): nothing
+ * of it is returned; es_source_full, which pages, reads the area whole.
+ */
 enum es_err es_source_sync(struct es_conn *c, const struct es_rule *r, const char *base,
                            const struct berval *cookie, struct es_changes *out) ES_WUR;
 enum es_err es_source_full(struct es_conn *c, const struct es_rule *r, const char *base,
                            struct es_changes *out) ES_WUR;
 
 /*
- * The key of a source entry read by a plain search: its entryUUID (lower case), else
+ * The rule's attributes and, with `with_keys`, the key attributes (entryUUID, objectGUID): an
+ * owned array (free it, not its strings, which are the rule's or static), NULL-terminated; NULL
+ * when out of memory.
+ */
+char **es_source_attrs(const struct es_rule *r, bool with_keys);
+
+/*
+ * The key of a source entry read by a plain search: its entryUUID (lower case), else its
+ * objectGUID in its standard string form (Active Directory, es_guid_format), else
  * "dn-" and 32 hex characters of the SHA-256 of its lower-cased DN (a source without
  * entryUUID; such a key changes when the entry is renamed). buf of 40 bytes.
  */
