@@ -6,7 +6,7 @@
 #   tests/fuzz/make_corpus.sh crl sip    (replaces only these, leaving the others' seeds as they are)
 set -eu
 cd "$(dirname "$0")"
-ALL="cert x500 import crl meta config sdp sip subscription wav recipient"
+ALL="cert x500 import crl meta config sdp sip subscription wav recipient smtpreply"
 TARGETS=${*:-$ALL}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -207,6 +207,16 @@ printf 'alice@example.test' | put recipient/mail
 printf 'dave@example.test\r\nRCPT TO:<mallory@evil.test>' | put recipient/mail-crlf
 printf 'alice@example.test\0evil' | put recipient/mail-nul
 printf '"a b"@[127.0.0.1]' | put recipient/mail-quoted
+
+# --- SMTP replies as a hub sends them (fuzz_smtpreply) -------------------------------------------
+printf '250 2.0.0 Ok: queued as 4F1D2A\r\n' | put smtpreply/queued
+printf '250-PIPELINING\r\n' | put smtpreply/ehlo-line
+printf '550 5.1.1 <9999@example.test>: Recipient address rejected: User unknown\r\n' | put smtpreply/unknown
+printf '554 5.7.1 <x@y>: Client host rejected: Access denied\r\n' | put smtpreply/policy
+printf '451 4.3.0 Error: queue file write error\r\n' | put smtpreply/temporary
+printf '550 User unknown\r\n' | put smtpreply/no-enhanced
+printf '552 5.3.4 Message size exceeds fixed limit\r\n' | put smtpreply/too-big
+printf '554 4.9.99999999999 odd\r\n' | put smtpreply/odd-enhanced
 printf '%%u.vm@example.test%%%%' | put recipient/template
 
 for t in $TARGETS; do
