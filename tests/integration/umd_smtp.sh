@@ -22,6 +22,10 @@ siptls() { python3 "$D/siptls.py" "$@"; }
 audio() { python3 "$D/audio.py" "$@"; }
 q() { "$UMD" queue -c "$WORK/umd.conf" "$@"; }
 spool_count() { find "$S-spool/$1" -maxdepth 1 -name '*.json' | wc -l; }
+# has PATTERN COMMAND...: the command's output matches PATTERN (grep -E)
+has() { "${@:2}" | grep -q -E -- "$1"; }
+# wait_for COMMAND...: the command succeeds within 10 s
+wait_for() { for _ in $(seq 100); do "$@" && return 0; sleep 0.1; done; return 1; }
 
 # --- certificates: the gateway's, the hub's (a root of umd's store), umd's SMTP one ----------------
 "$CERTCTL" --store "$WORK/gw" new --domain gw1.example.test --key ec256 >/dev/null
@@ -36,12 +40,17 @@ postfix_cert "$WORK/other" other.example.test
 "$CERTCTL" --store "$S" trust add "$WORK/other.pem" --type registry >/dev/null
 SMTPT=$("$CERTCTL" --store "$S" select --service SMTP --fqdn um1.example.test --format json | jq -r .selected)
 UMFP=$(postfix_fingerprint "$S/certs/$SMTPT.pem")
+# A second certificate, not enabled for SMTP yet (enabled later: picked up without a restart).
+sleep 1
+"$CERTCTL" --store "$S" new --domain um1.example.test --services IIS --key ec256 >/dev/null
+SMTPT2=$("$CERTCTL" --store "$S" get --format json | jq -r ".[] | select(.Thumbprint != \"$SMTPT\" and (.CertificateDomains | index(\"um1.example.test\"))) | .Thumbprint" | head -1)
+UMFP2=$(postfix_fingerprint "$S/certs/$SMTPT2.pem")
 mkdir -p "$S-greetings"
 audio tone "$S-greetings/default.wav" 500 1 >/dev/null
 
 check "the hub starts (STARTTLS, umd's certificate only)" \
 	postfix_hub_start hub hub.example.test "$WORK/hub.pem" "$WORK/hub.key" --ccert "$UMFP" \
-	--mailbox 1001 --mailbox operator --plain-port
+	--ccert "$UMFP2" --mailbox 1001 --mailbox operator --plain-port
 HUBPORT=$(postfix_port hub)
 
 PORT=$(free_port)
@@ -61,7 +70,7 @@ certificate = $WORK/gw1.pem
 
 [smtp]
 from = voicemail@example.test
-recipient = %u@example.test
+${2:-recipient = %u@example.test}
 $1
 CONF
 }
@@ -118,10 +127,18 @@ drop() {
 	mv "$S-spool/new/.$1.json" "$S-spool/new/$1.json"
 }
 
+# --- another certificate enabled for SMTP: used without a restart ------------------------------------
+"$CERTCTL" --store "$S" enable "$SMTPT2" --services SMTP >/dev/null
+kill -HUP "$UMD_PID_a"
+smtp_changed() { events a 1001 | jq -e "select(.service == \"SMTP\") | .thumbprint == \"$SMTPT2\"" >/dev/null; }
+check "a newer certificate enabled for SMTP: CertificateChanged (SMTP) after SIGHUP" wait_for smtp_changed
+drop 20261202T000000Z-00000005 sip:1001@um1.example.test
+check "... the next message goes out with it" wait_for has "\"id\":\"20261202T000000Z-00000005\".*\"thumbprint\":\"$SMTPT2\"" events a 1040
+check "... delivered" postfix_wait hub 1001 2
+
 # --- an unknown mailbox: failed/ at once, with the reason --------------------------------------------
 drop 20261202T000000Z-00000001 sip:9999@um1.example.test
 check "unknown mailbox: VoiceMessageFailed" wait_event a 1042
-has() { "${@:2}" | grep -q -E -- "$1"; }
 check "... the reason is the hub's 550 5.1.1" has '550 5.1.1' events a 1042
 check "... in failed/ with ID.error" test -s "$S-spool/failed/20261202T000000Z-00000001.error"
 check "... umd queue list says failed" has '20261202T000000Z-00000001 +failed' q list
@@ -142,7 +159,7 @@ umd_stop a
 
 # restart_with SMTP_LINES: umd again, with another [smtp]
 restart_with() {
-	conf "$1"
+	conf "$1" "${3:-}"
 	rm -f "$WORK/a.log"
 	umd_start a "$WORK/umd.conf"
 	# What the last round deferred waits for its next attempt: asked for now.
@@ -188,7 +205,7 @@ umd_stop a
 "$CERTCTL" --store "$S" trust remove "$(thumb_of_pem "$WORK/hub.pem")" >/dev/null
 restart_with "smarthost = 127.0.0.1:$HUBPORT
 hub_certificate = $WORK/hub.pem" 20261202T000000Z-00000003
-check "the right pin (the hub no longer a trusted root): delivered" postfix_wait hub 1001 3
+check "the right pin (the hub no longer a trusted root): delivered" postfix_wait hub 1001 4
 umd_stop a
 
 # --- no STARTTLS: nothing in plaintext ----------------------------------------------------------------
@@ -240,6 +257,19 @@ check "metrics: the queue is empty" has '^umd_smtp_queue_messages 0' metrics
 check "metrics: submissions counted" has '^umd_smtp_submissions_total [1-9]' metrics
 umd_stop a
 expect_eq "umd stops cleanly" 0 "$UMD_RC"
+
+# --- the directory down: the message waits, never to the fallback ------------------------------------
+drop 20261202T000000Z-00000006 sip:1001@um1.example.test
+restart_with "smarthost = 127.0.0.1:$HUBPORT
+hub_certificate = $WORK/hub.pem" "" "directory_url = ldaps://127.0.0.1:$(free_port)
+directory_base = dc=example,dc=test
+directory_filter = (telephoneNumber=%u)
+fallback_recipient = operator@example.test"
+check "directory unreachable: deferred (recipient lookup), still queued" \
+	deferred_because 20261202T000000Z-00000006 "recipient lookup"
+check "... metrics count it as directory" has 'umd_smtp_failures_total\{reason="directory",outcome="deferred"\} [1-9]' metrics
+expect_eq "... nothing for the fallback mailbox" 0 "$(postfix_count hub operator)"
+umd_stop a
 
 # --- configuration errors name file:line ----------------------------------------------------------------
 expect_fail "umd queue show of an unknown message" 1 "no message 2099" q show 20991202T000000Z-00000000
