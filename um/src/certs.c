@@ -409,7 +409,7 @@ out:
 }
 
 #define STATE_NAME "umd-um" /* state/umd-um.ini: the thumbprint last in use, across restarts */
-#define MADE_BY    "umd"
+#define MADE_BY    UM_MADE_BY
 
 /*
  * Chooses with certcore's one rule (choose.h): UM's order for our FQDN; else the certificate in
@@ -425,7 +425,6 @@ choose(struct um_certs *c, struct cc_store *s, bool offline, time_t now, const c
 	struct cc_verify_opts vo;
 	const char *doms[2];
 	char short_name[64];
-	const char *dot = strchr(c->fqdn, '.');
 	size_t i;
 	enum cc_err cr;
 
@@ -433,18 +432,7 @@ choose(struct um_certs *c, struct cc_store *s, bool offline, time_t now, const c
 	vo.offline = offline;
 	vo.timeout = 5;
 	vo.now = now;
-	doms[0] = c->fqdn;
-	snprintf(short_name, sizeof(short_name), "%.*s",
-	         dot ? (int)(dot - c->fqdn) : (int)strlen(c->fqdn), c->fqdn);
-	doms[1] = short_name;
-	memset(&p, 0, sizeof(p));
-	p.domains = doms;
-	p.ndomains = dot != NULL && dot != c->fqdn ? 2 : 1;
-	p.services = CC_SVC_UM;
-	p.key_type = CC_KEY_RSA_2048;
-	p.now = now;
-	p.friendly_name = "umd self-signed";
-	p.made_by = MADE_BY;
+	um_certs_own_params(c->fqdn, CC_SVC_UM, "umd self-signed", now, &p, doms, short_name);
 	if ((cr = cc_store_select_or_create(s, CC_SVC_UM, c->fqdn, &vo, in_use, create ? &p : NULL,
 	                                    c->log, ch)) != CC_OK)
 		return cc_fail(cr, "choosing the UM certificate");
@@ -635,4 +623,24 @@ um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 out:
 	cc_store_free(s);
 	return r;
+}
+
+void
+um_certs_own_params(const char *fqdn, unsigned services, const char *friendly, time_t now,
+                    struct cc_new_params *p, const char *doms[2], char short_name[64])
+{
+	const char *dot = strchr(fqdn, '.');
+
+	/* The FQDN and its short name, as Exchange UM made its own certificate. */
+	doms[0] = fqdn;
+	snprintf(short_name, 64, "%.*s", dot ? (int)(dot - fqdn) : (int)strlen(fqdn), fqdn);
+	doms[1] = short_name;
+	memset(p, 0, sizeof(*p));
+	p->domains = doms;
+	p->ndomains = dot != NULL && dot != fqdn ? 2 : 1;
+	p->services = services;
+	p->key_type = CC_KEY_RSA_2048;
+	p->now = now;
+	p->friendly_name = friendly;
+	p->made_by = MADE_BY;
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "certcore/log.h"
+#include "certcore/selfsigned.h"
 #include "config.h"
 #include "error.h"
 #include "metrics.h"
@@ -49,5 +50,17 @@ enum um_err um_certs_refresh(struct um_certs *c, const struct um_config *cfg, ti
  */
 enum um_err um_certs_reload_crls(struct um_certs *c, const struct um_config *cfg,
                                  size_t *ncrl) UM_WUR;
+
+/* The made_by mark of the certificates umd makes for itself (cc_store_auto_renew renews only
+ * those). */
+#define UM_MADE_BY "umd"
+
+/*
+ * What a self-signed certificate of umd's own for `fqdn` is made with (cc_store_select_or_create's
+ * `create`): the FQDN and its short name as CertificateDomains, `services`, RSA 2048, marked as
+ * umd's (so only umd renews it). `p` borrows doms and short_name, which the caller provides.
+ */
+void um_certs_own_params(const char *fqdn, unsigned services, const char *friendly, time_t now,
+                         struct cc_new_params *p, const char *doms[2], char short_name[64]);
 
 #endif

@@ -14,6 +14,7 @@
 #include "certcore/services.h"
 #include "certcore/store.h"
 #include "certcore/trust.h"
+#include "certs.h"
 #include "voicemail/smtpid.h"
 
 struct um_smtp_identity {
@@ -65,26 +66,14 @@ choose(struct um_smtp_identity *id, struct cc_store *s, bool offline, time_t now
 	struct cc_choice ch;
 	const char *doms[2];
 	char short_name[64], in_use[CC_THUMB_LEN + 1];
-	const char *dot = strchr(id->fqdn, '.');
 	enum cc_err cr;
 
 	*out = NULL;
 	memset(&vo, 0, sizeof(vo));
 	vo.offline = offline;
 	vo.timeout = 5;
-	/* The FQDN and its short name, as umd's UM certificate. */
-	doms[0] = id->fqdn;
-	snprintf(short_name, sizeof(short_name), "%.*s",
-	         dot ? (int)(dot - id->fqdn) : (int)strlen(id->fqdn), id->fqdn);
-	doms[1] = short_name;
-	memset(&p, 0, sizeof(p));
-	p.domains = doms;
-	p.ndomains = dot != NULL && dot != id->fqdn ? 2 : 1;
-	p.services = CC_SVC_SMTP;
-	p.key_type = CC_KEY_RSA_2048;
-	p.now = now;
-	p.friendly_name = "umd self-signed (SMTP)";
-	p.made_by = "umd";
+	um_certs_own_params(id->fqdn, CC_SVC_SMTP, "umd self-signed (SMTP)", now, &p, doms,
+	                    short_name);
 	pthread_mutex_lock(&id->mu);
 	snprintf(in_use, sizeof(in_use), "%s", id->thumb);
 	pthread_mutex_unlock(&id->mu);
@@ -246,7 +235,7 @@ um_smtp_identity_refresh(struct um_smtp_identity *id, time_t now)
 		bool renewed = false;
 
 		snprintf(thumb, sizeof(thumb), "%s", cc_cert_thumbprint(cert));
-		if ((cr = cc_store_auto_renew(s, thumb, "umd", id->renew_days, now, renewed_as,
+		if ((cr = cc_store_auto_renew(s, thumb, UM_MADE_BY, id->renew_days, now, renewed_as,
 		                              &renewed)) != CC_OK)
 			cc_log_message(id->log, CC_LOG_WARNING,
 			               "renewing the SMTP certificate %s: %s", thumb,
