@@ -72,6 +72,7 @@ choose(struct um_smtp_identity *id, struct cc_store *s, bool offline, time_t now
 	memset(&vo, 0, sizeof(vo));
 	vo.offline = offline;
 	vo.timeout = 5;
+	vo.now = now;
 	um_certs_own_params(id->fqdn, CC_SVC_SMTP, "umd self-signed (SMTP)", now, &p, doms,
 	                    short_name);
 	pthread_mutex_lock(&id->mu);
