@@ -24,8 +24,8 @@ q() { "$UMD" queue -c "$WORK/umd.conf" "$@"; }
 spool_count() { find "$S-spool/$1" -maxdepth 1 -name '*.json' | wc -l; }
 # has PATTERN COMMAND...: the command's output matches PATTERN (grep -E)
 has() { "${@:2}" | grep -q -E -- "$1"; }
-# wait_for COMMAND...: the command succeeds within 10 s
-wait_for() { for _ in $(seq 100); do "$@" && return 0; sleep 0.1; done; return 1; }
+# wait_for COMMAND...: the command succeeds within 30 s
+wait_for() { for _ in $(seq 300); do "$@" && return 0; sleep 0.1; done; return 1; }
 
 # --- certificates: the gateway's, the hub's (a root of umd's store), umd's SMTP one ----------------
 "$CERTCTL" --store "$WORK/gw" new --domain gw1.example.test --key ec256 >/dev/null

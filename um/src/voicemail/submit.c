@@ -373,6 +373,19 @@ out:
 }
 
 /* A handle for the hub; a new one (so a new connection) when the identity changed. */
+static void
+free_handle(struct um_submit *s)
+{
+	struct curl_slist *ct = NULL;
+
+	if (s->curl == NULL)
+		return;
+	curl_easy_getinfo(s->curl, CURLINFO_PRIVATE, (char **)&ct);
+	curl_easy_cleanup(s->curl);
+	curl_slist_free_all(ct);
+	s->curl = NULL;
+}
+
 static bool
 ready_handle(struct um_submit *s, struct attempt *a)
 {
@@ -380,8 +393,7 @@ ready_handle(struct um_submit *s, struct attempt *a)
 
 	if (s->curl != NULL && g == s->generation)
 		return true;
-	if (s->curl != NULL)
-		curl_easy_cleanup(s->curl);
+	free_handle(s);
 	um_smtp_snapshot_clear(&s->snap);
 	if ((s->curl = curl_easy_init()) == NULL ||
 	    um_smtp_identity_get(s->id, &s->snap) != UM_OK) {
@@ -428,19 +440,6 @@ ready_handle(struct um_submit *s, struct attempt *a)
 	curl_easy_setopt(s->curl, CURLOPT_XFERINFODATA, s);
 	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "smtp");
 	return true;
-}
-
-static void
-free_handle(struct um_submit *s)
-{
-	struct curl_slist *ct = NULL;
-
-	if (s->curl == NULL)
-		return;
-	curl_easy_getinfo(s->curl, CURLINFO_PRIVATE, (char **)&ct);
-	curl_easy_cleanup(s->curl);
-	curl_slist_free_all(ct);
-	s->curl = NULL;
 }
 
 /* ---- outcomes ---- */
