@@ -10,6 +10,8 @@
  * refresh with a duplicate fails as a whole: the cookie does not move and nothing is deleted.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -88,6 +90,11 @@ es_changes_init(struct es_changes *ch)
 void
 es_changes_clear(struct es_changes *ch)
 {
+	size_t i;
+
+	for (i = 0; i < ch->nrejected; i++)
+		free(ch->rejected[i]);
+	free(ch->rejected);
 	es_entryset_clear(&ch->changed);
 	es_keyset_clear(&ch->present);
 	es_keyset_clear(&ch->deleted);
@@ -140,6 +147,131 @@ es_source_key(const struct es_entry *e, char buf[40])
 	}
 	buf[35] = '\0';
 	return ES_OK;
+}
+
+bool
+es_source_text_ok(const struct berval *v, size_t *at)
+{
+	iconv_t cd;
+	char buf[256], *in = v->bv_val, *o;
+	size_t left = v->bv_len, room, n;
+	const char *nul;
+	bool ok = true;
+
+	*at = 0;
+	if (v->bv_len == 0)
+		return true;
+	if ((nul = memchr(v->bv_val, '\0', v->bv_len)) != NULL) {
+		*at = (size_t)(nul - v->bv_val);
+		return false;
+	}
+	/* glibc converts through UCS-4 and refuses (EILSEQ, EINVAL at the end) overlong forms,
+	 * surrogates and truncated sequences; the output is thrown away */
+	if ((cd = iconv_open("UTF-8", "UTF-8")) == (iconv_t)-1)
+		return false;
+	while (left > 0) {
+		o = buf;
+		room = sizeof(buf);
+		n = iconv(cd, &in, &left, &o, &room);
+		if (n == (size_t)-1 && errno != E2BIG) {
+			ok = false;
+			*at = (size_t)(in - v->bv_val);
+			break;
+		}
+	}
+	iconv_close(cd);
+	return ok;
+}
+
+static enum es_err
+reject(struct es_changes *ch, const char *why)
+{
+	char **nv;
+
+	if ((nv = realloc(ch->rejected, (ch->nrejected + 1) * sizeof(*nv))) == NULL)
+		return es_seterr(ES_ERR_NOMEM, "rejected entries");
+	ch->rejected = nv;
+	if ((nv[ch->nrejected] = strdup(why)) == NULL)
+		return es_seterr(ES_ERR_NOMEM, "rejected entries");
+	ch->nrejected++;
+	return ES_OK;
+}
+
+/* Why the entry's rule attributes cannot go to the edge, or NULL (owned). */
+static char *
+bad_text(const struct es_rule *r, const struct es_entry *e)
+{
+	const struct es_attr *a;
+	size_t i, k, at;
+
+	for (i = 0; r->attrs[i] != NULL; i++) {
+		if ((a = es_entry_attr(e, r->attrs[i])) == NULL)
+			continue;
+		for (k = 0; k < a->nvals; k++)
+			if (!es_source_text_ok(&a->vals[k], &at))
+				return es_aprintf(
+				        "rule %s: %s: %s value %zu of %zu %s at byte %zu; the "
+				        "entry "
+				        "is left as it is on the edge until it is corrected at the "
+				        "source",
+				        r->name, e->dn, a->name, k + 1, a->nvals,
+				        at < a->vals[k].bv_len && a->vals[k].bv_val[at] == '\0'
+				                ? "holds a NUL"
+				                : "is not UTF-8",
+				        at);
+	}
+	return NULL;
+}
+
+enum es_err
+es_source_screen(const struct es_rule *r, bool need_guid, struct es_changes *ch)
+{
+	const struct es_attr *g;
+	struct es_entry *e;
+	char *why = NULL;
+	enum es_err rr = ES_OK;
+	size_t i, o;
+
+	for (i = 0, o = 0; i < ch->changed.n; i++) {
+		e = ch->changed.v[i];
+		g = es_entry_attr(e, "objectGUID");
+		if (need_guid && (g == NULL || g->nvals != 1 || g->vals[0].bv_len != 16)) {
+			rr = es_seterr(
+			        ES_ERR_SOURCE,
+			        "rule %s: %s has %s: the area is not synced (nothing is deleted "
+			        "on the edge) until the replicator's account can read it",
+			        r->name, e->dn,
+			        g == NULL ? "no objectGUID" : "an objectGUID that is not 16 bytes");
+			goto out;
+		}
+		if ((why = bad_text(r, e)) != NULL) {
+			if (e->key == NULL) {
+				rr = es_seterr(ES_ERR_SOURCE, "rule %s: %s has no key", r->name,
+				               e->dn);
+				goto out;
+			}
+			if ((rr = reject(ch, why)) != ES_OK ||
+			    (rr = es_keyset_add(&ch->present, e->key)) != ES_OK)
+				goto out;
+			free(why);
+			why = NULL;
+			es_entry_free(e);
+			ch->changed.v[i] = NULL;
+			continue;
+		}
+		ch->changed.v[o++] = e;
+	}
+	ch->changed.n = o;
+	rr = ES_OK;
+out:
+	if (rr != ES_OK) {
+		/* entries already taken out were freed; close the gap */
+		for (; i < ch->changed.n; i++)
+			ch->changed.v[o++] = ch->changed.v[i];
+		ch->changed.n = o;
+	}
+	free(why);
+	return rr;
 }
 
 char **

@@ -222,6 +222,7 @@ sync_area(struct es_replicator *rep, struct es_conn *edge, struct es_subscriptio
 	const char *base = r->base != NULL ? r->base : rep->source_base;
 	char ident[ES_RULE_HASH_LEN + 1], *target = NULL, why[1024];
 	enum es_err rr, r2;
+	size_t i;
 
 	es_changes_init(&ch);
 	es_entryset_init(&have);
@@ -263,8 +264,11 @@ sync_area(struct es_replicator *rep, struct es_conn *edge, struct es_subscriptio
 			rr = es_source_full(rep->source, r, base, &ch);
 		}
 	}
-	if (rr != ES_OK)
+	if (rr != ES_OK || (rr = es_source_screen(r, rep->source_ad, &ch)) != ES_OK)
 		goto out;
+	for (i = 0; i < ch.nrejected; i++)
+		cc_log_message(rep->log, CC_LOG_WARNING, "edge %s: area %s: %s", s->name, r->name,
+		               ch.rejected[i]);
 	/* an incremental refresh reads of the edge only what it can touch */
 	if (ch.complete)
 		rr = es_edge_load(edge, r, s->base, &have);

@@ -166,6 +166,59 @@ es start >"$WORK/inc2.out" 2>"$WORK/inc2.err"
 check "a cycle with nothing changed in the area reads nothing of it" grep -Eq "edge edge1: area recipients: DirSync: 0 changed, 0 gone" "$WORK/inc2.err"
 check "... and writes nothing" grep -Eq "2000 EdgeSyncCompleted edge=edge1 added=0 modified=0 deleted=0 " "$WORK/inc2.err"
 
+# --- binary garbage from the source: the entry set aside and named, the rest synced, nothing lost -----
+# Samba refuses values that are not UTF-8 over LDAP (unit_es_source covers them) but takes NULs
+nul() { python3 -c 'import base64, sys; print(base64.b64encode(sys.argv[1].replace("@", "\0@", 1).encode()).decode())' "$1"; }
+samba_modify dc >"$WORK/nul.out" 2>&1 <<LDIF
+dn: CN=Contact 10,OU=People,$B
+changetype: modify
+add: proxyAddresses
+proxyAddresses:: $(nul smtp:c10@partner.test)
+-
+
+dn: CN=Contact 11,OU=People,$B
+changetype: modify
+replace: mail
+mail:: $(nul Contact11@Partner.Test)
+-
+
+dn: CN=New 3,OU=People,$B
+changetype: add
+objectClass: contact
+mail: New3@Corp.Test
+LDIF
+expect_eq "AD took two values with a NUL and a new contact" 0 "$?"
+NOW=$(edge_count edge1 recipients)
+es start >"$WORK/nul1.out" 2>"$WORK/nul1.err"
+expect_eq "a cycle that reads values with a NUL exits 0" 0 "$?"
+grep -i "warning" "$WORK/nul1.err" | sed 's/^/    /'
+check "... and names the entry, the attribute and the byte" grep -Fq "edge edge1: area recipients: rule recipients: CN=Contact 10,OU=People,$B: proxyAddresses value 2 of 2 holds a NUL at byte 8; the entry is left as it is on the edge until it is corrected at the source" "$WORK/nul1.err"
+check "... the other one too" grep -Fq "rule recipients: CN=Contact 11,OU=People,$B: mail value 1 of 1 holds a NUL at byte 9" "$WORK/nul1.err"
+check "... the rest of the area is synced: the new contact added, nothing deleted" grep -Eq "2000 EdgeSyncCompleted edge=edge1 added=1 modified=0 deleted=0 " "$WORK/nul1.err"
+expect_eq "the two entries keep their edge copies as they were" "$(sha SMTP:Contact10@Partner.Test)|$(sha Contact11@Partner.Test)" "$( (on_edge "$(guid "CN=Contact 10,OU=People,$B")" proxyAddresses; on_edge "$(guid "CN=Contact 11,OU=People,$B")" mail) | sed -n 's/^proxyAddresses: //p; s/^mail: //p' | paste -sd'|')"
+es start --full >"$WORK/nul2.out" 2>"$WORK/nul2.err"
+expect_eq "a full resync with the two entries still bad exits 0" 0 "$?"
+check "... and deletes nothing (the entries set aside stay on the edge)" grep -Eq "2000 EdgeSyncCompleted edge=edge1 added=0 modified=0 deleted=0 " "$WORK/nul2.err"
+expect_eq "edge1 still holds every recipient" "$((NOW + 1))" "$(edge_count edge1 recipients)"
+samba_modify dc >/dev/null 2>&1 <<LDIF
+dn: CN=Contact 10,OU=People,$B
+changetype: modify
+replace: proxyAddresses
+proxyAddresses: SMTP:Contact10@Partner.Test
+proxyAddresses: smtp:c10@partner.test
+-
+
+dn: CN=Contact 11,OU=People,$B
+changetype: modify
+replace: mail
+mail: Contact11@Partner.Test
+-
+LDIF
+es start >"$WORK/nul3.out" 2>"$WORK/nul3.err"
+check "corrected at the source, the next incremental cycle brings both to the edge" grep -Eq "2000 EdgeSyncCompleted edge=edge1 added=0 modified=1 deleted=0 " "$WORK/nul3.err"
+check "... without a warning" bash -c "! grep -q 'holds a NUL' '$WORK/nul3.err'"
+check "test --full-compare: Normal once corrected" es test --full-compare
+
 # --- a DirSync cookie the server refuses: a warning, a full resync, nothing lost --------------------
 SUB="CN=edge1,CN=Edge Subscriptions,$B"
 samba_search dc -b "$SUB" -s base umedgeSyncCookie >"$WORK/cookies.ldif"
@@ -195,6 +248,43 @@ check "... the full resync deleted what was deleted meanwhile (Contact 6)" grep 
 check "test --full-compare: Normal after the resync" es test --full-compare
 es start >"$WORK/after.out" 2>"$WORK/after.err"
 check "the next cycle is incremental again (a new cookie was stored)" grep -Eq "edge edge1: area recipients: DirSync: 0 changed, 0 gone" "$WORK/after.err"
+
+# --- a DirSync cookie from another server: its invocationId is another DC's ------------------------
+# the cookie's layout ([MS-ADTS] 3.1.1.3.4.1.3, Samba's ldapControlDirSyncCookie): "MSDS", then
+# the source DSA's invocationId at byte 52
+samba_search dc -b "$SUB" -s base umedgeSyncCookie >"$WORK/cookies2.ldif"
+python3 - "$WORK/cookies2.ldif" "$SUB" >"$WORK/othercookie.ldif" <<'PY'
+import base64, sys, uuid
+vals = []
+for line in open(sys.argv[1]):
+    if line.startswith("umedgeSyncCookie:: "):
+        vals.append(base64.b64decode(line.split(" ", 1)[1]))
+    elif line.startswith("umedgeSyncCookie: "):
+        vals.append(line.split(" ", 1)[1].rstrip("\n").encode())
+old = [v for v in vals if v.startswith(b"recipients ")][0]
+at = old.index(b"MSDS")
+other = bytearray(old)
+other[at + 52:at + 68] = uuid.uuid4().bytes_le
+print("dn: %s\nchangetype: modify\ndelete: umedgeSyncCookie\numedgeSyncCookie:: %s\n-\nadd: umedgeSyncCookie\numedgeSyncCookie:: %s\n-\n"
+      % (sys.argv[2], base64.b64encode(old).decode(), base64.b64encode(bytes(other)).decode()))
+PY
+check "the recipients cookie is replaced by one naming another DC" samba_modify dc -f "$WORK/othercookie.ldif"
+samba_modify dc >/dev/null 2>&1 <<LDIF
+dn: CN=Contact 8,OU=People,$B
+changetype: delete
+
+dn: CN=New 4,OU=People,$B
+changetype: add
+objectClass: contact
+mail: New4@Corp.Test
+LDIF
+NOW=$(edge_count edge1 recipients)
+es start >"$WORK/other.out" 2>"$WORK/other.err"
+expect_eq "the cycle with another DC's cookie exits 0" 0 "$?"
+grep -E "DirSync|refused" "$WORK/other.err" | sed 's/^/    /'
+check "... the add and the delete made meanwhile reach the edge" grep -Eq "2000 EdgeSyncCompleted edge=edge1 added=1 modified=0 deleted=1 " "$WORK/other.err"
+expect_eq "... and nothing else moved" "$NOW" "$(edge_count edge1 recipients)"
+check "test --full-compare: Normal after another DC's cookie" es test --full-compare
 
 # --- a replicator account that is not a domain administrator ----------------------------------------
 # made offline (samba-tool on sam.ldb while samba is stopped), allowed to write the subscriptions

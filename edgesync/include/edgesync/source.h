@@ -46,6 +46,8 @@ struct es_changes {
 	bool present_phase;         /* anything in neither `changed` nor `present` is gone */
 	bool synced;                /* came from RFC 4533 (then `cookie` is set) */
 	struct berval cookie;       /* the new cookie; owned */
+	char **rejected;            /* why each entry es_source_screen set aside; owned */
+	size_t nrejected;
 };
 
 void es_changes_init(struct es_changes *ch);
@@ -75,5 +77,22 @@ char **es_source_attrs(const struct es_rule *r, bool with_keys);
  * entryUUID; such a key changes when the entry is renamed). buf of 40 bytes.
  */
 enum es_err es_source_key(const struct es_entry *e, char buf[40]) ES_WUR;
+
+/*
+ * Screens what was read from the source before anything is planned for the edge:
+ *
+ *   - a value of one of the rule's attributes that is not UTF-8 (checked with iconv) or holds a
+ *     NUL: the entry is set aside, whatever the edge holds for its key is left as it is (the
+ *     key goes to `present`, so neither a complete read nor a present phase deletes it), and
+ *     one message naming the entry, the attribute and the byte goes to ch->rejected; the next
+ *     change of the entry at the source brings it back;
+ *   - with `need_guid` (an Active Directory source), an entry without a 16-byte objectGUID
+ *     fails the area (ES_ERR_SOURCE naming the entry): with no key its edge copy cannot be
+ *     told apart, so nothing may be deleted or moved.
+ */
+enum es_err es_source_screen(const struct es_rule *r, bool need_guid, struct es_changes *ch) ES_WUR;
+
+/* Whether `v` is UTF-8 without NUL; else *at is the offset of the first bad byte. */
+bool es_source_text_ok(const struct berval *v, size_t *at);
 
 #endif
