@@ -77,7 +77,9 @@ CONF
 conf "smarthost = 127.0.0.1:$HUBPORT
 hub_fqdn = hub.example.test"
 check "umd starts with [smtp]" umd_start a "$WORK/umd.conf"
-smtp_in_use() { events a 1001 | jq -e "select(.service == \"SMTP\") | .thumbprint == \"$SMTPT\"" >/dev/null; }
+# smtp_event ID THUMBPRINT: umd logged event ID for service SMTP with this certificate
+smtp_event() { events a "$1" | jq -s -e "any(.[]; .service == \"SMTP\" and .thumbprint == \"$2\")" >/dev/null; }
+smtp_in_use() { smtp_event 1000 "$SMTPT"; }
 check "umd's SMTP certificate is the administrator's (CertificateInUse, service SMTP)" smtp_in_use
 
 # --- a call, recorded and delivered -----------------------------------------------------------------
@@ -115,7 +117,7 @@ assert 'From:     1002' in text and 'To:       1001' in text, text
 print('ok')
 PY
 check "headers, text part and the WAV byte for byte the spool's" grep -qx ok "$WORK/mime.out"
-ev_submitted() { events a 1040 | head -1 | jq -e ".recipient == \"1001@example.test\" and .thumbprint == \"$SMTPT\" and (.hub | endswith(\":$HUBPORT\"))" >/dev/null; }
+ev_submitted() { events a 1040 | head -1 | jq -s -e ".[0].recipient == \"1001@example.test\" and .[0].thumbprint == \"$SMTPT\" and (.[0].hub | endswith(\":$HUBPORT\"))" >/dev/null; }
 check "the event names the recipient, the hub and umd's certificate" ev_submitted
 show_sent() { q show "$ID" >"$WORK/show.out" && grep -q '^State *: sent' "$WORK/show.out" && grep -q '^Response *: 250' "$WORK/show.out"; }
 check "umd queue show: sent, the hub's 250" show_sent
@@ -130,7 +132,7 @@ drop() {
 # --- another certificate enabled for SMTP: used without a restart ------------------------------------
 "$CERTCTL" --store "$S" enable "$SMTPT2" --services SMTP >/dev/null
 kill -HUP "$UMD_PID_a"
-smtp_changed() { events a 1001 | jq -e "select(.service == \"SMTP\") | .thumbprint == \"$SMTPT2\"" >/dev/null; }
+smtp_changed() { smtp_event 1001 "$SMTPT2"; }
 check "a newer certificate enabled for SMTP: CertificateChanged (SMTP) after SIGHUP" wait_for smtp_changed
 drop 20261202T000000Z-00000005 sip:1001@um1.example.test
 sent_with_new() { wait_for has "\"id\":\"20261202T000000Z-00000005\".*\"thumbprint\":\"$SMTPT2\"" events a 1040 && return 0; events a 1040 | tail -2; events a 1001; return 1; }
@@ -149,7 +151,7 @@ postfix_stop hub
 drop 20261202T000000Z-00000002 sip:1001@um1.example.test
 check "hub down: VoiceMessageDeferred" wait_event a 1041
 check "... reason: the hub cannot be reached" has "\"reason\":\"hub 127.0.0.1:$HUBPORT" events a 1041
-json_deferred() { q --json list | jq -e '.[] | select(.id == "20261202T000000Z-00000002") | .state == "deferred" and .attempts == 1 and (.last_error | length > 0)' >/dev/null; }
+json_deferred() { q --json list | jq -e 'any(.[]; .id == "20261202T000000Z-00000002" and .state == "deferred" and .attempts == 1 and (.last_error | length > 0))' >/dev/null; }
 check "... umd queue --json: deferred, one attempt, the error" json_deferred
 check "the hub back" postfix_run hub
 check "umd queue retry" q retry 20261202T000000Z-00000002
