@@ -122,10 +122,12 @@ check "the event names the recipient, the hub and umd's certificate" ev_submitte
 show_sent() { q show "$ID" >"$WORK/show.out" && grep -q '^State *: sent' "$WORK/show.out" && grep -q '^Response *: 250' "$WORK/show.out"; }
 check "umd queue show: sent, the hub's 250" show_sent
 
-# drop MSGID TO: a message dropped into new/ (as an administrator may), ID.json last
+# drop MSGID TO [STARTED]: a message dropped into new/ (as an administrator may), ID.json last
 drop() {
 	cp "$S-spool/sent/$ID.wav" "$S-spool/new/$1.wav"
-	jq --arg id "$1" --arg to "$2" '.id = $id | .to = $to' "$S-spool/sent/$ID.json" >"$S-spool/new/.$1.json"
+	jq --arg id "$1" --arg to "$2" --arg started "${3:-}" \
+		'.id = $id | .to = $to | if $started != "" then .started = $started else . end' \
+		"$S-spool/sent/$ID.json" >"$S-spool/new/.$1.json"
 	mv "$S-spool/new/.$1.json" "$S-spool/new/$1.json"
 }
 
@@ -145,6 +147,12 @@ check "unknown mailbox: VoiceMessageFailed" wait_event a 1042
 check "... the reason is the hub's 550 5.1.1" has '550 5.1.1' events a 1042
 check "... in failed/ with ID.error" test -s "$S-spool/failed/20261202T000000Z-00000001.error"
 check "... umd queue list says failed" has '20261202T000000Z-00000001 +failed' q list
+
+# --- queued longer than max_queue_days: failed/, never deleted ----------------------------------------
+drop 20261101T000000Z-00000007 sip:1001@um1.example.test 2026-11-01T00:00:00Z
+expired() { wait_for has '"id":"20261101T000000Z-00000007".*queued more than 5 days' events a 1042; }
+check "a message older than max_queue_days: VoiceMessageFailed, queued more than 5 days" expired
+check "... kept in failed/ with its audio" test -s "$S-spool/failed/20261101T000000Z-00000007.wav"
 
 # --- the hub down: deferred, then delivered on retry ------------------------------------------------
 postfix_stop hub
