@@ -34,7 +34,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bool permanent = um_smtp_reply_permanent(&r, (enum um_smtp_stage)stage);
 
 		/* Only a 5xx to the recipient or the message ends a message for good. */
-		if (permanent && (r.code < 500 || (stage != UM_SMTP_RCPT && stage != UM_SMTP_DATAEND)))
+		if (permanent &&
+		    (r.code < 500 || (stage != UM_SMTP_RCPT && stage != UM_SMTP_DATAEND)))
 			abort();
 	}
 	return 0;
