@@ -11,18 +11,32 @@
 #include <time.h>
 
 #include "edgesync/conn.h"
+#include "edgesync/progress.h"
 #include "internal.h"
 
 struct es_conn {
 	LDAP *ld;
 	char *url;
 	int timeout;
+	struct es_progress *progress; /* borrowed; may be NULL */
 };
 
 LDAP *
 es_conn_ld(const struct es_conn *c)
 {
 	return c->ld;
+}
+
+void
+es_conn_set_progress(struct es_conn *c, struct es_progress *p)
+{
+	c->progress = p;
+}
+
+struct es_progress *
+es_conn_progress(const struct es_conn *c)
+{
+	return c->progress;
 }
 
 const char *
@@ -474,9 +488,11 @@ es_conn_search_each(struct es_conn *c, const char *base, int scope, const char *
 		if ((r = one_page(c, base, scope, filter, attrs, ctrls, ES_CONN_PAGE_SIZE,
 		                  cookie.bv_len > 0 ? &cookie : NULL, left, &res, &next)) != ES_OK)
 			goto out;
-		for (m = ldap_first_entry(c->ld, res); m != NULL; m = ldap_next_entry(c->ld, m))
+		for (m = ldap_first_entry(c->ld, res); m != NULL; m = ldap_next_entry(c->ld, m)) {
 			if ((r = fn(c->ld, m, arg)) != ES_OK)
 				goto out;
+			es_progress_read(c->progress, 1);
+		}
 		ldap_msgfree(res);
 		res = NULL;
 		ber_memfree(cookie.bv_val);

@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "edgesync/source.h"
+#include "edgesync/progress.h"
 #include "internal.h"
 
 void
@@ -356,6 +357,7 @@ out:
 
 struct sync_ctx {
 	struct es_changes *ch;
+	struct es_progress *progress; /* the connection's; may be NULL */
 	enum es_err err;
 	char errbuf[512];
 	bool done;
@@ -406,6 +408,7 @@ on_entry(ldap_sync_t *ls, LDAPMessage *msg, struct berval *uuid, ldap_sync_refre
 		sync_fail(x, r);
 		return LDAP_OTHER;
 	}
+	es_progress_read(x->progress, 1);
 	return LDAP_SUCCESS;
 }
 
@@ -465,6 +468,7 @@ refresh(struct es_conn *c, const struct es_rule *r, const char *base, const stru
 	es_changes_init(out);
 	memset(&x, 0, sizeof(x));
 	x.ch = out;
+	x.progress = es_conn_progress(c);
 	x.refresh_deletes = -1;
 	*rc_out = LDAP_OTHER;
 	if (ldap_sync_initialize(&ls) == NULL)

@@ -223,14 +223,24 @@ sync_area(struct es_replicator *rep, struct es_conn *edge, struct es_subscriptio
 	char ident[ES_RULE_HASH_LEN + 1], *target = NULL, why[1024];
 	enum es_err rr, r2;
 	size_t i;
+	/* a read that is whole for certain: the edge is read first, and the replicator's entries
+	 * there are the estimate of what the source will return (progress.h) */
+	bool edge_first = !rep->source_ad && (full || !rep->source_sync);
 
 	es_changes_init(&ch);
 	es_entryset_init(&have);
 	es_plan_init(&plan);
 	es_rule_identity(r, base, ident);
+	es_progress_area(rep->progress, r->name);
 	if ((rr = es_rule_target_dn(r, s->base, &target)) != ES_OK ||
 	    (rr = es_edge_ensure_target(edge, r, s->base)) != ES_OK)
 		goto out;
+	if (edge_first) {
+		if ((rr = es_edge_load(edge, r, s->base, &have)) != ES_OK)
+			goto out;
+		es_progress_expect(rep->progress, (long)have.n, ES_PROGRESS_FROM_EDGE);
+	}
+	es_conn_set_progress(rep->source, rep->progress);
 	if (rep->source_ad) {
 		/* --full: from no cookie, the whole area compared with the edge */
 		cookie = full ? NULL : es_subscription_cookie(s, r->name, ident);
@@ -246,6 +256,7 @@ sync_area(struct es_replicator *rep, struct es_conn *edge, struct es_subscriptio
 			        "edge %s: area %s: the source refused the DirSync cookie (%s); "
 			        "full resync",
 			        s->name, r->name, es_errdetail());
+			es_progress_area(rep->progress, r->name);
 			rr = es_source_dirsync(rep->source, r, base, rep->source_nc, NULL,
 			                       &rep->dirsync_flags, &ch);
 		}
@@ -261,22 +272,29 @@ sync_area(struct es_replicator *rep, struct es_conn *edge, struct es_subscriptio
 			               "the replicator's account from the source's size limit for "
 			               "incremental reads)",
 			               s->name, r->name, es_errdetail());
+			es_progress_area(rep->progress, r->name);
 			rr = es_source_full(rep->source, r, base, &ch);
 		}
 	}
+	es_conn_set_progress(rep->source, NULL);
 	if (rr != ES_OK || (rr = es_source_screen(r, rep->source_ad, &ch)) != ES_OK)
 		goto out;
 	for (i = 0; i < ch.nrejected; i++)
 		cc_log_message(rep->log, CC_LOG_WARNING, "edge %s: area %s: %s", s->name, r->name,
 		               ch.rejected[i]);
 	/* an incremental refresh reads of the edge only what it can touch */
-	if (ch.complete)
+	if (!ch.complete)
+		rr = es_edge_load_changes(edge, r, s->base, &ch, &have);
+	else if (!edge_first)
 		rr = es_edge_load(edge, r, s->base, &have);
 	else
-		rr = es_edge_load_changes(edge, r, s->base, &ch, &have);
+		rr = ES_OK; /* es_source_full: always complete, the edge is read already */
 	if (rr != ES_OK || (rr = es_edge_plan(r, target, &ch, &have, &plan)) != ES_OK ||
 	    (rr = es_writer_new(edge, ES_WRITER_WINDOW, &w)) != ES_OK)
 		goto out;
+	es_progress_planned(rep->progress, (long)(ch.changed.n + ch.present.n + ch.deleted.n),
+	                    plan.adds + plan.modifies + plan.deletes);
+	es_writer_set_progress(w, rep->progress);
 	rr = es_edge_apply(w, &plan);
 	/* every write is waited for, also after a failure: the edge's state is then known; the
 	 * writer's first failure is the one to report */
@@ -298,6 +316,8 @@ sync_area(struct es_replicator *rep, struct es_conn *edge, struct es_subscriptio
 		rr = es_subscription_set_cookie(rep->source, s, rep->holder, r->name, ident,
 		                                &ch.cookie);
 out:
+	es_conn_set_progress(rep->source, NULL);
+	es_progress_end_area(rep->progress, rr == ES_OK);
 	es_writer_free(w);
 	es_plan_clear(&plan);
 	es_entryset_clear(&have);
@@ -326,6 +346,7 @@ es_sync_edge(struct es_replicator *rep, struct es_subscription *s, const struct 
 	bool leased = false;
 
 	memset(res, 0, sizeof(*res));
+	es_progress_begin(rep->progress, s->name);
 	r = es_lease_acquire(rep->source, s, rep->holder, rep->cfg->lease_seconds, time(NULL),
 	                     rep->log);
 	if (r == ES_ERR_LEASE_HELD || r == ES_ERR_LEASE_LOST) {

@@ -4,6 +4,7 @@
 #include <sys/time.h>
 
 #include "edgesync/writer.h"
+#include "edgesync/progress.h"
 #include "internal.h"
 
 void (*es_writer_test_hook)(long confirmed) = NULL;
@@ -24,6 +25,7 @@ struct es_writer {
 	enum es_err err; /* first failure */
 	char errbuf[1024];
 	struct es_writer_stats st;
+	struct es_progress *progress; /* borrowed; may be NULL */
 };
 
 enum es_err
@@ -42,6 +44,12 @@ es_writer_new(struct es_conn *c, size_t window, struct es_writer **out)
 	w->window = window;
 	*out = w;
 	return ES_OK;
+}
+
+void
+es_writer_set_progress(struct es_writer *w, struct es_progress *p)
+{
+	w->progress = p;
 }
 
 void
@@ -138,6 +146,8 @@ collect_one(struct es_writer *w)
 	}
 	ldap_memfree(diag);
 	free(op.dn);
+	if (w->err == ES_OK)
+		es_progress_wrote(w->progress, 1);
 	if (es_writer_test_hook != NULL && w->err == ES_OK)
 		es_writer_test_hook(w->st.added + w->st.modified + w->st.deleted);
 	return ES_OK;

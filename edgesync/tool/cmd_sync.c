@@ -12,6 +12,7 @@
 #include "edgesync.h"
 #include "edgesync/identity.h"
 #include "edgesync/lease.h"
+#include "edgesync/progress.h"
 #include "edgesync/replicator.h"
 #include "edgesync/subscription.h"
 #include "edgesync/sync.h"
@@ -57,6 +58,7 @@ cmd_start(struct tool *t, int argc, char **argv)
 	                                     {NULL, 0, NULL, 0}};
 	struct es_replicator *rep = NULL;
 	struct es_subscription **subs = NULL;
+	struct es_progress *progress = NULL;
 	struct es_sync_opts so;
 	struct es_sync_result res;
 	const char *edge = NULL;
@@ -91,6 +93,21 @@ cmd_start(struct tool *t, int argc, char **argv)
 		status = tool_fail(t, r);
 		goto out;
 	}
+	if (tty_progress_wanted(t->log_format, stderr)) {
+		struct es_progress_opts po = {
+		        .first = 0,
+		        .interval = 0.2,
+		        .final = true,
+		        .report = tty_progress_report,
+		        .report_arg = stderr,
+		};
+
+		if ((r = es_progress_new(&po, &progress)) != ES_OK) {
+			status = tool_fail(t, r);
+			goto out;
+		}
+		rep->progress = progress;
+	}
 	if (n == 0)
 		tool_msg(t, "no edge is subscribed under %s", t->cfg->subscriptions);
 	for (i = 0; i < n; i++) {
@@ -113,8 +130,11 @@ cmd_start(struct tool *t, int argc, char **argv)
 out:
 	es_subscription_list_free(subs, n);
 	es_replicator_free(rep);
+	es_progress_free(progress);
 	return status;
 }
+
+#define PROGRESS_LOG_SECONDS 10.0
 
 static volatile sig_atomic_t stop_flag;
 
@@ -286,6 +306,7 @@ sleep_until(time_t when)
 int
 cmd_run(struct tool *t, int argc, char **argv)
 {
+	struct es_progress *progress = NULL;
 	struct daemon d;
 	struct sigaction sa;
 	struct cc_cert *self = NULL;
@@ -312,6 +333,23 @@ cmd_run(struct tool *t, int argc, char **argv)
 		goto out;
 	}
 	d.rep->stop = &stop_flag;
+	{
+		/* a long cycle (a first sync of a large directory) says how far it is every
+		 * PROGRESS_LOG_SECONDS; a shorter one logs only its EdgeSyncCompleted */
+		struct es_progress_opts po = {
+		        .first = PROGRESS_LOG_SECONDS,
+		        .interval = PROGRESS_LOG_SECONDS,
+		        .final = false,
+		        .report = es_progress_log_report,
+		        .report_arg = t->log,
+		};
+
+		if ((r = es_progress_new(&po, &progress)) != ES_OK) {
+			status = tool_fail(t, r);
+			goto out;
+		}
+		d.rep->progress = progress;
+	}
 	if ((r = es_identity_select(d.rep->store, true, t->log, &self)) != ES_OK) {
 		status = tool_fail(t, r);
 		goto out;
@@ -357,5 +395,6 @@ out:
 	}
 	free(d.edges);
 	es_replicator_free(d.rep);
+	es_progress_free(progress);
 	return status;
 }

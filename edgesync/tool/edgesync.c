@@ -215,6 +215,7 @@ main(int argc, char **argv)
 	}
 	if (logfmt == NULL)
 		fmt = t.cfg->log_format;
+	t.log_format = fmt;
 	if (cc_log_new(fmt, stderr, "edgesync", false, &t.log) != CC_OK) {
 		fprintf(stderr, "%s: out of memory\n", progname);
 		status = EXIT_FAILURE;

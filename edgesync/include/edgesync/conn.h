@@ -46,6 +46,12 @@ void es_conn_close(struct es_conn *c);
 
 LDAP *es_conn_ld(const struct es_conn *c);
 const char *es_conn_url(const struct es_conn *c);
+
+/* Entries this connection's searches return (es_conn_search_each, an RFC 4533 refresh) are
+ * counted into `p` (progress.h; borrowed, NULL: none) until it is set to NULL again. */
+struct es_progress;
+void es_conn_set_progress(struct es_conn *c, struct es_progress *p);
+struct es_progress *es_conn_progress(const struct es_conn *c);
 int es_conn_timeout(const struct es_conn *c);
 
 /*

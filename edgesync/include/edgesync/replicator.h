@@ -14,19 +14,21 @@
 #include "edgesync/config.h"
 #include "edgesync/conn.h"
 #include "edgesync/error.h"
+#include "edgesync/progress.h"
 
 struct es_replicator {
-	const struct es_config *cfg; /* borrowed */
-	struct cc_log *log;          /* borrowed */
-	struct cc_store *store;      /* owned */
-	struct es_conn *source;      /* owned, bound; NULL after a failure until reconnected */
-	char *source_base;           /* [source] base, else the first namingContexts value */
-	bool source_sync;            /* the source offers RFC 4533 (syncprov) */
-	bool source_ad;              /* Active Directory: DirSync ([source] type, or auto) */
-	char *source_nc;             /* AD: the naming context DirSync searches */
-	int dirsync_flags;           /* AD: the DirSync flags that worked (dirsync.h) */
-	char *holder;                /* this process's lease holder name */
-	volatile sig_atomic_t *stop; /* set by a signal handler; may be NULL */
+	const struct es_config *cfg;  /* borrowed */
+	struct cc_log *log;           /* borrowed */
+	struct cc_store *store;       /* owned */
+	struct es_conn *source;       /* owned, bound; NULL after a failure until reconnected */
+	char *source_base;            /* [source] base, else the first namingContexts value */
+	bool source_sync;             /* the source offers RFC 4533 (syncprov) */
+	bool source_ad;               /* Active Directory: DirSync ([source] type, or auto) */
+	char *source_nc;              /* AD: the naming context DirSync searches */
+	int dirsync_flags;            /* AD: the DirSync flags that worked (dirsync.h) */
+	char *holder;                 /* this process's lease holder name */
+	volatile sig_atomic_t *stop;  /* set by a signal handler; may be NULL */
+	struct es_progress *progress; /* borrowed; NULL: nobody watches (progress.h) */
 };
 
 /* Opens the store and connects to the source (es_replicator_connect). */

@@ -30,6 +30,9 @@ struct es_writer;
 
 enum es_err es_writer_new(struct es_conn *c, size_t window, struct es_writer **out) ES_WUR;
 void es_writer_free(struct es_writer *w);
+/* Each write the edge confirms is counted into `p` (progress.h; borrowed, NULL: none). */
+struct es_progress;
+void es_writer_set_progress(struct es_writer *w, struct es_progress *p);
 
 enum es_err es_writer_add(struct es_writer *w, const struct es_entry *e) ES_WUR;
 enum es_err es_writer_modify(struct es_writer *w, const char *dn, LDAPMod **mods) ES_WUR;
