@@ -1,5 +1,6 @@
 /* The submission thread (submit.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -9,10 +10,12 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include "certcore/events.h"
@@ -26,6 +29,13 @@
 #define LOW_SPEED    1000 /* bytes per second ... */
 #define LOW_SPEED_S  30   /* ... for this long, or the transfer is abandoned */
 #define CONNECT_WAIT 10L  /* seconds to connect */
+/*
+ * The WAV's base64 lines: 57 bytes in, 76 characters out, CRLF between lines and none after
+ * the last, as libcurl's own base64 encoder writes them (RFC 2045 section 6.8: at most 76).
+ */
+#define B64_LINE_IN  57
+#define B64_LINE_OUT 76
+#define B64_LINES    880 /* lines encoded per refill: about 64 KB out, libcurl's upload buffer */
 
 struct um_submit {
 	struct um_smtp_config *smtp; /* our copy */
@@ -296,17 +306,114 @@ classify(struct um_submit *s, CURLcode rc, struct attempt *a)
 		a->reason = UM_SR_SPOOL;
 }
 
+/*
+ * The WAV part's body, base64-encoded here with OpenSSL (EVP_EncodeBlock) as libcurl's encoder
+ * would write it. libcurl's encoder hands over about 350 bytes per read, and its SMTP upload
+ * sends each read as one TLS record and one send(): some 600 records, syscalls and poll rounds
+ * for a 10 s message. Read here, a read fills libcurl's upload buffer (64 KB): four records.
+ */
+struct wav_body {
+	int fd;
+	off_t left;      /* input bytes not read yet */
+	size_t lines;    /* lines written so far (CRLF before every one but the first) */
+	size_t beg, end; /* what out holds and has not been handed over */
+	bool failed;     /* the file could not be read: CURLE_READ_ERROR, as libcurl says it */
+	off_t size;      /* the WAV's size when opened */
+	char out[B64_LINES * (B64_LINE_OUT + 2) + 1]; /* + EVP_EncodeBlock's NUL */
+};
+
+/* The encoded size of n bytes: 4 characters per 3 bytes (padded), CRLF between lines. */
+static curl_off_t
+b64_size(off_t n)
+{
+	off_t lines = (n + B64_LINE_IN - 1) / B64_LINE_IN;
+
+	return n == 0 ? 0 : (curl_off_t)(4 * ((n + 2) / 3) + 2 * (lines - 1));
+}
+
+/* Encodes up to B64_LINES lines from the file into out. false when the file fails us. */
+static bool
+wav_refill(struct wav_body *b)
+{
+	unsigned char in[B64_LINES * B64_LINE_IN];
+	size_t want = sizeof(in), have = 0, i, k;
+	ssize_t got;
+
+	if ((off_t)want > b->left)
+		want = (size_t)b->left;
+	while (have < want) {
+		if ((got = read(b->fd, in + have, want - have)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		if (got == 0)
+			return false; /* shorter than when it was opened */
+		have += (size_t)got;
+	}
+	b->left -= (off_t)have;
+	b->beg = b->end = 0;
+	for (i = 0; i < have; i += k) {
+		k = have - i < B64_LINE_IN ? have - i : B64_LINE_IN;
+		if (b->lines++ > 0) {
+			b->out[b->end++] = '\r';
+			b->out[b->end++] = '\n';
+		}
+		b->end += (size_t)EVP_EncodeBlock((unsigned char *)b->out + b->end, in + i, (int)k);
+	}
+	return true;
+}
+
+static size_t
+wav_read(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct wav_body *b = arg;
+	size_t room = size * nitems, n, done = 0;
+
+	while (done < room) {
+		if (b->beg == b->end) {
+			if (b->left == 0)
+				break;
+			if (!wav_refill(b)) {
+				b->failed = true;
+				return CURL_READFUNC_ABORT;
+			}
+		}
+		n = b->end - b->beg < room - done ? b->end - b->beg : room - done;
+		memcpy(buf + done, b->out + b->beg, n);
+		b->beg += n;
+		done += n;
+	}
+	return done;
+}
+
+/* libcurl rewinds a part before it sends it: back to the start of the file. */
+static int
+wav_seek(void *arg, curl_off_t offset, int origin)
+{
+	struct wav_body *b = arg;
+
+	if (offset != 0 || origin != SEEK_SET || lseek(b->fd, 0, SEEK_SET) == -1)
+		return CURL_SEEKFUNC_CANTSEEK;
+	b->left = b->size;
+	b->lines = 0;
+	b->beg = b->end = 0;
+	return CURL_SEEKFUNC_OK;
+}
+
 /* One message to the hub. */
 static void
 send_one(struct um_submit *s, const struct um_qmsg *m, const char *rcpt, const char *msgid,
          struct attempt *a)
 {
-	struct curl_slist *rcpts = NULL, *hdrs = NULL, *n;
+	struct curl_slist *rcpts = NULL, *hdrs = NULL, *cte = NULL, *n;
 	curl_mime *mime = NULL;
 	curl_mimepart *part;
 	char **lines = NULL, *text = NULL, path[PATH_MAX], from[UM_RECIPIENT_ADDRESS_MAX + 3],
 	     to[UM_RECIPIENT_ADDRESS_MAX + 3], fname[UM_SPOOL_ID_MAX + 16];
 	size_t nlines = 0, i;
+	struct wav_body *body = NULL;
+	struct stat st;
 	CURLcode rc;
 
 	memset(a, 0, sizeof(*a));
@@ -335,12 +442,30 @@ send_one(struct um_submit *s, const struct um_qmsg *m, const char *rcpt, const c
 		goto nomem;
 	snprintf(path, sizeof(path), "%s/new/%s.wav", s->spool, m->id);
 	snprintf(fname, sizeof(fname), "%s.wav", m->id);
-	if ((part = curl_mime_addpart(mime)) == NULL ||
-	    curl_mime_filedata(part, path) != CURLE_OK ||
-	    curl_mime_filename(part, fname) != CURLE_OK ||
-	    curl_mime_type(part, "audio/wav") != CURLE_OK ||
-	    curl_mime_encoder(part, "base64") != CURLE_OK)
+	if ((body = malloc(sizeof(*body))) == NULL)
 		goto nomem;
+	body->beg = body->end = body->lines = 0;
+	body->failed = false;
+	if ((body->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    fstat(body->fd, &st) == -1) {
+		/* As curl_mime_filedata refused it: the message waits. */
+		a->reason = UM_SR_SPOOL;
+		snprintf(a->error, sizeof(a->error), "the message's audio %s.wav: %s", m->id,
+		         strerror(errno));
+		goto out;
+	}
+	body->left = body->size = st.st_size;
+	if ((part = curl_mime_addpart(mime)) == NULL ||
+	    curl_mime_data_cb(part, b64_size(body->size), wav_read, wav_seek, NULL, body) !=
+	            CURLE_OK ||
+	    curl_mime_filename(part, fname) != CURLE_OK ||
+	    curl_mime_type(part, "audio/wav") != CURLE_OK)
+		goto nomem;
+	/* Encoded here: libcurl adds no Content-Transfer-Encoding of its own when one is given. */
+	if ((cte = curl_slist_append(NULL, "Content-Transfer-Encoding: base64")) == NULL ||
+	    curl_mime_headers(part, cte, 1) != CURLE_OK)
+		goto nomem;
+	cte = NULL;
 	curl_easy_setopt(s->curl, CURLOPT_MAIL_FROM, from);
 	curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, rcpts);
 	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, hdrs);
@@ -355,6 +480,8 @@ send_one(struct um_submit *s, const struct um_qmsg *m, const char *rcpt, const c
 	curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, NULL);
 	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(s->curl, CURLOPT_MIMEPOST, NULL);
+	if (rc != CURLE_OK && body->failed)
+		rc = CURLE_READ_ERROR; /* the spool's file, not the hub */
 	if (rc == CURLE_OK) {
 		a->sent = true;
 		snprintf(a->response, sizeof(a->response), "%s", s->reply.text);
@@ -366,8 +493,12 @@ nomem:
 	snprintf(a->error, sizeof(a->error), "building the message: out of memory");
 out:
 	curl_mime_free(mime);
+	curl_slist_free_all(cte);
 	curl_slist_free_all(rcpts);
 	curl_slist_free_all(hdrs);
+	if (body != NULL && body->fd != -1)
+		close(body->fd);
+	free(body);
 	um_message_lines_free(lines, nlines);
 	free(text);
 }
