@@ -20,6 +20,7 @@ static const char *const folder_names[] = {"new", "sent", "failed"};
 struct um_queue {
 	char *dir;
 	int fd[3]; /* new/, sent/, failed/ */
+	bool lazy; /* records and moves to sent/ made durable by um_queue_sync only */
 };
 
 time_t
@@ -93,6 +94,25 @@ const char *
 um_queue_dir(const struct um_queue *q)
 {
 	return q->dir;
+}
+
+void
+um_queue_set_lazy(struct um_queue *q, bool lazy)
+{
+	q->lazy = lazy;
+}
+
+void
+um_queue_sync(struct um_queue *q)
+{
+	int i;
+
+	if (!q->lazy)
+		return;
+	/* syncfs: the records written since (their data) and the renames, at once. */
+	if (syncfs(q->fd[UM_Q_NEW]) == -1)
+		for (i = 0; i < 3; i++)
+			(void)fsync(q->fd[i]);
 }
 
 /* A spool ID: letters, digits, '-', '_' and '.', not starting with a dot; bounded. */
@@ -192,7 +212,7 @@ write_json_at(struct um_queue *q, int dfd, const char *folder, const char *name,
 		}
 		off += (size_t)w;
 	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
+	if ((!q->lazy && fsync(fd) == -1) || close(fd) == -1) {
 		fd = -1;
 		r = um_seterr(UM_ERR_SPOOL, "fsync %s/%s/%s: %s", q->dir, folder, tmp,
 		              strerror(errno));
@@ -204,7 +224,8 @@ write_json_at(struct um_queue *q, int dfd, const char *folder, const char *name,
 		              strerror(errno));
 		goto out;
 	}
-	(void)fsync(dfd);
+	if (!q->lazy)
+		(void)fsync(dfd);
 	r = UM_OK;
 out:
 	if (fd != -1)
@@ -409,11 +430,15 @@ um_queue_move(struct um_queue *q, const struct um_qmsg *m, enum um_queue_where t
 	if ((r = move_one(q, UM_Q_NEW, to, m->id, ".wav")) != UM_OK ||
 	    (r = move_one(q, UM_Q_NEW, to, m->id, ".state")) != UM_OK)
 		return r;
-	(void)fsync(q->fd[to]);
+	/* failed/ is rare and always made durable; sent/ waits for um_queue_sync when lazy. */
+	if (!q->lazy || to == UM_Q_FAILED)
+		(void)fsync(q->fd[to]);
 	if ((r = move_one(q, UM_Q_NEW, to, m->id, ".json")) != UM_OK)
 		return r;
-	(void)fsync(q->fd[to]);
-	(void)fsync(q->fd[UM_Q_NEW]);
+	if (!q->lazy || to == UM_Q_FAILED) {
+		(void)fsync(q->fd[to]);
+		(void)fsync(q->fd[UM_Q_NEW]);
+	}
 	um_queue_retry_taken(q, m->id);
 	return UM_OK;
 }

@@ -79,6 +79,19 @@ enum um_err um_queue_get(struct um_queue *q, const char *id, struct um_qmsg *out
 void um_qmsg_clear(struct um_qmsg *m);
 void um_qmsg_free_all(struct um_qmsg *m, size_t n);
 
+/*
+ * Lazy durability, for the submission thread: with `lazy`, records (ID.state) and moves to sent/
+ * are not fsync'd one by one (seven fsyncs a message, most of its time); um_queue_sync makes
+ * all of them durable at once, and the caller calls it at least every second. Nothing can be
+ * lost by it: every step is a rename of files the spool made durable, or a record; a power cut
+ * loses at most the records and moves of the last second, whose messages are then sent once
+ * more with the same Message-ID (as after a kill between the hub's 250 and the record). A kill
+ * of the process loses nothing at all (the kernel has the writes). Moves to failed/ stay
+ * durable one by one.
+ */
+void um_queue_set_lazy(struct um_queue *q, bool lazy);
+void um_queue_sync(struct um_queue *q);
+
 /* Writes new/ID.state from m's record. */
 enum um_err um_queue_save(struct um_queue *q, const struct um_qmsg *m) UM_WUR;
 

@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -49,6 +50,16 @@ struct um_submit {
 	bool started;
 	int wakefd, inofd;
 	atomic_bool stop;
+	/*
+	 * The syncer: the queue is lazy (queue.h), and a thread of its own makes its records and
+	 * moves durable every second when the sender says something changed, so that the sender
+	 * never waits on the disk for it.
+	 */
+	pthread_t syncer;
+	bool syncer_started;
+	atomic_bool dirty;
+	pthread_mutex_t sync_mu;
+	pthread_cond_t sync_cv;
 
 	/* The thread's. */
 	CURL *curl;
@@ -818,6 +829,7 @@ pass(struct um_submit *s)
 		if (m->where == UM_Q_NEW && m->submitted == 0 && m->next_attempt > now &&
 		    (next == 0 || m->next_attempt < next))
 			next = m->next_attempt;
+		atomic_store(&s->dirty, true);
 	}
 	/* The gauges, from what is still in new/. */
 	for (i = 0; i < n; i++) {
@@ -849,6 +861,28 @@ pass(struct um_submit *s)
 			               s->smtp->sent_retention_days);
 	}
 	return next;
+}
+
+static void *
+syncer(void *arg)
+{
+	struct um_submit *s = arg;
+	struct timespec t;
+
+	pthread_mutex_lock(&s->sync_mu);
+	while (!atomic_load(&s->stop)) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		t.tv_sec += 1;
+		(void)pthread_cond_timedwait(&s->sync_cv, &s->sync_mu, &t);
+		if (atomic_exchange(&s->dirty, false)) {
+			pthread_mutex_unlock(&s->sync_mu);
+			um_queue_sync(s->q);
+			pthread_mutex_lock(&s->sync_mu);
+		}
+	}
+	pthread_mutex_unlock(&s->sync_mu);
+	um_queue_sync(s->q);
+	return NULL;
 }
 
 static void *
@@ -902,6 +936,16 @@ um_submit_start(const struct um_smtp_config *smtp, const char *spool, const char
 		return um_seterr(UM_ERR_NOMEM, "submission");
 	s->wakefd = s->inofd = -1;
 	s->id = id;
+	atomic_init(&s->dirty, false);
+	pthread_mutex_init(&s->sync_mu, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->sync_cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	s->log = log;
 	s->metrics = metrics;
 	atomic_init(&s->stop, false);
@@ -948,6 +992,7 @@ um_submit_start(const struct um_smtp_config *smtp, const char *spool, const char
 	}
 	if ((r = um_queue_open(spool, &s->q)) != UM_OK)
 		goto out;
+	um_queue_set_lazy(s->q, true);
 	if ((s->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
 	    (s->inofd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) == -1) {
 		r = um_seterr(UM_ERR_IO, "submission: %s", strerror(errno));
@@ -959,6 +1004,11 @@ um_submit_start(const struct um_smtp_config *smtp, const char *spool, const char
 		r = um_seterr(UM_ERR_IO, "inotify on %s: %s", newdir, strerror(errno));
 		goto out;
 	}
+	if (pthread_create(&s->syncer, NULL, syncer, s) != 0) {
+		r = um_seterr(UM_ERR_IO, "submission thread: %s", strerror(errno));
+		goto out;
+	}
+	s->syncer_started = true;
 	if (pthread_create(&s->thread, NULL, run, s) != 0) {
 		r = um_seterr(UM_ERR_IO, "submission thread: %s", strerror(errno));
 		goto out;
@@ -989,11 +1039,21 @@ um_submit_stop(struct um_submit *s)
 {
 	if (s == NULL)
 		return;
+	atomic_store(&s->stop, true);
 	if (s->started) {
-		atomic_store(&s->stop, true);
 		um_submit_kick(s);
 		pthread_join(s->thread, NULL);
 	}
+	if (s->syncer_started) {
+		/* After the sender: its last changes are made durable as the syncer ends. */
+		atomic_store(&s->dirty, true);
+		pthread_mutex_lock(&s->sync_mu);
+		pthread_cond_signal(&s->sync_cv);
+		pthread_mutex_unlock(&s->sync_mu);
+		pthread_join(s->syncer, NULL);
+	}
+	pthread_mutex_destroy(&s->sync_mu);
+	pthread_cond_destroy(&s->sync_cv);
 	free_handle(s);
 	um_smtp_snapshot_clear(&s->snap);
 	um_queue_free(s->q);
