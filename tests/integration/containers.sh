@@ -8,8 +8,11 @@
 # the source's recipients (and one added later), each edge's import confirmed by the pin its
 # side printed (and refused without it or with another edge's), every HEALTHCHECK (`podman healthcheck run`:
 # without systemd they do not run by themselves), umd restarted with the same thumbprint, and a
-# clean SIGTERM stop of every container (exit 0, its "stopped" line). Everything is brought
-# down and removed at the end, failed or not.
+# clean SIGTERM stop of every container (exit 0, its "stopped" line). The hub: a call placed from
+# the host and recorded in the umd container reaches the hub container's Maildir over STARTTLS
+# (its Message-ID umd's, its WAV the umd spool's byte for byte), each side trusting the other by
+# the certificate the other exported to a volume; a client without umd's certificate, or
+# without STARTTLS, is refused. Everything is brought down and removed at the end, failed or not.
 #
 # Skipped (exit 77) only when podman cannot run a container at all. The edgesync parts (its
 # image, the replicator, the edges' content) are skipped, saying so, when the edgesync binary
@@ -27,6 +30,10 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$ROOT/tests/integration
 COMPOSE=$ROOT/docker/compose.yaml
 PROJECT=umedgeit$$
+# The images' tag: one per checkout (UMEDGE_TAG of compose.yaml), so that engineers or jobs
+# building other trees on the same host (podman's image store is shared) never run each other's
+# images, while the layer cache still serves the next run of this checkout.
+export UMEDGE_TAG=${UMEDGE_IT_TAG:-it-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)}
 T0=$SECONDS
 phase() { echo "# [$((SECONDS - T0)) s] $*"; }
 skip() {
@@ -123,11 +130,12 @@ build_image() { # NAME [--target STAGE] TAG
 built=yes
 # the build stages are tagged so that only the ones they replace are left dangling (and pruned)
 build_image umd --target build -t localhost/umedge/build:core || built=no
-build_image umd -t umedge/umd:latest || built=no
-build_image directory -t umedge/directory:latest || built=no
+build_image umd -t "umedge/umd:$UMEDGE_TAG" || built=no
+build_image directory -t "umedge/directory:$UMEDGE_TAG" || built=no
+build_image hub -t "umedge/hub:$UMEDGE_TAG" || built=no
 if [ $WITH_EDGESYNC = yes ]; then
 	build_image edgesync --target build -t localhost/umedge/build:edgesync || built=no
-	build_image edgesync -t umedge/edgesync:latest || built=no
+	build_image edgesync -t "umedge/edgesync:$UMEDGE_TAG" || built=no
 fi
 pm image prune -f --filter label=io.umedge.stage=build >/dev/null 2>&1
 pm image prune -f --filter label=io.umedge.image >/dev/null 2>&1
@@ -135,10 +143,12 @@ if [ $built = no ]; then
 	finish
 	exit 1
 fi
-for i in umd directory $([ $WITH_EDGESYNC = yes ] && echo edgesync); do
-	hc=$(podman image inspect --format '{{json .Config.Healthcheck}}' "umedge/$i:latest" 2>/dev/null)
+for i in umd directory hub $([ $WITH_EDGESYNC = yes ] && echo edgesync); do
+	hc=$(podman image inspect --format '{{json .Config.Healthcheck}}' "umedge/$i:$UMEDGE_TAG" 2>/dev/null)
 	check "image $i has its HEALTHCHECK (docker format)" grep -q "entrypoint.*health" <<<"$hc"
-	expect_eq "image $i runs as umedge (non-root)" umedge "$(podman image inspect --format '{{.Config.User}}' "umedge/$i:latest")"
+	# Postfix's master runs as root (port 25, and each daemon started with its own privileges)
+	[ "$i" = hub ] && continue
+	expect_eq "image $i runs as umedge (non-root)" umedge "$(podman image inspect --format '{{.Config.User}}' "umedge/$i:$UMEDGE_TAG")"
 done
 
 # --- the deployment's configuration: docker/config with a gateway of this host pinned -------------
@@ -178,8 +188,8 @@ compose_down() {
 	return 0
 }
 cleanup_hooks="$cleanup_hooks compose_down"
-SERVICES=(source edge1 edge2 umd)
-LONG_RUNNING=(source edge1 edge2 umd)
+SERVICES=(source edge1 edge2 hub umd)
+LONG_RUNNING=(source edge1 edge2 hub umd)
 if [ $WITH_EDGESYNC = yes ]; then
 	SERVICES=() # all of them
 	LONG_RUNNING+=(edgesync)
@@ -213,7 +223,7 @@ wait_healthy() {
 }
 health_status() { podman inspect --format '{{.State.Health.Status}}' "$(cname "$1")" 2>/dev/null; }
 phase "healthchecks"
-for s in source edge1 edge2 umd; do
+for s in source edge1 edge2 hub umd; do
 	check "$s: HEALTHCHECK passes" wait_healthy "$s" 60
 done
 if [ $WITH_EDGESYNC = yes ]; then
@@ -257,6 +267,92 @@ json_on_stdout() { # CONTAINER: every line of its log is on stdout and parses as
 }
 check "umd: every log line is a JSON object on stdout" json_on_stdout "$UMD"
 check "umd: its first start on an empty volume made a self-signed UM certificate (1002)" bash -c "podman logs $UMD 2>/dev/null | grep '\"event_id\":1002' | grep -q '$TH1'"
+
+# --- a call recorded in the umd container, delivered to the hub container's Maildir ------------------
+phase "umd -> hub: a voice message over STARTTLS"
+HUBC=$(cname hub)
+# what each side exported for the other (the volumes hub-cert and smtp-clients)
+for _ in $(seq 30); do
+	pm exec "$UMD" cat /var/lib/umedge/smtp-client/um1.pem >"$WORK/um1-smtp.pem" 2>/dev/null && [ -s "$WORK/um1-smtp.pem" ] && break
+	sleep 1
+done
+pm exec "$UMD" cat /var/lib/umedge/hub/hub.pem >"$WORK/hub.pem" 2>/dev/null
+SMTP_T=$(thumb_of_pem "$WORK/um1-smtp.pem" 2>/dev/null)
+umd_smtp_in_use() { podman logs "$UMD" 2>/dev/null | grep '"event_id":1000' | grep '"service":"SMTP"' | grep -q "\"$SMTP_T\""; }
+check "umd's entrypoint exported the SMTP certificate umd uses (CertificateInUse, service SMTP)" umd_smtp_in_use
+hub_accepts() { # the hub's watcher took umd's fingerprint (within its 10 s)
+	local fp
+	fp=$(openssl x509 -in "$WORK/um1-smtp.pem" -noout -fingerprint -sha256 | sed 's/.*=//')
+	for _ in $(seq 30); do pm exec "$HUBC" hub-entrypoint clients 2>/dev/null | grep -q "^$fp OK" && return 0; sleep 1; done
+	pm exec "$HUBC" hub-entrypoint clients
+	return 1
+}
+check "the hub accepts exactly that certificate's SHA-256 fingerprint" hub_accepts
+check "the hub's certificate, pinned by umd, names hub.example.test" bash -c "openssl x509 -in '$WORK/hub.pem' -noout -ext subjectAltName | grep -q 'DNS:hub.example.test'"
+ip_of() { podman inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$1"; }
+HUB_IP=$(ip_of "$HUBC")
+UMD_IP=$(ip_of "$UMD")
+# the host's address on the compose network (the bridge's gateway): umd sees the call's SIP come
+# from it (host.containers.internal), and the offer names it for the media
+GW_IP=$(podman network inspect "${PROJECT}_default" --format '{{range .Subnets}}{{.Gateway}}{{end}}' 2>/dev/null)
+# plain RTP (sipsecured): 1 s of silence, then 2.5 s of 800 Hz, PCMU, to the port umd's answer names
+RP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+siptls --cert "$CONF/gateways/gw1.pem" --key "$WORK/gw1.key" --from-user 1002 --to-user 1001 \
+	call --sdp avp --rtp-host "$GW_IP" --rtp-port "$RP" --hold-until "$WORK/hangup" --hold-max 20 \
+	>"$WORK/call.sip" 2>&1 &
+CALL=$!
+for _ in $(seq 100); do grep -q "^m=audio" "$WORK/call.sip" && break; sleep 0.1; done
+UPORT=$(awk '/^m=audio/ {print $2}' "$WORK/call.sip")
+python3 - "$GW_IP" "$RP" "$UMD_IP" "${UPORT:-0}" >"$WORK/rtp.out" 2>&1 <<'PY'
+import audioop, math, socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+to = (sys.argv[3], int(sys.argv[4]))
+seq, ts, t0 = 1, 0, time.monotonic()
+for i in range(175):  # 20 ms packets: 3.5 s
+    pcm = b"".join(struct.pack("<h", 0 if i < 50 else int(8000 * math.sin(2 * math.pi * 800 * (ts + n) / 8000)))
+                   for n in range(160))
+    s.sendto(struct.pack("!BBHII", 0x80, 0, seq, ts, 0x12345678) + audioop.lin2ulaw(pcm, 2), to)
+    seq, ts = seq + 1, ts + 160
+    time.sleep(max(0, t0 + (i + 1) * 0.02 - time.monotonic()))
+print("sent", i + 1)
+PY
+touch "$WORK/hangup"
+wait $CALL
+call_answered() { grep -q "^m=audio" "$WORK/call.sip" && grep -q "^sent 175" "$WORK/rtp.out" || { cat "$WORK/call.sip" "$WORK/rtp.out"; return 1; }; }
+check "umd answered the call, the host sent 3.5 s of RTP to $UMD_IP:${UPORT:-none} from $GW_IP" call_answered
+umd_event() { podman logs "$UMD" 2>/dev/null | grep "\"event_id\":$1"; }
+wait_submitted() { for _ in $(seq 60); do umd_event 1040 | grep -q . && return 0; sleep 0.5; done; umd_event 1041; umd_event 1042; return 1; }
+check "umd submitted a message to the hub (VoiceMessageSubmitted)" wait_submitted
+MSG_ID=$(umd_event 1040 | head -1 | jq -r .id)
+check "... the one recorded from the call (VoiceMessageRecorded, from 1002, not empty)" \
+	bash -c "podman logs $UMD 2>/dev/null | grep '\"event_id\":1032' | jq -e 'select(.id == \"$MSG_ID\") | (.from | test(\"^sips?:1002@\")) and .seconds > 0' >/dev/null"
+expect_eq "... to 1001@example.test, with the certificate it exported" "1001@example.test $SMTP_T" \
+	"$(umd_event 1040 | head -1 | jq -r '.recipient + " " + .thumbprint')"
+MAILFILE=$(pm exec "$HUBC" grep -l -r -x -F "X-Umedge-Message-Id: $MSG_ID" /var/lib/umedge/mail/1001 2>/dev/null | head -1)
+check "the hub delivered it into 1001's Maildir in its volume" test -n "$MAILFILE"
+pm exec "$HUBC" cat "$MAILFILE" >"$WORK/delivered.eml" 2>/dev/null
+pm exec "$UMD" cat "/var/lib/umedge/spool/sent/$MSG_ID.wav" >"$WORK/spool.wav" 2>/dev/null
+python3 - "$WORK/delivered.eml" "$WORK/spool.wav" "$MSG_ID" >"$WORK/mime.out" 2>&1 <<'PY'
+import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+assert m["Message-ID"] == "<%s@um1.example.test>" % sys.argv[3], m["Message-ID"]
+assert m["To"].addresses[0].addr_spec == "1001@example.test", m["To"]
+assert m["Subject"].startswith("Voice message from 1002"), m["Subject"]
+wav = [p for p in m.iter_attachments() if p.get_content_type() == "audio/wav"]
+spool = open(sys.argv[2], "rb").read()
+assert len(spool) > 44 and len(wav) == 1 and wav[0].get_payload(decode=True) == spool, "WAV differs"
+assert "TLS" in str(m.get_all("Received")), m.get_all("Received")
+print("ok")
+PY
+check "its Message-ID is umd's, its WAV the umd spool's (sent/) byte for byte, received over TLS" grep -qx ok "$WORK/mime.out"
+# the hub refuses other clients: reached on its address on the compose network
+smtptry() { python3 "$HERE/smtptry.py" --host "$HUB_IP" --port 25 --ca "$WORK/hub.pem" --rcpt 1001@example.test "$@"; }
+smtptry >"$WORK/nocert-smtp.json" 2>&1
+check "a client without umd's certificate is refused (554 5.7.1 at RCPT)" \
+	jq -e '.result == "refused" and .stage == "rcpt" and .code == 554' "$WORK/nocert-smtp.json"
+smtptry --plain >"$WORK/plain-smtp.json" 2>&1
+check "a client without STARTTLS is refused (530 at MAIL)" jq -e '.result == "refused" and .code == 530' "$WORK/plain-smtp.json"
 
 # --- the edges hold the source's recipients ------------------------------------------------------------------
 if [ $WITH_EDGESYNC = yes ]; then
@@ -354,7 +450,9 @@ check "umd: started again" wait_healthy umd 60
 siptls --cert "$CONF/gateways/gw1.pem" --key "$WORK/gw1.key" options >"$WORK/opt2.txt" 2>&1
 check "after the restart, gw1 gets 200 again" grep -q "OPTIONS SIP/2.0 200 OK" "$WORK/opt2.txt"
 expect_eq "after the restart, the same thumbprint (the store is on the volume)" "$TH1" "$(awk '/server-sha1/ {print $2}' "$WORK/opt2.txt")"
-expect_eq "no second self-signed certificate was made" 1 "$(podman logs "$UMD" 2>/dev/null | grep -c '"event_id":1002')"
+# one for UM and one for SMTP, both on the first start
+expect_eq "no second self-signed certificate was made (one UM, one SMTP)" "1 1" \
+	"$(podman logs "$UMD" 2>/dev/null | grep '"event_id":1002' | grep -c '"service":"UM"') $(podman logs "$UMD" 2>/dev/null | grep '"event_id":1002' | grep -c '"service":"SMTP"')"
 
 # --- every healthcheck, then a clean stop of every container --------------------------------------------------------
 phase "final healthchecks and clean stops"
@@ -363,8 +461,9 @@ for s in "${LONG_RUNNING[@]}"; do
 done
 [ $WITH_EDGESYNC = yes ] && check "edgesync: podman stop is a clean shutdown (exit 0, leases released)" stop_clean edgesync 'edgesync stopped'
 check "umd: podman stop is a clean shutdown" stop_clean umd '"message":"stopped"'
+check "hub: podman stop is a clean shutdown (exit 0, \"hub stopped\")" stop_clean hub '"message":"hub stopped"'
 for s in "${LONG_RUNNING[@]}"; do
-	case $s in umd | edgesync) continue ;; esac
+	case $s in umd | edgesync | hub) continue ;; esac
 	check "$s: podman stop is a clean shutdown (exit 0, slapd stopped)" stop_clean "$s" 'slapd stopped'
 done
 

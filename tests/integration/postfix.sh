@@ -10,6 +10,8 @@
 # but its Maildirs (default_transport and relay_transport are error:), and is stopped when the
 # test exits (postfix stop, then its processes waited for). Must run as root: `postfix start`
 # does; the daemons run as mail_owner postfix, the hub's Maildirs belong to nobody.
+# scripts/demo sources it too, in a POSIX sh (dash) with only WORK set (its ./var/hub): keep
+# these functions free of bash-only syntax.
 #
 #   postfix_cert PREFIX FQDN        a self-signed EC P-256 certificate for FQDN (CN and SAN DNS),
 #                                   serverAuth+clientAuth: PREFIX.pem, PREFIX.key

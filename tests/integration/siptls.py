@@ -42,6 +42,8 @@ def main():
     c.add_argument("--dialog-out")
     c.add_argument("--bye-cseq", type=int, default=2)
     c.add_argument("--rtp-port", type=int, default=30000)
+    c.add_argument("--rtp-host", default="127.0.0.1",
+                   help="the address the offer names for the media (c= and o=)")
     c.add_argument("--suite", default="AES_CM_128_HMAC_SHA1_80")
     c.add_argument("--sdes-key", default="WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz")
     c.add_argument("--te", action="store_true", help="offer telephone-event/8000 (101)")
@@ -146,7 +148,7 @@ def main():
         crypto = (f"a=crypto:1 {a.suite} inline:{a.sdes_key}\r\n" if a.sdp == "savp" else "")
         te = " 101" if a.te else ""
         temap = "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n" if a.te else ""
-        sdp = (f"v=0\r\no=gw 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        sdp = (f"v=0\r\no=gw 1 1 IN IP4 {a.rtp_host}\r\ns=-\r\nc=IN IP4 {a.rtp_host}\r\nt=0 0\r\n"
                f"m=audio {a.rtp_port} {proto} 0{te}\r\na=rtpmap:0 PCMU/8000\r\n{temap}{crypto}")
     s.sendall(req("INVITE", 1, "Content-Type: application/sdp\r\n" if sdp else "", sdp))
     r, first = final("INVITE")
