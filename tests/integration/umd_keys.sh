@@ -2,6 +2,10 @@
 # umd's key custody: sofia-sip starts on a throw-away key and certificate (state/umd-tls/
 # agent.pem), never the UM key; no file of the store but keys/ holds the UM private key, while
 # umd runs and after it stops; umd still serves the UM certificate, whatever the client prefers.
+# The signatures are made by umd's key holder (a child process, umd-keys): handshakes with
+# RSA PKCS#1 v1.5, RSA-PSS and ECDSA go through it; the SIP process says it cannot read keys/
+# (Landlock; the unit suite unit_um_sandbox shows a key file refused); when the holder is
+# killed, umd says so and stops with status 1.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pki.sh"
 . "$(dirname "$0")/umd.sh"
@@ -32,6 +36,7 @@ pub() { openssl pkey -in "$1" -pubout -outform DER 2>/dev/null | base64 -w0; }
 # its PEM body (a copy inside another file, e.g. agent.pem beside a certificate).
 holders_of() {
 	want=$(pub "$1")
+	[ -n "$want" ] || { echo "no key in $1"; return; }
 	grep -v -e '^-----' "$1" >"$WORK/.keylines"
 	find "$S" -path "$S/keys" -prune -o -type f -print | while read -r f; do
 		if [ "$(pub "$f")" = "$want" ] || grep -q -F -x -f "$WORK/.keylines" "$f"; then
@@ -64,6 +69,12 @@ expect_eq "TLS 1.2, ECDSA preferred: still the UM (RSA) certificate" "$UM" \
 	"$(served -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256)"
 expect_eq "TLS 1.2 offering ECDSA suites only: no certificate at all (never the throw-away one)" "" \
 	"$(served -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384)"
+expect_eq "TLS 1.2 with RSA PKCS#1 v1.5 signatures: the UM certificate" "$UM" "$(served -tls1_2 -sigalgs RSA+SHA256)"
+expect_eq "TLS 1.2 with RSA-PSS signatures: the UM certificate" "$UM" "$(served -tls1_2 -sigalgs rsa_pss_rsae_sha384)"
+HOLDER=$(pgrep -P "$UMD_PID_a" | head -1)
+expect_eq "the key holder is umd's child, umd-keys" "umd-keys" "$(cat "/proc/$HOLDER/comm" 2>/dev/null)"
+check "... and umd says it holds the keys, and that umd cannot read keys/ (Landlock)" bash -c "grep -q 'private keys are held by process $HOLDER; this process cannot read $S/keys' '$WORK/a.log'"
+check "the key holder is not dumpable either" bash -c "[ \"\$(stat -c %U /proc/$HOLDER/environ)\" = root ] && grep -qE '^Max core file size +0 +0 ' /proc/$HOLDER/limits"
 check "an OPTIONS over mutual TLS gets 200" bash -c "python3 '$(dirname "$0")/siptls.py' --port $PORT --cert '$WORK/gw1.pem' --key '$WORK/gw1.key' options | grep -q 'OPTIONS SIP/2.0 200 OK'"
 
 umd_stop a
@@ -94,8 +105,21 @@ kill -HUP "$UMD_PID_b"
 check "umd changes to it (CertificateChanged)" wait_event b 1001
 expect_eq "... and serves it" "$ECUM" "$(served -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256)"
 expect_eq "no file of the store but keys/ holds the EC UM key" "" "$(holders_of "$S/keys/$ECUM.key")"
+check "a configuration rewritten in place is reloaded (SIGHUP)" bash -c "sed 's/^handshake_seconds = 2/handshake_seconds = 3/' '$WORK/umd.conf' >'$WORK/umd.conf.new' && cat '$WORK/umd.conf.new' >'$WORK/umd.conf' && kill -HUP $UMD_PID_b && for i in \$(seq 50); do grep -q 'configuration reloaded' '$WORK/b.log' && exit 0; sleep 0.1; done; exit 1"
+HOLDER=$(pgrep -P "$UMD_PID_b" | head -1)
 umd_stop b
 expect_eq "umd stopped cleanly" 0 "$UMD_RC"
 check "agent.pem is removed at stop" test ! -e "$S/state/umd-tls/agent.pem"
+check "... and the key holder has ended with it" bash -c "[ -n '$HOLDER' ] && ! kill -0 '$HOLDER' 2>/dev/null"
+
+# --- the key holder killed: umd says so and stops --------------------------------------------------
+check "umd starts again" umd_start c "$WORK/umd.conf"
+HOLDER=$(pgrep -P "$UMD_PID_c" | head -1)
+expect_eq "... with its key holder" "umd-keys" "$(cat "/proc/$HOLDER/comm" 2>/dev/null)"
+kill -KILL "$HOLDER"
+for _ in $(seq 100); do kill -0 "$UMD_PID_c" 2>/dev/null || break; sleep 0.1; done
+check "umd logs that its key holder ended" bash -c "grep -q 'the key holder (process $HOLDER) ended: killed by signal 9; no TLS signature can be made: stopping' '$WORK/c.log'"
+umd_stop c
+expect_eq "... and stops with status 1" 1 "$UMD_RC"
 
 finish
