@@ -45,6 +45,7 @@ struct cc_store {
 	uint64_t gen;   /* the generation the view was loaded at (or this writer's own) */
 	bool gen_known; /* false: the next write reloads everything */
 	bool current;   /* under our lock: the view is that of the store as it is now */
+	bool no_lock;   /* CC_STORE_NO_LOCK */
 };
 
 static const char *const layout[] = {
@@ -59,6 +60,19 @@ static const char *const layout[] = {
         "crl",
         "state",
 };
+
+/* cc_store_set_key_source: NULL reads keys/ itself. */
+static struct {
+	cc_key_source_fn fn;
+	void *arg;
+} key_source;
+
+void
+cc_store_set_key_source(cc_key_source_fn fn, void *arg)
+{
+	key_source.fn = fn;
+	key_source.arg = arg;
+}
 
 static void
 fault(const char *step)
@@ -471,7 +485,19 @@ load_entry(struct cc_store *s, const struct entry_dirs *ed, const char *name)
 	}
 	/* Not following: a dangling link is not "no key" but a key file that cannot be used. */
 	if (fstatat(ed->keys.fd, kname, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if ((r = load_key(s, &ed->keys, kname, kpath, &key)) != CC_OK)
+		if (key_source.fn != NULL) {
+			reason[0] = '\0';
+			r = key_source.fn(key_source.arg, thumb, cc_cert_x509(parsed), &key, reason,
+			                  sizeof(reason));
+			if (r != CC_OK)
+				r = cc_seterr(CC_ERR_NOMEM, "the private key of %s", thumb);
+			else if (key == NULL)
+				r = add_problem(s, kpath,
+				                *reason ? reason : "private key not available");
+		} else {
+			r = load_key(s, &ed->keys, kname, kpath, &key);
+		}
+		if (r != CC_OK)
 			goto out;
 	}
 	if ((r = load_meta(s, &ed->meta, mname, mpath, &mf, &have_meta)) != CC_OK)
@@ -675,6 +701,10 @@ cc_store_reload(struct cc_store *s)
 		s->current = r == CC_OK;
 		s->gen_known = s->gen_known && r == CC_OK;
 		return r;
+	}
+	if (s->no_lock) {
+		s->gen_known = false;
+		return reload_unlocked(s);
 	}
 	if ((p = cc_aprintf("%s/.lock", s->path)) == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "path");
@@ -880,6 +910,17 @@ create_folders(const struct cc_store *s)
 		free(pname);
 		pname = NULL;
 	}
+	/*
+	 * The writers' lock file, made with the store rather than by its first writer: a process
+	 * that opens the store and then gives up reading files that did not exist yet (umd's
+	 * Landlock sandbox, um/src/sandbox.h) can still take the lock.
+	 */
+	if ((pfd = openat(s->dirfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) ==
+	    -1) {
+		r = cc_seterr_errno(CC_ERR_IO, "creating %s/.lock", s->path);
+		goto out;
+	}
+	close(pfd);
 	r = CC_OK;
 out:
 	cc_dir_close(&parent);
@@ -905,6 +946,7 @@ cc_store_open(const char *path, int flags, struct cc_store **out)
 	}
 	s->lockfd = -1;
 	s->dirfd = -1;
+	s->no_lock = (flags & CC_STORE_NO_LOCK) != 0;
 	if ((s->path = strdup(path)) == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "store");
 		goto out;

@@ -137,7 +137,7 @@ expect_eq "a method umd does not take (MESSAGE) gets 405" 0 "$?"
 printf 'INVITE sip:um SIP/2.0\r\nVia: garbage\r\nCSeq: x\r\n\r\n' >"$WORK/bad.sip"
 python3 "$(dirname "$0")/sipclient.py" raw "$WORK/bad.sip" --to "sip:127.0.0.1:$UPORT" --timeout 2 --expect none >/dev/null 2>&1
 check "malformed SIP gets no answer and umd goes on" bash -c "timeout 10 sip-options --bind=sip:127.0.0.1:* sip:127.0.0.1:$UPORT 2>&1 | grep -q '^SIP/2.0 200 OK'"
-sed -i 's/^address = 127.0.0.1$/address = 192.0.2.254/' "$WORK/un.conf"
+edit_conf 's/^address = 127.0.0.1$/address = 192.0.2.254/' "$WORK/un.conf"
 kill -HUP "$UMD_PID_u"
 sleep 0.5
 check "after SIGHUP with another gateway address: 403" bash -c "timeout 10 sip-options --bind=sip:127.0.0.1:* sip:127.0.0.1:$UPORT 2>&1 | grep -q '^SIP/2.0 403'"

@@ -162,7 +162,7 @@ check "umd is still running" kill -0 "$UMD_PID_a"
 check "/healthz: 200 after the attack" wait_health 200 5
 
 # --- SIGHUP takes a new limit ------------------------------------------------------------------------
-sed -i 's/^stall_seconds = 2/stall_seconds = 30/' "$WORK/umd.conf"
+edit_conf 's/^stall_seconds = 2/stall_seconds = 30/' "$WORK/umd.conf"
 kill -HUP "$UMD_PID_a"
 check "reload logged" bash -c "for i in \$(seq 50); do grep -q 'configuration reloaded' '$WORK/a.log' && exit 0; sleep 0.1; done; exit 1"
 touch "$STALL"

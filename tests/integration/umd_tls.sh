@@ -299,7 +299,7 @@ siptls --port "$PORT3" --cert "$WORK/gw1.pem" --key "$WORK/gw1.key" options --ag
 MOVED=$!
 for _ in $(seq 100); do grep -q "OPTIONS SIP/2.0" "$WORK/moved.txt" && break; sleep 0.1; done
 check "gw1's first OPTIONS on its connection: 200" grep -q "OPTIONS SIP/2.0 200 OK" "$WORK/moved.txt"
-sed -i 's/^address = 127.0.0.1$/address = 192.0.2.254/' "$WORK/moved.conf"
+edit_conf 's/^address = 127.0.0.1$/address = 192.0.2.254/' "$WORK/moved.conf"
 # shellcheck disable=SC2154 # set by umd_start through eval
 kill -HUP "$UMD_PID_d"
 for _ in $(seq 100); do grep -q '"configuration reloaded' "$WORK/d.log" && break; sleep 0.1; done

@@ -2090,7 +2090,89 @@ test_view_after_dead_writer(void)
 	fx_close(&f);
 }
 
+/* cc_store_set_key_source: what the source was asked, and what it answers. */
+static struct {
+	const char *path; /* the store, opened CC_STORE_NO_LOCK from inside the source */
+	EVP_PKEY *give;   /* NULL: no key, with a reason */
+	int asked;
+	bool inner_opened; /* the inner open succeeded (a writer holds the lock then) */
+	char thumb[CC_THUMB_LEN + 1];
+} src;
+
+static enum cc_err
+source(void *arg, const char *thumb, X509 *x, EVP_PKEY **key, char *why, size_t len)
+{
+	struct cc_store *inner = NULL;
+
+	(void)arg;
+	src.asked++;
+	snprintf(src.thumb, sizeof(src.thumb), "%s", thumb);
+	CU_ASSERT_PTR_NOT_NULL(x);
+	*key = NULL;
+	if (src.path != NULL) {
+		cc_store_set_key_source(NULL, NULL);
+		src.inner_opened = cc_store_open(src.path, CC_STORE_NO_LOCK, &inner) == CC_OK;
+		cc_store_free(inner);
+		cc_store_set_key_source(source, NULL);
+	}
+	if (src.give == NULL) {
+		snprintf(why, len, "held elsewhere, and refused");
+		return CC_OK;
+	}
+	CU_ASSERT_FATAL(EVP_PKEY_up_ref(src.give) == 1);
+	*key = src.give;
+	return CC_OK;
+}
+
+static void
+test_key_source(void)
+{
+	struct fx f;
+	struct cc_cert *c = NULL;
+	char thumb[CC_THUMB_LEN + 1], lock[PATH_MAX], kp[PATH_MAX];
+	X509 *x = NULL;
+	EVP_PKEY *k = NULL;
+
+	fx_open(&f);
+	pathf(lock, "%s/.lock", f.path);
+	CU_ASSERT_EQUAL(access(lock, F_OK), 0); /* made with the store */
+	memset(&src, 0, sizeof(src));
+	src.path = f.path;
+	cc_store_set_key_source(source, NULL);
+	/* Asked from inside the writer's lock: a no-lock open does not wait for it. */
+	add_ec(f.s, CC_SVC_UM, "held", thumb, &x, &k);
+	CU_ASSERT_TRUE(src.asked >= 1);
+	CU_ASSERT_TRUE(src.inner_opened);
+	CU_ASSERT_STRING_EQUAL(src.thumb, thumb);
+	/* The key file is not read: a file that is no key at all does not matter. */
+	pathf(kp, "%s/keys/%s.key", f.path, thumb);
+	tu_write_file(kp, "not a key", 9, 0600);
+	src.path = NULL;
+	src.give = k;
+	fx_reopen(&f);
+	CU_ASSERT_EQUAL_FATAL(cc_store_find(f.s, thumb, &c), CC_OK);
+	CU_ASSERT_TRUE(cc_cert_has_private_key(c));
+	CU_ASSERT_EQUAL(cc_store_problem_count(f.s), 0);
+	/* No key: the source's reason is the key file's problem. */
+	src.give = NULL;
+	fx_reopen(&f);
+	CU_ASSERT_EQUAL_FATAL(cc_store_find(f.s, thumb, &c), CC_OK);
+	CU_ASSERT_FALSE(cc_cert_has_private_key(c));
+	CU_ASSERT_TRUE_FATAL(cc_store_problem_count(f.s) == 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cc_store_problem_reason(f.s, 0), "held elsewhere"));
+	/* No source again: the file is read, and is not a key. */
+	cc_store_set_key_source(NULL, NULL);
+	fx_reopen(&f);
+	CU_ASSERT_EQUAL_FATAL(cc_store_find(f.s, thumb, &c), CC_OK);
+	CU_ASSERT_FALSE(cc_cert_has_private_key(c));
+	X509_free(x);
+	EVP_PKEY_free(k);
+	fx_close(&f);
+}
+
 static CU_TestInfo tests[] = {
+        {"key source: keys/ not read, its reasons kept; a no-lock open inside a write; .lock made",
+         test_key_source},
         {"create: layout, every folder 0700", test_create_layout},
         {"open: missing store or no layout fails with a reason", test_open_missing},
         {"add/find/count; lower case and colons", test_add_find_count},

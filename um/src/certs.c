@@ -27,7 +27,8 @@
 struct um_certs {
 	char *store_path;
 	char *dir;
-	char *fqdn; /* as configured, or the host's */
+	char *agent; /* dir/agent.pem: the throw-away identity sofia-sip loads (placeholder()) */
+	char *fqdn;  /* as configured, or the host's */
 	int renew_days;
 	struct cc_log *log;
 	struct um_metrics *metrics;
@@ -39,6 +40,10 @@ um_certs_free(struct um_certs *c)
 {
 	if (c == NULL)
 		return;
+	/* sofia-sip read it when it started; nothing is left behind at stop. */
+	if (c->agent != NULL && cc_file_remove(c->agent) != CC_OK)
+		cc_log_message(c->log, CC_LOG_WARNING, "removing %s: %s", c->agent, cc_errdetail());
+	free(c->agent);
 	free(c->store_path);
 	free(c->dir);
 	free(c->fqdn);
@@ -317,7 +322,47 @@ log_changed(struct um_certs *c, const char *old, const struct cc_cert *cert, con
 	cc_log_event(c->log, CC_LOG_INFO, CC_EV_CERTIFICATE_CHANGED, f, 6);
 }
 
-/* Installs `cert` for new handshakes and in sofia's folder. */
+/*
+ * sofia-sip 1.12 starts TLS only with a certificate and key in files (TPTAG_CERTIFICATE:
+ * agent.pem), and loads them once, when it makes its contexts. umd serves its real identity
+ * from memory (tlshook.c's certificate callback replaces whatever the context holds), so sofia
+ * gets a throw-away EC key and a one-day certificate for a name that cannot exist (RFC 6761
+ * .invalid), made here and never used in a handshake: the UM key is never written outside
+ * the store's keys/. um_certs_free removes the file.
+ */
+static enum um_err
+placeholder(struct um_certs *c, time_t now)
+{
+	const char *doms[1] = {"umd-placeholder.invalid"};
+	struct cc_new_params p;
+	X509 *x = NULL;
+	EVP_PKEY *key = NULL;
+	enum cc_err cr;
+	enum um_err r;
+
+	memset(&p, 0, sizeof(p));
+	p.domains = doms;
+	p.ndomains = 1;
+	p.key_type = CC_KEY_EC_P256;
+	p.days = 1;
+	p.now = now;
+	if ((cr = cc_selfsigned_create(&p, &x, &key)) != CC_OK) {
+		r = cc_fail(cr, "making sofia-sip's throw-away certificate");
+		goto out;
+	}
+	if (asprintf(&c->agent, "%s/agent.pem", c->dir) < 0) {
+		c->agent = NULL;
+		r = um_seterr(UM_ERR_NOMEM, "paths");
+		goto out;
+	}
+	r = write_pem(c->agent, x, NULL, key, 0600);
+out:
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return r;
+}
+
+/* Installs `cert` for new handshakes, and the roots in sofia's folder. */
 static enum um_err
 install(struct um_certs *c, struct cc_store *s, const struct um_config *cfg,
         const struct cc_cert *cert)
@@ -325,7 +370,7 @@ install(struct um_certs *c, struct cc_store *s, const struct um_config *cfg,
 	X509_STORE *st = NULL;
 	STACK_OF(X509) *roots = NULL;
 	STACK_OF(X509_NAME) *names = NULL;
-	char *agent = NULL, *cafile = NULL;
+	char *cafile = NULL;
 	enum um_err r = UM_ERR_NOMEM;
 
 	/* Checked here, never handed on unchecked: sofia-sip would start without a certificate. */
@@ -338,9 +383,8 @@ install(struct um_certs *c, struct cc_store *s, const struct um_config *cfg,
 		              cc_cert_thumbprint(cert));
 		goto out;
 	}
-	if (asprintf(&agent, "%s/agent.pem", c->dir) < 0 ||
-	    asprintf(&cafile, "%s/cafile.pem", c->dir) < 0) {
-		agent = cafile = NULL;
+	if (asprintf(&cafile, "%s/cafile.pem", c->dir) < 0) {
+		cafile = NULL;
 		r = um_seterr(UM_ERR_NOMEM, "paths");
 		goto out;
 	}
@@ -348,9 +392,7 @@ install(struct um_certs *c, struct cc_store *s, const struct um_config *cfg,
 		goto out;
 	/* sofia-sip refuses to start TLS when cafile.pem holds nothing: our own certificate then.
 	 */
-	if ((r = write_pem(agent, cc_cert_x509(cert), cc_cert_chain(cert), cc_cert_key(cert),
-	                   0600)) != UM_OK ||
-	    (r = write_pem(cafile, sk_X509_num(roots) ? NULL : cc_cert_x509(cert), roots, NULL,
+	if ((r = write_pem(cafile, sk_X509_num(roots) ? NULL : cc_cert_x509(cert), roots, NULL,
 	                   0644)) != UM_OK)
 		goto out;
 	if ((r = um_tls_set_identity(cc_cert_x509(cert), cc_cert_chain(cert), cc_cert_key(cert))) !=
@@ -368,7 +410,6 @@ out:
 	X509_STORE_free(st);
 	sk_X509_pop_free(roots, X509_free);
 	sk_X509_NAME_pop_free(names, X509_NAME_free);
-	free(agent);
 	free(cafile);
 	return r;
 }
@@ -526,7 +567,7 @@ um_certs_start(const struct um_config *cfg, struct cc_log *log, struct um_metric
 		cc_log_message(log, CC_LOG_WARNING,
 		               "certificate %s, in use before, is not used: %s", last,
 		               ch.in_use_reason);
-	if ((r = install(c, s, cfg, cert)) != UM_OK)
+	if ((r = placeholder(c, now)) != UM_OK || (r = install(c, s, cfg, cert)) != UM_OK)
 		goto out;
 	save_in_use(c, s);
 	log_in_use(c, cert);

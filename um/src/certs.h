@@ -24,11 +24,14 @@ struct um_certs;
 
 /*
  * Opens the store, chooses (or creates) the certificate, checks it and its key, writes sofia's
- * certificate folder (agent.pem, cafile.pem) and installs the identity and the trusted roots
- * for TLS. Logs SelfSignedCertificateCreated and CertificateInUse. `now` is the clock.
+ * certificate folder (agent.pem: a throw-away key and certificate, never the UM key, which
+ * tlshook.c serves from memory; cafile.pem: the roots) and installs the identity and the
+ * trusted roots for TLS. Logs SelfSignedCertificateCreated and CertificateInUse. `now` is the
+ * clock.
  */
 enum um_err um_certs_start(const struct um_config *cfg, struct cc_log *log,
                            struct um_metrics *metrics, time_t now, struct um_certs **out) UM_WUR;
+/* Frees `c` (NULL: nothing) and removes sofia's agent.pem. */
 void um_certs_free(struct um_certs *c);
 
 /* The folder sofia-sip reads (TPTAG_CERTIFICATE). */

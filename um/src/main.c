@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,11 +33,14 @@
 #include "certcore/log.h"
 #include "certcore/nodump.h"
 #include "certcore/selfsigned.h"
+#include "certcore/store.h"
 #include "certs.h"
 #include "config.h"
 #include "crlfetch.h"
 #include "fdguard.h"
 #include "http.h"
+#include "keys/keyholder.h"
+#include "keys/sandbox.h"
 #include "media/engine.h"
 #include "media/greetings.h"
 #include "metrics.h"
@@ -66,6 +70,9 @@ struct daemon {
 	struct um_media *media;
 	struct um_smtp_identity *smtp_id; /* NULL: no [smtp] */
 	struct um_submit *submit;
+	struct um_keyholder *keys; /* the process that holds the store's private keys */
+	pid_t keys_pid;
+	bool keys_lost; /* it ended while umd ran: umd stops, and says it failed */
 	su_root_t *root;
 	su_timer_t *tick;
 	su_wait_t sigwait;
@@ -211,6 +218,73 @@ start_media(struct daemon *d)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * Key custody: the store's private keys are read and used by a process of their own, forked
+ * here, before any thread exists and before anything reads the network (keyholder.h); every
+ * store this process opens gets stand-ins for them. Then this process gives up reading the
+ * store's keys/ and requests/ with Landlock (sandbox.h); what it must still read in the folders
+ * on the way there is made first: the store with its folders and lock file, the spool folder.
+ * false (logged) when umd must not start.
+ */
+static bool
+start_key_custody(struct daemon *d)
+{
+	struct cc_store *s = NULL;
+	enum um_sandbox_result res;
+	char *hide[2] = {NULL, NULL};
+	int abi = 0;
+	bool ok = false;
+
+	/* Unsecured without [smtp] uses no key: a store that is not there is not made for it. */
+	if (d->cfg->mode == UM_MODE_UNSECURED && d->cfg->smtp == NULL &&
+	    access(d->cfg->store, F_OK) != 0) {
+		cc_log_message(d->log, CC_LOG_INFO,
+		               "no private key is used (unsecured, no [smtp]) and there is no "
+		               "store: no key holder");
+		return true;
+	}
+	if (um_keyholder_start(d->cfg->store, d->log, &d->keys) != UM_OK) {
+		cc_log_message(d->log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
+		goto out;
+	}
+	d->keys_pid = um_keyholder_pid(d->keys);
+	cc_store_set_key_source(um_keyholder_key, d->keys);
+	if (cc_store_open(d->cfg->store, CC_STORE_CREATE, &s) != CC_OK) {
+		cc_log_message(d->log, CC_LOG_ERROR, "not starting: opening the store: %s",
+		               cc_errdetail());
+		goto out;
+	}
+	if (mkdir(d->cfg->spool, 0700) == -1 && errno != EEXIST)
+		cc_log_message(d->log, CC_LOG_WARNING, "mkdir %s: %s", d->cfg->spool,
+		               strerror(errno));
+	if (asprintf(&hide[0], "%s/keys", d->cfg->store) < 0 ||
+	    asprintf(&hide[1], "%s/requests", d->cfg->store) < 0) {
+		hide[0] = hide[1] = NULL;
+		cc_log_message(d->log, CC_LOG_ERROR, "not starting: out of memory");
+		goto out;
+	}
+	if (um_sandbox_hide((const char *const *)hide, 2, &res, &abi) != UM_OK) {
+		cc_log_message(d->log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
+		goto out;
+	}
+	if (res == UM_SANDBOX_ENFORCED)
+		cc_log_message(d->log, CC_LOG_INFO,
+		               "private keys are held by process %d; this process cannot read %s "
+		               "or %s (Landlock ABI %d)",
+		               (int)d->keys_pid, hide[0], hide[1], abi);
+	else
+		cc_log_message(d->log, CC_LOG_WARNING,
+		               "private keys are held by process %d, but this kernel has no "
+		               "usable Landlock (ABI %d): this process could still read %s",
+		               (int)d->keys_pid, abi, hide[0]);
+	ok = true;
+out:
+	cc_store_free(s);
+	free(hide[0]);
+	free(hide[1]);
+	return ok;
 }
 
 static void
@@ -380,6 +454,22 @@ on_tick(struct daemon *d, su_timer_t *t, su_timer_arg_t *arg)
 	(void)arg;
 	/* The loop is alive: /healthz (the HTTP thread) reads how long ago this was. */
 	um_metrics_heartbeat(d->metrics);
+	if (!d->keys_lost) {
+		char why[64];
+
+		/*
+		 * No other can be started: this process cannot read the keys any more. Without
+		 * signatures no handshake succeeds, so umd stops rather than look alive.
+		 */
+		if (um_keyholder_ended(d->keys, why, sizeof(why))) {
+			d->keys_lost = true;
+			cc_log_message(d->log, CC_LOG_ERROR,
+			               "the key holder (process %d) ended: %s; no TLS signature "
+			               "can be made: stopping",
+			               (int)d->keys_pid, why);
+			um_sip_shutdown(d->sip);
+		}
+	}
 	test_stall(d);
 	d->ticks++;
 	if (d->cfg->mode != UM_MODE_UNSECURED) {
@@ -476,6 +566,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "umd: out of memory\n");
 		goto out;
 	}
+	if (!start_key_custody(&d))
+		goto out;
 	if (d.cfg->http_listen != NULL && *d.cfg->http_listen != '\0' &&
 	    um_http_start(d.cfg->http_listen, d.metrics, &d.http) != UM_OK) {
 		cc_log_message(d.log, CC_LOG_ERROR, "http_listen: %s", um_errdetail());
@@ -587,7 +679,7 @@ main(int argc, char **argv)
 	               d.cfg->ngateways);
 	su_root_run(d.root);
 	cc_log_message(d.log, CC_LOG_INFO, "stopped");
-	d.exit_code = 0;
+	d.exit_code = d.keys_lost ? 1 : 0;
 out:
 	if (d.metrics != NULL)
 		um_metrics_set_healthy(d.metrics, false, "stopping");
@@ -610,6 +702,9 @@ out:
 	um_tls_set_crl_miss(NULL, NULL);
 	um_crlfetch_stop(d.crlfetch); /* joins: a fetch under way ends by its timeout */
 	um_certs_free(d.certs);
+	/* Every stand-in key is gone with the stores, certificates and TLS state freed above. */
+	cc_store_set_key_source(NULL, NULL);
+	um_keyholder_stop(d.keys);
 	um_metrics_free(d.metrics);
 	cc_log_free(d.log);
 	um_config_free(d.old_cfg);

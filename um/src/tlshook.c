@@ -371,13 +371,19 @@ verify_cb(int ok, X509_STORE_CTX *xs)
 	return 1;
 }
 
-/* Serves the certificate umd holds now: a change takes effect at the next handshake. */
+/*
+ * Serves the certificate umd holds now: a change takes effect at the next handshake. What the
+ * context holds (sofia-sip's throw-away agent.pem, certs.c) is cleared first: OpenSSL keeps a
+ * certificate per key type, and a throw-away EC certificate left beside an RSA one would be
+ * served to a client that prefers ECDSA.
+ */
 static int
 cert_cb(SSL *ssl, void *arg)
 {
 	(void)arg;
 	if (tls.x == NULL || tls.key == NULL)
 		return 0;
+	SSL_certs_clear(ssl);
 	if (SSL_use_certificate(ssl, tls.x) != 1 || SSL_use_PrivateKey(ssl, tls.key) != 1 ||
 	    SSL_set1_chain(ssl, tls.chain) != 1)
 		return 0;

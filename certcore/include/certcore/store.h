@@ -19,6 +19,13 @@
 #include "certcore/error.h"
 
 #define CC_STORE_CREATE 0x1 /* create the directory layout when missing */
+/*
+ * Read without the readers' shared lock: for a process that a writer of the store may ask for a
+ * key while it holds the lock (umd's key holder, asked from inside a write that reloads). An
+ * entry a writer is making may be missed (its certificate, the commit point, not there yet) or
+ * reported as an orphan key. Such a store is for reading only.
+ */
+#define CC_STORE_NO_LOCK 0x2
 
 #define CC_STORE_DEFAULT_PATH "/var/lib/umedge/store"
 
@@ -38,6 +45,20 @@ size_t cc_store_count(const struct cc_store *s);
 struct cc_cert *cc_store_cert(const struct cc_store *s, size_t i);
 /* Finds by thumbprint (any case, with or without separators). CC_ERR_NOT_FOUND when absent. */
 enum cc_err cc_store_find(const struct cc_store *s, const char *thumb, struct cc_cert **out) CC_WUR;
+
+/*
+ * Where a process whose private keys another process holds gets them (umd's key holder,
+ * um/src/keyholder.h; OpenSMTPD's ca.c does the same). Once set, every store of the process
+ * reads no file of keys/: for each certificate whose keys/THUMB.key exists, `fn` is asked for
+ * a key that stands for it (its public half, its private operations done elsewhere), given
+ * the certificate `x` (borrowed). It returns CC_OK with *key owned by the caller, or CC_OK
+ * with *key NULL and the reason in `why` (recorded as the key file's problem, as a key file
+ * that cannot be read), or CC_ERR_NOMEM. NULL: keys are read from keys/ again. Set it before
+ * any thread opens a store.
+ */
+typedef enum cc_err (*cc_key_source_fn)(void *arg, const char *thumb, X509 *x, EVP_PKEY **key,
+                                        char *why, size_t len);
+void cc_store_set_key_source(cc_key_source_fn fn, void *arg);
 
 /* Entries that could not be loaded at the last (re)load: the file and the reason. */
 size_t cc_store_problem_count(const struct cc_store *s);

@@ -1,0 +1,168 @@
+/*
+ * um/src/keys/sandbox.c: umd giving up reading the store's keys with Landlock. Each case runs in
+ * a forked child (the restriction cannot be undone): after um_sandbox_hide the child cannot open
+ * a key file, can read the store's other folders, its parents' other entries and /etc, a file
+ * made later in certs/, can rename inside a readable folder but cannot move a key file out of
+ * keys/; the parent, not restricted, still reads the key. Without Landlock the cases say so and
+ * pass (the function reports it as unavailable).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "keys/sandbox.h"
+#include "testutil.h"
+
+#define SKIP 77
+
+struct fx {
+	char *dir;
+	char store[1024], keys[1536], requests[1536], key[2048], req_key[2048], cert[2048];
+	char other[4096];
+};
+
+static void
+fx_open(struct fx *x)
+{
+	x->dir = tu_tmpdir();
+	snprintf(x->store, sizeof(x->store), "%s/store", x->dir);
+	snprintf(x->keys, sizeof(x->keys), "%s/keys", x->store);
+	snprintf(x->requests, sizeof(x->requests), "%s/requests", x->store);
+	snprintf(x->key, sizeof(x->key), "%s/AB.key", x->keys);
+	snprintf(x->req_key, sizeof(x->req_key), "%s/r.key", x->requests);
+	snprintf(x->cert, sizeof(x->cert), "%s/certs/AB.pem", x->store);
+	snprintf(x->other, sizeof(x->other), "%s/umd.conf", x->dir);
+	CU_ASSERT_FATAL(tu_sh("mkdir -p '%s/certs' '%s' '%s'", x->store, x->keys, x->requests) ==
+	                0);
+	tu_write_file(x->key, "secret\n", 7, 0600);
+	tu_write_file(x->req_key, "secret\n", 7, 0600);
+	tu_write_file(x->cert, "public\n", 7, 0644);
+	tu_write_file(x->other, "[umd]\n", 6, 0644);
+}
+
+static void
+fx_close(struct fx *x)
+{
+	tu_rmrf(x->dir);
+	free(x->dir);
+}
+
+static bool
+readable(const char *path)
+{
+	char b[8];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool ok;
+
+	if (fd == -1)
+		return false;
+	ok = read(fd, b, sizeof(b)) >= 0;
+	close(fd);
+	return ok;
+}
+
+/* The child: hides keys/ and requests/, then reports what it could and could not do. */
+static int
+child(struct fx *x)
+{
+	const char *hide[2] = {x->keys, x->requests};
+	enum um_sandbox_result res;
+	char made[4096], moved[4096], renamed[4096];
+	int abi, fails = 0;
+
+	if (um_sandbox_hide(hide, 2, &res, &abi) != UM_OK)
+		return 100;
+	if (res != UM_SANDBOX_ENFORCED)
+		return SKIP;
+	if (readable(x->key) || errno != EACCES)
+		fails |= 1; /* the key file cannot be opened, and the kernel says why */
+	if (readable(x->req_key))
+		fails |= 2;
+	if (!readable(x->cert) || !readable(x->other) || !readable("/etc/passwd"))
+		fails |= 4;
+	snprintf(made, sizeof(made), "%s/certs/new.pem", x->store);
+	tu_write_file(made, "later\n", 6, 0644);
+	if (!readable(made))
+		fails |= 8;
+	snprintf(renamed, sizeof(renamed), "%s/certs/renamed.pem", x->store);
+	if (rename(made, renamed) != 0)
+		fails |= 16;
+	snprintf(moved, sizeof(moved), "%s/certs/AB.key", x->store);
+	if (rename(x->key, moved) == 0 || errno != EXDEV)
+		fails |= 32; /* out of keys/ into a readable folder: refused */
+	return fails;
+}
+
+static int
+run_child(struct fx *x)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0)
+		_exit(child(x));
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_FATAL(waitpid(pid, &st, 0) == pid);
+	CU_ASSERT_FATAL(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static void
+test_key_file_cannot_be_opened(void)
+{
+	struct fx x;
+	int rc;
+
+	fx_open(&x);
+	rc = run_child(&x);
+	if (rc == SKIP)
+		fprintf(stderr,
+		        "\n    (no usable Landlock here: the sandbox reports unavailable)\n");
+	else
+		CU_ASSERT_EQUAL(rc, 0);
+	/* The parent is not restricted: the holder, forked before, reads the keys. */
+	CU_ASSERT_TRUE(readable(x.key));
+	fx_close(&x);
+}
+
+static void
+test_missing_folder_refused(void)
+{
+	struct fx x;
+	char nowhere[4096];
+	const char *hide[1] = {nowhere};
+	enum um_sandbox_result res;
+	int abi;
+	pid_t pid;
+	int st;
+
+	fx_open(&x);
+	snprintf(nowhere, sizeof(nowhere), "%s/no-such-store/keys", x.dir);
+	pid = fork();
+	if (pid == 0) {
+		enum um_err r = um_sandbox_hide(hide, 1, &res, &abi);
+
+		_exit(abi < 2 ? SKIP : r == UM_OK ? 1 : res == UM_SANDBOX_UNAVAILABLE ? 0 : 2);
+	}
+	CU_ASSERT_FATAL(waitpid(pid, &st, 0) == pid);
+	CU_ASSERT_TRUE(WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == SKIP));
+	fx_close(&x);
+}
+
+static CU_TestInfo tests[] = {
+        {"after um_sandbox_hide a key file cannot be opened, the rest can",
+         test_key_file_cannot_be_opened},
+        {"a folder that does not exist is an error, nothing enforced", test_missing_folder_refused},
+        CU_TEST_INFO_NULL,
+};
+
+int
+main(void)
+{
+	return tu_run("um_sandbox", tests);
+}
