@@ -265,6 +265,7 @@ check "a CRL revoking it, then SIGHUP" hup rev
 check "... it is dropped at once: CertificateChanged (1001) saying Revoked" bash -c "grep '\"event_id\":1001' '$WORK/rev.log' | jq -e '.old_thumbprint == \"$UMI\" and .thumbprint != \"$UMI\" and (.reason | test(\"Revoked\"))'"
 check "... for a self-signed one made as nothing else is eligible (1002)" wait_event rev 1002
 check "... and no 'still serving' the revoked one" bash -c "! grep -q 'still serving' '$WORK/rev.log'"
+expect_eq "... why it is not used is said once, not once per attempt" 1 "$(grep 'not used for UM' "$WORK/rev.log" | grep -c "$UMI")"
 umd_stop rev
 
 finish
