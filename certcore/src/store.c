@@ -1033,7 +1033,8 @@ cc_store_discard(struct cc_store *s)
 		if (empty && made_all)
 			(void)unlinkat(s->dirfd, ".lock", 0);
 	}
-	if (empty && s->made_root && rmdir(s->path) == 0)
+	/* Parents made for a directory that could not be made go too (none when it existed). */
+	if (empty && (!s->made_root || rmdir(s->path) == 0))
 		for (i = s->nmade_parents; i-- > 0;)
 			if (rmdir(s->made_parents[i]) == -1)
 				break;

@@ -388,6 +388,19 @@ test_discard_new_store(void)
 	CU_ASSERT_PTR_NULL(s);
 	CU_ASSERT_EQUAL(entries(path, ""), 1); /* the file only: certs/ made before it is gone */
 
+	/* The store's directory cannot be made (a name too long): the parents made for it go. */
+	{
+		char longname[300];
+
+		memset(longname, 'x', sizeof(longname) - 1);
+		longname[sizeof(longname) - 1] = '\0';
+		pathf(path, "%s/d/e/%s", dir, longname);
+		pathf(top, "%s/d", dir);
+		CU_ASSERT_NOT_EQUAL(cc_store_open(path, CC_STORE_CREATE, &s), CC_OK);
+		CU_ASSERT_PTR_NOT_NULL(strstr(cc_errdetail(), "File name too long"));
+		CU_ASSERT_FALSE(exists(top));
+	}
+
 	cc_store_discard(NULL);
 	CU_ASSERT_FALSE(cc_store_created(NULL));
 	tu_rmrf(dir);
