@@ -90,20 +90,21 @@ cc_store_select_or_create(struct cc_store *s, enum cc_service service, const cha
 {
 	struct cc_selection *sel = NULL;
 	struct cc_cert *cur = NULL;
-	char *host = NULL, *shortname = NULL, t[CC_THUMB_LEN + 1];
+	char *name = NULL, t[CC_THUMB_LEN + 1];
 	time_t now = opts != NULL && opts->now ? opts->now : time(NULL);
 	size_t i;
 	enum cc_err r;
 
 	memset(out, 0, sizeof(*out));
 	out->how = CC_CHOSE_NONE;
-	if (fqdn == NULL) {
-		if ((r = cc_host_names(&host, &shortname)) != CC_OK)
-			goto out;
-		fqdn = host;
-	}
-	if ((r = cc_store_select(s, service, *fqdn ? fqdn : NULL, opts, &sel)) != CC_OK)
+	/* cc_store_select holds the rule for no FQDN; its answer names the one it used. */
+	if ((r = cc_store_select(s, service, fqdn, opts, &sel)) != CC_OK)
 		goto out;
+	if ((name = strdup(cc_selection_fqdn(sel) ? cc_selection_fqdn(sel) : "")) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "selection");
+		goto out;
+	}
+	fqdn = name;
 	if (in_use != NULL && *in_use != '\0') {
 		if (cc_thumbprint_normalize(in_use, t) != CC_OK ||
 		    cc_store_find(s, t, &cur) != CC_OK) {
@@ -135,7 +136,6 @@ cc_store_select_or_create(struct cc_store *s, enum cc_service service, const cha
 	r = CC_OK;
 out:
 	cc_selection_free(sel);
-	free(host);
-	free(shortname);
+	free(name);
 	return r;
 }

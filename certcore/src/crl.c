@@ -206,27 +206,78 @@ out:
 	return r;
 }
 
-/* HTTP: X509_CRL_load_http, or OSSL_HTTP_get when a proxy is given (the former takes none). */
-static X509_CRL *
-fetch_http(const char *url, const struct cc_verify_opts *o, int timeout)
+/*
+ * HTTP: OSSL_HTTP_get (through o->proxy when given), the body read whole, at most MAX_CRL bytes,
+ * within `timeout` seconds. OpenSSL is not asked to expect ASN.1 (X509_CRL_load_http does):
+ * it would refuse a body that is not DER ("missing asn1 encoding"), and small CAs serve their
+ * CRL as PEM. The bytes are read as files in crl/ are, by cc_crl_read. NULL with the reason
+ * recorded (cc_errdetail) when nothing usable came.
+ */
+static STACK_OF(X509_CRL) * fetch_http(const char *url, const struct cc_verify_opts *o, int timeout)
 {
+	STACK_OF(X509_CRL) *sk = NULL;
 	BIO *resp;
-	X509_CRL *crl;
+	unsigned char *buf = NULL, *nb;
+	size_t got = 0, cap = 0;
+	time_t deadline = time(NULL) + timeout;
+	int n;
 
-	if (o->proxy == NULL)
-		return X509_CRL_load_http(url, NULL, NULL, timeout);
-	resp = OSSL_HTTP_get(url, o->proxy, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 1, MAX_CRL,
-	                     timeout);
-	if (resp == NULL)
-		return NULL;
-	crl = d2i_X509_CRL_bio(resp, NULL);
-	BIO_free(resp);
-	return crl;
+	if ((resp = OSSL_HTTP_get(url, o->proxy, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0,
+	                          MAX_CRL, timeout)) == NULL) {
+		(void)cc_seterr_ssl(CC_ERR_IO, "%s", url);
+		goto out;
+	}
+	/* The body is a stream on a non-blocking connection: wait for it up to the deadline. */
+	for (;;) {
+		if (got == cap) {
+			if (cap > MAX_CRL) {
+				(void)cc_seterr(CC_ERR_LIMIT, "%s: larger than %d bytes", url,
+				                MAX_CRL);
+				goto out;
+			}
+			cap = cap == 0 ? 64 * 1024 : 2 * cap;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				(void)cc_seterr(CC_ERR_NOMEM, "%s", url);
+				goto out;
+			}
+			buf = nb;
+		}
+		if ((n = BIO_read(resp, buf + got, (int)(cap - got))) > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (!BIO_should_retry(resp)) {
+			if (n < 0) {
+				(void)cc_seterr_ssl(CC_ERR_IO, "%s: reading the body", url);
+				goto out;
+			}
+			break; /* end of the body: the server closes (HTTP/1.0, no keep-alive) */
+		}
+		if (BIO_wait(resp, deadline, 100) <= 0) {
+			(void)cc_seterr_ssl(CC_ERR_IO, "%s: no whole body within %d s", url,
+			                    timeout);
+			goto out;
+		}
+	}
+	if (got > MAX_CRL) {
+		(void)cc_seterr(CC_ERR_LIMIT, "%s: larger than %d bytes", url, MAX_CRL);
+		goto out;
+	}
+	if (got == 0 || (sk = cc_crl_read(buf, got)) == NULL)
+		(void)cc_seterr(CC_ERR_PARSE, "%s: the %zu bytes served are no CRL (DER or PEM)",
+		                url, got);
+out:
+	BIO_free_all(resp);
+	free(buf);
+	ERR_clear_error();
+	return sk;
 }
 
-/* LDAP: the certificateRevocationList attribute of the entry the URL names (RFC 4516). */
-static X509_CRL *
-fetch_ldap(const char *url, int timeout, char *err, size_t errlen)
+/*
+ * LDAP: the certificateRevocationList attribute of the entry the URL names (RFC 4516), DER as
+ * RFC 4523 has it, or PEM as for HTTP.
+ */
+static STACK_OF(X509_CRL) * fetch_ldap(const char *url, int timeout, char *err, size_t errlen)
 {
 	LDAPURLDesc *lud = NULL;
 	LDAP *ld = NULL;
@@ -236,8 +287,7 @@ fetch_ldap(const char *url, int timeout, char *err, size_t errlen)
 	struct timeval tv = {timeout, 0};
 	char *uri = NULL, *attr;
 	char *attrs[] = {"certificateRevocationList;binary", "certificateRevocationList", NULL};
-	const unsigned char *p;
-	X509_CRL *crl = NULL;
+	STACK_OF(X509_CRL) *crl = NULL;
 	int rc, version = LDAP_VERSION3;
 
 	if ((rc = ldap_url_parse(url, &lud)) != LDAP_URL_SUCCESS) {
@@ -287,8 +337,8 @@ fetch_ldap(const char *url, int timeout, char *err, size_t errlen)
 	     attr = ldap_next_attribute(ld, e, ber)) {
 		if (strncasecmp(attr, "certificateRevocationList", 25) == 0 &&
 		    (vals = ldap_get_values_len(ld, e, attr)) != NULL && vals[0] != NULL) {
-			p = (const unsigned char *)vals[0]->bv_val;
-			crl = d2i_X509_CRL(NULL, &p, (long)vals[0]->bv_len);
+			crl = cc_crl_read((const unsigned char *)vals[0]->bv_val,
+			                  (size_t)vals[0]->bv_len);
 			ldap_value_free_len(vals);
 			vals = NULL;
 		}
@@ -461,9 +511,10 @@ find(struct cc_store *s, X509 *subject, X509 *issuer, const struct cc_verify_opt
 	char **urls = NULL;
 	char *refused = NULL, *errs = NULL, *next;
 	char err[512];
+	STACK_OF(X509_CRL) *sk = NULL;
 	X509_CRL *crl;
 	const char *why, *url;
-	int i, timeout = o->timeout > 0 ? o->timeout : DEFAULT_TIMEOUT;
+	int i, j, timeout = o->timeout > 0 ? o->timeout : DEFAULT_TIMEOUT;
 	bool http;
 	enum cc_err r;
 
@@ -480,34 +531,34 @@ find(struct cc_store *s, X509 *subject, X509 *issuer, const struct cc_verify_opt
 		url = urls[i];
 		http = strncasecmp(url, "http://", 7) == 0;
 		err[0] = '\0';
+		crl = NULL;
 		if (memo_find(memo, url) != NULL) {
 			snprintf(err, sizeof(err), "%s", memo_find(memo, url));
-			crl = NULL;
 		} else if (o->offline) {
 			snprintf(err, sizeof(err), "%s: not fetched (offline)", url);
-			crl = NULL;
 		} else if (http) {
-			crl = fetch_http(url, o, timeout);
-			if (crl == NULL) {
-				(void)cc_seterr_ssl(CC_ERR_IO, "%s", url);
+			if ((sk = fetch_http(url, o, timeout)) == NULL)
 				snprintf(err, sizeof(err), "%s", cc_errdetail());
-			}
 		} else if (strncasecmp(url, "ldap://", 7) == 0 ||
 		           strncasecmp(url, "ldaps://", 8) == 0) {
 			char lerr[256];
 
 			lerr[0] = '\0';
-			if ((crl = fetch_ldap(url, timeout, lerr, sizeof(lerr))) == NULL)
+			if ((sk = fetch_ldap(url, timeout, lerr, sizeof(lerr))) == NULL)
 				snprintf(err, sizeof(err), "%s: %s", url, lerr);
 		} else {
 			snprintf(err, sizeof(err), "%s: scheme not supported", url);
-			crl = NULL;
 		}
-		if (crl != NULL && (why = cc_crl_unusable(crl, issuer, now)) != NULL) {
-			snprintf(err, sizeof(err), "%s: fetched CRL is %s", url, why);
-			X509_CRL_free(crl);
-			crl = NULL;
+		/* The first usable CRL served; else the first one's reason. */
+		for (j = 0; sk != NULL && j < sk_X509_CRL_num(sk) && crl == NULL; j++) {
+			why = cc_crl_unusable(sk_X509_CRL_value(sk, j), issuer, now);
+			if (why == NULL)
+				crl = sk_X509_CRL_delete(sk, j);
+			else if (j == 0)
+				snprintf(err, sizeof(err), "%s: fetched CRL is %s", url, why);
 		}
+		sk_X509_CRL_pop_free(sk, X509_CRL_free);
+		sk = NULL;
 		if (crl != NULL) {
 			cache_crl(s, url, crl);
 			if ((r = take(l, crl, http ? CC_CRL_HTTP : CC_CRL_LDAP, url)) != CC_OK)

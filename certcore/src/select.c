@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 
 #include "certcore/format.h"
+#include "certcore/selfsigned.h"
 #include "certcore/select.h"
 #include "internal.h"
 
@@ -153,7 +154,7 @@ cc_store_select(struct cc_store *s, enum cc_service service, const char *fqdn,
 	struct cc_selection *sel = NULL;
 	struct cc_cert *c;
 	const char *why;
-	char buf[1024], svc[64];
+	char buf[1024], svc[64], *shortname = NULL;
 	size_t i, j, n;
 	enum cc_err r = CC_ERR_NOMEM;
 
@@ -163,11 +164,22 @@ cc_store_select(struct cc_store *s, enum cc_service service, const char *fqdn,
 		goto out;
 	}
 	if ((sel = calloc(1, sizeof(*sel))) == NULL ||
-	    (fqdn != NULL && (sel->fqdn = strdup(fqdn)) == NULL) ||
 	    (sel->cand = calloc(cc_store_count(s) + 1, sizeof(*sel->cand))) == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "selection");
 		goto out;
 	}
+	/*
+	 * The one place of the rule: no FQDN is the server's own, as Exchange matched for a
+	 * connector with none; "" is any name. sel->fqdn is the name used (NULL: any).
+	 */
+	if (fqdn == NULL) {
+		if ((r = cc_host_names(&sel->fqdn, &shortname)) != CC_OK)
+			goto out;
+	} else if (*fqdn != '\0' && (sel->fqdn = strdup(fqdn)) == NULL) {
+		r = cc_seterr(CC_ERR_NOMEM, "selection");
+		goto out;
+	}
+	fqdn = sel->fqdn;
 	sel->service = service;
 	if ((r = cc_store_verify_all(s, opts)) != CC_OK)
 		goto out;
@@ -207,8 +219,15 @@ cc_store_select(struct cc_store *s, enum cc_service service, const char *fqdn,
 	sel = NULL;
 	r = CC_OK;
 out:
+	free(shortname);
 	cc_selection_free(sel);
 	return r;
+}
+
+const char *
+cc_selection_fqdn(const struct cc_selection *sel)
+{
+	return sel->fqdn;
 }
 
 struct cc_cert *

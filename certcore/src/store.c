@@ -22,6 +22,8 @@
 
 #define MAX_FILE (1024 * 1024) /* no certificate, key or meta file is larger */
 
+#define LAYOUT_COUNT 10 /* the folders of layout[] below */
+
 struct problem {
 	char *path;
 	char *reason;
@@ -46,9 +48,14 @@ struct cc_store {
 	bool gen_known; /* false: the next write reloads everything */
 	bool current;   /* under our lock: the view is that of the store as it is now */
 	bool no_lock;   /* CC_STORE_NO_LOCK */
+	/* What this open made with CC_STORE_CREATE, for cc_store_discard: */
+	char **made_parents; /* directories above the store, outermost first */
+	size_t nmade_parents;
+	bool made_root;                 /* the store's own directory */
+	bool made_folder[LAYOUT_COUNT]; /* each folder of the layout */
 };
 
-static const char *const layout[] = {
+static const char *const layout[LAYOUT_COUNT] = {
         "certs",
         "keys",
         "meta",
@@ -278,9 +285,14 @@ clear_loaded(struct cc_store *s)
 void
 cc_store_free(struct cc_store *s)
 {
+	size_t i;
+
 	if (s == NULL)
 		return;
 	clear_loaded(s);
+	for (i = 0; i < s->nmade_parents; i++)
+		free(s->made_parents[i]);
+	free(s->made_parents);
 	if (s->lockfd != -1)
 		close(s->lockfd);
 	if (s->dirfd != -1)
@@ -833,42 +845,62 @@ out:
 	return r;
 }
 
+/* Remembers a parent directory this open made, for cc_store_discard. */
 static enum cc_err
-mkdir_0700(const char *path)
+note_parent(struct cc_store *s, const char *p)
 {
-	struct stat st;
+	char **n;
 
-	if (mkdir(path, 0700) == 0)
-		return CC_OK;
-	if (errno != EEXIST)
-		return cc_seterr_errno(CC_ERR_IO, "mkdir %s", path);
-	if (stat(path, &st) == -1)
-		return cc_seterr_errno(CC_ERR_IO, "stat %s", path);
-	if (!S_ISDIR(st.st_mode))
-		return cc_seterr(CC_ERR_IO, "%s exists and is not a directory", path);
+	if ((n = realloc(s->made_parents, (s->nmade_parents + 1) * sizeof(*n))) == NULL)
+		return cc_seterr(CC_ERR_NOMEM, "path");
+	s->made_parents = n;
+	if ((n[s->nmade_parents] = strdup(p)) == NULL)
+		return cc_seterr(CC_ERR_NOMEM, "path");
+	s->nmade_parents++;
 	return CC_OK;
 }
 
-/* The store's directory, 0700, and its parents as mkdir -p would make them. */
+/* The store's directory, 0700, and its parents as mkdir -p would make them; notes what it made. */
 static enum cc_err
-create_root(const char *path)
+create_root(struct cc_store *s)
 {
 	char *p = NULL, *slash;
+	struct stat st;
 	enum cc_err r = CC_ERR_NOMEM;
 
-	if ((p = strdup(path)) == NULL) {
+	if ((p = strdup(s->path)) == NULL) {
 		r = cc_seterr(CC_ERR_NOMEM, "path");
 		goto out;
 	}
 	for (slash = strchr(p + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
-		if (mkdir(p, 0755) == -1 && errno != EEXIST) {
+		if (mkdir(p, 0755) == 0) {
+			if ((r = note_parent(s, p)) != CC_OK)
+				goto out;
+		} else if (errno != EEXIST) {
 			r = cc_seterr_errno(CC_ERR_IO, "mkdir %s", p);
 			goto out;
 		}
 		*slash = '/';
 	}
-	r = mkdir_0700(path);
+	if (mkdir(s->path, 0700) == 0) {
+		s->made_root = true;
+		r = CC_OK;
+		goto out;
+	}
+	if (errno != EEXIST) {
+		r = cc_seterr_errno(CC_ERR_IO, "mkdir %s", s->path);
+		goto out;
+	}
+	if (stat(s->path, &st) == -1) {
+		r = cc_seterr_errno(CC_ERR_IO, "stat %s", s->path);
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		r = cc_seterr(CC_ERR_IO, "%s exists and is not a directory", s->path);
+		goto out;
+	}
+	r = CC_OK;
 out:
 	free(p);
 	return r;
@@ -880,7 +912,7 @@ out:
  * check_layout to refuse.
  */
 static enum cc_err
-create_folders(const struct cc_store *s)
+create_folders(struct cc_store *s)
 {
 	struct cc_dir parent = {-1, NULL};
 	const char *slash, *base;
@@ -902,7 +934,9 @@ create_folders(const struct cc_store *s)
 			pfd = parent.fd;
 			base = slash + 1;
 		}
-		if (mkdirat(pfd, base, 0700) == -1 && errno != EEXIST) {
+		if (mkdirat(pfd, base, 0700) == 0) {
+			s->made_folder[i] = true;
+		} else if (errno != EEXIST) {
 			r = cc_seterr_errno(CC_ERR_IO, "mkdir %s/%s", s->path, layout[i]);
 			goto out;
 		}
@@ -954,7 +988,7 @@ cc_store_open(const char *path, int flags, struct cc_store **out)
 	len = strlen(s->path);
 	while (len > 1 && s->path[len - 1] == '/')
 		s->path[--len] = '\0';
-	if ((flags & CC_STORE_CREATE) && (r = create_root(s->path)) != CC_OK)
+	if ((flags & CC_STORE_CREATE) && (r = create_root(s)) != CC_OK)
 		goto out;
 	/*
 	 * Opened once, not through a link (the directories above it are the administrator's to
@@ -970,8 +1004,83 @@ cc_store_open(const char *path, int flags, struct cc_store **out)
 	s = NULL;
 	r = CC_OK;
 out:
-	cc_store_free(s);
+	cc_store_discard(s); /* a failed open leaves nothing it made */
 	return r;
+}
+
+bool
+cc_store_created(const struct cc_store *s)
+{
+	return s != NULL && s->made_root;
+}
+
+/*
+ * Whether folder `i` of the layout holds nothing (a missing one, or a file in its place, holds
+ * nothing either). Records no error: it runs while the caller's failure is still to be reported.
+ */
+static bool
+folder_empty(const struct cc_store *s, size_t i)
+{
+	struct dirent *de;
+	DIR *dp;
+	int fd;
+	bool empty = true;
+
+	if ((fd = openat(s->dirfd, layout[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) ==
+	    -1)
+		return errno == ENOENT ||
+		       errno == ENOTDIR; /* a file there is check_layout's to refuse */
+	if ((dp = fdopendir(fd)) == NULL) {
+		close(fd);
+		return false;
+	}
+	while (empty && (de = readdir(dp)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		/* The nested folders of the layout are checked as their own. */
+		if (strcmp(layout[i], "trust") == 0 &&
+		    (strcmp(de->d_name, "registry") == 0 || strcmp(de->d_name, "enterprise") == 0 ||
+		     strcmp(de->d_name, "grouppolicy") == 0))
+			continue;
+		empty = false;
+	}
+	closedir(dp);
+	return empty;
+}
+
+void
+cc_store_discard(struct cc_store *s)
+{
+	size_t i;
+	bool empty = true, made_all = true, made_any = s != NULL && s->made_root;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < LAYOUT_COUNT; i++) {
+		made_all = made_all && s->made_folder[i];
+		made_any = made_any || s->made_folder[i];
+	}
+	/*
+	 * Only what this open made, and only while the layout holds nothing: another writer that
+	 * came in meanwhile keeps what it wrote, and the folders too. The lock file goes with a
+	 * layout made whole here (no one else had a store there); the directory and its parents
+	 * with a directory made here.
+	 */
+	if (made_any && s->dirfd != -1) {
+		for (i = 0; i < LAYOUT_COUNT && empty; i++)
+			empty = folder_empty(s, i);
+		for (i = LAYOUT_COUNT; empty && i-- > 0;)
+			if (s->made_folder[i] && unlinkat(s->dirfd, layout[i], AT_REMOVEDIR) == -1)
+				empty = false;
+		if (empty && made_all)
+			(void)unlinkat(s->dirfd, ".lock", 0);
+	}
+	/* Parents made for a directory that could not be made go too (none when it existed). */
+	if (empty && (!s->made_root || rmdir(s->path) == 0))
+		for (i = s->nmade_parents; i-- > 0;)
+			if (rmdir(s->made_parents[i]) == -1)
+				break;
+	cc_store_free(s);
 }
 
 const char *

@@ -79,6 +79,15 @@ certctl_open_store(const char *path, int flags, struct cc_store **s)
 	return CC_OK;
 }
 
+void
+certctl_close_store(struct cc_store *s, int rc)
+{
+	if (rc == EXIT_SUCCESS)
+		cc_store_free(s);
+	else
+		cc_store_discard(s);
+}
+
 static void
 usage_main(FILE *f)
 {

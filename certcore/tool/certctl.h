@@ -21,6 +21,11 @@ int certctl_fail(enum cc_err r);
 int certctl_usage(const char *help, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Opens the store and prints its problems as warnings. */
 enum cc_err certctl_open_store(const char *path, int flags, struct cc_store **s) CC_WUR;
+/*
+ * Every writing verb ends with this: a verb that failed (rc not EXIT_SUCCESS) on a store its
+ * own open created leaves nothing behind (cc_store_discard); otherwise the store is freed.
+ */
+void certctl_close_store(struct cc_store *s, int rc);
 /* Splits "a,b c" and appends the parts (pointers into arg) to *list. -1 on no memory. */
 int certctl_add_list(const char ***list, size_t *n, char *arg);
 /* Parses a decimal integer in lo..hi; -1 when it is not one. */

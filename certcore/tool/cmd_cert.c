@@ -133,7 +133,7 @@ out:
 	free(domains);
 	free(fqdn);
 	free(shortname);
-	cc_store_free(s);
+	certctl_close_store(s, rc);
 	return rc;
 }
 
@@ -185,7 +185,7 @@ cmd_renew(const char *store, int argc, char **argv)
 	cc_cert_print_table_row(c, stdout);
 	rc = EXIT_SUCCESS;
 out:
-	cc_store_free(s);
+	certctl_close_store(s, rc);
 	return rc;
 }
 
@@ -370,7 +370,7 @@ cmd_enable(const char *store, int argc, char **argv)
 	       cc_services_format(cc_cert_services(c), buf, sizeof(buf)));
 	rc = EXIT_SUCCESS;
 out:
-	cc_store_free(s);
+	certctl_close_store(s, rc);
 	return rc;
 }
 
@@ -405,7 +405,7 @@ cmd_remove(const char *store, int argc, char **argv)
 	}
 	rc = EXIT_SUCCESS;
 out:
-	cc_store_free(s);
+	certctl_close_store(s, rc);
 	return rc;
 }
 

@@ -171,8 +171,11 @@ cmd_request(const char *store, int argc, char **argv)
 		rc = write_out(out, m->data, m->length, 0644);
 	}
 	if (rc != EXIT_SUCCESS) {
-		certctl_msg("the request is kept pending as %s; get %s --format json shows it", id,
-		            id);
+		/* A failed verb leaves nothing behind: the key of a request nobody has is dropped.
+		 */
+		if ((r = cc_store_remove_request(s, id)) != CC_OK)
+			certctl_msg("the request is kept pending as %s (%s: %s)", id,
+			            cc_strerror(r), cc_errdetail());
 		goto out;
 	}
 	if (strcmp(out, "-") != 0) {
@@ -191,7 +194,7 @@ out:
 	X509_REQ_free(req);
 	free(domains);
 	cc_requests_free(rs);
-	cc_store_free(s);
+	certctl_close_store(s, rc);
 	return rc;
 }
 
@@ -287,6 +290,6 @@ out:
 	}
 	sk_X509_pop_free(certs, X509_free);
 	EVP_PKEY_free(key);
-	cc_store_free(s);
+	certctl_close_store(s, rc);
 	return rc;
 }

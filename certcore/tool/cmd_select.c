@@ -17,8 +17,10 @@ static const char select_help[] =
         "Shows the eligible certificates for a service in the order the service picks them, the\n"
         "chosen one first, and every other certificate with the reason it is not eligible.\n"
         "UM: CA-issued before self-signed, longest remaining validity first. Others: CA-issued\n"
-        "before self-signed, newest first. --fqdn keeps certificates whose CertificateDomains\n"
-        "match NAME. Exit status 1 when no certificate is eligible.\n";
+        "before self-signed, newest first. Only certificates whose CertificateDomains match NAME\n"
+        "are candidates: without --fqdn the server's own FQDN, with --fqdn \"\" any name. The\n"
+        "FQDN used is printed (json: \"fqdn\", null for any). Exit status 1 when no certificate\n"
+        "is eligible.\n";
 
 int
 cmd_select(const char *store, int argc, char **argv)
@@ -37,7 +39,7 @@ cmd_select(const char *store, int argc, char **argv)
 	struct cc_selection *sel = NULL;
 	struct cc_cert *c;
 	const char *fqdn = NULL;
-	char *json = NULL, t[32], *host = NULL, *shortname = NULL;
+	char *json = NULL, t[32];
 	unsigned svc = 0;
 	int ch, fmt_json = 0, rc = EXIT_FAILURE;
 	size_t i;
@@ -77,11 +79,7 @@ cmd_select(const char *store, int argc, char **argv)
 	}
 	if (argc != optind || svc == 0)
 		return certctl_usage(select_help, "--service is required");
-	/* No --fqdn: the server's own FQDN, as Exchange matched for a connector without one. */
-	if (fqdn == NULL && (r = cc_host_names(&host, &shortname)) != CC_OK)
-		return certctl_fail(r);
-	if (fqdn == NULL)
-		fqdn = host;
+	/* No --fqdn: certcore's rule, the server's own FQDN; --fqdn "": any name. */
 	if ((r = certctl_open_store(store, 0, &s)) != CC_OK ||
 	    (r = cc_store_select(s, svc, fqdn, &vo, &sel)) != CC_OK) {
 		rc = certctl_fail(r);
@@ -95,7 +93,7 @@ cmd_select(const char *store, int argc, char **argv)
 		printf("%s\n", json);
 	} else {
 		printf("Service:  %s\nFQDN:     %s\nSelected: %s\n", cc_service_name(svc),
-		       fqdn ? fqdn : "(any)",
+		       cc_selection_fqdn(sel) ? cc_selection_fqdn(sel) : "(any)",
 		       cc_selection_selected(sel) ? cc_cert_thumbprint(cc_selection_selected(sel))
 		                                  : "none");
 		printf("\nCandidates, in order:\n");
@@ -117,8 +115,6 @@ cmd_select(const char *store, int argc, char **argv)
 	rc = cc_selection_selected(sel) != NULL ? EXIT_SUCCESS : EXIT_FAILURE;
 out:
 	free(json);
-	free(host);
-	free(shortname);
 	cc_selection_free(sel);
 	cc_store_free(s);
 	return rc;

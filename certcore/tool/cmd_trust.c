@@ -157,7 +157,7 @@ cmd_trust(const char *store, int argc, char **argv)
 	} else {
 		rc = EXIT_SUCCESS;
 	}
-	cc_store_free(s);
+	certctl_close_store(s, rc);
 	return rc;
 }
 

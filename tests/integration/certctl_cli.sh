@@ -189,6 +189,8 @@ check "renew --services with no service is refused" bash -c "! '$CERTCTL' --stor
 expect_eq "select without --fqdn matches the host's FQDN" "\"$HOSTFQDN\"" "$("$CERTCTL" --store "$N" select --service SMTP --offline --format json | jq -c .fqdn)"
 "$CERTCTL" --store "$WORK/other" new --domain other.example.test --services SMTP --key ec256 >/dev/null
 expect_eq "... so a certificate for another name is not selected" null "$("$CERTCTL" --store "$WORK/other" select --service SMTP --offline --format json | jq -r .selected)"
+expect_eq "... the table view names the FQDN used" "FQDN:     $HOSTFQDN" "$("$CERTCTL" --store "$WORK/other" select --service SMTP --offline | sed -n 2p)"
+check "select --fqdn \"\": any name, \"fqdn\" null, the other name's certificate selected" bash -c "'$CERTCTL' --store '$WORK/other' select --service SMTP --offline --fqdn '' --format json | jq -e '.fqdn == null and .selected != null'"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/r14.key" -out "$WORK/r14.pem" -subj /CN=Root14 -days 30 -addext basicConstraints=critical,CA:TRUE 2>/dev/null
 check "trust add on a store that does not exist yet creates it" "$CERTCTL" --store "$WORK/first" trust add "$WORK/r14.pem" --type registry
 check "... and the root is in trust/registry" bash -c "ls '$WORK/first/trust/registry/' | grep -q pem"

@@ -262,9 +262,13 @@ check "... which is the one in use (1000)" bash -c "grep '\"event_id\":1000' '$W
 openssl ca -config "$PKI/int.cnf" -cert "$PKI/int.pem" -keyfile "$PKI/int.key" -revoke "$PKI/umi.pem" 2>/dev/null
 openssl ca -gencrl -config "$PKI/int.cnf" -cert "$PKI/int.pem" -keyfile "$PKI/int.key" -crldays 7 -out "$S6/crl/int.crl" 2>/dev/null
 check "a CRL revoking it, then SIGHUP" hup rev
+# The switch ends with CertificateChanged (after the reasons and 1002): wait for it, since jq -e
+# passes on no input at all and SIGHUP's reload line comes before the certificate pass.
+check "... CertificateChanged (1001) is logged" wait_event rev 1001
 check "... it is dropped at once: CertificateChanged (1001) saying Revoked" bash -c "grep '\"event_id\":1001' '$WORK/rev.log' | jq -e '.old_thumbprint == \"$UMI\" and .thumbprint != \"$UMI\" and (.reason | test(\"Revoked\"))'"
 check "... for a self-signed one made as nothing else is eligible (1002)" wait_event rev 1002
 check "... and no 'still serving' the revoked one" bash -c "! grep -q 'still serving' '$WORK/rev.log'"
+expect_eq "... why it is not used is said once, not once per attempt" 1 "$(grep 'not used for UM' "$WORK/rev.log" | grep -c "$UMI")"
 umd_stop rev
 
 finish

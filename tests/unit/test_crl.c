@@ -1063,6 +1063,152 @@ test_http_large_crl(void)
 	fx_close(&f);
 }
 
+/* PEM text of `crl` (owned). */
+static char *
+crl_pem(X509_CRL *crl, size_t *len)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *out;
+	long n;
+
+	CU_ASSERT_FATAL(b != NULL && PEM_write_bio_X509_CRL(b, crl) == 1);
+	n = BIO_get_mem_data(b, &data);
+	out = malloc((size_t)n + 1);
+	CU_ASSERT_FATAL(out != NULL);
+	memcpy(out, data, (size_t)n);
+	out[n] = '\0';
+	*len = (size_t)n;
+	BIO_free(b);
+	return out;
+}
+
+/*
+ * A distribution point that serves PEM (small CAs do) is read as crl/ files are: one CRL, or
+ * several of which the issuer's is taken, directly and through a proxy; cached as DER. What is
+ * neither DER nor PEM is refused with the reason, naming the URL.
+ */
+static void
+test_http_pem(void)
+{
+	struct fx f;
+	struct tu_crl_srv sv;
+	X509 *leaf;
+	EVP_PKEY *lk;
+	X509_CRL *crl, *other;
+	struct cc_verify_opts o;
+	struct cc_verify *v;
+	struct cc_cert *c;
+	struct crl_lookup l;
+	char url[128], proxy[64], p[PATH_MAX], *pem, *pem2, *both;
+	unsigned char *want, *got;
+	size_t len, len2, wl, gl;
+	long serial = 0x2305;
+	int round;
+
+	fx_open(&f);
+	put_root_crl(&f);
+	crl = tu_make_crl(f.inter, f.ik, &serial, 1, -3600, 7 * DAY);
+	other = tu_make_crl(f.root, f.rk, NULL, 0, -3600, 7 * DAY);
+	pem = crl_pem(crl, &len);
+	tu_crl_srv_start_body(&sv, f.dir, pem, len);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/inter.crl", sv.port);
+	make_leaf(&f, "pem.example.test", serial, url, &leaf, &lk);
+	c = add_leaf(&f, leaf, lk);
+	opts_online(&o);
+	o.timeout = 5;
+	v = verify(&f, c, &o);
+	expect_status(v, CC_STATUS_REVOKED);
+	CU_ASSERT_EQUAL_FATAL(cc_verify_crl_count(v), 2);
+	CU_ASSERT_TRUE(cc_verify_crl(v, 0)->ok);
+	CU_ASSERT_EQUAL(cc_verify_crl(v, 0)->source, CC_CRL_HTTP);
+	cc_verify_free(v);
+	CU_ASSERT_EQUAL(tu_crl_srv_requests(&sv, NULL, 0), 1);
+	/* The cache holds it as DER, as for a DER distribution point. */
+	cache_path(&f, url, p);
+	want = tu_crl_der(crl, &wl);
+	got = (unsigned char *)tu_read_file(p, &gl);
+	CU_ASSERT_TRUE(got != NULL && gl == wl && memcmp(got, want, wl) == 0);
+	free(got);
+	OPENSSL_free(want);
+	tu_crl_srv_stop(&sv);
+	/* From here on each answer must come from the server, not the cache. */
+	CU_ASSERT_EQUAL(unlink(p), 0);
+
+	/* Another CA's CRL first, then the issuer's: the issuer's is taken; direct, then proxy. */
+	pem2 = crl_pem(other, &len2);
+	both = malloc(len + len2);
+	CU_ASSERT_FATAL(both != NULL);
+	memcpy(both, pem2, len2);
+	memcpy(both + len2, pem, len);
+	tu_crl_srv_start_body(&sv, f.dir, both, len + len2);
+	for (round = 0; round < 2; round++) {
+		if (round == 0) {
+			snprintf(url, sizeof(url), "http://127.0.0.1:%d/both.crl", sv.port);
+			o.proxy = NULL;
+		} else {
+			snprintf(url, sizeof(url), "http://127.0.0.1:%d/both.crl", tu_free_port());
+			snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", sv.port);
+			o.proxy = proxy;
+		}
+		X509_free(leaf);
+		EVP_PKEY_free(lk);
+		make_leaf(&f, "pem2.example.test", serial, url, &leaf, &lk);
+		lookup(&f, leaf, &o, f.now, NULL, &l);
+		CU_ASSERT_PTR_NOT_NULL(l.crl);
+		CU_ASSERT_EQUAL(l.source, CC_CRL_HTTP);
+		if (l.crl != NULL) {
+			CU_ASSERT_EQUAL(X509_CRL_cmp(l.crl, crl), 0);
+		} else {
+			fprintf(stderr, "\n  round %d: %s", round, l.error);
+		}
+		cc_crl_lookup_clear(&l);
+		cache_path(&f, url, p);
+		CU_ASSERT_EQUAL(unlink(p), 0);
+	}
+	o.proxy = NULL;
+	CU_ASSERT_EQUAL(tu_crl_srv_requests(&sv, NULL, 0), 3); /* one log: 1 + 2 */
+	tu_crl_srv_stop(&sv);
+
+	/* Only another CA's CRL: refused as such. */
+	tu_crl_srv_start_body(&sv, f.dir, pem2, len2);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/other.crl", sv.port);
+	X509_free(leaf);
+	EVP_PKEY_free(lk);
+	make_leaf(&f, "pem3.example.test", serial, url, &leaf, &lk);
+	lookup(&f, leaf, &o, f.now, NULL, &l);
+	CU_ASSERT_PTR_NULL(l.crl);
+	expect_has(l.error, "issued by another CA");
+	cc_crl_lookup_clear(&l);
+	tu_crl_srv_stop(&sv);
+
+	/* Neither DER nor PEM (an HTML error page with 200, a truncated PEM): refused. */
+	for (round = 0; round < 2; round++) {
+		if (round == 0)
+			tu_crl_srv_start_body(&sv, f.dir, "<html>gone</html>\n", 18);
+		else
+			tu_crl_srv_start_body(&sv, f.dir, pem, len / 2);
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d/bad.crl", sv.port);
+		X509_free(leaf);
+		EVP_PKEY_free(lk);
+		make_leaf(&f, "pem4.example.test", serial, url, &leaf, &lk);
+		lookup(&f, leaf, &o, f.now, NULL, &l);
+		CU_ASSERT_PTR_NULL(l.crl);
+		expect_has(l.error, url);
+		expect_has(l.error, "no CRL (DER or PEM)");
+		cc_crl_lookup_clear(&l);
+		tu_crl_srv_stop(&sv);
+	}
+
+	free(pem);
+	free(pem2);
+	free(both);
+	X509_CRL_free(crl);
+	X509_CRL_free(other);
+	X509_free(leaf);
+	EVP_PKEY_free(lk);
+	fx_close(&f);
+}
+
 /* opts.proxy: the request goes to the proxy, in absolute form. */
 static void
 test_http_proxy(void)
@@ -1429,6 +1575,7 @@ static CU_TestInfo tests[] = {
         {"a fetched CRL revokes", test_http_revoked},
         {"a CRL larger than 100 KiB is fetched", test_http_large_crl},
         {"through a proxy", test_http_proxy},
+        {"a distribution point serving PEM, one CRL or several; not a CRL", test_http_pem},
         {"memo: one attempt per unreachable URL per pass", test_memo_one_attempt_per_pass},
         {"distribution point URIs: order, none, NUL inside, relative", test_urls_from_certificate},
         {"cc_crl_fetch: from a thread, past crl/, cached; offline, none, failures",

@@ -20,6 +20,7 @@
 #include "certcore/cert.h"
 #include "certcore/error.h"
 #include "certcore/select.h"
+#include "certcore/selfsigned.h"
 #include "certcore/services.h"
 #include "certcore/store.h"
 #include "certcore/trust.h"
@@ -331,7 +332,7 @@ test_eku(void)
 	add(&f, &client, tc);
 	add(&f, &none, tn);
 	add(&f, &email, te);
-	sel = sel_new(&f, CC_SVC_UM, NULL);
+	sel = sel_new(&f, CC_SVC_UM, "");
 	expect_candidate(sel, tb);
 	expect_candidate(sel, ts);
 	expect_candidate(sel, tn); /* no EKU: any purpose */
@@ -367,7 +368,7 @@ test_key_size_and_type(void)
 	X509_free(x);
 	EVP_PKEY_free(k);
 
-	sel = sel_new(&f, CC_SVC_UM, NULL);
+	sel = sel_new(&f, CC_SVC_UM, "");
 	expect_rejected(sel, t512, "RSA key of 512 bits (at least 1024 needed)");
 	expect_candidate(sel, t1024); /* the boundary itself is eligible */
 	expect_candidate(sel, t2048);
@@ -396,7 +397,7 @@ test_private_key(void)
 	add(&f, &with, tw);
 	add(&f, &without, to);
 	add(&f, &pw, tp);
-	sel = sel_new(&f, CC_SVC_UM, NULL);
+	sel = sel_new(&f, CC_SVC_UM, "");
 	expect_candidate(sel, tw);
 	expect_rejected(sel, to, "no usable private key");
 	CU_ASSERT_STRING_EQUAL(rejected_why(sel, to) ? rejected_why(sel, to) : "",
@@ -433,7 +434,7 @@ test_status_not_valid(void)
 	add(&f, &future, tf);
 	add(&f, &untrusted, tu);
 	add(&f, &nocrl, tn);
-	sel = sel_new(&f, CC_SVC_UM, NULL);
+	sel = sel_new(&f, CC_SVC_UM, "");
 	expect_candidate(sel, tg);
 	expect_rejected(sel, tr, "status Revoked: certificate revoked");
 	expect_rejected(sel, te, "status DateInvalid");
@@ -461,23 +462,41 @@ test_service_not_enabled(void)
 	add(&f, &smtp, ts);
 	add(&f, &um, tu);
 	add(&f, &none, tn);
-	sel = sel_new(&f, CC_SVC_UM, NULL);
+	sel = sel_new(&f, CC_SVC_UM, "");
 	expect_candidate(sel, tu);
 	expect_rejected(sel, ts, "service UM is not enabled (enabled: SMTP)");
 	expect_rejected(sel, tn, "service UM is not enabled (enabled: None)");
 	cc_selection_free(sel);
-	sel = sel_new(&f, CC_SVC_SMTP, NULL);
+	sel = sel_new(&f, CC_SVC_SMTP, "");
 	expect_candidate(sel, ts);
 	expect_rejected(sel, tu, "service SMTP is not enabled (enabled: UM)");
 	cc_selection_free(sel);
 	/* Nothing enabled for IMAP: nothing selected. */
-	sel = sel_new(&f, CC_SVC_IMAP, NULL);
+	sel = sel_new(&f, CC_SVC_IMAP, "");
 	CU_ASSERT_PTR_NULL(cc_selection_selected(sel));
 	CU_ASSERT_EQUAL(cc_selection_candidate_count(sel), 0);
 	CU_ASSERT_EQUAL(cc_selection_rejected_count(sel), 3);
 	expect_rejected(sel, ts, "IMAP is not enabled");
 	cc_selection_free(sel);
 	fx_close(&f);
+}
+
+static json_t *
+to_json(const struct cc_selection *sel)
+{
+	char *text = NULL;
+	json_t *j;
+	json_error_t err;
+
+	CU_ASSERT_EQUAL_FATAL(cc_selection_to_json(sel, &text), CC_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	j = json_loads(text, 0, &err);
+	if (j == NULL)
+		fprintf(stderr, "\n  JSON does not parse: %s: %s", err.text, text);
+	free(text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_FATAL(json_is_object(j));
+	return j;
 }
 
 static void
@@ -527,10 +546,41 @@ test_fqdn(void)
 	expect_rejected(sel, tn, "not in CertificateDomains");
 	cc_selection_free(sel);
 
-	/* No FQDN: no host filter. */
-	sel = sel_new(&f, CC_SVC_UM, NULL);
+	/* "": any name, no host filter; the name used is none. */
+	sel = sel_new(&f, CC_SVC_UM, "");
 	CU_ASSERT_EQUAL(cc_selection_candidate_count(sel), 3);
+	CU_ASSERT_PTR_NULL(cc_selection_fqdn(sel));
 	cc_selection_free(sel);
+	sel = sel_new(&f, CC_SVC_UM, "um1.example.test");
+	CU_ASSERT_STRING_EQUAL(cc_selection_fqdn(sel), "um1.example.test");
+	cc_selection_free(sel);
+
+	/*
+	 * NULL: the server's own FQDN, as certctl select without --fqdn and
+	 * cc_store_select_or_create use it; the selection (and its JSON) names it.
+	 */
+	{
+		char *host = NULL, *shortname = NULL, th[CC_THUMB_LEN + 1], want[512];
+		struct c_spec mine;
+		json_t *j;
+
+		CU_ASSERT_EQUAL_FATAL(cc_host_names(&host, &shortname), CC_OK);
+		memset(&mine, 0, sizeof(mine));
+		mine.cn = host;
+		add(&f, &mine, th);
+		sel = sel_new(&f, CC_SVC_UM, NULL);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(cc_selection_fqdn(sel));
+		CU_ASSERT_STRING_EQUAL(cc_selection_fqdn(sel), host);
+		expect_candidate(sel, th);
+		snprintf(want, sizeof(want), "%s is not in CertificateDomains", host);
+		expect_rejected(sel, tn, want);
+		j = to_json(sel);
+		CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "fqdn")), host);
+		json_decref(j);
+		cc_selection_free(sel);
+		free(host);
+		free(shortname);
+	}
 	fx_close(&f);
 }
 
@@ -659,24 +709,6 @@ static const char *const props[] = {
         "NotAfter",   "SerialNumber", "PublicKeySize", "HasPrivateKey",        "IsSelfSigned",
         "RootCAType", "Services",     "Status",        "PrivateKeyExportable", "FriendlyName"};
 
-static json_t *
-to_json(const struct cc_selection *sel)
-{
-	char *text = NULL;
-	json_t *j;
-	json_error_t err;
-
-	CU_ASSERT_EQUAL_FATAL(cc_selection_to_json(sel, &text), CC_OK);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-	j = json_loads(text, 0, &err);
-	if (j == NULL)
-		fprintf(stderr, "\n  JSON does not parse: %s: %s", err.text, text);
-	free(text);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	CU_ASSERT_FATAL(json_is_object(j));
-	return j;
-}
-
 static void
 test_json(void)
 {
@@ -752,8 +784,8 @@ test_json(void)
 	json_decref(j);
 	cc_selection_free(sel);
 
-	/* No FQDN: null; nothing eligible: selected null, candidates []. */
-	sel = sel_new(&f, CC_SVC_POP, NULL);
+	/* Any name (""): null; nothing eligible: selected null, candidates []. */
+	sel = sel_new(&f, CC_SVC_POP, "");
 	j = to_json(sel);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "service")), "POP");
 	CU_ASSERT_TRUE(json_is_null(json_object_get(j, "fqdn")));

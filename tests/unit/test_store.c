@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,6 +317,92 @@ test_create_layout(void)
 	CU_ASSERT_STRING_EQUAL(cc_store_path(s), path);
 	CU_ASSERT_EQUAL(cc_store_problem_count(s), 0);
 	cc_store_free(s);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/*
+ * cc_store_discard removes what its open made while nothing is in it: a new store with its
+ * parents, the layout made in an empty top directory (the directory stays); never a store that
+ * was there, nor one another writer has put something in.
+ */
+static void
+test_discard_new_store(void)
+{
+	char *dir = tu_tmpdir();
+	char path[PATH_MAX], top[PATH_MAX], p[PATH_MAX], thumb[CC_THUMB_LEN + 1];
+	struct cc_store *s = NULL, *s2 = NULL;
+	int fd;
+
+	/* A store and two parents made: all gone, the lock file too. */
+	pathf(top, "%s/a", dir);
+	pathf(path, "%s/a/b/store", dir);
+	CU_ASSERT_EQUAL_FATAL(cc_store_open(path, CC_STORE_CREATE, &s), CC_OK);
+	CU_ASSERT_TRUE(cc_store_created(s));
+	CU_ASSERT_EQUAL(cc_store_state_set(s, "x", NULL, NULL, 0), CC_OK); /* takes the lock */
+	pathf(p, "%s/state/x.ini", path);
+	CU_ASSERT_EQUAL(unlink(p), 0);
+	cc_store_discard(s);
+	CU_ASSERT_FALSE(exists(top));
+	CU_ASSERT_EQUAL(entries(dir, ""), 0);
+
+	/* A top directory that was there, empty: the layout goes, the directory stays. */
+	CU_ASSERT_EQUAL_FATAL(mkdir(top, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(cc_store_open(top, CC_STORE_CREATE, &s), CC_OK);
+	CU_ASSERT_FALSE(cc_store_created(s));
+	cc_store_discard(s);
+	CU_ASSERT_TRUE(exists(top));
+	CU_ASSERT_EQUAL(entries(top, ""), 0);
+
+	/* Another writer put a certificate in meanwhile: everything stays. */
+	CU_ASSERT_EQUAL_FATAL(cc_store_open(path, CC_STORE_CREATE, &s), CC_OK);
+	CU_ASSERT_EQUAL_FATAL(cc_store_open(path, 0, &s2), CC_OK);
+	add_ec(s2, CC_SVC_SMTP, NULL, thumb, NULL, NULL);
+	cc_store_free(s2);
+	cc_store_discard(s);
+	pathf(p, "%s/certs/%s.pem", path, thumb);
+	CU_ASSERT_TRUE(exists(p));
+	pathf(p, "%s/trust/registry", path);
+	CU_ASSERT_TRUE(exists(p));
+
+	/* A store that was there: discarding a handle on it is freeing it. */
+	CU_ASSERT_EQUAL_FATAL(cc_store_open(path, CC_STORE_CREATE, &s), CC_OK);
+	CU_ASSERT_FALSE(cc_store_created(s));
+	cc_store_discard(s);
+	CU_ASSERT_EQUAL_FATAL(cc_store_open(path, 0, &s), CC_OK);
+	CU_ASSERT_EQUAL(cc_store_count(s), 1);
+	cc_store_free(s);
+
+	/* A failed open leaves nothing it made: a file where the store's folder would be. */
+	pathf(path, "%s/c/store", dir);
+	pathf(top, "%s/c", dir);
+	CU_ASSERT_EQUAL_FATAL(cc_store_open(path, CC_STORE_CREATE, &s), CC_OK);
+	cc_store_discard(s);
+	CU_ASSERT_FALSE(exists(top));
+	CU_ASSERT_EQUAL_FATAL(mkdir(top, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(mkdir(path, 0700), 0);
+	pathf(p, "%s/keys", path);
+	CU_ASSERT_FATAL((fd = open(p, O_WRONLY | O_CREAT, 0600)) != -1);
+	close(fd);
+	CU_ASSERT_NOT_EQUAL(cc_store_open(path, CC_STORE_CREATE, &s), CC_OK);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_EQUAL(entries(path, ""), 1); /* the file only: certs/ made before it is gone */
+
+	/* The store's directory cannot be made (a name too long): the parents made for it go. */
+	{
+		char longname[300];
+
+		memset(longname, 'x', sizeof(longname) - 1);
+		longname[sizeof(longname) - 1] = '\0';
+		pathf(path, "%s/d/e/%s", dir, longname);
+		pathf(top, "%s/d", dir);
+		CU_ASSERT_NOT_EQUAL(cc_store_open(path, CC_STORE_CREATE, &s), CC_OK);
+		CU_ASSERT_PTR_NOT_NULL(strstr(cc_errdetail(), "File name too long"));
+		CU_ASSERT_FALSE(exists(top));
+	}
+
+	cc_store_discard(NULL);
+	CU_ASSERT_FALSE(cc_store_created(NULL));
 	tu_rmrf(dir);
 	free(dir);
 }
@@ -2175,6 +2262,8 @@ static CU_TestInfo tests[] = {
          test_key_source},
         {"create: layout, every folder 0700", test_create_layout},
         {"open: missing store or no layout fails with a reason", test_open_missing},
+        {"discard: what a failed first write's open made goes, nothing else",
+         test_discard_new_store},
         {"add/find/count; lower case and colons", test_add_find_count},
         {"files: key 0600 unencrypted PKCS#8, cert PEM, meta", test_key_and_cert_files},
         {"add: chain kept after the leaf", test_add_with_chain},

@@ -568,23 +568,30 @@ tu_listen_loopback(int *port)
 }
 
 void
-tu_crl_srv_start(struct tu_crl_srv *sv, const char *dir, X509_CRL *crl)
+tu_crl_srv_start_body(struct tu_crl_srv *sv, const char *dir, const void *body, size_t len)
 {
-	unsigned char *der;
-	size_t len;
 	int fd;
 
 	memset(sv, 0, sizeof(*sv));
 	if (snprintf(sv->log, sizeof(sv->log), "%s/http.log", dir) >= (int)sizeof(sv->log))
 		die("log path");
-	der = tu_crl_der(crl, &len);
 	fd = tu_listen_loopback(&sv->port);
 	fflush(NULL);
 	if ((sv->pid = fork()) == -1)
 		die("fork");
 	if (sv->pid == 0)
-		crl_srv_child(fd, sv->log, der, len); /* never returns */
+		crl_srv_child(fd, sv->log, body, len); /* never returns */
 	close(fd);
+}
+
+void
+tu_crl_srv_start(struct tu_crl_srv *sv, const char *dir, X509_CRL *crl)
+{
+	unsigned char *der;
+	size_t len;
+
+	der = tu_crl_der(crl, &len);
+	tu_crl_srv_start_body(sv, dir, der, len);
 	OPENSSL_free(der);
 }
 

@@ -94,7 +94,8 @@ int tu_listen_loopback(int *port);
 
 /*
  * A CRL distribution point: a forked HTTP/1.0 server on loopback that answers every request
- * with `crl` (DER) and appends each request head to DIR/http.log. tu_crl_srv_requests counts the
+ * with `crl` (DER) and appends each request head to DIR/http.log. tu_crl_srv_start_body serves
+ * `len` bytes of `body` instead (PEM, several CRLs, garbage). tu_crl_srv_requests counts the
  * requests answered and gives (may be NULL) the first request line.
  */
 struct tu_crl_srv {
@@ -103,6 +104,7 @@ struct tu_crl_srv {
 	char log[4096];
 };
 void tu_crl_srv_start(struct tu_crl_srv *sv, const char *dir, X509_CRL *crl);
+void tu_crl_srv_start_body(struct tu_crl_srv *sv, const char *dir, const void *body, size_t len);
 void tu_crl_srv_stop(struct tu_crl_srv *sv);
 int tu_crl_srv_requests(const struct tu_crl_srv *sv, char *first, size_t len);
 

@@ -452,6 +452,25 @@ out:
 #define STATE_NAME "umd-um" /* state/umd-um.ini: the thumbprint last in use, across restarts */
 #define MADE_BY    UM_MADE_BY
 
+/* Logs why each certificate is not eligible for UM (cached CRLs only: this is a report). */
+static void
+report_ineligible(struct um_certs *c, struct cc_store *s, time_t now)
+{
+	struct cc_selection *sel = NULL;
+	struct cc_verify_opts vo;
+	size_t i;
+
+	memset(&vo, 0, sizeof(vo));
+	vo.offline = true;
+	vo.now = now;
+	if (cc_store_select(s, CC_SVC_UM, c->fqdn, &vo, &sel) == CC_OK)
+		for (i = 0; i < cc_selection_rejected_count(sel); i++)
+			cc_log_message(c->log, CC_LOG_INFO, "certificate %s not used for UM: %s",
+			               cc_cert_thumbprint(cc_selection_rejected(sel, i)),
+			               cc_selection_rejected_reason(sel, i));
+	cc_selection_free(sel);
+}
+
 /*
  * Chooses with certcore's one rule (choose.h): UM's order for our FQDN; else the certificate in
  * use when it has merely expired; else, with `create`, a new self-signed one for the FQDN and
@@ -466,7 +485,6 @@ choose(struct um_certs *c, struct cc_store *s, bool offline, time_t now, const c
 	struct cc_verify_opts vo;
 	const char *doms[2];
 	char short_name[64];
-	size_t i;
 	enum cc_err cr;
 
 	memset(&vo, 0, sizeof(vo));
@@ -477,19 +495,12 @@ choose(struct um_certs *c, struct cc_store *s, bool offline, time_t now, const c
 	if ((cr = cc_store_select_or_create(s, CC_SVC_UM, c->fqdn, &vo, in_use, create ? &p : NULL,
 	                                    c->log, ch)) != CC_OK)
 		return cc_fail(cr, "choosing the UM certificate");
-	if (ch->how == CC_CHOSE_NONE || ch->how == CC_CHOSE_CREATED) {
-		struct cc_selection *sel = NULL;
-
-		/* Say why each one was not taken (cached CRLs only: this is a report). */
-		vo.offline = true;
-		if (cc_store_select(s, CC_SVC_UM, c->fqdn, &vo, &sel) == CC_OK)
-			for (i = 0; i < cc_selection_rejected_count(sel); i++)
-				cc_log_message(c->log, CC_LOG_INFO,
-				               "certificate %s not used for UM: %s",
-				               cc_cert_thumbprint(cc_selection_rejected(sel, i)),
-				               cc_selection_rejected_reason(sel, i));
-		cc_selection_free(sel);
-	}
+	/*
+	 * Why each other one was not taken, said once per choice: a choice that found nothing
+	 * and is asked again with `create` (um_certs_refresh) reports on the second call only.
+	 */
+	if (ch->how == CC_CHOSE_CREATED || (ch->how == CC_CHOSE_NONE && create))
+		report_ineligible(c, s, now);
 	if (ch->how == CC_CHOSE_KEPT_EXPIRED)
 		cc_log_message(c->log, CC_LOG_WARNING,
 		               "certificate %s has expired and no other certificate is eligible "
@@ -622,6 +633,7 @@ um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 		 * brings CRLs ahead of need): not known to be bad, so no reason to break the
 		 * gateways that trust it. Revoked, Invalid or Untrusted drop it below.
 		 */
+		report_ineligible(c, s, now);
 		cc_log_message(
 		        c->log, CC_LOG_WARNING,
 		        "certificate %s: revocation cannot be checked now (%s); still serving "

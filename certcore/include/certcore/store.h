@@ -13,6 +13,7 @@
 #ifndef CERTCORE_STORE_H
 #define CERTCORE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "certcore/cert.h"
@@ -34,6 +35,17 @@ struct cc_store;
 /* Opens (and with CC_STORE_CREATE creates) the store at `path` and loads it. */
 enum cc_err cc_store_open(const char *path, int flags, struct cc_store **out) CC_WUR;
 void cc_store_free(struct cc_store *s);
+
+/*
+ * A first write that fails must leave nothing behind. cc_store_created: this handle's open
+ * (CC_STORE_CREATE) made the store's directory. cc_store_discard frees `s` as cc_store_free does,
+ * after removing what its open made (the layout's folders; with the whole layout the lock file;
+ * the store's directory and the parents made for it) while the layout still holds nothing: a
+ * store that was there, or one another writer has written to meanwhile, is only freed. A failed
+ * cc_store_open discards by itself. NULL is a no-op.
+ */
+bool cc_store_created(const struct cc_store *s);
+void cc_store_discard(struct cc_store *s);
 
 /* Reads the directory again (certificates, keys, meta), replacing what was loaded. */
 enum cc_err cc_store_reload(struct cc_store *s) CC_WUR;
