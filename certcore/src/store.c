@@ -53,6 +53,7 @@ struct cc_store {
 	size_t nmade_parents;
 	bool made_root;                 /* the store's own directory */
 	bool made_folder[LAYOUT_COUNT]; /* each folder of the layout */
+	bool made_lock;                 /* the lock file */
 };
 
 static const char *const layout[LAYOUT_COUNT] = {
@@ -949,8 +950,11 @@ create_folders(struct cc_store *s)
 	 * that opens the store and then gives up reading files that did not exist yet (umd's
 	 * Landlock sandbox, um/src/sandbox.h) can still take the lock.
 	 */
-	if ((pfd = openat(s->dirfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) ==
-	    -1) {
+	if ((pfd = openat(s->dirfd, ".lock", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	                  0600)) != -1)
+		s->made_lock = true; /* ours: cc_store_discard may take it back */
+	else if (errno != EEXIST ||
+	         (pfd = openat(s->dirfd, ".lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW)) == -1) {
 		r = cc_seterr_errno(CC_ERR_IO, "creating %s/.lock", s->path);
 		goto out;
 	}
@@ -1066,13 +1070,14 @@ cc_store_discard(struct cc_store *s)
 	 * layout made whole here (no one else had a store there); the directory and its parents
 	 * with a directory made here.
 	 */
+	made_any = made_any || s->made_lock;
 	if (made_any && s->dirfd != -1) {
 		for (i = 0; i < LAYOUT_COUNT && empty; i++)
 			empty = folder_empty(s, i);
 		for (i = LAYOUT_COUNT; empty && i-- > 0;)
 			if (s->made_folder[i] && unlinkat(s->dirfd, layout[i], AT_REMOVEDIR) == -1)
 				empty = false;
-		if (empty && made_all)
+		if (empty && (made_all || s->made_lock))
 			(void)unlinkat(s->dirfd, ".lock", 0);
 	}
 	/* Parents made for a directory that could not be made go too (none when it existed). */
