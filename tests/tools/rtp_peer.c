@@ -1,7 +1,7 @@
 /*
  * rtp_peer: the media side of a gateway in umd's media tests, and the attacker beside it.
  *
- *   rtp_peer --to PORT --bind PORT [--host 127.0.0.1] [--from-host ADDR]
+ *   rtp_peer --to PORT --bind PORT [--host 127.0.0.1] [--to-host ADDR] [--from-host ADDR]
  *            [--suite SUITE --tx-key BASE64 --rx-key BASE64] [--pt 0|8] [--te PT]
  *            ACTION...
  *
@@ -27,7 +27,9 @@
  * Then it prints one JSON object: packets sent, received, decrypted, failed to unprotect, and
  * what it heard of umd's stream: runs of [Hz, ms] of the strongest frequency per packet
  * (Goertzel over 300-3000 Hz; 0 for quiet), so a test can tell the greeting from the beep. Bounded:
- * loopback only, 120 s at most.
+ * loopback only, 120 s at most; or, for a umd in a container (tests/integration/pool.sh), from
+ * --host to --to-host when both are private addresses (RFC 1918: the container network's
+ * bridge on the host, and the container).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -245,6 +247,20 @@ garbage(struct peer *p, size_t len)
 	(void)sendto(p->fd, buf, len, 0, (struct sockaddr *)&p->to, sizeof(p->to));
 }
 
+/* RFC 1918 section 3: 10/8, 172.16/12, 192.168/16. */
+static bool
+is_private(const char *host)
+{
+	struct in_addr a;
+	uint32_t h;
+
+	if (inet_pton(AF_INET, host, &a) != 1)
+		return false;
+	h = ntohl(a.s_addr);
+	return (h >> 24) == 10 || (h >> 20) == ((172U << 4) | 1U) ||
+	       (h >> 16) == ((192U << 8) | 168U);
+}
+
 static int
 bind_to(const char *host, int port)
 {
@@ -282,6 +298,7 @@ main(int argc, char **argv)
 	        {"to", required_argument, NULL, 't'},
 	        {"bind", required_argument, NULL, 'b'},
 	        {"host", required_argument, NULL, 'H'},
+	        {"to-host", required_argument, NULL, 'T'},
 	        {"from-host", required_argument, NULL, 'F'},
 	        {"suite", required_argument, NULL, 's'},
 	        {"tx-key", required_argument, NULL, 'x'},
@@ -292,10 +309,11 @@ main(int argc, char **argv)
 	};
 	struct peer *p = calloc(1, sizeof(*p));
 	struct um_sdes tx, rx, other;
-	const char *host = "127.0.0.1", *third = "127.0.0.2", *suite = NULL, *txk = NULL,
-	           *rxk = NULL;
+	const char *host = "127.0.0.1", *to_host = NULL, *third = "127.0.0.2", *suite = NULL,
+	           *txk = NULL, *rxk = NULL;
 	double next;
 	int ch, bind_port = 0, to_port = 0, i, n;
+	bool loopback;
 
 	if (p == NULL)
 		return 2;
@@ -312,6 +330,9 @@ main(int argc, char **argv)
 			break;
 		case 'H':
 			host = optarg;
+			break;
+		case 'T':
+			to_host = optarg;
 			break;
 		case 'F':
 			third = optarg;
@@ -335,15 +356,20 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (to_port <= 0 || bind_port <= 0 || strcmp(host, "127.0.0.1") != 0) {
-		fprintf(stderr, "usage: rtp_peer --to PORT --bind PORT [--suite S --tx-key K "
-		                "--rx-key K] ACTION...\n");
+	if (to_host == NULL)
+		to_host = host;
+	loopback = strcmp(host, "127.0.0.1") == 0 && strcmp(to_host, "127.0.0.1") == 0;
+	if (to_port <= 0 || bind_port <= 0 ||
+	    (!loopback && !(is_private(host) && is_private(to_host)))) {
+		fprintf(stderr, "usage: rtp_peer --to PORT --bind PORT [--host A --to-host B] "
+		                "[--suite S --tx-key K --rx-key K] ACTION...\n"
+		                "(A and B both 127.0.0.1, or both RFC 1918 addresses)\n");
 		return 2;
 	}
 	p->fd = bind_to(host, bind_port);
 	p->to.sin_family = AF_INET;
 	p->to.sin_port = htons((uint16_t)to_port);
-	inet_pton(AF_INET, host, &p->to.sin_addr);
+	inet_pton(AF_INET, to_host, &p->to.sin_addr);
 	if (suite != NULL) {
 		if (txk == NULL || rxk == NULL || !key_of(suite, txk, &tx) ||
 		    !key_of(suite, rxk, &rx) || !um_sdes_new_key(tx.suite, &other) ||
