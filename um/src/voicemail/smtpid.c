@@ -18,6 +18,7 @@
 #include "voicemail/smtpid.h"
 
 struct um_smtp_identity {
+	char why[512]; /* why the certificate in use was dropped by the last choice, or "" */
 	char *store_path, *fqdn;
 	int renew_days;
 	struct cc_log *log;
@@ -81,6 +82,7 @@ choose(struct um_smtp_identity *id, struct cc_store *s, bool offline, time_t now
 	if ((cr = cc_store_select_or_create(s, CC_SVC_SMTP, id->fqdn, &vo,
 	                                    in_use[0] ? in_use : NULL, &p, id->log, &ch)) != CC_OK)
 		return cc_fail(cr, "choosing the SMTP certificate");
+	snprintf(id->why, sizeof(id->why), "%s", ch.in_use_reason);
 	if (ch.in_use_reason[0] != '\0')
 		cc_log_message(id->log, CC_LOG_WARNING, "SMTP certificate %s no longer used: %s",
 		               in_use, ch.in_use_reason);
@@ -155,9 +157,10 @@ install(struct um_smtp_identity *id, struct cc_store *s, const struct cc_cert *c
 		        CC_FSTR("thumbprint", cc_cert_thumbprint(cert)),
 		        CC_FSTR("issuer", cc_cert_issuer(cert)),
 		        CC_FSTR("serial", cc_cert_serial(cert)),
+		        CC_FSTR("reason", id->why[0] != '\0' ? id->why : NULL),
 		};
 
-		cc_log_event(id->log, CC_LOG_INFO, CC_EV_CERTIFICATE_CHANGED, f, 5);
+		cc_log_event(id->log, CC_LOG_INFO, CC_EV_CERTIFICATE_CHANGED, f, 6);
 	}
 	if (id->metrics != NULL &&
 	    um_metrics_set_cert(id->metrics, "SMTP", cc_cert_thumbprint(cert),
