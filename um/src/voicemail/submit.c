@@ -129,6 +129,19 @@ copy_smtp(const struct um_smtp_config *a)
 
 /* ---- libcurl ---- */
 
+/* A certificate's SHA-1 thumbprint in upper-case hex (certcore's form); "" when it fails. */
+static void
+thumb_hex(X509 *x, char *buf, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	buf[0] = '\0';
+	if (X509_digest(x, EVP_sha1(), md, &n) == 1)
+		for (i = 0; i < n && 2 * i + 2 < len; i++)
+			snprintf(buf + 2 * i, 3, "%02X", md[i]);
+}
+
 /* The hub's certificate against the pin, at depth 0; the chain above it does not matter. */
 static int
 pin_verify(int preverify, X509_STORE_CTX *x)
@@ -136,8 +149,6 @@ pin_verify(int preverify, X509_STORE_CTX *x)
 	SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
 	struct um_submit *s = ssl ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), pin_index) : NULL;
 	X509 *peer = X509_STORE_CTX_get_current_cert(x);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
 
 	(void)preverify;
 	if (X509_STORE_CTX_get_error_depth(x) != 0)
@@ -147,9 +158,7 @@ pin_verify(int preverify, X509_STORE_CTX *x)
 	if (X509_cmp(peer, s->smtp->hub_pin) == 0)
 		return 1;
 	s->pin_mismatch = true;
-	if (X509_digest(peer, EVP_sha1(), md, &n) == 1)
-		for (i = 0; i < n && 2 * i + 2 < sizeof(s->peer_thumb); i++)
-			snprintf(s->peer_thumb + 2 * i, 3, "%02X", md[i]);
+	thumb_hex(peer, s->peer_thumb, sizeof(s->peer_thumb));
 	return 0;
 }
 
@@ -240,13 +249,9 @@ classify(struct um_submit *s, CURLcode rc, struct attempt *a)
 	a->hub_down = false;
 	if (s->pin_mismatch) {
 		/* Our verify callback refused the hub's certificate, whatever libcurl calls it. */
-		char pin[64] = "";
-		unsigned char md[EVP_MAX_MD_SIZE];
-		unsigned int n = 0, i;
+		char pin[64];
 
-		if (X509_digest(s->smtp->hub_pin, EVP_sha1(), md, &n) == 1)
-			for (i = 0; i < n && 2 * i + 2 < sizeof(pin); i++)
-				snprintf(pin + 2 * i, 3, "%02X", md[i]);
+		thumb_hex(s->smtp->hub_pin, pin, sizeof(pin));
 		a->reason = UM_SR_HUB;
 		a->hub_down = true;
 		snprintf(a->error, sizeof(a->error),
@@ -615,6 +620,7 @@ to_failed(struct um_submit *s, struct um_qmsg *m, enum um_smtp_reason reason, co
 		               um_errdetail());
 		return;
 	}
+	m->where = UM_Q_FAILED;
 	f[0] = (struct cc_field)CC_FSTR("id", m->id);
 	f[1] = (struct cc_field)CC_FSTR("reason", error);
 	cc_log_event(s->log, CC_LOG_ERROR, CC_EV_VOICE_MESSAGE_FAILED, f, 2);
@@ -676,6 +682,8 @@ submitted(struct um_submit *s, struct um_qmsg *m, const struct attempt *a, time_
 	if (um_queue_move(s->q, m, UM_Q_SENT, NULL, s->smtp->sent_retention_days > 0) != UM_OK)
 		cc_log_message(s->log, CC_LOG_ERROR, "message %s: moving to sent/: %s", m->id,
 		               um_errdetail());
+	else
+		m->where = UM_Q_SENT;
 }
 
 /* ---- the pass ---- */
@@ -787,7 +795,7 @@ pass(struct um_submit *s)
 {
 	struct um_qmsg *v = NULL;
 	struct attempt down;
-	size_t n = 0, i, purged;
+	size_t n = 0, i, purged, left;
 	time_t now = time(NULL), next = 0, oldest = 0, age_limit;
 	bool hub_ok = true;
 
@@ -807,6 +815,8 @@ pass(struct um_submit *s)
 			                  s->smtp->sent_retention_days > 0) != UM_OK)
 				cc_log_message(s->log, CC_LOG_ERROR, "message %s: %s", m->id,
 				               um_errdetail());
+			else
+				m->where = UM_Q_SENT;
 			continue;
 		}
 		if (born != 0 && now - born > age_limit) {
@@ -831,26 +841,22 @@ pass(struct um_submit *s)
 			next = m->next_attempt;
 		atomic_store(&s->dirty, true);
 	}
-	/* The gauges, from what is still in new/. */
-	for (i = 0; i < n; i++) {
+	/*
+	 * The gauges, from the messages of this pass still in new/ (one that arrived meanwhile is
+	 * counted by the pass its arrival starts).
+	 */
+	for (i = 0, left = 0; i < n; i++) {
 		time_t born = v[i].started != 0 ? v[i].started : v[i].first_attempt;
 
-		if (v[i].submitted == 0 && born != 0 && (oldest == 0 || born < oldest))
+		if (v[i].where != UM_Q_NEW)
+			continue;
+		left++;
+		if (born != 0 && (oldest == 0 || born < oldest))
 			oldest = born;
 	}
+	um_metrics_smtp_queue(s->metrics, (long long)left,
+	                      oldest != 0 ? (long long)(time(NULL) - oldest) : 0);
 	um_qmsg_free_all(v, n);
-	if (um_queue_list(s->q, UM_Q_NEW, NULL, NULL, &v, &n) == UM_OK) {
-		oldest = 0;
-		for (i = 0; i < n; i++) {
-			time_t born = v[i].started != 0 ? v[i].started : v[i].first_attempt;
-
-			if (born != 0 && (oldest == 0 || born < oldest))
-				oldest = born;
-		}
-		um_metrics_smtp_queue(s->metrics, (long long)n,
-		                      oldest != 0 ? (long long)(time(NULL) - oldest) : 0);
-		um_qmsg_free_all(v, n);
-	}
 	if (now - s->last_purge >= PURGE_EVERY) {
 		s->last_purge = now;
 		if (um_queue_purge_sent(s->q, s->smtp->sent_retention_days, now, &purged) != UM_OK)
