@@ -84,18 +84,21 @@ um_seam_in_window(void)
 bool
 um_seam_from_sofia(const void *ret)
 {
-	static void *base;
+	/* sofia-sip's load address, found once (any thread may be first: the same value). */
+	static _Atomic(void *) base;
+	void *b = atomic_load_explicit(&base, memory_order_relaxed);
 	Dl_info sofia, caller;
 
-	if (base == NULL) {
+	if (b == NULL) {
 		/* nua_create is not interposed: RTLD_DEFAULT finds sofia-sip's own. */
 		void *f = dlsym(RTLD_DEFAULT, "nua_create");
 
 		if (f == NULL || dladdr(f, &sofia) == 0)
 			return false;
-		base = sofia.dli_fbase;
+		b = sofia.dli_fbase;
+		atomic_store_explicit(&base, b, memory_order_relaxed);
 	}
-	return ret != NULL && dladdr(ret, &caller) != 0 && caller.dli_fbase == base;
+	return ret != NULL && dladdr(ret, &caller) != 0 && caller.dli_fbase == b;
 }
 
 void

@@ -12,14 +12,18 @@
  *
  * Verified against: sofia-sip 1.12.11devel as Debian 12 ships it (libsofia-sip-ua0
  * 1.12.11+20110422.1+1e14eea~dfsg-6; sofia_sip_name_version "sofia-sip-1.12.11devel"), linked
- * to OpenSSL 3.0 (3.0.19). The call order below was read from that build's tport_tls.c,
- * tport.c, nua_stack.c and nua_dialog.c and checked against its binary (objdump of tls_free,
- * tls_init_master, tls_init_secondary, tls_read, tport_accept).
+ * to OpenSSL 3.0 (3.0.19). The call order below was read from sofia-sip 1.12.11's tport_tls.c,
+ * tport.c and nua_stack.c and checked against Debian's binary (objdump of tls_free,
+ * tls_init_master, tls_init_secondary, tls_read, tport_accept: the calls each makes, in order).
+ * The maintained line (freeswitch/sofia-sip 1.13) differs where it matters: its tls_create_ctx
+ * sets the cipher list before SSL_CTX_set_verify, which would undo umd's verification callback,
+ * and its tport_tls_free calls SSL_free after SSL_shutdown.
  *
  *   SSL_CTX_set_cipher_list (tlshook.c). sofia-sip has no tag for TLS versions, ciphers or a
- *     certificate callback and no access to its SSL_CTX. nua_create -> nta_agent_create ->
- *     tport_tbind -> tport_tls_init_master -> tls_init_master -> tls_init_context calls, on
- *     the context it made: SSL_CTX_new(TLS_method()), SSL_CTX_use_certificate_file,
+ *     certificate callback and no access to its SSL_CTX. nua_create -> nua_stack_init ->
+ *     nua_stack_init_transport -> nta_agent_add_tport -> tport_tbind -> tport_tls_init_master ->
+ *     tls_init_master -> tls_init_context (inlined in Debian's build) calls, on the context it
+ *     made: SSL_CTX_new(TLS_method()), SSL_CTX_use_certificate_file,
  *     SSL_CTX_use_PrivateKey_file, SSL_CTX_check_private_key, SSL_CTX_load_verify_locations,
  *     SSL_CTX_set_verify_depth, SSL_CTX_set_verify, then SSL_CTX_set_cipher_list with its own
  *     string; tls_init_master then sets the session id context and the client CA list from
@@ -39,9 +43,9 @@
  *     connection) calls SSL_shutdown, BIO_free and, for the master only, SSL_CTX_free, but never
  *     SSL_free: each connection's SSL would leak. SSL_shutdown being sofia's last call on the
  *     SSL, the hook frees it there (keeping the BIO and a context reference for the frees that
- *     follow). A sofia-sip that frees its SSL itself (the maintained 1.13 line calls SSL_free
- *     in tls_free) would make this a double free: hence the version rule below. Acts only for
- *     SSLs the SSL_new hook tracks.
+ *     follow). A sofia-sip that frees its SSL itself (the maintained 1.13 line does) would make
+ *     this a double free: hence the version rule below. Acts only for SSLs the SSL_new hook
+ *     tracks.
  *   SSL_read (tlshook.c). tls_read (tport_tls.c) reads plaintext with SSL_read: the hook follows
  *     where SIP messages begin and end (sipframe.h) so that a message that stops half-way is
  *     timed out, which sofia's TPTAG_TIMEOUT does for TCP only. Acts only for tracked SSLs.
@@ -49,11 +53,12 @@
  *     readable; on EMFILE it logs and returns with the connection still queued, and the loop
  *     spins. The hook keeps descriptors in reserve and drains the queue (fdguard.h). Acts only
  *     for calls made from sofia-sip's code (its listening sockets); libmicrohttpd uses accept4.
- *   nta_leg_tcreate (sip.c). nua_create -> nua_stack_init makes nta's default leg with
- *     nta_leg_tcreate(agent, nua_stack_process_request, nua, NTATAG_NO_DIALOG(1), ...); nua
- *     makes each dialog's leg the same way with the handle as magic (nua_dialog.c). The hook
- *     puts umd's OPTIONS fast path in front of the default leg and the dialog owner check in
- *     front of dialog legs. Acts only for the agent of the nua umd is starting or running.
+ *   nta_leg_tcreate (sip.c). nua_create -> nua_stack_init makes the agent with no transport
+ *     (nta_agent_create(root, NONE, ...)), then nta's default leg with nta_leg_tcreate(agent,
+ *     nua_stack_process_request, the default handle, NTATAG_NO_DIALOG(1)), then the transports
+ *     (above); nua makes each dialog's leg the same way with the dialog's handle as magic. The
+ *     hook puts umd's OPTIONS fast path in front of the default leg and the dialog owner check
+ *     in front of dialog legs. Acts only for the agent of the nua umd is starting or running.
  *
  * Version rule: umd builds only against the sofia-sip listed here (um/CMakeLists.txt stops
  * with the reason otherwise) and refuses to start when the library it runs with reports
