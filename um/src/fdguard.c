@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fdguard.h"
+#include "seam.h"
 
 static struct {
 	bool armed;
@@ -60,7 +61,7 @@ accepted(void)
 	}
 }
 
-/* The interposed function (see fdguard.h). */
+/* The interposed function (see fdguard.h and seam.h). */
 int
 accept(int fd, struct sockaddr *sa, socklen_t *len)
 {
@@ -72,9 +73,12 @@ accept(int fd, struct sockaddr *sa, socklen_t *len)
 		errno = ENOSYS;
 		return -1;
 	}
+	if (!guard.armed || !um_seam_from_sofia(__builtin_return_address(0))) {
+		um_seam_pass(UM_SEAM_ACCEPT);
+		return real_accept(fd, sa, len);
+	}
+	um_seam_take(UM_SEAM_ACCEPT);
 	s = real_accept(fd, sa, len);
-	if (!guard.armed)
-		return s;
 	if (s >= 0) {
 		if (!too_high(s)) {
 			accepted();

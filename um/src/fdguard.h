@@ -5,8 +5,10 @@
  * stays readable, and the event loop spins on it at full CPU, logging each turn, for as long
  * as the descriptors are taken.
  *
- * umd interposes accept(), as it does OpenSSL's functions for sofia-sip (tlshook.h): the
- * executable exports the symbol and the real one is reached with dlsym(RTLD_NEXT).
+ * umd interposes accept(), as it does OpenSSL's functions for sofia-sip (seam.h lists them all):
+ * the executable exports the symbol and the real one is reached with dlsym(RTLD_NEXT). The
+ * guard acts only on calls made from sofia-sip's code (tport_accept, on its listening sockets);
+ * any other caller's accept() passes through untouched.
  *
  *   - A connection whose descriptor would leave fewer than UM_FD_RESERVE free under
  *     RLIMIT_NOFILE (read at each accept, so a limit changed at run time counts) is closed at

@@ -45,6 +45,7 @@
 #include "media/greetings.h"
 #include "metrics.h"
 #include "sip.h"
+#include "seam.h"
 #include "tlshook.h"
 #include "voicemail/queuecmd.h"
 #include "voicemail/smtpid.h"
@@ -587,6 +588,11 @@ main(int argc, char **argv)
 				               strerror(errno));
 		}
 	}
+	/* umd's hooks into sofia-sip hold only for the sofia-sip they were verified against. */
+	if (um_seam_check_runtime() != UM_OK) {
+		cc_log_message(d.log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
+		goto out;
+	}
 	sofia_log.log = d.log;
 	su_log_redirect(su_log_default, sofia_logger, NULL);
 	if (su_init() != 0 || (d.root = su_root_create(&d)) == NULL) {
@@ -635,11 +641,12 @@ main(int argc, char **argv)
 		goto out;
 	}
 	um_sip_set_media(d.sip, d.media, d.greetings, d.certs);
-	if (d.cfg->mode != UM_MODE_UNSECURED && um_tls_context_count() == 0) {
-		/* sofia-sip starts even when its TLS context fails: umd does not. */
-		cc_log_message(
-		        d.log, CC_LOG_ERROR,
-		        "not starting: sofia-sip set up no TLS context (see its messages above)");
+	/*
+	 * The hooks that must have run while sofia-sip started (seam.h): sofia-sip starts even when
+	 * its TLS context fails, and a hook bypassed would leave connections unguarded.
+	 */
+	if (um_seam_check_started(d.cfg->mode != UM_MODE_UNSECURED) != UM_OK) {
+		cc_log_message(d.log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
 		goto out;
 	}
 	/*

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "seam.h"
 
 #define DAY 86400
 
@@ -557,6 +558,16 @@ um_metrics_render(const struct um_metrics *m, time_t now, char **out)
 		        smtp_reason_names[i], get(&m->smtp_failures[i][0]));
 		fprintf(f, "umd_smtp_failures_total{reason=\"%s\",outcome=\"failed\"} %llu\n",
 		        smtp_reason_names[i], get(&m->smtp_failures[i][1]));
+	}
+
+	family(f, "umd_seam_hook_calls_total", "counter",
+	       "Calls of the functions umd interposes for sofia-sip (um/src/seam.h), by symbol: "
+	       "acted on (taken) or passed through untouched (passed).");
+	for (i = 0; i < UM_SEAM__MAX; i++) {
+		fprintf(f, "umd_seam_hook_calls_total{symbol=\"%s\",action=\"taken\"} %llu\n",
+		        um_seam_symbol(i), (unsigned long long)um_seam_taken(i));
+		fprintf(f, "umd_seam_hook_calls_total{symbol=\"%s\",action=\"passed\"} %llu\n",
+		        um_seam_symbol(i), (unsigned long long)um_seam_passed(i));
 	}
 
 	family(f, "umd_certificate_not_after_seconds", "gauge",

@@ -33,6 +33,7 @@
 #include "media/engine.h"
 #include "media/greetings.h"
 #include "sdp_check.h"
+#include "seam.h"
 #include "sip.h"
 #include "tlshook.h"
 
@@ -305,9 +306,10 @@ dialog_leg_cb(void *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t const *sip
 }
 
 /*
- * sofia-sip's nta_leg_tcreate, interposed as tlshook.h does for OpenSSL (the executable exports
- * it; um/CMakeLists.txt): nua makes its default leg with it while nua_create runs, and umd puts
- * default_leg_cb in front of nua's callback there. Every other leg (dialogs) is left alone.
+ * sofia-sip's nta_leg_tcreate, interposed (seam.h; the executable exports it): nua makes its
+ * default leg with it while nua_create runs, and umd puts default_leg_cb in front of nua's
+ * callback there; the legs nua makes for dialogs of the running agent get dialog_leg_cb. Every
+ * other leg is left alone.
  */
 nta_leg_t *
 nta_leg_tcreate(nta_agent_t *agent, nta_request_f *callback, nta_leg_magic_t *magic, tag_type_t tag,
@@ -331,10 +333,14 @@ nta_leg_tcreate(nta_agent_t *agent, nta_request_f *callback, nta_leg_magic_t *ma
 		starting->fast.nua_cb = callback;
 		starting->fast.nua_magic = magic;
 		nta_leg_bind(leg, default_leg_cb, starting);
+		um_seam_take(UM_SEAM_LEG_TCREATE);
 	} else if (leg != NULL && running != NULL && running->fast.agent == agent &&
 	           callback == running->fast.nua_cb) {
 		/* A dialog nua made for an incoming request: its requests pass the owner check. */
 		nta_leg_bind(leg, dialog_leg_cb, magic);
+		um_seam_take(UM_SEAM_LEG_TCREATE);
+	} else {
+		um_seam_pass(UM_SEAM_LEG_TCREATE);
 	}
 	return leg;
 }
@@ -905,7 +911,9 @@ um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir, 
 	/* sips:host:port;transport=tls, or sip:host:port for UDP and TCP both. */
 	snprintf(url, sizeof(url), "%s:%s%s%s:%d%s", tls ? "sips" : "sip", v6 ? "[" : "",
 	         cfg->listen_host, v6 ? "]" : "", cfg->listen_port, tls ? ";transport=tls" : "");
+	/* sofia-sip makes its transports (the TLS context among them) in nua_create: seam.h. */
 	starting = s;
+	um_seam_window(true);
 	s->nua = nua_create(
 	        root, event_cb, s, NUTAG_URL(url), TAG_IF(tls, TPTAG_CERTIFICATE(certdir)),
 	        TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_IN)),
@@ -915,6 +923,7 @@ um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir, 
 	        SIPTAG_SUPPORTED_STR(SUPPORTED), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
 	        NUTAG_ENABLEMESSAGE(0), NUTAG_ENABLEMESSENGER(0), SIPTAG_USER_AGENT_STR(USER_AGENT),
 	        TAG_END());
+	um_seam_window(false);
 	starting = NULL;
 	if (s->nua == NULL) {
 		free(s->fqdn);

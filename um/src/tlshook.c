@@ -14,6 +14,7 @@
 
 #include "certcore/events.h"
 #include "config.h"
+#include "seam.h"
 #include "sipframe.h"
 #include "tlshook.h"
 
@@ -425,18 +426,30 @@ apply_policy(SSL_CTX *ctx)
 	return 1;
 }
 
-/* The interposed function (see tlshook.h). */
+/*
+ * Interposed (seam.h): sofia-sip's call in tls_init_context, while umd makes its transport, takes
+ * the context over; every other call (OpenSSL's SSL_CTX_new applying a CipherString, libcurl's
+ * contexts, a context umd already holds) is passed through untouched.
+ */
 int
 SSL_CTX_set_cipher_list(SSL_CTX *ctx, const char *str)
 {
+	size_t i;
+
 	if (real_set_cipher_list == NULL)
 		real_set_cipher_list = (int (*)(SSL_CTX *, const char *))dlsym(
 		        RTLD_NEXT, "SSL_CTX_set_cipher_list");
 	if (real_set_cipher_list == NULL)
 		return 0;
-	if (!tls.armed)
+	if (!tls.armed || !um_seam_in_window() ||
+	    !um_seam_from_sofia(__builtin_return_address(0))) {
+		um_seam_pass(UM_SEAM_CIPHER_LIST);
 		return real_set_cipher_list(ctx, str);
-	if (tls.nctx < MAX_CONTEXTS)
+	}
+	um_seam_take(UM_SEAM_CIPHER_LIST);
+	for (i = 0; i < tls.nctx && tls.ctx[i] != ctx; i++)
+		;
+	if (i == tls.nctx && tls.nctx < MAX_CONTEXTS)
 		tls.ctx[tls.nctx++] = ctx;
 	return apply_policy(ctx);
 }
@@ -466,10 +479,13 @@ SSL_new(SSL_CTX *ctx)
 			return NULL; /* out of memory: no connection rather than the long list */
 		tls.ctx_ca_gen[i] = tls.ca_gen;
 	}
+	if (i == tls.nctx || tls.idx < 0) {
+		um_seam_pass(UM_SEAM_SSL_NEW);
+		return real_ssl_new(ctx);
+	}
+	um_seam_take(UM_SEAM_SSL_NEW);
 	if ((ssl = real_ssl_new(ctx)) == NULL)
 		return NULL;
-	if (i == tls.nctx || tls.idx < 0)
-		return ssl;
 	if ((c = calloc(1, sizeof(*c))) == NULL || SSL_set_ex_data(ssl, tls.idx, c) != 1) {
 		/* Untracked, it would escape the watchdog: refuse the connection instead. */
 		free(c);
@@ -506,22 +522,25 @@ SSL_shutdown(SSL *ssl)
 		real_ssl_shutdown = (int (*)(SSL *))dlsym(RTLD_NEXT, "SSL_shutdown");
 	if (real_ssl_shutdown == NULL)
 		return -1;
-	if (ssl != NULL && (c = conn_of(ssl)) != NULL && !c->done && !c->reported) {
+	if (ssl == NULL || (c = conn_of(ssl)) == NULL) {
+		um_seam_pass(UM_SEAM_SSL_SHUTDOWN);
+		return real_ssl_shutdown(ssl);
+	}
+	um_seam_take(UM_SEAM_SSL_SHUTDOWN);
+	if (!c->done && !c->reported) {
 		/* Closed before any handshake step failed: a scanner, or a peer that hung up. */
 		report(ssl, CC_EV_TLS_HANDSHAKE_FAILED, UM_FAIL_OTHER,
 		       "connection closed before the TLS handshake finished");
 	}
 	rc = real_ssl_shutdown(ssl);
-	if (ssl != NULL && conn_of(ssl) != NULL) {
-		if ((bio = SSL_get_rbio(ssl)) != NULL && !BIO_up_ref(bio))
-			return rc; /* cannot keep sofia's BIO alive: leak rather than double free */
-		if (!SSL_CTX_up_ref(SSL_get_SSL_CTX(ssl))) {
-			BIO_free(bio);
-			return rc;
-		}
-		SSL_free(ssl);
-		ERR_clear_error();
+	if ((bio = SSL_get_rbio(ssl)) != NULL && !BIO_up_ref(bio))
+		return rc; /* cannot keep sofia's BIO alive: leak rather than double free */
+	if (!SSL_CTX_up_ref(SSL_get_SSL_CTX(ssl))) {
+		BIO_free(bio);
+		return rc;
 	}
+	SSL_free(ssl);
+	ERR_clear_error();
 	return rc;
 }
 
@@ -541,8 +560,13 @@ SSL_read(SSL *ssl, void *buf, int num)
 		real_ssl_read = (int (*)(SSL *, void *, int))dlsym(RTLD_NEXT, "SSL_read");
 	if (real_ssl_read == NULL)
 		return -1;
+	if (ssl == NULL || (c = conn_of(ssl)) == NULL) {
+		um_seam_pass(UM_SEAM_SSL_READ);
+		return real_ssl_read(ssl, buf, num);
+	}
+	um_seam_take(UM_SEAM_SSL_READ);
 	n = real_ssl_read(ssl, buf, num);
-	if (n > 0 && ssl != NULL && (c = conn_of(ssl)) != NULL) {
+	if (n > 0) {
 		um_sipframe_feed(&c->frame, buf, (size_t)n);
 		if (!um_sipframe_pending(&c->frame))
 			c->msg_start = 0;

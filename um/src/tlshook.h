@@ -2,14 +2,12 @@
  * umd's hold on the TLS contexts sofia-sip makes.
  *
  * sofia-sip 1.12 has no tags for TLS versions or ciphers, no certificate reload and no access to
- * its SSL_CTX; it calls SSL_CTX_set_cipher_list() once on every context it makes, after loading
- * its certificate and setting verification (tport_tls.c, tls_init_context) — with its own cipher
- * string. umd interposes that one function: when armed, it replaces sofia's string with umd's
- * policy and takes the context over (versions, options, verification, a certificate callback).
- * umd's executable exports the symbol, so the dynamic linker resolves sofia's call to it; the
- * real function is reached with dlsym(RTLD_NEXT). SSL_new is interposed the same way, so a
- * connection that never sends a byte is still timed out, and SSL_shutdown, to free what
- * sofia-sip's tls_free() forgets (tlshook.c).
+ * its SSL_CTX. umd interposes SSL_CTX_set_cipher_list (taking over the context sofia makes for its
+ * transport: umd's policy, verification, a certificate callback), SSL_new (every connection
+ * tracked from its first moment), SSL_shutdown (freeing the SSL sofia-sip's tls_free() forgets)
+ * and SSL_read (following where SIP messages begin and end). seam.h lists them with the rest of
+ * umd's interposed functions, the sofia-sip calls each exists for, when each acts, and the
+ * sofia-sip and OpenSSL versions they were verified against.
  *
  * Everything here runs on the SIP thread (sofia's su_root), except um_tls_* setters that are
  * called from it too.
@@ -43,7 +41,10 @@
 typedef bool (*um_peer_check_fn)(void *arg, const struct sockaddr *peer, X509 *cert, char *why,
                                  size_t len);
 
-/* Arms the interposer: contexts made after this get umd's policy. */
+/*
+ * Arms the interposer: the context sofia-sip makes for its transport from now on (while umd's
+ * thread is inside nua_create, seam.h) gets umd's policy.
+ */
 enum um_err um_tls_arm(bool require_client_cert, struct cc_log *log, struct um_metrics *metrics,
                        um_peer_check_fn check, void *check_arg) UM_WUR;
 
