@@ -368,7 +368,7 @@ out:
 /* --- the state file ------------------------------------------------------------------------- */
 
 enum es_err
-es_seed_write(const struct es_seed *sd, const char *path)
+es_seed_to_json(const struct es_seed *sd, char **out)
 {
 	json_t *o = NULL, *areas = NULL, *a;
 	char *text = NULL, *b64 = NULL;
@@ -409,16 +409,28 @@ es_seed_write(const struct es_seed *sd, const char *path)
 	}
 	if ((text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL)
 		goto nomem;
-	if (cc_file_write_atomic(path, text, strlen(text), 0600) != CC_OK)
-		r = es_seterr(ES_ERR_IO, "%s: %s", path, cc_errdetail());
+	*out = text;
 	goto out;
 nomem:
 	r = es_seterr(ES_ERR_NOMEM, "seed state");
 out:
 	free(b64);
-	free(text);
 	json_decref(areas);
 	json_decref(o);
+	return r;
+}
+
+enum es_err
+es_seed_write(const struct es_seed *sd, const char *path)
+{
+	char *text = NULL;
+	enum es_err r;
+
+	if ((r = es_seed_to_json(sd, &text)) != ES_OK)
+		return r;
+	if (cc_file_write_atomic(path, text, strlen(text), 0600) != CC_OK)
+		r = es_seterr(ES_ERR_IO, "%s: %s", path, cc_errdetail());
+	free(text);
 	return r;
 }
 
@@ -434,6 +446,8 @@ str_field(json_t *o, const char *k, const char **out)
 	return true;
 }
 
+#define B64 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
 static bool
 hex_len(const char *s, size_t n)
 {
@@ -448,6 +462,21 @@ hex_len(const char *s, size_t n)
 enum es_err
 es_seed_read(const char *path, struct es_seed **out)
 {
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	enum es_err r;
+
+	*out = NULL;
+	if (cc_file_read(path, ES_SEED_STATE_MAX, &buf, &len, NULL) != CC_OK)
+		return es_seterr(ES_ERR_IO, "%s", cc_errdetail());
+	r = es_seed_parse((const char *)buf, len, path, out);
+	free(buf);
+	return r;
+}
+
+enum es_err
+es_seed_parse(const char *buf, size_t len, const char *path, struct es_seed **out)
+{
 	json_t *o = NULL, *areas, *a, *v;
 	json_error_t jerr;
 	struct es_seed *sd = NULL;
@@ -456,7 +485,7 @@ es_seed_read(const char *path, struct es_seed **out)
 	size_t i, n;
 
 	*out = NULL;
-	if ((o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+	if ((o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
 		return es_seterr(ES_ERR_PARSE, "%s: line %d: %s", path, jerr.line, jerr.text);
 	v = json_object_get(o, "version");
 	if (!json_is_integer(v) || json_integer_value(v) != 1 || !str_field(o, "edge", &edge) ||
@@ -481,7 +510,7 @@ es_seed_read(const char *path, struct es_seed **out)
 		json_t *c = json_object_get(a, "cookie"), *e = json_object_get(a, "entries");
 
 		if (!json_is_object(a) || !str_field(a, "name", &name) ||
-		    !str_field(a, "rule", &rule) || strlen(rule) != ES_RULE_HASH_LEN ||
+		    !str_field(a, "rule", &rule) || !hex_len(rule, ES_RULE_HASH_LEN) ||
 		    !str_field(a, "keys_sha256", &keys) ||
 		    !hex_len(keys, ES_SEED_KEYS_DIGEST_LEN) || !json_is_integer(e) ||
 		    json_integer_value(e) < 0 ||
@@ -500,22 +529,22 @@ es_seed_read(const char *path, struct es_seed **out)
 		memcpy(sa->keys, keys, ES_SEED_KEYS_DIGEST_LEN + 1);
 		sa->entries = (long)json_integer_value(e);
 		if (json_is_string(c)) {
-			size_t len = strlen(cookie);
-			int got;
+			size_t clen = strlen(cookie), pad = 0;
+			int got = -1;
 
-			if (len % 4 != 0 || (sa->cookie.bv_val = malloc(len / 4 * 3 + 1)) == NULL ||
-			    (got = EVP_DecodeBlock((unsigned char *)sa->cookie.bv_val,
-			                           (const unsigned char *)cookie, (int)len)) < 0) {
+			/* EVP_DecodeBlock counts the padding's bytes as data */
+			while (pad < 2 && pad < clen && cookie[clen - 1 - pad] == '=')
+				pad++;
+			if (clen % 4 == 0 && strspn(cookie, B64) == clen - pad &&
+			    (sa->cookie.bv_val = malloc(clen / 4 * 3 + 1)) != NULL)
+				got = EVP_DecodeBlock((unsigned char *)sa->cookie.bv_val,
+				                      (const unsigned char *)cookie, (int)clen);
+			if (got < 0 || (size_t)got < pad) {
 				r = es_seterr(ES_ERR_PARSE, "%s: area %s: the cookie is not base64",
 				              path, name);
 				goto out;
 			}
-			/* EVP_DecodeBlock counts the padding's bytes as data */
-			while (len > 0 && cookie[len - 1] == '=') {
-				got--;
-				len--;
-			}
-			sa->cookie.bv_len = (ber_len_t)got;
+			sa->cookie.bv_len = (ber_len_t)((size_t)got - pad);
 		}
 	}
 	*out = sd;

@@ -54,9 +54,15 @@ void es_seed_free(struct es_seed *sd);
 enum es_err es_seed_export(struct es_replicator *rep, struct es_subscription *s, int hold_seconds,
                            FILE *ldif, struct es_seed **out) ES_WUR;
 
-/* The state as JSON (0600, atomic), and back; es_seed_read checks it strictly. */
+/* The state as JSON (0600, atomic), and back; es_seed_read checks it strictly (at most
+ * ES_SEED_STATE_MAX bytes). es_seed_parse is es_seed_read of bytes, `path` naming them in errors;
+ * es_seed_to_json the text es_seed_write writes (owned, free()). */
+#define ES_SEED_STATE_MAX (1 << 20)
 enum es_err es_seed_write(const struct es_seed *sd, const char *path) ES_WUR;
 enum es_err es_seed_read(const char *path, struct es_seed **out) ES_WUR;
+enum es_err es_seed_parse(const char *buf, size_t len, const char *path,
+                          struct es_seed **out) ES_WUR;
+enum es_err es_seed_to_json(const struct es_seed *sd, char **out) ES_WUR;
 
 /* Step 3. ES_ERR_SOURCE naming the area when the edge does not hold what was exported (nothing
  * is stored then, and the lease is kept until it expires); ES_ERR_LEASE_HELD when the lease is
