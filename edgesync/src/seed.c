@@ -241,9 +241,9 @@ es_seed_export(struct es_replicator *rep, struct es_subscription *s, int hold_se
 			              rep->cfg->rules[i].name);
 			goto release;
 		}
+		sd->n++; /* counted first: what a failed area holds is freed with the rest */
 		if ((r = export_area(rep, edge, s, &rep->cfg->rules[i], ldif, &sd->v[i])) != ES_OK)
 			goto release;
-		sd->n++;
 	}
 	if (fflush(ldif) == EOF) {
 		r = es_seterr_errno(ES_ERR_IO, "writing the LDIF");
