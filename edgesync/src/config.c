@@ -209,6 +209,8 @@ handle_edgesync(struct parse *p, const char *key, const char *value)
 		return parse_int(p, key, value, 1, 86400, &c->lease_seconds);
 	if (strcmp(key, "timeout") == 0)
 		return parse_int(p, key, value, 1, 3600, &c->timeout);
+	if (strcmp(key, "edge_connections") == 0)
+		return parse_int(p, key, value, 1, ES_EDGE_CONNECTIONS_MAX, &c->edge_connections);
 	if (strcmp(key, "replicator_certificates") == 0) {
 		if (es_rule_split_list(value, &list) != ES_OK) {
 			fail(p, "out of memory");
@@ -510,6 +512,7 @@ es_config_load(const char *path, struct es_config **out)
 	c->log_format = CC_LOG_TEXT;
 	c->lease_seconds = 300;
 	c->timeout = 30;
+	c->edge_connections = ES_EDGE_CONNECTIONS_DEFAULT;
 	if ((r = es_rules_default(&c->rules, &c->nrules)) != ES_OK)
 		goto out;
 	ndefault = c->nrules;

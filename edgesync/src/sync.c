@@ -209,10 +209,43 @@ keep_lease(struct es_replicator *rep, struct es_subscription *s)
 	                        rep->log);
 }
 
+/* The connections to the edge of one cycle: the first made at the start, the others only when
+ * an area has enough writes to share among them. */
+struct edge_conns {
+	struct es_conn *c[ES_EDGE_CONNECTIONS_MAX];
+	size_t n;
+	bool tried; /* the others were opened (or tried) already */
+};
+
+/* Writes below this stay on one connection: more would cost handshakes for nothing. */
+#define ES_SPREAD_WRITES (4 * ES_WRITER_WINDOW)
+
+/* Opens the other connections of edge_connections; one that cannot be made only makes the
+ * cycle use fewer (the credential was settled on the first). */
+static void
+more_connections(struct es_replicator *rep, struct es_subscription *s, struct edge_conns *ec)
+{
+	if (ec->tried)
+		return;
+	ec->tried = true;
+	while (ec->n < (size_t)rep->cfg->edge_connections) {
+		if (es_sync_connect_edge(rep, s, false, ES_ROTATE_NEVER, &ec->c[ec->n]) != ES_OK) {
+			cc_log_message(rep->log, CC_LOG_WARNING,
+			               "edge %s: connection %zu of %d: %s; writing over %zu",
+			               s->name, ec->n + 1, rep->cfg->edge_connections,
+			               es_errdetail(), ec->n);
+			return;
+		}
+		ec->n++;
+	}
+}
+
 static enum es_err
-sync_area(struct es_replicator *rep, struct es_conn *edge, struct es_subscription *s,
+sync_area(struct es_replicator *rep, struct edge_conns *ec, struct es_subscription *s,
           const struct es_rule *r, bool full, struct es_sync_result *res)
 {
+	struct es_conn *edge = ec->c[0];
+	size_t writes;
 	struct es_changes ch;
 	struct es_entryset have;
 	struct es_plan plan;
@@ -289,8 +322,13 @@ sync_area(struct es_replicator *rep, struct es_conn *edge, struct es_subscriptio
 		rr = es_edge_load(edge, r, s->base, &have);
 	else
 		rr = ES_OK; /* es_source_full: always complete, the edge is read already */
-	if (rr != ES_OK || (rr = es_edge_plan(r, target, &ch, &have, &plan)) != ES_OK ||
-	    (rr = es_writer_new(edge, ES_WRITER_WINDOW, &w)) != ES_OK)
+	if (rr != ES_OK || (rr = es_edge_plan(r, target, &ch, &have, &plan)) != ES_OK)
+		goto out;
+	writes = plan.adds + plan.modifies + plan.deletes;
+	if (writes >= ES_SPREAD_WRITES)
+		more_connections(rep, s, ec);
+	if ((rr = es_writer_new_multi(ec->c, writes >= ES_SPREAD_WRITES ? ec->n : 1,
+	                              ES_WRITER_WINDOW, &w)) != ES_OK)
 		goto out;
 	es_progress_planned(rep->progress, (long)(ch.changed.n + ch.present.n + ch.deleted.n),
 	                    plan.adds + plan.modifies + plan.deletes);
@@ -338,7 +376,7 @@ enum es_err
 es_sync_edge(struct es_replicator *rep, struct es_subscription *s, const struct es_sync_opts *o,
              struct es_sync_result *res)
 {
-	struct es_conn *edge = NULL;
+	struct edge_conns ec;
 	enum es_err r, r2;
 	double t0 = now_seconds();
 	char why[1024];
@@ -346,6 +384,7 @@ es_sync_edge(struct es_replicator *rep, struct es_subscription *s, const struct 
 	bool leased = false;
 
 	memset(res, 0, sizeof(*res));
+	memset(&ec, 0, sizeof(ec));
 	es_progress_begin(rep->progress, s->name);
 	r = es_lease_acquire(rep->source, s, rep->holder, rep->cfg->lease_seconds, time(NULL),
 	                     rep->log);
@@ -357,8 +396,9 @@ es_sync_edge(struct es_replicator *rep, struct es_subscription *s, const struct 
 		goto fail;
 	leased = true;
 	if ((r = es_sync_connect_edge(rep, s, true, o->rotate_now ? ES_ROTATE_NOW : ES_ROTATE_DUE,
-	                              &edge)) != ES_OK)
+	                              &ec.c[0])) != ES_OK)
 		goto fail;
+	ec.n = 1;
 	for (i = 0; i < rep->cfg->nrules; i++) {
 		if (o->due != NULL && !o->due[i])
 			continue;
@@ -368,7 +408,7 @@ es_sync_edge(struct es_replicator *rep, struct es_subscription *s, const struct 
 			goto fail;
 		}
 		if ((r = keep_lease(rep, s)) != ES_OK ||
-		    (r = sync_area(rep, edge, s, &rep->cfg->rules[i], o->full, res)) != ES_OK)
+		    (r = sync_area(rep, &ec, s, &rep->cfg->rules[i], o->full, res)) != ES_OK)
 			goto fail;
 	}
 	res->seconds = now_seconds() - t0;
@@ -385,7 +425,8 @@ es_sync_edge(struct es_replicator *rep, struct es_subscription *s, const struct 
 		};
 		cc_log_event(rep->log, CC_LOG_INFO, CC_EV_EDGE_SYNC_COMPLETED, f, ES_NELEM(f));
 	}
-	es_conn_close(edge);
+	for (i = 0; i < ec.n; i++)
+		es_conn_close(ec.c[i]);
 	/* a release that fails only makes the next replicator wait for the expiry */
 	if (!o->keep_lease) {
 		r2 = es_lease_release(rep->source, s, rep->holder);
@@ -395,7 +436,8 @@ es_sync_edge(struct es_replicator *rep, struct es_subscription *s, const struct 
 fail:
 	snprintf(why, sizeof(why), "%s", es_errdetail());
 	res->seconds = now_seconds() - t0;
-	es_conn_close(edge);
+	for (i = 0; i < ec.n; i++)
+		es_conn_close(ec.c[i]);
 	/* a stop between areas is no failure: every area done so far is complete, the others
 	 * still have their cookies */
 	if (r == ES_ERR_INTERRUPTED)

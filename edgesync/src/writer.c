@@ -1,4 +1,5 @@
 /* Pipelined edge writes: many operations in flight, results collected with ldap_result. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -17,11 +18,16 @@ struct pending {
 	char *dn;
 };
 
-struct es_writer {
-	struct es_conn *c;
-	size_t window;
-	struct pending *p;
+/* One edge connection and the writes in flight on it. */
+struct lane {
+	struct es_conn *c; /* borrowed */
+	struct pending *p; /* window entries */
 	size_t np;
+};
+
+struct es_writer {
+	struct lane *lanes;
+	size_t nlanes, window;
 	enum es_err err; /* first failure */
 	char errbuf[1024];
 	struct es_writer_stats st;
@@ -29,21 +35,37 @@ struct es_writer {
 };
 
 enum es_err
-es_writer_new(struct es_conn *c, size_t window, struct es_writer **out)
+es_writer_new_multi(struct es_conn *const *c, size_t n, size_t window, struct es_writer **out)
 {
 	struct es_writer *w;
+	size_t i;
 
 	*out = NULL;
+	if (n == 0)
+		return es_seterr(ES_ERR_INVAL, "writer: no connection");
 	if (window == 0)
 		window = ES_WRITER_WINDOW;
-	if ((w = calloc(1, sizeof(*w))) == NULL || (w->p = calloc(window, sizeof(*w->p))) == NULL) {
-		free(w);
-		return es_seterr(ES_ERR_NOMEM, "writer");
-	}
-	w->c = c;
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->lanes = calloc(n, sizeof(*w->lanes))) == NULL)
+		goto nomem;
+	w->nlanes = n;
 	w->window = window;
+	for (i = 0; i < n; i++) {
+		w->lanes[i].c = c[i];
+		if ((w->lanes[i].p = calloc(window, sizeof(*w->lanes[i].p))) == NULL)
+			goto nomem;
+	}
 	*out = w;
 	return ES_OK;
+nomem:
+	es_writer_free(w);
+	return es_seterr(ES_ERR_NOMEM, "writer");
+}
+
+enum es_err
+es_writer_new(struct es_conn *c, size_t window, struct es_writer **out)
+{
+	return es_writer_new_multi(&c, 1, window, out);
 }
 
 void
@@ -55,16 +77,21 @@ es_writer_set_progress(struct es_writer *w, struct es_progress *p)
 void
 es_writer_free(struct es_writer *w)
 {
-	size_t i;
+	size_t i, l;
 
 	if (w == NULL)
 		return;
-	for (i = 0; i < w->np; i++) {
-		/* results that will never be read: tell libldap to drop them */
-		ldap_abandon_ext(es_conn_ld(w->c), w->p[i].msgid, NULL, NULL);
-		free(w->p[i].dn);
+	for (l = 0; w->lanes != NULL && l < w->nlanes; l++) {
+		struct lane *ln = &w->lanes[l];
+
+		for (i = 0; i < ln->np; i++) {
+			/* results that will never be read: tell libldap to drop them */
+			ldap_abandon_ext(es_conn_ld(ln->c), ln->p[i].msgid, NULL, NULL);
+			free(ln->p[i].dn);
+		}
+		free(ln->p);
 	}
-	free(w->p);
+	free(w->lanes);
 	free(w);
 }
 
@@ -89,13 +116,13 @@ kind_name(enum op_kind k)
 	return k == OP_ADD ? "add" : k == OP_MODIFY ? "modify" : "delete";
 }
 
-/* Reads one result and settles its operation. */
+/* Reads one result of lane `ln` and settles its operation. */
 static enum es_err
-collect_one(struct es_writer *w)
+collect_one(struct es_writer *w, struct lane *ln)
 {
-	LDAP *ld = es_conn_ld(w->c);
+	LDAP *ld = es_conn_ld(ln->c);
 	LDAPMessage *res = NULL;
-	struct timeval tv = {es_conn_timeout(w->c), 0};
+	struct timeval tv = {es_conn_timeout(ln->c), 0};
 	struct pending op;
 	char *diag = NULL;
 	int rc, err = LDAP_OTHER, id;
@@ -106,22 +133,22 @@ collect_one(struct es_writer *w)
 		ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &err);
 		fail(w,
 		     es_seterr_ldap(ES_ERR_CONNECT, ld, rc == 0 ? LDAP_TIMEOUT : err,
-		                    "edge %s: waiting for %zu writes", es_conn_url(w->c), w->np));
+		                    "edge %s: waiting for %zu writes", es_conn_url(ln->c), ln->np));
 		/* nothing more will come on this connection: forget what is in flight */
-		for (i = 0; i < w->np; i++)
-			free(w->p[i].dn);
-		w->np = 0;
+		for (i = 0; i < ln->np; i++)
+			free(ln->p[i].dn);
+		ln->np = 0;
 		return w->err;
 	}
 	id = ldap_msgid(res);
-	for (i = 0; i < w->np && w->p[i].msgid != id; i++)
+	for (i = 0; i < ln->np && ln->p[i].msgid != id; i++)
 		;
-	if (i == w->np) {
+	if (i == ln->np) {
 		ldap_msgfree(res);
 		return ES_OK; /* not ours (an unsolicited notice): ignored */
 	}
-	op = w->p[i];
-	w->p[i] = w->p[--w->np];
+	op = ln->p[i];
+	ln->p[i] = ln->p[--ln->np];
 	rc = ldap_parse_result(ld, res, &err, NULL, &diag, NULL, NULL, 1);
 	if (rc != LDAP_SUCCESS)
 		err = rc;
@@ -153,17 +180,42 @@ collect_one(struct es_writer *w)
 	return ES_OK;
 }
 
+/* The lane of a DN: always the same one, so two writes of one entry keep their order. */
+static struct lane *
+lane_of(struct es_writer *w, const char *dn)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	if (w->nlanes == 1)
+		return &w->lanes[0];
+	for (; *dn != '\0'; dn++)
+		h = (h ^ (unsigned char)*dn) * 16777619u;
+	return &w->lanes[h % w->nlanes];
+}
+
+static size_t
+in_flight(const struct es_writer *w)
+{
+	size_t l, n = 0;
+
+	for (l = 0; l < w->nlanes; l++)
+		n += w->lanes[l].np;
+	return n;
+}
+
 static enum es_err
 submit(struct es_writer *w, enum op_kind kind, const char *dn, LDAPMod **mods)
 {
-	LDAP *ld = es_conn_ld(w->c);
+	struct lane *ln = lane_of(w, dn);
+	LDAP *ld = es_conn_ld(ln->c);
 	int rc, msgid = -1;
 	char *copy;
+	size_t n;
 
 	if (w->err != ES_OK)
 		return w->err;
-	while (w->np >= w->window)
-		if (collect_one(w) != ES_OK)
+	while (ln->np >= w->window)
+		if (collect_one(w, ln) != ES_OK)
 			return w->err;
 	if (w->err != ES_OK)
 		return w->err;
@@ -183,13 +235,13 @@ submit(struct es_writer *w, enum op_kind kind, const char *dn, LDAPMod **mods)
 		                       rc, "sending %s %s", kind_name(kind), dn));
 		return w->err;
 	}
-	w->p[w->np].msgid = msgid;
-	w->p[w->np].kind = kind;
-	w->p[w->np].dn = copy;
-	w->np++;
+	ln->p[ln->np].msgid = msgid;
+	ln->p[ln->np].kind = kind;
+	ln->p[ln->np].dn = copy;
+	ln->np++;
 	w->st.sent++;
-	if ((long)w->np > w->st.outstanding_max)
-		w->st.outstanding_max = (long)w->np;
+	if ((long)(n = in_flight(w)) > w->st.outstanding_max)
+		w->st.outstanding_max = (long)n;
 	return ES_OK;
 }
 
@@ -224,9 +276,12 @@ es_writer_delete(struct es_writer *w, const char *dn)
 enum es_err
 es_writer_finish(struct es_writer *w)
 {
-	while (w->np > 0)
-		if (collect_one(w) != ES_OK)
-			break;
+	size_t l;
+
+	for (l = 0; l < w->nlanes; l++)
+		while (w->lanes[l].np > 0)
+			if (collect_one(w, &w->lanes[l]) != ES_OK)
+				break;
 	if (w->err != ES_OK)
 		return es_seterr(w->err, "%s", w->errbuf);
 	return ES_OK;

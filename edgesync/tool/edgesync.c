@@ -127,6 +127,10 @@ usage(FILE *f)
 	        "  run                             synchronize continuously (SIGTERM stops)\n"
 	        "  test [--edge NAME] [--full-compare] [--format text|json]\n"
 	        "                                  Test-EdgeSynchronization\n"
+	        "  seed export --edge NAME --out FILE.ldif [--hold-minutes N]\n"
+	        "  seed commit --edge NAME FILE.ldif\n"
+	        "                                  a new edge's first sync loaded offline\n"
+	        "                                  (slapadd) between the two\n"
 	        "\n"
 	        "The configuration is -c FILE, else $EDGESYNC_CONF, else " ES_CONFIG_DEFAULT_PATH
 	        ".\n"
@@ -141,6 +145,7 @@ static const struct {
         {"start", cmd_start},
         {"run", cmd_run},
         {"test", cmd_test},
+        {"seed", cmd_seed},
 };
 
 int

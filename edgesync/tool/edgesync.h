@@ -44,5 +44,6 @@ int cmd_subscription(struct tool *t, int argc, char **argv);
 int cmd_start(struct tool *t, int argc, char **argv);
 int cmd_run(struct tool *t, int argc, char **argv);
 int cmd_test(struct tool *t, int argc, char **argv);
+int cmd_seed(struct tool *t, int argc, char **argv);
 
 #endif

@@ -166,8 +166,10 @@ struct call {
 
 	/* Signalling. */
 	char call_id[64], tag[24];
-	char to[320];  /* umd's To, with its tag, for the ACK and the BYE */
-	char uri[320]; /* umd's Contact: the Request-URI of the ACK and the BYE */
+	char to[320];    /* umd's To, with its tag, for the ACK and the BYE */
+	char uri[320];   /* umd's Contact: the Request-URI of the ACK and the BYE */
+	char route[640]; /* "Route: ...\r\n" from the 200's Record-Route (a proxy between), or "" */
+	uint64_t t_invite; /* when the call started (connect, TLS handshake, INVITE) */
 	unsigned cseq;
 	size_t rlen, wlen, woff;
 	char rbuf[RBUF];
@@ -245,6 +247,8 @@ static struct {
 	double jitter_sum, jitter_max, umd_jitter_max, slip_sum, slip_max, wait0;
 	long jitter_n;
 	unsigned seq;
+	double *setup_ms; /* INVITE to 200 of each answered call */
+	long n_setup;
 } g;
 
 static volatile sig_atomic_t got_signal;
@@ -690,6 +694,34 @@ send_invite(struct call *c, const char *key_b64)
 	             opt.to, opt.host, c->call_id, c->lport, n, sdp);
 }
 
+/* The route set of the dialog (RFC 3261 section 12.1.2): the 200's Record-Route, reversed, as
+ * one Route header for the ACK and the BYE; none when no proxy record-routed. */
+static void
+set_route(struct call *c, su_home_t *home, sip_record_route_t const *rr)
+{
+	const char *v[8];
+	size_t n = 0, off = 0;
+	int k;
+
+	c->route[0] = '\0';
+	for (; rr != NULL && n < sizeof(v) / sizeof(v[0]); rr = rr->r_next)
+		if ((v[n] = sip_header_as_string(home, (sip_header_t const *)rr)) != NULL)
+			n++;
+	while (n > 0) {
+		k = snprintf(c->route + off, sizeof(c->route) - off, "%s%s",
+		             off ? ", " : "Route: ", v[--n]);
+		if (k < 0 || (size_t)k >= sizeof(c->route) - off) {
+			c->route[0] = '\0';
+			return;
+		}
+		off += (size_t)k;
+	}
+	if (off > 0 && off + 3 <= sizeof(c->route))
+		memcpy(c->route + off, "\r\n", 3);
+	else
+		c->route[0] = '\0';
+}
+
 /* ACK (CSeq 1) or BYE (CSeq 2) in the dialog umd's 200 made. */
 static bool
 send_in_dialog(struct call *c, const char *method)
@@ -701,14 +733,15 @@ send_in_dialog(struct call *c, const char *method)
 	             "%s %s SIP/2.0\r\n"
 	             "Via: SIP/2.0/TLS 127.0.0.1:%d;branch=z9hG4bK%x.%x.%x;rport;alias\r\n"
 	             "Max-Forwards: 70\r\n"
+	             "%s"
 	             "From: <sip:media_load@gw1.example.test>;tag=%s\r\n"
 	             "To: %s\r\n"
 	             "Call-ID: %s\r\n"
 	             "CSeq: %u %s\r\n"
 	             "User-Agent: media_load\r\n"
 	             "Content-Length: 0\r\n\r\n",
-	             method, c->uri, c->lport, (unsigned)getpid(), c->id, g.seq, c->tag, c->to,
-	             c->call_id, cseq, method);
+	             method, c->uri, c->lport, (unsigned)getpid(), c->id, g.seq, c->route, c->tag,
+	             c->to, c->call_id, cseq, method);
 }
 
 /* A response to a request of umd's (its BYE, an OPTIONS): its Vias, From, To, Call-ID, CSeq. */
@@ -911,8 +944,11 @@ on_response(struct call *c, sip_t const *sip, uint64_t now)
 
 			snprintf(c->to, sizeof(c->to), "%s", to ? to : "");
 			snprintf(c->uri, sizeof(c->uri), "%s", u ? u : "");
+			set_route(c, home, sip->sip_record_route);
 			su_home_deinit(home);
 		}
+		if (g.setup_ms != NULL)
+			g.setup_ms[g.n_setup++] = (double)(now - c->t_invite) / 1e6;
 		if (c->to[0] == '\0' || c->uri[0] == '\0')
 			goto bad;
 		if (!send_in_dialog(c, "ACK")) {
@@ -1137,6 +1173,7 @@ start_call(struct call *c, uint64_t now)
 	socklen_t sl = sizeof(sa);
 
 	g.started++;
+	c->t_invite = now;
 	c->st = C_CONNECTING;
 	c->deadline = now + (uint64_t)(opt.timeout * 1e9);
 	snprintf(c->call_id, sizeof(c->call_id), "%x-%x-%x@media_load", (unsigned)getpid(), c->id,
@@ -1498,6 +1535,26 @@ cpu_seconds(void)
 	       ru.ru_stime.tv_usec / 1e6;
 }
 
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The p-th quantile of n sorted values (0 when none). */
+static double
+sorted_pct(const double *v, long n, double p)
+{
+	long i;
+
+	if (v == NULL || n <= 0)
+		return 0;
+	i = (long)(p * (double)(n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
+}
+
 static void
 report(uint64_t t_stop)
 {
@@ -1511,6 +1568,8 @@ report(uint64_t t_stop)
 
 	if (g.t_all_up != 0)
 		all_up = (double)((g.t_first_down ? g.t_first_down : t_stop) - g.t_all_up) / 1e9;
+	if (g.setup_ms != NULL)
+		qsort(g.setup_ms, (size_t)g.n_setup, sizeof(*g.setup_ms), cmp_double);
 	for (i = 0; i < E_COUNT; i++)
 		errs += g.errors[i];
 	printf("{\"tool\":\"media_load\",\"label\":\"%s\",\"mode\":\"calls\",\"target\":\"%s:%d\","
@@ -1537,7 +1596,8 @@ report(uint64_t t_stop)
 	       "\"umd_rtcp_reports\":%llu,\"umd_reported_lost\":%llu,"
 	       "\"umd_reported_jitter_ms_max\":%.3f,"
 	       "\"send_late_p50_ms\":%.3f,\"send_late_p99_ms\":%.3f,\"send_late_max_ms\":%.3f,"
-	       "\"client_cpu_s\":%.2f,\"client_runqueue_wait_s\":%.2f}\n",
+	       "\"client_cpu_s\":%.2f,\"client_runqueue_wait_s\":%.2f,"
+	       "\"setup_ms_p50\":%.2f,\"setup_ms_p99\":%.2f,\"setup_ms_max\":%.2f}\n",
 	       g.sent, g.received, g.expected, loss, g.srtp_fail, g.verified,
 	       hist_pct(g.dev_all, g.n_all, 0.5), hist_pct(g.dev_all, g.n_all, 0.99),
 	       hist_pct(g.dev_all, g.n_all, 0.999), g.dev_max_ms, g.n_all,
@@ -1545,7 +1605,9 @@ report(uint64_t t_stop)
 	       g.greet_max_ms, g.n_greet, g.jitter_n ? g.jitter_sum / (double)g.jitter_n : 0,
 	       g.jitter_max, g.jitter_n ? g.slip_sum / (double)g.jitter_n : 0, g.slip_max,
 	       g.rtcp_reports, g.umd_lost, g.umd_jitter_max, hist_pct(g.late, g.n_late, 0.5),
-	       hist_pct(g.late, g.n_late, 0.99), g.late_max_ms, cpu, runqueue_wait() - g.wait0);
+	       hist_pct(g.late, g.n_late, 0.99), g.late_max_ms, cpu, runqueue_wait() - g.wait0,
+	       sorted_pct(g.setup_ms, g.n_setup, 0.5), sorted_pct(g.setup_ms, g.n_setup, 0.99),
+	       g.n_setup > 0 ? g.setup_ms[g.n_setup - 1] : 0.0);
 	fflush(stdout);
 	fprintf(stderr,
 	        "media_load: %s%s%s %d calls (%s) for %.0f s: %ld answered, %ld failed, peak %d "
@@ -1574,6 +1636,7 @@ run_calls(void)
 	    (g.dev_all = calloc(DEV_BUCKETS, sizeof(uint32_t))) == NULL ||
 	    (g.dev_greet = calloc(DEV_BUCKETS, sizeof(uint32_t))) == NULL ||
 	    (g.late = calloc(DEV_BUCKETS, sizeof(uint32_t))) == NULL ||
+	    (g.setup_ms = calloc((size_t)opt.calls, sizeof(*g.setup_ms))) == NULL ||
 	    (g.ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
 		fprintf(stderr, "media_load: out of memory or epoll\n");
 		return 2;
@@ -1651,6 +1714,7 @@ run_calls(void)
 	free(g.dev_all);
 	free(g.dev_greet);
 	free(g.late);
+	free(g.setup_ms);
 	close(g.ep);
 	SSL_CTX_free(g.ctx);
 	return 0;

@@ -1,7 +1,8 @@
 /*
  * edgesync's configuration file (DESIGN.md, "Configuration"), parsed with inih:
  *
- *   [edgesync]  store, log_format, lease_seconds, timeout, replicator_certificates
+ *   [edgesync]  store, log_format, lease_seconds, timeout, replicator_certificates,
+ *               edge_connections
  *   [source]    type, url, bind_dn, bind_password_file, subscriptions, base, ca_file
  *   [edge]      name, fqdn, url, base, admin_dn, admin_password_file, admin_url
  *   [rule NAME] base, filter, attributes, hash, target, interval
@@ -20,7 +21,9 @@
 #include "edgesync/error.h"
 #include "edgesync/rule.h"
 
-#define ES_CONFIG_DEFAULT_PATH "/etc/umedge/edgesync.conf"
+#define ES_CONFIG_DEFAULT_PATH      "/etc/umedge/edgesync.conf"
+#define ES_EDGE_CONNECTIONS_DEFAULT 1
+#define ES_EDGE_CONNECTIONS_MAX     16
 
 /* [source] type: how changes are read (DESIGN.md, "edgesync sources") */
 enum es_source_type {
@@ -36,6 +39,8 @@ struct es_config {
 	enum cc_log_format log_format;  /* default text */
 	int lease_seconds;              /* default 300 */
 	int timeout;                    /* seconds for connects and each operation; default 30 */
+	int edge_connections;           /* connections a cycle writes an edge over; default
+	                                   ES_EDGE_CONNECTIONS_DEFAULT */
 	char **replicator_certificates; /* other replicators' certificates (PEM files): the
 	                                   credential is encrypted to them too; NULL-terminated */
 	/* [source] */

@@ -29,6 +29,13 @@ struct es_writer_stats {
 struct es_writer;
 
 enum es_err es_writer_new(struct es_conn *c, size_t window, struct es_writer **out) ES_WUR;
+/*
+ * The same over n connections to one edge (all borrowed, n >= 1): each write goes to the
+ * connection its DN hashes to (so the writes of one entry keep their order) and up to `window`
+ * are in flight on each. The edge's server works on several connections at once.
+ */
+enum es_err es_writer_new_multi(struct es_conn *const *c, size_t n, size_t window,
+                                struct es_writer **out) ES_WUR;
 void es_writer_free(struct es_writer *w);
 /* Each write the edge confirms is counted into `p` (progress.h; borrowed, NULL: none). */
 struct es_progress;
