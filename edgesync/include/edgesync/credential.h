@@ -22,8 +22,9 @@ enum es_err es_credential_seal(const char *password, STACK_OF(X509) * recipients
 
 /*
  * Decrypts with the first certificate of the store whose private key opens it (the replicator's
- * current certificate, or an older one it kept after renewal). ES_ERR_CREDENTIAL when none does
- * or the content was tampered with. The password is owned: es_secret_free.
+ * current certificate, or an older one it kept after renewal); only certificates the envelope
+ * names as recipients are tried. ES_ERR_CREDENTIAL when none does or the content was tampered
+ * with. The password is owned: es_secret_free.
  */
 enum es_err es_credential_open(const unsigned char *der, size_t len, struct cc_store *store,
                                char **password) ES_WUR;
