@@ -4,13 +4,16 @@
 # its own key file (it can its certificate and its configuration), the holder opens the key and
 # nothing outside the store (EDGESYNC_TEST_OPEN, a hook of builds with the tests: each sandboxed
 # process says what it could open once its sandbox holds); both have no_new_privs; the holder is
-# the replicator's child edgesync-keys; killed, `edgesync run` says so and exits 1.
+# the replicator's child edgesync-keys; killed while `edgesync run` waits, run says so and exits 1;
+# killed in the middle of a cycle (EDGESYNC_TEST_PAUSE_AFTER), the next edge's cycle fails naming
+# the holder, and run exits 1.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/slapd.sh"
 . "$(dirname "$0")/edgesync_env.sh"
 
 es_env_setup 30 || exit 1
 check "subscribe edge1" es_subscribe edge1
+check "subscribe edge2" es_subscribe edge2
 REP_T=$(sed -n "s/.*this replicator's is \([0-9A-F]\{40\}\)$/\1/p" "$WORK/edge1.import.out")
 check "import names the replicator's certificate" test -n "$REP_T"
 KEY="$WORK/rep-store/keys/$REP_T.key"
@@ -57,5 +60,17 @@ kill -9 "$H"
 wait_for "killed, the holder is reported" grep -q "the key holder (pid $H) ended (killed by signal 9): edgesync stops" "$WORK/run.log"
 wait "$A"
 expect_eq "... and run exits 1" 1 "$?"
-check "... having given its lease up" bash -c "[ -z \"\$(\"$EDGESYNC\" -c '$WORK/rep.conf' subscription list --format json | jq -r '.[0].LeaseHolder // empty')\" ]"
+check "... having given its leases up" bash -c "[ -z \"\$(\"$EDGESYNC\" -c '$WORK/rep.conf' subscription list --format json | jq -r '.[].LeaseHolder // empty')\" ]"
+
+# --- the holder killed in the middle of a cycle: the next edge's cycle fails, run exits 1 ----------
+add_people 21 30
+EDGESYNC_TEST_PAUSE_AFTER=1 "$EDGESYNC" -c "$WORK/rep.conf" run 2>"$WORK/run2.log" &
+A=$!
+wait_for "a cycle pauses after its first write" grep -q 'test pause after 1 writes' "$WORK/run2.log"
+H=$(pgrep -P "$A" | head -1)
+kill -9 "$H"
+kill -USR1 "$A"
+wait_for "the next edge's cycle fails, naming the key holder" grep -Eq "2001 EdgeSyncFailed edge=edge[12] reason=.*key holder \(pid $H\)" "$WORK/run2.log"
+wait "$A"
+expect_eq "... and run exits 1" 1 "$?"
 finish
