@@ -1,4 +1,6 @@
 /* The edge credential, CMS-enveloped to the replicators' certificates (OpenSSL CMS). */
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,8 +11,6 @@
 #include "certcore/cert.h"
 #include "edgesync/credential.h"
 #include "internal.h"
-
-#define CREDENTIAL_MAX 1024 /* bytes of a password */
 
 enum es_err
 es_credential_seal(const char *password, STACK_OF(X509) * recipients, unsigned char **der,
@@ -23,9 +23,9 @@ es_credential_seal(const char *password, STACK_OF(X509) * recipients, unsigned c
 
 	*der = NULL;
 	*len = 0;
-	if (password == NULL || *password == '\0' || strlen(password) > CREDENTIAL_MAX)
+	if (password == NULL || *password == '\0' || strlen(password) > ES_CREDENTIAL_MAX)
 		return es_seterr(ES_ERR_INVAL, "credential: empty or longer than %d bytes",
-		                 CREDENTIAL_MAX);
+		                 ES_CREDENTIAL_MAX);
 	if (recipients == NULL || sk_X509_num(recipients) == 0)
 		return es_seterr(ES_ERR_INVAL, "credential: no recipient certificate");
 	if ((in = BIO_new_mem_buf(password, (int)strlen(password))) == NULL) {
@@ -71,7 +71,7 @@ decrypt(CMS_ContentInfo *cms, X509 *cert, EVP_PKEY *key, char **password)
 {
 	enum es_err r = ES_ERR_CREDENTIAL;
 	BIO *out = NULL;
-	char buf[CREDENTIAL_MAX + 1], *pw = NULL;
+	char buf[ES_CREDENTIAL_MAX + 1], *pw = NULL;
 	int n;
 
 	*password = NULL;
@@ -84,7 +84,7 @@ decrypt(CMS_ContentInfo *cms, X509 *cert, EVP_PKEY *key, char **password)
 		goto out;
 	}
 	n = BIO_read(out, buf, sizeof(buf));
-	if (n <= 0 || n > CREDENTIAL_MAX || memchr(buf, '\0', (size_t)n) != NULL) {
+	if (n <= 0 || n > ES_CREDENTIAL_MAX || memchr(buf, '\0', (size_t)n) != NULL) {
 		r = es_seterr(ES_ERR_CREDENTIAL, "credential: the decrypted password is empty, too "
 		                                 "long or holds a NUL byte");
 		goto out;
@@ -118,36 +118,86 @@ es_credential_open_with(const unsigned char *der, size_t len, X509 *cert, EVP_PK
 	return r;
 }
 
+/*
+ * Whether `x` may be a recipient of `cms`: a key transport recipient names its certificate
+ * (issuer and serial, or key identifier: RFC 5652 6.2.1); any other kind is tried.
+ */
+static bool
+recipient(CMS_ContentInfo *cms, X509 *x)
+{
+	STACK_OF(CMS_RecipientInfo) *ris = CMS_get0_RecipientInfos(cms);
+	CMS_RecipientInfo *ri;
+	int i;
+
+	for (i = 0; i < sk_CMS_RecipientInfo_num(ris); i++) {
+		ri = sk_CMS_RecipientInfo_value(ris, i);
+		if (CMS_RecipientInfo_type(ri) != CMS_RECIPINFO_TRANS ||
+		    CMS_RecipientInfo_ktri_cert_cmp(ri, x) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* es_credential_open's decryption: the store's own key, in this process. */
+static enum es_err
+decrypt_here(void *arg, const unsigned char *der, size_t len, struct cc_cert *c, char **password)
+{
+	CMS_ContentInfo *cms = arg;
+
+	(void)der;
+	(void)len;
+	return decrypt(cms, cc_cert_x509(c), cc_cert_key(c), password);
+}
+
 enum es_err
-es_credential_open(const unsigned char *der, size_t len, struct cc_store *store, char **password)
+es_credential_open_via(const unsigned char *der, size_t len, struct cc_store *store,
+                       es_credential_decrypt_fn fn, void *arg, char **password)
 {
 	CMS_ContentInfo *cms = NULL;
-	enum es_err r;
+	enum es_err r, rr;
 	struct cc_cert *c;
 	size_t i, tried = 0;
+	char last[512] = "";
 
 	*password = NULL;
 	if ((r = parse(der, len, &cms)) != ES_OK)
 		return r;
+	if (fn == NULL) {
+		fn = decrypt_here;
+		arg = cms;
+	}
 	r = ES_ERR_CREDENTIAL;
 	for (i = 0; i < cc_store_count(store); i++) {
 		c = cc_store_cert(store, i);
-		if (!cc_cert_has_private_key(c))
+		if (!cc_cert_has_private_key(c) || !recipient(cms, cc_cert_x509(c)))
 			continue;
 		tried++;
-		if (decrypt(cms, cc_cert_x509(c), cc_cert_key(c), password) == ES_OK) {
+		if ((rr = fn(arg, der, len, c, password)) == ES_OK) {
 			r = ES_OK;
 			break;
 		}
+		if (rr != ES_ERR_CREDENTIAL) {
+			r = rr; /* the detail is fn's */
+			goto out;
+		}
+		snprintf(last, sizeof(last), "%s", es_errdetail());
 	}
 	ERR_clear_error();
 	if (r != ES_OK)
 		r = es_seterr(
 		        ES_ERR_CREDENTIAL,
-		        "no certificate of the store %s opens the credential (%zu keys tried); "
-		        "it was encrypted to another replicator: import the subscription again, "
-		        "or list this replicator's certificate in replicator_certificates",
-		        cc_store_path(store), tried);
+		        "no certificate of the store %s opens the credential (%zu keys of its "
+		        "recipients tried%s%s); it was encrypted to another replicator: import the "
+		        "subscription again, or list this replicator's certificate in "
+		        "replicator_certificates",
+		        cc_store_path(store), tried, *last ? "; last: " : "", last);
+out:
 	CMS_ContentInfo_free(cms);
 	return r;
+}
+
+enum es_err
+es_credential_open(const unsigned char *der, size_t len, struct cc_store *store, char **password)
+{
+	return es_credential_open_via(der, len, store, NULL, NULL, password);
 }

@@ -34,6 +34,7 @@ static const char *const messages[ES_ERR__MAX] = {
         [ES_ERR_INTERRUPTED] = "interrupted",
         [ES_ERR_LIMIT] = "source size limit reached",
         [ES_ERR_COOKIE] = "source refused the sync cookie",
+        [ES_ERR_KEYHOLDER] = "the key holder is gone",
 };
 
 static _Thread_local char detail[2048];

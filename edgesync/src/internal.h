@@ -30,6 +30,20 @@ char *es_aprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Frees a NULL-terminated array of strings and the array. */
 void es_strv_free(char **v);
 
+/*
+ * Test builds only (testhook.c): a sandboxed process says which paths of EDGESYNC_TEST_OPEN it
+ * can open; `who` names it. Nothing in a build without the tests.
+ */
+#ifdef UMEDGE_TEST_HOOKS
+void es_testhook_open(const char *who);
+#else
+static inline void
+es_testhook_open(const char *who)
+{
+	(void)who;
+}
+#endif
+
 #define ES_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /*

@@ -1,7 +1,11 @@
 /* struct es_replicator: the store, the source connection and the holder name of one process. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "certcore/sandbox.h"
+#include "edgesync/credential.h"
+#include "edgesync/identity.h"
 #include "edgesync/lease.h"
 #include "edgesync/replicator.h"
 #include "edgesync/secret.h"
@@ -76,10 +80,52 @@ out:
 	return r;
 }
 
+/*
+ * Key custody, this process's half: it gives up reading the store's keys/ and requests/ (the
+ * holder reads them). The store with its layout exists by now.
+ */
+static enum es_err
+hide_keys(struct es_replicator *rep)
+{
+	enum cc_sandbox_result res;
+	char *hide[2] = {NULL, NULL};
+	int abi = 0;
+	enum cc_err ce;
+	enum es_err r = ES_ERR_NOMEM;
+
+	if ((hide[0] = es_aprintf("%s/keys", rep->cfg->store)) == NULL ||
+	    (hide[1] = es_aprintf("%s/requests", rep->cfg->store)) == NULL) {
+		r = es_seterr(ES_ERR_NOMEM, "sandbox");
+		goto out;
+	}
+	if ((ce = cc_sandbox_hide((const char *const *)hide, 2, &res, &abi)) != CC_OK) {
+		r = es_seterr_cc(ES_ERR_IO, ce, "giving up reading %s", hide[0]);
+		goto out;
+	}
+	if (res == CC_SANDBOX_ENFORCED)
+		cc_log_message(rep->log, CC_LOG_INFO,
+		               "private keys are held by process %d; this process cannot read %s "
+		               "or %s (Landlock ABI %d)",
+		               (int)es_keyholder_pid(rep->keys), hide[0], hide[1], abi);
+	else
+		cc_log_message(rep->log, CC_LOG_WARNING,
+		               "private keys are held by process %d, but this kernel has no usable "
+		               "Landlock (ABI %d): this process could still read %s",
+		               (int)es_keyholder_pid(rep->keys), abi, hide[0]);
+	es_testhook_open("replicator");
+	r = ES_OK;
+out:
+	free(hide[0]);
+	free(hide[1]);
+	return r;
+}
+
 enum es_err
-es_replicator_open(const struct es_config *cfg, struct cc_log *log, struct es_replicator **out)
+es_replicator_open_with(const struct es_config *cfg, struct cc_log *log, int flags,
+                        struct es_replicator **out)
 {
 	struct es_replicator *rep;
+	struct cc_cert *self;
 	enum es_err r;
 
 	*out = NULL;
@@ -89,14 +135,62 @@ es_replicator_open(const struct es_config *cfg, struct cc_log *log, struct es_re
 		return es_seterr(ES_ERR_NOMEM, "replicator");
 	rep->cfg = cfg;
 	rep->log = log;
-	if ((r = es_lease_holder_name(&rep->holder)) != ES_OK ||
-	    (r = es_replicator_open_store(cfg, &rep->store)) != ES_OK ||
-	    (r = es_replicator_connect(rep)) != ES_OK) {
-		es_replicator_free(rep);
-		return r;
+	if ((r = es_lease_holder_name(&rep->holder)) != ES_OK)
+		goto fail;
+	if (flags & ES_REPLICATOR_HOLD_KEYS) {
+		if ((r = es_keyholder_start(cfg->store, log, &rep->keys)) != ES_OK)
+			goto fail;
+		cc_store_set_key_source(es_keyholder_key, rep->keys);
 	}
+	if ((r = es_replicator_open_store(cfg, &rep->store)) != ES_OK)
+		goto fail;
+	/* before the sandbox: a key made here is made before anything is read from the network */
+	if ((flags & ES_REPLICATOR_IDENTITY) &&
+	    (r = es_identity_select(rep->store, true, log, &self)) != ES_OK)
+		goto fail;
+	if (rep->keys != NULL && (r = hide_keys(rep)) != ES_OK)
+		goto fail;
+	if ((r = es_replicator_connect(rep)) != ES_OK)
+		goto fail;
 	*out = rep;
 	return ES_OK;
+fail:
+	es_replicator_free(rep);
+	return r;
+}
+
+enum es_err
+es_replicator_open(const struct es_config *cfg, struct cc_log *log, struct es_replicator **out)
+{
+	return es_replicator_open_with(cfg, log, 0, out);
+}
+
+enum es_err
+es_replicator_identity(struct es_replicator *rep, struct cc_cert **out)
+{
+	char why[512];
+	enum es_err r;
+
+	r = es_identity_select(rep->store, rep->keys == NULL, rep->log, out);
+	if (r == ES_ERR_NOT_FOUND && rep->keys != NULL) {
+		snprintf(why, sizeof(why), "%s", es_errdetail());
+		r = es_seterr(
+		        r,
+		        "%s; edgesync makes its certificate only at start, before it connects "
+		        "(restart it, or enable one for LDAP with certctl)",
+		        why);
+	}
+	return r;
+}
+
+enum es_err
+es_replicator_open_credential(struct es_replicator *rep, const unsigned char *der, size_t len,
+                              char **password)
+{
+	if (rep->keys == NULL)
+		return es_credential_open(der, len, rep->store, password);
+	return es_credential_open_via(der, len, rep->store, es_keyholder_decrypt, rep->keys,
+	                              password);
 }
 
 void
@@ -106,6 +200,11 @@ es_replicator_free(struct es_replicator *rep)
 		return;
 	es_conn_close(rep->source);
 	cc_store_free(rep->store);
+	if (rep->keys != NULL) {
+		/* no store of this process asks a holder that is stopped */
+		cc_store_set_key_source(NULL, NULL);
+		es_keyholder_stop(rep->keys);
+	}
 	free(rep->source_base);
 	free(rep->source_nc);
 	free(rep->holder);

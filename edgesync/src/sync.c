@@ -72,7 +72,7 @@ bind_with(struct es_replicator *rep, struct es_conn *c, const struct es_subscrip
 	char *pw = NULL;
 
 	*pw_out = NULL;
-	if ((r = es_credential_open(der, len, rep->store, &pw)) != ES_OK)
+	if ((r = es_replicator_open_credential(rep, der, len, &pw)) != ES_OK)
 		return r;
 	if ((r = es_conn_bind(c, s->bind_dn, pw)) != ES_OK) {
 		es_secret_free(pw);
@@ -95,7 +95,7 @@ rotate_password(struct es_replicator *rep, struct es_conn *c, struct es_subscrip
 	enum es_err r;
 	int rc;
 
-	if ((r = es_identity_select(rep->store, true, rep->log, &self)) != ES_OK ||
+	if ((r = es_replicator_identity(rep, &self)) != ES_OK ||
 	    (r = es_identity_recipients(self, rep->cfg->replicator_certificates, &recips)) !=
 	            ES_OK ||
 	    (r = es_secret_random(&pw)) != ES_OK ||

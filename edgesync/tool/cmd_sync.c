@@ -88,7 +88,9 @@ cmd_start(struct tool *t, int argc, char **argv)
 	}
 	if (optind != argc)
 		return tool_usage(t, help_start, "start takes no arguments");
-	if ((r = es_replicator_open(t->cfg, t->log, &rep)) != ES_OK ||
+	if ((r = es_replicator_open_with(t->cfg, t->log,
+	                                 ES_REPLICATOR_HOLD_KEYS | ES_REPLICATOR_IDENTITY, &rep)) !=
+	            ES_OK ||
 	    (r = load_subs(rep, edge, &subs, &n)) != ES_OK) {
 		status = tool_fail(t, r);
 		goto out;
@@ -160,6 +162,38 @@ struct daemon {
 	size_t nedges;
 };
 
+/* SIGCHLD: only the key holder is a child; the handler's work is to cut the sleep short. */
+static void
+on_child(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * The key holder ended, or a request found it gone: the store's keys are out of this process's
+ * reach (it gave up reading them), so the daemon stops, as umd does. Logged once.
+ */
+static bool
+keyholder_lost(struct daemon *d)
+{
+	char why[128];
+	struct es_keyholder *kh = d->rep->keys;
+
+	if (kh == NULL)
+		return false;
+	if (es_keyholder_ended(kh, why, sizeof(why)))
+		cc_log_message(d->t->log, CC_LOG_ERROR,
+		               "the key holder (pid %d) ended (%s): edgesync stops",
+		               (int)es_keyholder_pid(kh), why);
+	else if (es_keyholder_gone(kh))
+		cc_log_message(d->t->log, CC_LOG_ERROR,
+		               "the key holder (pid %d) does not answer: edgesync stops",
+		               (int)es_keyholder_pid(kh));
+	else
+		return false;
+	return true;
+}
+
 static struct edge_state *
 edge_state(struct daemon *d, const char *name, time_t now)
 {
@@ -208,7 +242,8 @@ pass(struct daemon *d, time_t now)
 	}
 	if ((due = calloc(cfg->nrules, sizeof(*due))) == NULL)
 		goto out;
-	for (i = 0; i < n && !stop_flag; i++) {
+	/* no edge after the key holder was found gone: each would fail the same way */
+	for (i = 0; i < n && !stop_flag && !es_keyholder_gone(d->rep->keys); i++) {
 		struct es_subscription *s = subs[i];
 		enum es_lease_state ls = es_lease_state(s, d->rep->holder, now);
 
@@ -328,7 +363,11 @@ cmd_run(struct tool *t, int argc, char **argv)
 	/* no SA_RESTART: a signal must cut a sleep or a wait short */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if ((r = es_replicator_open(t->cfg, t->log, &d.rep)) != ES_OK) {
+	sa.sa_handler = on_child;
+	sigaction(SIGCHLD, &sa, NULL);
+	if ((r = es_replicator_open_with(t->cfg, t->log,
+	                                 ES_REPLICATOR_HOLD_KEYS | ES_REPLICATOR_IDENTITY,
+	                                 &d.rep)) != ES_OK) {
 		status = tool_fail(t, r);
 		goto out;
 	}
@@ -350,7 +389,7 @@ cmd_run(struct tool *t, int argc, char **argv)
 		}
 		d.rep->progress = progress;
 	}
-	if ((r = es_identity_select(d.rep->store, true, t->log, &self)) != ES_OK) {
+	if ((r = es_replicator_identity(d.rep, &self)) != ES_OK) {
 		status = tool_fail(t, r);
 		goto out;
 	}
@@ -371,6 +410,8 @@ cmd_run(struct tool *t, int argc, char **argv)
 	               : d.rep->source_sync ? "RFC 4533 offered"
 	                                    : "RFC 4533 not offered: full compares");
 	while (!stop_flag) {
+		if (keyholder_lost(&d))
+			break;
 		now = time(NULL);
 		if ((ce = cc_expiry_tick(d.rep->store, self, "LDAP", t->log, now, NULL)) != CC_OK)
 			cc_log_message(t->log, CC_LOG_WARNING, "expiry clock: %s: %s",
@@ -382,10 +423,14 @@ cmd_run(struct tool *t, int argc, char **argv)
 		} else {
 			wake = pass(&d, now);
 		}
-		if (!stop_flag)
+		if (!stop_flag && !es_keyholder_gone(d.rep->keys))
 			sleep_until(wake);
 	}
 	release_all(&d);
+	if (!stop_flag) {
+		status = EXIT_FAILURE; /* the key holder is lost (logged) */
+		goto out;
+	}
 	cc_log_message(t->log, CC_LOG_INFO, "edgesync stopped");
 	status = EXIT_SUCCESS;
 out:

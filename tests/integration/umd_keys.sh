@@ -4,7 +4,7 @@
 # umd runs and after it stops; umd still serves the UM certificate, whatever the client prefers.
 # The signatures are made by umd's key holder (a child process, umd-keys): handshakes with
 # RSA PKCS#1 v1.5, RSA-PSS and ECDSA go through it; the SIP process says it cannot read keys/
-# (Landlock; the unit suite unit_um_sandbox shows a key file refused); when the holder is
+# (Landlock; the unit suite unit_sandbox shows a key file refused); when the holder is
 # killed, umd says so and stops with status 1.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pki.sh"

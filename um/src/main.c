@@ -32,6 +32,7 @@
 #include "certcore/events.h"
 #include "certcore/log.h"
 #include "certcore/nodump.h"
+#include "certcore/sandbox.h"
 #include "certcore/selfsigned.h"
 #include "certcore/store.h"
 #include "certs.h"
@@ -40,7 +41,6 @@
 #include "fdguard.h"
 #include "http.h"
 #include "keys/keyholder.h"
-#include "keys/sandbox.h"
 #include "media/engine.h"
 #include "media/greetings.h"
 #include "metrics.h"
@@ -225,15 +225,15 @@ start_media(struct daemon *d)
  * Key custody: the store's private keys are read and used by a process of their own, forked
  * here, before any thread exists and before anything reads the network (keyholder.h); every
  * store this process opens gets stand-ins for them. Then this process gives up reading the
- * store's keys/ and requests/ with Landlock (sandbox.h); what it must still read in the folders
- * on the way there is made first: the store with its folders and lock file, the spool folder.
- * false (logged) when umd must not start.
+ * store's keys/ and requests/ with Landlock (certcore/sandbox.h); what it must still read in the
+ * folders on the way there is made first: the store with its folders and lock file, the spool
+ * folder. false (logged) when umd must not start.
  */
 static bool
 start_key_custody(struct daemon *d)
 {
 	struct cc_store *s = NULL;
-	enum um_sandbox_result res;
+	enum cc_sandbox_result res;
 	char *hide[2] = {NULL, NULL};
 	int abi = 0;
 	bool ok = false;
@@ -266,11 +266,11 @@ start_key_custody(struct daemon *d)
 		cc_log_message(d->log, CC_LOG_ERROR, "not starting: out of memory");
 		goto out;
 	}
-	if (um_sandbox_hide((const char *const *)hide, 2, &res, &abi) != UM_OK) {
-		cc_log_message(d->log, CC_LOG_ERROR, "not starting: %s", um_errdetail());
+	if (cc_sandbox_hide((const char *const *)hide, 2, &res, &abi) != CC_OK) {
+		cc_log_message(d->log, CC_LOG_ERROR, "not starting: %s", cc_errdetail());
 		goto out;
 	}
-	if (res == UM_SANDBOX_ENFORCED)
+	if (res == CC_SANDBOX_ENFORCED)
 		cc_log_message(d->log, CC_LOG_INFO,
 		               "private keys are held by process %d; this process cannot read %s "
 		               "or %s (Landlock ABI %d)",

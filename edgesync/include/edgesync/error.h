@@ -36,6 +36,7 @@ enum es_err {
 	ES_ERR_INTERRUPTED,  /* stopped by a signal */
 	ES_ERR_LIMIT,        /* the source's size limit cut an unpaged read */
 	ES_ERR_COOKIE,       /* the source refused the sync cookie */
+	ES_ERR_KEYHOLDER,    /* the key holder is gone (keyholder.h) */
 	ES_ERR__MAX
 };
 

@@ -14,12 +14,14 @@
 #include "edgesync/config.h"
 #include "edgesync/conn.h"
 #include "edgesync/error.h"
+#include "edgesync/keyholder.h"
 #include "edgesync/progress.h"
 
 struct es_replicator {
 	const struct es_config *cfg;  /* borrowed */
 	struct cc_log *log;           /* borrowed */
 	struct cc_store *store;       /* owned */
+	struct es_keyholder *keys;    /* owned; NULL: the store's keys are read in this process */
 	struct es_conn *source;       /* owned, bound; NULL after a failure until reconnected */
 	char *source_base;            /* [source] base, else the first namingContexts value */
 	bool source_sync;             /* the source offers RFC 4533 (syncprov) */
@@ -34,6 +36,35 @@ struct es_replicator {
 /* Opens the store and connects to the source (es_replicator_connect). */
 enum es_err es_replicator_open(const struct es_config *cfg, struct cc_log *log,
                                struct es_replicator **out) ES_WUR;
+
+/*
+ * es_replicator_open_with's flags. ES_REPLICATOR_HOLD_KEYS, key custody (keyholder.h): before
+ * the store is opened, the key holder is forked and made the store's key source; once the store
+ * is open (and its layout made), this process gives up reading the store's keys/ and requests/
+ * with Landlock (certcore/sandbox.h; logged, and a warning where the kernel has none), and only
+ * then connects. ES_REPLICATOR_IDENTITY: the replicator's certificate is chosen, or made, before
+ * the sandbox holds (es_identity_select): a key this process makes is made before it reads
+ * anything from the network; afterwards it makes none (es_replicator_identity). The process
+ * must have one thread; the key source is the process's (one such replicator at a time).
+ */
+#define ES_REPLICATOR_HOLD_KEYS 0x1
+#define ES_REPLICATOR_IDENTITY  0x2
+enum es_err es_replicator_open_with(const struct es_config *cfg, struct cc_log *log, int flags,
+                                    struct es_replicator **out) ES_WUR;
+
+/*
+ * The replicator's certificate (borrowed from rep->store: until its next reload or write). With
+ * a key holder none is made (ES_REPLICATOR_IDENTITY made it at start); without one, as
+ * es_identity_select with create.
+ */
+enum es_err es_replicator_identity(struct es_replicator *rep, struct cc_cert **out) ES_WUR;
+
+/*
+ * Opens an edge credential (credential.h) with the store's keys: through the key holder when
+ * there is one. The password is owned (es_secret_free: wiped).
+ */
+enum es_err es_replicator_open_credential(struct es_replicator *rep, const unsigned char *der,
+                                          size_t len, char **password) ES_WUR;
 void es_replicator_free(struct es_replicator *rep);
 
 /* (Re)connects and binds to the source, reads its base and whether it offers RFC 4533 or (type

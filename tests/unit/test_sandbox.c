@@ -1,21 +1,28 @@
 /*
- * um/src/keys/sandbox.c: umd giving up reading the store's keys with Landlock. Each case runs in
- * a forked child (the restriction cannot be undone): after um_sandbox_hide the child cannot open
+ * certcore/src/sandbox.c: Landlock for the key custody of umd and edgesync. Each case runs in
+ * a forked child (the restriction cannot be undone): after cc_sandbox_hide the child cannot open
  * a key file, can read the store's other folders, its parents' other entries and /etc, a file
  * made later in certs/, can rename inside a readable folder but cannot move a key file out of
  * keys/; the parent, not restricted, still reads the key. Without Landlock the cases say so and
- * pass (the function reports it as unavailable).
+ * pass (the function reports it as unavailable). After cc_sandbox_confine to keys/ the child
+ * reads a key file and lists keys/, and can read no other file (a certificate beside keys/, a
+ * file beside the store, /etc/passwd), write none (not even in keys/), and (ABI 4) connect no
+ * TCP socket.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "keys/sandbox.h"
+#include "certcore/sandbox.h"
 #include "testutil.h"
 
 #define SKIP 77
@@ -71,13 +78,13 @@ static int
 child(struct fx *x)
 {
 	const char *hide[2] = {x->keys, x->requests};
-	enum um_sandbox_result res;
+	enum cc_sandbox_result res;
 	char made[4096], moved[4096], renamed[4096];
 	int abi, fails = 0;
 
-	if (um_sandbox_hide(hide, 2, &res, &abi) != UM_OK)
+	if (cc_sandbox_hide(hide, 2, &res, &abi) != CC_OK)
 		return 100;
-	if (res != UM_SANDBOX_ENFORCED)
+	if (res != CC_SANDBOX_ENFORCED)
 		return SKIP;
 	if (readable(x->key) || errno != EACCES)
 		fails |= 1; /* the key file cannot be opened, and the kernel says why */
@@ -136,7 +143,7 @@ test_missing_folder_refused(void)
 	struct fx x;
 	char nowhere[4096];
 	const char *hide[1] = {nowhere};
-	enum um_sandbox_result res;
+	enum cc_sandbox_result res;
 	int abi;
 	pid_t pid;
 	int st;
@@ -145,9 +152,110 @@ test_missing_folder_refused(void)
 	snprintf(nowhere, sizeof(nowhere), "%s/no-such-store/keys", x.dir);
 	pid = fork();
 	if (pid == 0) {
-		enum um_err r = um_sandbox_hide(hide, 1, &res, &abi);
+		enum cc_err r = cc_sandbox_hide(hide, 1, &res, &abi);
 
-		_exit(abi < 2 ? SKIP : r == UM_OK ? 1 : res == UM_SANDBOX_UNAVAILABLE ? 0 : 2);
+		_exit(abi < 2 ? SKIP : r == CC_OK ? 1 : res == CC_SANDBOX_UNAVAILABLE ? 0 : 2);
+	}
+	CU_ASSERT_FATAL(waitpid(pid, &st, 0) == pid);
+	CU_ASSERT_TRUE(WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == SKIP));
+	fx_close(&x);
+}
+
+/* The key holder's confinement: keys/ read-only, nothing else. */
+static int
+confined_child(struct fx *x)
+{
+	const char *allow[1] = {x->keys};
+	enum cc_sandbox_result res;
+	struct sockaddr_in sin;
+	char made[4096];
+	int abi, fails = 0, fd;
+	DIR *d;
+
+	if (cc_sandbox_confine(allow, 1, &res, &abi) != CC_OK)
+		return 100;
+	if (res != CC_SANDBOX_ENFORCED)
+		return SKIP;
+	if (!readable(x->key))
+		fails |= 1;
+	if ((d = opendir(x->keys)) == NULL)
+		fails |= 2;
+	else
+		closedir(d);
+	if (readable(x->cert) || readable(x->other) || readable("/etc/passwd") ||
+	    readable(x->req_key))
+		fails |= 4;
+	if ((d = opendir(x->store)) != NULL) {
+		closedir(d);
+		fails |= 8;
+	}
+	snprintf(made, sizeof(made), "%s/new.key", x->keys);
+	if ((fd = open(made, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) != -1 || errno != EACCES) {
+		if (fd != -1)
+			close(fd);
+		fails |= 16;
+	}
+	if ((fd = open(x->key, O_WRONLY | O_CLOEXEC)) != -1) {
+		close(fd);
+		fails |= 32;
+	}
+	if (unlink(x->key) == 0)
+		fails |= 64;
+	if (abi >= 4) {
+		/* a port nothing listens on: refused by Landlock (EACCES), not by the peer */
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(9);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+		    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 || errno != EACCES)
+			fails |= 128;
+		if (fd != -1)
+			close(fd);
+	}
+	return fails;
+}
+
+static void
+test_confine_keys_only(void)
+{
+	struct fx x;
+	pid_t pid;
+	int st;
+
+	fx_open(&x);
+	pid = fork();
+	if (pid == 0)
+		_exit(confined_child(&x));
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_FATAL(waitpid(pid, &st, 0) == pid);
+	CU_ASSERT_FATAL(WIFEXITED(st));
+	if (WEXITSTATUS(st) == SKIP)
+		fprintf(stderr, "\n    (no usable Landlock here: confine reports unavailable)\n");
+	else
+		CU_ASSERT_EQUAL(WEXITSTATUS(st), 0);
+	/* the parent is not confined */
+	CU_ASSERT_TRUE(readable(x.cert));
+	fx_close(&x);
+}
+
+static void
+test_confine_missing_folder_refused(void)
+{
+	struct fx x;
+	char nowhere[4096];
+	const char *allow[1] = {nowhere};
+	enum cc_sandbox_result res;
+	int abi, st;
+	pid_t pid;
+
+	fx_open(&x);
+	snprintf(nowhere, sizeof(nowhere), "%s/no-such-store/keys", x.dir);
+	pid = fork();
+	if (pid == 0) {
+		enum cc_err r = cc_sandbox_confine(allow, 1, &res, &abi);
+
+		_exit(abi < 2 ? SKIP : r == CC_OK ? 1 : res == CC_SANDBOX_UNAVAILABLE ? 0 : 2);
 	}
 	CU_ASSERT_FATAL(waitpid(pid, &st, 0) == pid);
 	CU_ASSERT_TRUE(WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == SKIP));
@@ -155,14 +263,17 @@ test_missing_folder_refused(void)
 }
 
 static CU_TestInfo tests[] = {
-        {"after um_sandbox_hide a key file cannot be opened, the rest can",
+        {"after cc_sandbox_hide a key file cannot be opened, the rest can",
          test_key_file_cannot_be_opened},
         {"a folder that does not exist is an error, nothing enforced", test_missing_folder_refused},
+        {"after cc_sandbox_confine only keys/ can be read, nothing written",
+         test_confine_keys_only},
+        {"confine: a folder that does not exist is an error", test_confine_missing_folder_refused},
         CU_TEST_INFO_NULL,
 };
 
 int
 main(void)
 {
-	return tu_run("um_sandbox", tests);
+	return tu_run("sandbox", tests);
 }
