@@ -5,17 +5,24 @@
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include "certcore/keyproc.h"
 #include "keys/keyholder.h"
 #include "keys/keyproto.h"
 #include "keys/keyserve.h"
@@ -23,9 +30,11 @@
 #define REPLY_SECONDS 10 /* a holder that does not answer in this time is taken as gone */
 
 struct um_keyholder {
-	struct cc_keyproc *kp; /* the process and its socket (certcore/keyproc.h) */
+	pthread_mutex_t mu; /* one request at a time on the socket */
+	int fd;
+	pid_t pid;
+	bool dead; /* it did not answer, or has ended: no more requests */
 	char *store;
-	struct cc_log *log;
 };
 
 /* What a stand-in key knows of its holder (RSA or EC_KEY ex data, freed with the key). */
@@ -58,18 +67,61 @@ ref_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *
 
 /*
  * One request and its reply. ok: the reply's bytes in out (at most *outlen, set to their
- * count); else UM_ERR_TLS with the holder's reason, or why it is gone.
+ * count); else UM_ERR_TLS with the holder's reason.
  */
 static enum um_err
 ask(struct um_keyholder *kh, struct um_keyp_req *req, const unsigned char *data, unsigned char *out,
     size_t *outlen)
 {
-	enum cc_err ce;
+	struct {
+		struct um_keyp_rep h;
+		unsigned char data[UM_KEYP_MAX];
+	} rep;
+	struct iovec iov[2] = {{req, sizeof(*req)}, {(void *)data, req->len}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = data ? 2 : 1};
+	ssize_t n;
+	enum um_err r = UM_ERR_TLS;
 
-	ce = cc_keyproc_call(kh->kp, req, sizeof(*req), data, data ? req->len : 0, out, outlen);
-	if (ce == CC_OK)
-		return UM_OK;
-	return um_seterr(ce == CC_ERR_NOMEM ? UM_ERR_NOMEM : UM_ERR_TLS, "%s", cc_errdetail());
+	pthread_mutex_lock(&kh->mu);
+	if (kh->dead) {
+		r = um_seterr(UM_ERR_TLS, "the key holder (pid %d) is gone", (int)kh->pid);
+		goto out;
+	}
+	while ((n = sendmsg(kh->fd, &msg, MSG_NOSIGNAL)) == -1 && errno == EINTR)
+		;
+	if (n == -1) {
+		kh->dead = true;
+		r = um_seterr(UM_ERR_TLS, "the key holder (pid %d): send: %s", (int)kh->pid,
+		              strerror(errno));
+		goto out;
+	}
+	while ((n = recv(kh->fd, &rep, sizeof(rep), 0)) == -1 && errno == EINTR)
+		;
+	if (n <= 0 || (size_t)n < sizeof(rep.h) || rep.h.len != (size_t)n - sizeof(rep.h)) {
+		kh->dead = true;
+		r = um_seterr(UM_ERR_TLS, "the key holder (pid %d) did not answer: %s",
+		              (int)kh->pid,
+		              n == 0    ? "it closed its end"
+		              : n == -1 ? strerror(errno)
+		                        : "malformed reply");
+		goto out;
+	}
+	if (!rep.h.ok) {
+		r = um_seterr(UM_ERR_TLS, "%.*s", (int)rep.h.len, (const char *)rep.data);
+		goto out;
+	}
+	if (out != NULL) {
+		if (rep.h.len > *outlen) {
+			r = um_seterr(UM_ERR_TLS, "the key holder's reply does not fit");
+			goto out;
+		}
+		memcpy(out, rep.data, rep.h.len);
+		*outlen = rep.h.len;
+	}
+	r = UM_OK;
+out:
+	pthread_mutex_unlock(&kh->mu);
+	return r;
 }
 
 static enum um_err
@@ -341,19 +393,12 @@ um_keyholder_key(void *arg, const char *thumb, X509 *x, EVP_PKEY **key, char *wh
 	return CC_OK;
 }
 
-/* The holder's process (cc_keyproc_main_fn). */
-static int
-holder_main(int fd, void *arg)
-{
-	struct um_keyholder *kh = arg;
-
-	return um_keyserve_run(fd, kh->store, kh->log);
-}
-
 enum um_err
 um_keyholder_start(const char *store, struct cc_log *log, struct um_keyholder **out)
 {
 	struct um_keyholder *kh = NULL;
+	struct timeval tv = {REPLY_SECONDS, 0};
+	int sv[2] = {-1, -1}, rc;
 	enum um_err r = UM_ERR_NOMEM;
 
 	*out = NULL;
@@ -366,15 +411,50 @@ um_keyholder_start(const char *store, struct cc_log *log, struct um_keyholder **
 		r = um_seterr(UM_ERR_NOMEM, "key holder");
 		goto out;
 	}
-	kh->log = log;
-	if (cc_keyproc_start("umd-keys", REPLY_SECONDS, holder_main, kh, &kh->kp) != CC_OK) {
-		r = um_seterr(UM_ERR_IO, "starting the key holder: %s", cc_errdetail());
+	kh->fd = -1;
+	pthread_mutex_init(&kh->mu, NULL);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		r = um_seterr(UM_ERR_IO, "socketpair: %s", strerror(errno));
+		goto out;
+	}
+	fflush(NULL); /* nothing buffered is written twice */
+	if ((kh->pid = fork()) == -1) {
+		r = um_seterr(UM_ERR_IO, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (kh->pid == 0) {
+		/* The holder: its socket as fd 3, nothing else of umd's open but stdio. */
+		(void)prctl(PR_SET_NAME, "umd-keys", 0, 0, 0);
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		if (dup2(sv[1], 3) == -1)
+			_exit(1);
+		(void)close_range(4, ~0U, 0);
+		rc = um_keyserve_run(3, kh->store, log);
+		fflush(NULL);
+		/* _exit: umd's atexit handlers (and the sanitizer's) are umd's, not the holder's.
+		 */
+		_exit(rc);
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	kh->fd = sv[0];
+	sv[0] = -1;
+	if (setsockopt(kh->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1) {
+		r = um_seterr(UM_ERR_IO, "setsockopt: %s", strerror(errno));
 		goto out;
 	}
 	*out = kh;
 	kh = NULL;
 	r = UM_OK;
 out:
+	if (sv[0] != -1)
+		close(sv[0]);
+	if (sv[1] != -1)
+		close(sv[1]);
 	um_keyholder_stop(kh);
 	return r;
 }
@@ -382,21 +462,45 @@ out:
 pid_t
 um_keyholder_pid(const struct um_keyholder *kh)
 {
-	return cc_keyproc_pid(kh->kp);
+	return kh->pid;
 }
 
 bool
 um_keyholder_ended(struct um_keyholder *kh, char *why, size_t len)
 {
-	return kh != NULL && cc_keyproc_ended(kh->kp, why, len);
+	int st;
+	pid_t p;
+
+	if (kh == NULL || kh->pid <= 0)
+		return false;
+	while ((p = waitpid(kh->pid, &st, WNOHANG)) == -1 && errno == EINTR)
+		;
+	if (p != kh->pid)
+		return false;
+	if (WIFSIGNALED(st))
+		snprintf(why, len, "killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(why, len, "exited with status %d", WEXITSTATUS(st));
+	pthread_mutex_lock(&kh->mu);
+	kh->dead = true;
+	kh->pid = -kh->pid; /* reaped: never waited for again */
+	pthread_mutex_unlock(&kh->mu);
+	return true;
 }
 
 void
 um_keyholder_stop(struct um_keyholder *kh)
 {
+	int st;
+
 	if (kh == NULL)
 		return;
-	cc_keyproc_stop(kh->kp);
+	if (kh->fd != -1)
+		close(kh->fd);
+	if (kh->pid > 0)
+		while (waitpid(kh->pid, &st, 0) == -1 && errno == EINTR)
+			;
+	pthread_mutex_destroy(&kh->mu);
 	free(kh->store);
 	free(kh);
 }

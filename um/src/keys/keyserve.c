@@ -12,7 +12,6 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
-#include "certcore/keyproc.h"
 #include "certcore/store.h"
 #include "keys/keyproto.h"
 #include "keys/keyserve.h"
@@ -32,11 +31,27 @@ struct holder {
 	size_t nkeys;
 };
 
+struct reply {
+	struct um_keyp_rep h;
+	unsigned char data[UM_KEYP_MAX];
+};
+
 /* The reply "key holder: WHAT[: ARG][ (OpenSSL's reason)]". */
 static void
-fail(struct cc_keyproc_reply *rep, const char *what, const char *arg)
+fail(struct reply *rep, const char *what, const char *arg)
 {
-	cc_keyproc_reply_fail(rep, "key holder", what, arg);
+	char buf[UM_KEYP_MAX];
+	unsigned long e = ERR_peek_last_error();
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "key holder: %s%s%s", what, arg ? ": " : "", arg ? arg : "");
+	if (n >= 0 && e != 0 && (size_t)n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - (size_t)n, " (%s)",
+		         ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "OpenSSL");
+	ERR_clear_error();
+	rep->h.ok = 0;
+	rep->h.len = (uint16_t)strnlen(buf, sizeof(buf) - 1);
+	memcpy(rep->data, buf, rep->h.len);
 }
 
 static struct held *
@@ -70,7 +85,7 @@ key_problem(const struct cc_store *s, const char *thumb)
 }
 
 static void
-load(struct holder *h, const char *thumb, struct cc_keyproc_reply *rep)
+load(struct holder *h, const char *thumb, struct reply *rep)
 {
 	struct cc_cert *c = NULL;
 	struct cc_store *s = NULL;
@@ -136,7 +151,7 @@ digest(int nid)
 
 static void
 sign(struct holder *h, const char *thumb, const struct um_keyp_req *req, const unsigned char *tbs,
-     struct cc_keyproc_reply *rep)
+     struct reply *rep)
 {
 	struct held *k = find_held(h, thumb);
 	EVP_PKEY_CTX *ctx = NULL;
@@ -200,44 +215,58 @@ valid_thumb(const char *t)
 	return true;
 }
 
-/* One request (cc_keyproc_handle_fn; `arg` is the holder). */
-static void
-handle(void *arg, const unsigned char *buf, size_t n, struct cc_keyproc_reply *rep)
-{
-	struct holder *h = arg;
-	struct um_keyp_req req;
-	char thumb[CC_THUMB_LEN + 1];
-
-	if (n < sizeof(req)) {
-		fail(rep, "malformed request", NULL);
-		return;
-	}
-	memcpy(&req, buf, sizeof(req));
-	if (req.len != n - sizeof(req) || !valid_thumb(req.thumb)) {
-		fail(rep, "malformed request", NULL);
-		return;
-	}
-	memcpy(thumb, req.thumb, CC_THUMB_LEN);
-	thumb[CC_THUMB_LEN] = '\0';
-	if (req.op == UM_KEYP_LOAD && req.len == 0)
-		load(h, thumb, rep);
-	else if (req.op == UM_KEYP_SIGN)
-		sign(h, thumb, &req, buf + sizeof(req), rep);
-	else
-		fail(rep, "unknown request", NULL);
-}
-
 int
 um_keyserve_run(int fd, const char *store, struct cc_log *log)
 {
+	struct {
+		struct um_keyp_req h;
+		unsigned char data[UM_KEYP_MAX];
+	} in;
+	struct um_keyp_req req;
+	struct reply rep;
 	struct holder h;
+	ssize_t n;
 	size_t i;
-	int rc;
+	int rc = 1;
 
 	memset(&h, 0, sizeof(h));
 	h.store_path = store;
 	h.log = log;
-	rc = cc_keyproc_serve(fd, sizeof(struct um_keyp_req) + UM_KEYP_MAX, handle, &h, log);
+	for (;;) {
+		n = recv(fd, &in, sizeof(in), 0);
+		if (n == 0) {
+			rc = 0; /* umd closed its end: it is stopping */
+			break;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			cc_log_message(log, CC_LOG_ERROR, "key holder: recv: %s", strerror(errno));
+			break;
+		}
+		memset(&rep, 0, sizeof(rep));
+		memcpy(&req, &in.h, sizeof(req));
+		if ((size_t)n < sizeof(req) || req.len != (size_t)n - sizeof(req) ||
+		    !valid_thumb(req.thumb)) {
+			fail(&rep, "malformed request", NULL);
+		} else {
+			char thumb[CC_THUMB_LEN + 1];
+
+			memcpy(thumb, req.thumb, CC_THUMB_LEN);
+			thumb[CC_THUMB_LEN] = '\0';
+			if (req.op == UM_KEYP_LOAD && req.len == 0)
+				load(&h, thumb, &rep);
+			else if (req.op == UM_KEYP_SIGN)
+				sign(&h, thumb, &req, in.data, &rep);
+			else
+				fail(&rep, "unknown request", NULL);
+		}
+		if (send(fd, &rep, sizeof(rep.h) + rep.h.len, MSG_NOSIGNAL) == -1) {
+			cc_log_message(log, CC_LOG_ERROR, "key holder: send: %s", strerror(errno));
+			break;
+		}
+		OPENSSL_cleanse(&in, sizeof(in));
+	}
 	for (i = 0; i < h.nkeys; i++)
 		EVP_PKEY_free(h.keys[i].key);
 	free(h.keys);
