@@ -69,7 +69,8 @@ seed_export(struct tool *t, const char *edge, const char *out, int hold_minutes)
 			close(fd);
 		goto out;
 	}
-	if ((r = es_replicator_open(t->cfg, t->log, &rep)) != ES_OK ||
+	/* the edge's credential is opened by the key holder, as for a cycle */
+	if ((r = es_replicator_open_with(t->cfg, t->log, ES_REPLICATOR_HOLD_KEYS, &rep)) != ES_OK ||
 	    (r = load_sub(rep, edge, &s)) != ES_OK ||
 	    (r = es_seed_export(rep, s, hold_minutes * 60, f, &sd)) != ES_OK) {
 		status = tool_fail(t, r);
@@ -124,7 +125,7 @@ seed_commit(struct tool *t, const char *edge, const char *ldif)
 		return EXIT_FAILURE;
 	}
 	if ((r = es_seed_read(state, &sd)) != ES_OK ||
-	    (r = es_replicator_open(t->cfg, t->log, &rep)) != ES_OK ||
+	    (r = es_replicator_open_with(t->cfg, t->log, ES_REPLICATOR_HOLD_KEYS, &rep)) != ES_OK ||
 	    (r = load_sub(rep, edge, &s)) != ES_OK || (r = es_seed_commit(rep, s, sd)) != ES_OK) {
 		status = tool_fail(t, r);
 		goto out;
