@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edgesync/identity.h"
 #include "edgesync/lease.h"
 #include "edgesync/replicator.h"
 #include "edgesync/secret.h"
@@ -15,6 +16,48 @@ es_replicator_open_store(const struct es_config *cfg, struct cc_store **out)
 	*out = NULL;
 	if ((ce = cc_store_open(cfg->store, CC_STORE_CREATE, out)) != CC_OK)
 		return es_seterr_cc(ES_ERR_CERT, ce, "store %s", cfg->store);
+	return ES_OK;
+}
+
+/*
+ * [source] bind = external: the replicator's own certificate (identity.h: certcore's LDAP
+ * choice, the one its edge credentials are encrypted to; a self-signed one is made when none is
+ * eligible) is the TLS client certificate, and the bind is SASL EXTERNAL. The certificate is
+ * chosen again at each connect, so a renewed one is used from the next reconnect on.
+ */
+static enum es_err
+connect_external(struct es_replicator *rep, struct es_conn_opts *o, struct es_conn **out)
+{
+	struct cc_cert *self = NULL;
+	char why[1024], *id = NULL;
+	enum es_err r;
+
+	*out = NULL;
+	if ((r = es_identity_select(rep->store, true, rep->log, &self)) != ES_OK)
+		return r;
+	if (cc_cert_key(self) == NULL)
+		return es_seterr(ES_ERR_CERT,
+		                 "bind = external: the replicator's certificate %s has no private "
+		                 "key in %s",
+		                 cc_cert_thumbprint(self), cc_store_path(rep->store));
+	o->client_cert = cc_cert_x509(self);
+	o->client_key = cc_cert_key(self);
+	if ((r = es_conn_open(o, out, NULL, NULL)) != ES_OK ||
+	    (r = es_conn_bind_external(*out)) != ES_OK) {
+		/* name the certificate the server was shown: the one to map to an account */
+		snprintf(why, sizeof(why), "%s", es_errdetail());
+		r = es_seterr(r, "%s (client certificate %s, subject %s)", why,
+		              cc_cert_thumbprint(self), cc_cert_subject(self));
+		es_conn_close(*out);
+		*out = NULL;
+		return r;
+	}
+	if (es_conn_whoami(*out, &id) == ES_OK)
+		cc_log_message(rep->log, CC_LOG_INFO,
+		               "source %s: bound by SASL EXTERNAL with certificate %s as %s",
+		               rep->cfg->source_url, cc_cert_thumbprint(self),
+		               id[0] ? id : "(anonymous)");
+	free(id);
 	return ES_OK;
 }
 
@@ -34,11 +77,14 @@ es_replicator_connect(struct es_replicator *rep)
 	o.url = cfg->source_url;
 	o.timeout = cfg->timeout;
 	o.ca_file = cfg->source_ca_file;
-	if ((r = es_secret_read_file(cfg->source_password_file, &pw)) != ES_OK)
+	if (cfg->source_bind == ES_BIND_EXTERNAL) {
+		if ((r = connect_external(rep, &o, &c)) != ES_OK)
+			goto out;
+	} else if ((r = es_secret_read_file(cfg->source_password_file, &pw)) != ES_OK ||
+	           (r = es_conn_open(&o, &c, NULL, NULL)) != ES_OK ||
+	           (r = es_conn_bind(c, cfg->source_bind_dn, pw)) != ES_OK) {
 		goto out;
-	if ((r = es_conn_open(&o, &c, NULL, NULL)) != ES_OK ||
-	    (r = es_conn_bind(c, cfg->source_bind_dn, pw)) != ES_OK)
-		goto out;
+	}
 	if (cfg->source_base != NULL) {
 		if ((base = strdup(cfg->source_base)) == NULL) {
 			r = es_seterr(ES_ERR_NOMEM, "base");
