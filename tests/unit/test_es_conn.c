@@ -105,6 +105,29 @@ test_pki(void)
 	free(other_key_path);
 }
 
+/* A TLS client certificate reaches libldap in memory; a certificate without its key, or with
+ * another's key, is refused before any connection is made, naming why. */
+static void
+test_client_cert(void)
+{
+	struct es_conn_opts o = {url, 5, NULL, NULL, 0, srv, NULL};
+	struct es_conn *c = NULL;
+
+	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, NULL), ES_ERR_INVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(es_errdetail(), "a client certificate without its key"));
+	o.client_key = other_key;
+	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, NULL), ES_ERR_CONNECT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(es_errdetail(), "TLS context (with the client certificate)"));
+	CU_ASSERT_PTR_NULL(c);
+	/* its own key: the context is made; the handshake then fails only on the server's name
+	 * (the PKI check, as test_pki) */
+	o.client_key = srv_key;
+	o.ca_file = cert_path;
+	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, NULL), ES_ERR_CONNECT);
+	CU_ASSERT_PTR_NULL(strstr(es_errdetail(), "TLS context"));
+	CU_ASSERT_PTR_NULL(c);
+}
+
 static void
 test_bad_urls(void)
 {
@@ -158,6 +181,7 @@ main(void)
 	CU_TestInfo tests[] = {
 	        {"a pinned key is accepted", test_pin_match},
 	        {"another key is refused and named", test_pin_mismatch},
+	        {"a client certificate, in memory", test_client_cert},
 	        {"any of several pins", test_second_pin},
 	        {"a server that is down is not a mismatch", test_down_is_not_a_mismatch},
 	        {"the PKI check (the source)", test_pki},
