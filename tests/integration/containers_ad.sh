@@ -116,7 +116,8 @@ check "dc1: the exported certificate names dc1 and dc1.corp.test" bash -c "opens
 phase "replication"
 edge_recipients() { # EDGE: the recipient copies edgesync wrote there
 	pm exec "$(cname "$1")" directory-entrypoint search -b "dc=$1,dc=test" \
-		"(&(objectClass=umedgeReplicated)(umedgeArea=recipients))" 1.1 2>/dev/null | grep -c '^dn:'
+		"(&(objectClass=umedgeReplicated)(umedgeArea=${2:-recipients})(umedgeSourceUUID=*))" 1.1 2>/dev/null |
+		grep -c '^dn:'
 }
 wait_count() { # EDGE N SECONDS
 	local end=$((SECONDS + $3)) n
@@ -129,6 +130,9 @@ wait_count() { # EDGE N SECONDS
 }
 for e in edge1 edge2; do
 	check "$e holds the 4 recipients of config/ad.ldif" wait_count "$e" 4 300
+done
+for a in accepteddomains remotedomains connectors; do
+	expect_eq "edge1 holds the one entry of area $a (the umedge classes, readable by the replicator)" 1 "$(edge_recipients edge1 "$a")"
 done
 ES=$(cname edgesync)
 check "edgesync: HEALTHCHECK passes (both edges Normal)" wait_healthy edgesync 120
