@@ -143,13 +143,13 @@ check "... and synchronized both (EdgeSyncCompleted)" \
 	bash -c "grep '\"event_id\":2000' '$WORK/edgesync.log' | grep -q edge1 && grep '\"event_id\":2000' '$WORK/edgesync.log' | grep -q edge2"
 pm exec "$DC" samba-entrypoint search -b "CN=Edge Subscriptions,DC=corp,DC=test" '(objectClass=umedgeEdgeSubscription)' umedgeEdgeName >"$WORK/subs.ldif" 2>&1
 check "the subscriptions live in AD" bash -c "grep -q '^umedgeEdgeName: edge1' '$WORK/subs.ldif' && grep -q '^umedgeEdgeName: edge2' '$WORK/subs.ldif'"
-pm exec "$DC" samba-entrypoint modify >"$WORK/add.out" 2>&1 <<'LDIF'
+pm exec -i "$DC" samba-entrypoint modify >"$WORK/add.out" 2>&1 <<'LDIF'
 dn: CN=New Contact,OU=People,DC=corp,DC=test
 changetype: add
 objectClass: contact
 mail: New@Partner.Test
 LDIF
-check "a contact added in AD" test $? -eq 0
+check "a contact added in AD" grep -q 'adding new entry "CN=New Contact' "$WORK/add.out"
 for e in edge1 edge2; do
 	check "... reaches $e (DirSync, within a few cycles)" wait_count "$e" 5 90
 done
