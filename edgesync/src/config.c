@@ -244,6 +244,17 @@ handle_source(struct parse *p, const char *key, const char *value)
 	}
 	if (strcmp(key, "url") == 0)
 		return check_url(p, key, value, false) && set_str(p, &c->source_url, value);
+	if (strcmp(key, "bind") == 0) {
+		if (strcmp(value, "simple") == 0)
+			c->source_bind = ES_BIND_SIMPLE;
+		else if (strcmp(value, "external") == 0)
+			c->source_bind = ES_BIND_EXTERNAL;
+		else {
+			fail(p, "bind = \"%s\": use simple or external", value);
+			return false;
+		}
+		return true;
+	}
 	if (strcmp(key, "bind_dn") == 0)
 		return check_dn(p, key, value) && set_str(p, &c->source_bind_dn, value);
 	if (strcmp(key, "bind_password_file") == 0)
@@ -445,14 +456,25 @@ check_complete(struct es_config *c, const int *rule_lines, size_t ndefault)
 	size_t i;
 
 	if (c->has_source) {
-		const char *missing = c->source_url == NULL             ? "url"
-		                      : c->source_bind_dn == NULL       ? "bind_dn"
-		                      : c->source_password_file == NULL ? "bind_password_file"
-		                      : c->subscriptions == NULL        ? "subscriptions"
-		                                                        : NULL;
+		bool simple = c->source_bind == ES_BIND_SIMPLE;
+		const char *missing = c->source_url == NULL                 ? "url"
+		                      : simple && c->source_bind_dn == NULL ? "bind_dn"
+		                      : simple && c->source_password_file == NULL
+		                              ? "bind_password_file"
+		                      : c->subscriptions == NULL ? "subscriptions"
+		                                                 : NULL;
 		if (missing != NULL)
 			return es_seterr(ES_ERR_CONFIG, "%s:%d: [source] needs %s", c->path,
 			                 c->source_line, missing);
+		/* the server names the account from the certificate: a DN or password given here
+		 * would be ignored, which hides a mistake */
+		if (!simple && (c->source_bind_dn != NULL || c->source_password_file != NULL))
+			return es_seterr(ES_ERR_CONFIG,
+			                 "%s:%d: [source] bind = external takes no %s (the server "
+			                 "maps the replicator's certificate to its account)",
+			                 c->path, c->source_line,
+			                 c->source_bind_dn != NULL ? "bind_dn"
+			                                           : "bind_password_file");
 	}
 	if (c->has_edge) {
 		const char *missing = c->edge_name == NULL                  ? "name"

@@ -86,6 +86,53 @@ url_scheme(const char *url, enum scheme *out)
 }
 
 /*
+ * The client certificate and key of `o`, in memory, as DER (tls_g.c: gnutls_x509_crt_list_import
+ * and gnutls_x509_privkey_import of LDAP_OPT_X_TLS_CERT / LDAP_OPT_X_TLS_KEY): no file is
+ * written or read for them. Our DER copy of the key is wiped here.
+ */
+static enum es_err
+set_client_cert(LDAP *ld, const struct es_conn_opts *o)
+{
+	enum es_err r = ES_ERR_CRYPTO;
+	unsigned char *cder = NULL, *kder = NULL;
+	int clen, klen = 0;
+	struct berval bv;
+
+	if (o->client_key == NULL)
+		return es_seterr(ES_ERR_INVAL, "%s: a client certificate without its key", o->url);
+	if ((clen = i2d_X509(o->client_cert, &cder)) <= 0) {
+		r = es_seterr_ssl(ES_ERR_CRYPTO, "%s: encoding the client certificate", o->url);
+		goto out;
+	}
+	/* the traditional form (PKCS#1 for RSA, SEC1 for EC), which GnuTLS's DER import reads */
+	if ((klen = i2d_PrivateKey(o->client_key, &kder)) <= 0) {
+		r = es_seterr_ssl(ES_ERR_CRYPTO,
+		                  "%s: the client certificate's private key cannot be exported to "
+		                  "libldap",
+		                  o->url);
+		goto out;
+	}
+	bv.bv_val = (char *)cder;
+	bv.bv_len = (ber_len_t)clen;
+	if (ldap_set_option(ld, LDAP_OPT_X_TLS_CERT, &bv) != LDAP_OPT_SUCCESS) {
+		r = es_seterr(ES_ERR_CONNECT, "%s: libldap refused the client certificate", o->url);
+		goto out;
+	}
+	bv.bv_val = (char *)kder;
+	bv.bv_len = (ber_len_t)klen;
+	if (ldap_set_option(ld, LDAP_OPT_X_TLS_KEY, &bv) != LDAP_OPT_SUCCESS) {
+		r = es_seterr(ES_ERR_CONNECT, "%s: libldap refused the client key", o->url);
+		goto out;
+	}
+	r = ES_OK;
+out:
+	OPENSSL_free(cder);
+	if (kder != NULL)
+		OPENSSL_clear_free(kder, (size_t)klen);
+	return r;
+}
+
+/*
  * One handle, connected. `pin` NULL with `pinned` true: TLS that accepts any certificate (the
  * probe that reads what an edge presents; it is never bound). `pin` NULL and `pinned` false: the
  * PKI check.
@@ -137,8 +184,20 @@ attempt(const struct es_conn_opts *o, bool pinned, const struct es_pin *pin, LDA
 			r = es_seterr(ES_ERR_CONNECT, "%s: CA file %s", o->url, o->ca_file);
 			goto out;
 		}
-		if ((rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero)) != LDAP_OPT_SUCCESS) {
-			r = es_seterr_ldap(ES_ERR_CONNECT, ld, rc, "%s: TLS context", o->url);
+		if (!pinned && o->client_cert != NULL && (r = set_client_cert(ld, o)) != ES_OK)
+			goto out;
+		rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
+		if (!pinned && o->client_cert != NULL) {
+			/* the context holds the key now (tls_g.c imports it at NEWCTX); libldap's
+			 * copy of the DER goes (it frees it without wiping: nothing we can do) */
+			(void)ldap_set_option(ld, LDAP_OPT_X_TLS_KEY, NULL);
+			(void)ldap_set_option(ld, LDAP_OPT_X_TLS_CERT, NULL);
+		}
+		if (rc != LDAP_OPT_SUCCESS) {
+			r = es_seterr_ldap(ES_ERR_CONNECT, ld, rc, "%s: TLS context%s", o->url,
+			                   o->client_cert != NULL && !pinned
+			                           ? " (with the client certificate)"
+			                           : "");
 			goto out;
 		}
 	}
@@ -321,14 +380,84 @@ out:
 	return r;
 }
 
+static enum es_err root_dse_values(struct es_conn *c, const char *attr, struct berval ***vals);
+
+/* "GSS-SPNEGO GSSAPI NTLM" (owned; "" when the root DSE lists none), or NULL when the root DSE
+ * could not be read. */
+static char *
+sasl_mechanisms(struct es_conn *c)
+{
+	struct berval **v = NULL;
+	size_t i, n = 1;
+	char *out, *p;
+
+	if (root_dse_values(c, "supportedSASLMechanisms", &v) != ES_OK)
+		return NULL;
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		n += v[i]->bv_len + 1;
+	if ((out = p = calloc(1, n)) != NULL) {
+		for (i = 0; v != NULL && v[i] != NULL; i++) {
+			if (i > 0)
+				*p++ = ' ';
+			memcpy(p, v[i]->bv_val, v[i]->bv_len);
+			p += v[i]->bv_len;
+		}
+		*p = '\0';
+	}
+	ldap_value_free_len(v);
+	return out;
+}
+
 enum es_err
 es_conn_bind_external(struct es_conn *c)
 {
-	int rc = ldap_sasl_bind_s(c->ld, NULL, "EXTERNAL", NULL, NULL, NULL, NULL);
+	char why[1024], *mechs = NULL;
+	enum es_err r;
+	/* an empty initial response (RFC 4422 appendix A: no authorization identity, so the one
+	 * the server derives from the transport is used); without one, Cyrus SASL in slapd answers
+	 * saslBindInProgress with an empty challenge */
+	struct berval none = {0, ""};
+	int rc = ldap_sasl_bind_s(c->ld, NULL, "EXTERNAL", &none, NULL, NULL, NULL);
 
+	if (rc == LDAP_SUCCESS)
+		return ES_OK;
+	r = es_seterr_ldap(rc == LDAP_SERVER_DOWN ? ES_ERR_CONNECT : ES_ERR_BIND, c->ld, rc,
+	                   "SASL EXTERNAL bind on %s", c->url);
+	if (rc == LDAP_SERVER_DOWN) {
+		/* TLS 1.3: a client certificate the server refuses surfaces only here, as the
+		 * connection closed after the handshake */
+		snprintf(why, sizeof(why), "%s", es_errdetail());
+		return es_seterr(r,
+		                 "%s (the server closed the connection: it may not have taken the "
+		                 "client certificate)",
+		                 why);
+	}
+	snprintf(why, sizeof(why), "%s", es_errdetail());
+	/* an anonymous read of the root DSE, to say whether the server offers EXTERNAL at all */
+	mechs = sasl_mechanisms(c);
+	if (mechs != NULL && strstr(mechs, "EXTERNAL") == NULL)
+		r = es_seterr(
+		        r, "%s; the server does not offer EXTERNAL (supportedSASLMechanisms: %s)",
+		        why, mechs[0] ? mechs : "none");
+	else
+		r = es_seterr(r, "%s", why);
+	free(mechs);
+	return r;
+}
+
+enum es_err
+es_conn_whoami(struct es_conn *c, char **out)
+{
+	struct berval *id = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = ldap_whoami_s(c->ld, &id, NULL, NULL);
 	if (rc != LDAP_SUCCESS)
-		return es_seterr_ldap(ES_ERR_BIND, c->ld, rc, "SASL EXTERNAL bind on %s", c->url);
-	return ES_OK;
+		return es_seterr_ldap(ES_ERR_LDAP, c->ld, rc, "Who am I? on %s", c->url);
+	*out = id != NULL && id->bv_val != NULL ? strndup(id->bv_val, id->bv_len) : strdup("");
+	ber_bvfree(id);
+	return *out == NULL ? es_seterr(ES_ERR_NOMEM, "identity") : ES_OK;
 }
 
 static double

@@ -3,6 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+
+#include "certcore/fileio.h"
 #include "certcore/sandbox.h"
 #include "edgesync/credential.h"
 #include "edgesync/identity.h"
@@ -22,6 +26,60 @@ es_replicator_open_store(const struct es_config *cfg, struct cc_store **out)
 	return ES_OK;
 }
 
+/*
+ * [source] bind = external: the replicator's own certificate (identity.h: certcore's LDAP
+ * choice, the one its edge credentials are encrypted to; a self-signed one is made when none is
+ * eligible) is the TLS client certificate, and the bind is SASL EXTERNAL. The certificate is
+ * chosen again at each connect, so a renewed one is used from the next reconnect on.
+ */
+static enum es_err
+connect_external(struct es_replicator *rep, struct es_conn_opts *o, struct es_conn **out)
+{
+	struct cc_cert *self = NULL;
+	char why[1024], *id = NULL;
+	enum es_err r;
+
+	*out = NULL;
+	if ((r = es_identity_select(rep->store, rep->keys == NULL, rep->log, &self)) != ES_OK)
+		return r;
+	if (rep->keys != NULL) {
+		/* key custody: the key read at start is the only one this process has */
+		if (rep->source_key == NULL || X509_cmp(rep->source_cert, cc_cert_x509(self)) != 0)
+			return es_seterr(ES_ERR_CERT,
+			                 "bind = external: the replicator's certificate is now %s, "
+			                 "whose key this process did not read at start (restart "
+			                 "edgesync)",
+			                 cc_cert_thumbprint(self));
+		o->client_cert = rep->source_cert;
+		o->client_key = rep->source_key;
+	} else {
+		if (cc_cert_key(self) == NULL)
+			return es_seterr(ES_ERR_CERT,
+			                 "bind = external: the replicator's certificate %s has no "
+			                 "private key in %s",
+			                 cc_cert_thumbprint(self), cc_store_path(rep->store));
+		o->client_cert = cc_cert_x509(self);
+		o->client_key = cc_cert_key(self);
+	}
+	if ((r = es_conn_open(o, out, NULL, NULL)) != ES_OK ||
+	    (r = es_conn_bind_external(*out)) != ES_OK) {
+		/* name the certificate the server was shown: the one to map to an account */
+		snprintf(why, sizeof(why), "%s", es_errdetail());
+		r = es_seterr(r, "%s (client certificate %s, subject %s)", why,
+		              cc_cert_thumbprint(self), cc_cert_subject(self));
+		es_conn_close(*out);
+		*out = NULL;
+		return r;
+	}
+	if (es_conn_whoami(*out, &id) == ES_OK)
+		cc_log_message(rep->log, CC_LOG_INFO,
+		               "source %s: bound by SASL EXTERNAL with certificate %s as %s",
+		               rep->cfg->source_url, cc_cert_thumbprint(self),
+		               id[0] ? id : "(anonymous)");
+	free(id);
+	return ES_OK;
+}
+
 enum es_err
 es_replicator_connect(struct es_replicator *rep)
 {
@@ -38,11 +96,14 @@ es_replicator_connect(struct es_replicator *rep)
 	o.url = cfg->source_url;
 	o.timeout = cfg->timeout;
 	o.ca_file = cfg->source_ca_file;
-	if ((r = es_secret_read_file(cfg->source_password_file, &pw)) != ES_OK)
+	if (cfg->source_bind == ES_BIND_EXTERNAL) {
+		if ((r = connect_external(rep, &o, &c)) != ES_OK)
+			goto out;
+	} else if ((r = es_secret_read_file(cfg->source_password_file, &pw)) != ES_OK ||
+	           (r = es_conn_open(&o, &c, NULL, NULL)) != ES_OK ||
+	           (r = es_conn_bind(c, cfg->source_bind_dn, pw)) != ES_OK) {
 		goto out;
-	if ((r = es_conn_open(&o, &c, NULL, NULL)) != ES_OK ||
-	    (r = es_conn_bind(c, cfg->source_bind_dn, pw)) != ES_OK)
-		goto out;
+	}
 	if (cfg->source_base != NULL) {
 		if ((base = strdup(cfg->source_base)) == NULL) {
 			r = es_seterr(ES_ERR_NOMEM, "base");
@@ -120,6 +181,61 @@ out:
 	return r;
 }
 
+/*
+ * bind = external under key custody: libldap makes the TLS handshake with the source in this
+ * process and needs the private key here. The replicator's certificate is chosen (or made) and
+ * its key read from keys/ now, before this process gives keys/ up; it is the one key this
+ * process holds.
+ */
+static enum es_err
+read_source_key(struct es_replicator *rep)
+{
+	struct cc_cert *self = NULL;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	char *path = NULL;
+	BIO *b = NULL;
+	enum cc_err ce;
+	enum es_err r;
+
+	if ((r = es_identity_select(rep->store, true, rep->log, &self)) != ES_OK)
+		return r;
+	if ((path = es_aprintf("%s/keys/%s.key", rep->cfg->store, cc_cert_thumbprint(self))) ==
+	    NULL)
+		return es_seterr(ES_ERR_NOMEM, "key");
+	if ((ce = cc_file_read(path, 1 << 20, &buf, &len, NULL)) != CC_OK) {
+		r = es_seterr_cc(ES_ERR_CERT, ce, "bind = external: the replicator's key");
+		goto out;
+	}
+	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL ||
+	    (rep->source_key = PEM_read_bio_PrivateKey(b, NULL, NULL, (void *)"")) == NULL) {
+		r = es_seterr_ssl(ES_ERR_CERT, "bind = external: reading %s", path);
+		goto out;
+	}
+	if (X509_check_private_key(cc_cert_x509(self), rep->source_key) != 1) {
+		r = es_seterr_ssl(ES_ERR_CERT, "bind = external: %s is not the key of %s", path,
+		                  cc_cert_thumbprint(self));
+		goto out;
+	}
+	if (X509_up_ref(cc_cert_x509(self)) != 1) {
+		r = es_seterr(ES_ERR_NOMEM, "certificate");
+		goto out;
+	}
+	rep->source_cert = cc_cert_x509(self);
+	r = ES_OK;
+out:
+	if (r != ES_OK) {
+		EVP_PKEY_free(rep->source_key);
+		rep->source_key = NULL;
+	}
+	BIO_free(b);
+	if (buf != NULL)
+		OPENSSL_cleanse(buf, len);
+	free(buf);
+	free(path);
+	return r;
+}
+
 enum es_err
 es_replicator_open_with(const struct es_config *cfg, struct cc_log *log, int flags,
                         struct es_replicator **out)
@@ -147,6 +263,9 @@ es_replicator_open_with(const struct es_config *cfg, struct cc_log *log, int fla
 	/* before the sandbox: a key made here is made before anything is read from the network */
 	if ((flags & ES_REPLICATOR_IDENTITY) &&
 	    (r = es_identity_select(rep->store, true, log, &self)) != ES_OK)
+		goto fail;
+	if (rep->keys != NULL && cfg->source_bind == ES_BIND_EXTERNAL &&
+	    (r = read_source_key(rep)) != ES_OK)
 		goto fail;
 	if (rep->keys != NULL && (r = hide_keys(rep)) != ES_OK)
 		goto fail;
@@ -208,6 +327,8 @@ es_replicator_free(struct es_replicator *rep)
 	free(rep->source_base);
 	free(rep->source_nc);
 	free(rep->holder);
+	X509_free(rep->source_cert);
+	EVP_PKEY_free(rep->source_key);
 	free(rep);
 }
 

@@ -93,13 +93,38 @@ sed 's/^/    /' "$WORK/edge1.import.out" | head -5
 in_ad() { samba_search dc -b "CN=Edge Subscriptions,$B" '(objectClass=umedgeEdgeSubscription)' umedgeEdgeName | grep -q '^umedgeEdgeName: edge1$'; }
 check "the subscription container and object live in AD" in_ad
 
-# --- the first sync -------------------------------------------------------------------------------
+# --- SASL EXTERNAL: Samba's AD DC does not take it -------------------------------------------------
+# Samba registers EXTERNAL for its own client side only (auth/gensec/external.c has no
+# server_start), does not list it in supportedSASLMechanisms, and its LDAPS server asks no client
+# certificate; the bind fails before any certificate could count
+sed -e '/^bind_dn = /d' -e '/^bind_password_file = /d' -e 's/^url = /bind = external\nurl = /' \
+	"$WORK/rep.conf" >"$WORK/external.conf"
+check "Samba's LDAPS asks no client certificate" bash -c "openssl s_client -connect 127.0.0.1:636 </dev/null 2>&1 | grep -q 'No client certificate CA names sent'"
+expect_fail "bind = external against Samba: its refusal, and that it does not offer EXTERNAL" 1 \
+	"start: bind refused: SASL EXTERNAL bind on $(samba_url dc): .+; the server does not offer EXTERNAL \(supportedSASLMechanisms: [A-Z0-9 -]+\) \(client certificate [0-9A-F]{40}, subject [^)]+\)" \
+	"$EDGESYNC" -c "$WORK/external.conf" start
+sed 's/^/    /' "$WORK/.err" | head -3
+expect_eq "... nothing was written to the edge" 0 "$(edge_count edge1 recipients)"
+
+# --- the first sync, on a terminal: its progress lines --------------------------------------------
+# (a pseudo-terminal made by script(1), as edgesync_progress.sh does against slapd)
 t0=$(date +%s.%N)
-es start >"$WORK/start1.out" 2>"$WORK/start1.err"
+script -qec "TERM=xterm $(printf '%q ' "$EDGESYNC" -c "$WORK/rep.conf" start)" /dev/null \
+	</dev/null >"$WORK/start1.tty" 2>&1
 expect_eq "the first sync from AD exits 0" 0 "$?"
-sed 's/^/    /' "$WORK/start1.err" | grep -v "EdgeLease" | head -5
 echo "# first sync: $(echo "$(date +%s.%N) - $t0" | bc) s"
+tr '\r' '\n' <"$WORK/start1.tty" | sed 's/\x1b\[K//g' >"$WORK/start1.screen"
+grep -E "^edge1 recipients: " "$WORK/start1.screen" | sed 's/^/    /' | tail -3
 expect_eq "edge1 holds all $NREC recipients" "$NREC" "$(edge_count edge1 recipients)"
+check "progress: the recipients line is rewritten in place (CR, erase to end of line)" \
+	grep -q $'\r''edge1 recipients: reading: [0-9]* entries.*'$'\x1b''\[K' "$WORK/start1.tty"
+check "progress: the paged read of AD is estimating (nothing known before it ends)" \
+	grep -Eq '^edge1 recipients: reading: [0-9]+ entries, (.*/s, )?estimating' "$WORK/start1.screen"
+check "progress: the area's last line is kept: $NREC read, $NREC written" \
+	grep -Eq "^edge1 recipients: done: $NREC read, $NREC written in [0-9]+ s$" "$WORK/start1.screen"
+check "progress: each of the four areas ends with a kept line" \
+	test "$(grep -Ec 'edge1 (recipients|accepteddomains|remotedomains|connectors): done: ' "$WORK/start1.tty")" -eq 4
+check "the summary on stdout still follows" grep -q "edge1: synchronized: $NREC added" "$WORK/start1.tty"
 check "test --full-compare: Normal" es test --full-compare
 
 

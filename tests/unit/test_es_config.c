@@ -175,6 +175,37 @@ test_edge_names(void)
 	        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
 }
 
+/* [source] bind: simple by default; external needs no DN nor password file and takes none. */
+static void
+test_bind(void)
+{
+	struct es_config *c = NULL;
+	static const char ext[] = "[source]\n"
+	                          "url = ldaps://127.0.0.1:636\n"
+	                          "bind = external\n"
+	                          "subscriptions = cn=Edge Subscriptions,dc=corp,dc=test\n";
+
+	CU_ASSERT_EQUAL_FATAL(load(source, &c), ES_OK);
+	CU_ASSERT_EQUAL(c->source_bind, ES_BIND_SIMPLE);
+	es_config_free(c);
+	c = NULL;
+	CU_ASSERT_EQUAL_FATAL(load(ext, &c), ES_OK);
+	CU_ASSERT_EQUAL(c->source_bind, ES_BIND_EXTERNAL);
+	CU_ASSERT_PTR_NULL(c->source_bind_dn);
+	CU_ASSERT_PTR_NULL(c->source_password_file);
+	es_config_free(c);
+	fails_at("[source]\nurl = ldaps://h\nbind = sasl\nsubscriptions = cn=s\n", 3,
+	         "bind = \"sasl\": use simple or external");
+	fails_at("[source]\nurl = ldaps://h\nbind = simple\nsubscriptions = cn=s\n", 1,
+	         "[source] needs bind_dn");
+	fails_at("[source]\nurl = ldaps://h\nbind = external\nbind_dn = cn=x\n"
+	         "subscriptions = cn=s\n",
+	         1, "bind = external takes no bind_dn");
+	fails_at("[source]\nurl = ldaps://h\nbind = external\nbind_password_file = /pw\n"
+	         "subscriptions = cn=s\n",
+	         1, "bind = external takes no bind_password_file");
+}
+
 int
 main(void)
 {
@@ -184,6 +215,7 @@ main(void)
 	        {"errors name FILE:LINE", test_errors},
 	        {"incomplete sections and rules", test_incomplete},
 	        {"edge names", test_edge_names},
+	        {"bind = simple | external", test_bind},
 	        CU_TEST_INFO_NULL,
 	};
 	int r;

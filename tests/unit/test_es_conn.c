@@ -19,7 +19,7 @@ static void
 test_pin_match(void)
 {
 	struct es_pin pin = es_tu_pin(srv);
-	struct es_conn_opts o = {url, 5, NULL, &pin, 1};
+	struct es_conn_opts o = {url, 5, NULL, &pin, 1, NULL, NULL};
 	struct es_conn *c = NULL;
 	bool have = true;
 
@@ -37,7 +37,7 @@ test_pin_mismatch(void)
 {
 	struct es_pin pins[2] = {es_tu_pin(other), es_tu_pin(other)}, presented,
 	              want = es_tu_pin(srv);
-	struct es_conn_opts o = {url, 5, NULL, pins, 1};
+	struct es_conn_opts o = {url, 5, NULL, pins, 1, NULL, NULL};
 	struct es_conn *c = (struct es_conn *)1;
 	bool have = false;
 	int i;
@@ -62,7 +62,7 @@ static void
 test_second_pin(void)
 {
 	struct es_pin pins[2] = {es_tu_pin(other), es_tu_pin(srv)};
-	struct es_conn_opts o = {url, 5, NULL, pins, 2};
+	struct es_conn_opts o = {url, 5, NULL, pins, 2, NULL, NULL};
 	struct es_conn *c = NULL;
 
 	/* a renewed certificate pinned next to the old one: either key is accepted */
@@ -75,7 +75,7 @@ test_down_is_not_a_mismatch(void)
 {
 	struct es_pin pin = es_tu_pin(other);
 	char down[64];
-	struct es_conn_opts o = {down, 2, NULL, &pin, 1};
+	struct es_conn_opts o = {down, 2, NULL, &pin, 1, NULL, NULL};
 	struct es_conn *c = NULL;
 	bool have = true;
 
@@ -89,7 +89,7 @@ test_down_is_not_a_mismatch(void)
 static void
 test_pki(void)
 {
-	struct es_conn_opts o = {url, 5, NULL, NULL, 0};
+	struct es_conn_opts o = {url, 5, NULL, NULL, 0, NULL, NULL};
 	struct es_conn *c = NULL;
 	char *other_path, *other_key_path;
 
@@ -105,10 +105,33 @@ test_pki(void)
 	free(other_key_path);
 }
 
+/* A TLS client certificate reaches libldap in memory; a certificate without its key, or with
+ * another's key, is refused before any connection is made, naming why. */
+static void
+test_client_cert(void)
+{
+	struct es_conn_opts o = {url, 5, NULL, NULL, 0, srv, NULL};
+	struct es_conn *c = NULL;
+
+	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, NULL), ES_ERR_INVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(es_errdetail(), "a client certificate without its key"));
+	o.client_key = other_key;
+	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, NULL), ES_ERR_CONNECT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(es_errdetail(), "TLS context (with the client certificate)"));
+	CU_ASSERT_PTR_NULL(c);
+	/* its own key: the context is made; the handshake then fails only on the server's name
+	 * (the PKI check, as test_pki) */
+	o.client_key = srv_key;
+	o.ca_file = cert_path;
+	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, NULL), ES_ERR_CONNECT);
+	CU_ASSERT_PTR_NULL(strstr(es_errdetail(), "TLS context"));
+	CU_ASSERT_PTR_NULL(c);
+}
+
 static void
 test_bad_urls(void)
 {
-	struct es_conn_opts o = {"http://127.0.0.1/", 5, NULL, NULL, 0};
+	struct es_conn_opts o = {"http://127.0.0.1/", 5, NULL, NULL, 0, NULL, NULL};
 	struct es_conn *c = NULL;
 
 	CU_ASSERT_EQUAL(es_conn_open(&o, &c, NULL, NULL), ES_ERR_INVAL);
@@ -132,7 +155,7 @@ static void
 test_no_ldap_behind(void)
 {
 	struct es_pin pin = es_tu_pin(srv);
-	struct es_conn_opts o = {url, 1, NULL, &pin, 1};
+	struct es_conn_opts o = {url, 1, NULL, &pin, 1, NULL, NULL};
 	struct es_conn *c = NULL;
 	bool sync = true;
 
@@ -158,6 +181,7 @@ main(void)
 	CU_TestInfo tests[] = {
 	        {"a pinned key is accepted", test_pin_match},
 	        {"another key is refused and named", test_pin_mismatch},
+	        {"a client certificate, in memory", test_client_cert},
 	        {"any of several pins", test_second_pin},
 	        {"a server that is down is not a mismatch", test_down_is_not_a_mismatch},
 	        {"the PKI check (the source)", test_pki},

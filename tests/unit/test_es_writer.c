@@ -14,7 +14,7 @@ static struct es_conn *
 connect_to_server(void)
 {
 	struct es_pin pin = es_tu_pin(srv);
-	struct es_conn_opts o = {url, 1, NULL, &pin, 1};
+	struct es_conn_opts o = {url, 1, NULL, &pin, 1, NULL, NULL};
 	struct es_conn *c = NULL;
 
 	CU_ASSERT_FATAL(es_conn_open(&o, &c, NULL, NULL) == ES_OK);

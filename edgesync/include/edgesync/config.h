@@ -3,7 +3,7 @@
  *
  *   [edgesync]  store, log_format, lease_seconds, timeout, replicator_certificates,
  *               edge_connections
- *   [source]    type, url, bind_dn, bind_password_file, subscriptions, base, ca_file
+ *   [source]    type, url, bind, bind_dn, bind_password_file, subscriptions, base, ca_file
  *   [edge]      name, fqdn, url, base, admin_dn, admin_password_file, admin_url
  *   [rule NAME] base, filter, attributes, hash, target, interval
  *
@@ -32,6 +32,13 @@ enum es_source_type {
 	ES_SOURCE_AD,   /* Active Directory: DirSync, objectGUID keys, tombstones */
 };
 
+/* [source] bind: how the replicator authenticates to the source */
+enum es_source_bind {
+	ES_BIND_SIMPLE,   /* bind_dn and the password in bind_password_file (default) */
+	ES_BIND_EXTERNAL, /* SASL EXTERNAL (RFC 4422 appendix A): the replicator's certificate as
+	                     the TLS client certificate, the account the server maps it to */
+};
+
 struct es_config {
 	char *path;
 	/* [edgesync] */
@@ -47,6 +54,7 @@ struct es_config {
 	bool has_source;
 	int source_line;
 	enum es_source_type source_type; /* default auto */
+	enum es_source_bind source_bind; /* default simple */
 	char *source_url, *source_bind_dn, *source_password_file, *subscriptions;
 	char *source_base;    /* NULL: the source's first namingContexts value */
 	char *source_ca_file; /* NULL: libldap's defaults (ldap.conf, system roots) */

@@ -20,6 +20,8 @@
 #include <stddef.h>
 
 #include <ldap.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "edgesync/error.h"
 #include "edgesync/pin.h"
@@ -30,6 +32,15 @@ struct es_conn_opts {
 	const char *ca_file;       /* PKI mode only; NULL: libldap's defaults */
 	const struct es_pin *pins; /* direct trust when npins > 0 */
 	size_t npins;
+	/*
+	 * PKI mode only: the TLS client certificate and its key (borrowed; both or neither), for
+	 * a SASL EXTERNAL bind. They reach libldap in memory (LDAP_OPT_X_TLS_CERT and
+	 * LDAP_OPT_X_TLS_KEY, DER), never through a file; GnuTLS keeps the key in the handle's
+	 * TLS context until the connection is closed. Only the leaf is sent: libldap adds issuers
+	 * it finds among the trusted roots (ca_file).
+	 */
+	X509 *client_cert;
+	EVP_PKEY *client_key;
 };
 
 struct es_conn;
@@ -60,8 +71,17 @@ int es_conn_timeout(const struct es_conn *c);
  */
 enum es_err es_conn_bind(struct es_conn *c, const char *dn, const char *password) ES_WUR;
 
-/* SASL EXTERNAL bind (ldapi:// as the local administrator). */
+/*
+ * SASL EXTERNAL bind: over ldapi:// as the local administrator, over TLS as the account the
+ * server maps the client certificate (es_conn_opts.client_cert) to. ES_ERR_BIND with the
+ * server's result and diagnostic message when refused; when the root DSE does not list EXTERNAL
+ * in supportedSASLMechanisms, the message says so and names the mechanisms it lists.
+ */
 enum es_err es_conn_bind_external(struct es_conn *c) ES_WUR;
+
+/* The authorization identity the server holds for this connection (RFC 4532 Who am I?), e.g.
+ * "dn:cn=replicator,dc=corp,dc=test" or "u:CORP\\repl"; "" when anonymous. Owned. */
+enum es_err es_conn_whoami(struct es_conn *c, char **out) ES_WUR;
 
 /*
  * Every search that can return more than one entry is paged (RFC 2696 simple paged results,

@@ -9,6 +9,9 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "certcore/log.h"
 #include "certcore/store.h"
 #include "edgesync/config.h"
@@ -31,6 +34,11 @@ struct es_replicator {
 	char *holder;                 /* this process's lease holder name */
 	volatile sig_atomic_t *stop;  /* set by a signal handler; may be NULL */
 	struct es_progress *progress; /* borrowed; NULL: nobody watches (progress.h) */
+	/* [source] bind = external with a key holder: the replicator's certificate and private
+	 * key, read once before the sandbox (libldap signs the TLS handshake in this process);
+	 * owned, NULL otherwise */
+	X509 *source_cert;
+	EVP_PKEY *source_key;
 };
 
 /* Opens the store and connects to the source (es_replicator_connect). */
