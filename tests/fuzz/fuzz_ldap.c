@@ -28,8 +28,10 @@
  * parses the refresh itself, hands the missing value to liblber's ber_init, whose assertion ends
  * the process (libldap 2.5.13, ldap_sync.c) before edgesync's callbacks run. That one is a way for
  * a broken or hostile source to stop the replicator, and is not fixed: edgesync would have to read
- * the refresh with its own loop to refuse such a message. Everything else about a message is the
- * fuzzer's.
+ * the refresh with its own loop to refuse such a message. The same loop leaks a message of a type
+ * a search never gets (ldap_sync_init returns without ldap_msgfree), so a refresh is played only
+ * with entries, references, intermediate responses and results. Everything else about a message
+ * is the fuzzer's.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -218,7 +220,12 @@ playable(const uint8_t *p, size_t n, bool refresh)
 		len = (size_t)p[1] << 8 | p[2];
 		if (len > n - 3)
 			len = n - 3;
-		if (!element_fits(p + 3, len) || (refresh && sync_without_value(p + 3, len)))
+		if (!element_fits(p + 3, len))
+			return false;
+		if (refresh &&
+		    (sync_without_value(p + 3, len) ||
+		     (p[3] != LDAP_RES_SEARCH_ENTRY && p[3] != LDAP_RES_SEARCH_RESULT &&
+		      p[3] != LDAP_RES_SEARCH_REFERENCE && p[3] != LDAP_RES_INTERMEDIATE)))
 			return false;
 		p += 3 + len;
 		n -= 3 + len;
