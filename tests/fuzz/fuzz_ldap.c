@@ -29,9 +29,9 @@
  * the process (libldap 2.5.13, ldap_sync.c) before edgesync's callbacks run. That one is a way for
  * a broken or hostile source to stop the replicator, and is not fixed: edgesync would have to read
  * the refresh with its own loop to refuse such a message. The same loop leaks a message of a type
- * a search never gets (ldap_sync_init returns without ldap_msgfree), so a refresh is played only
- * with entries, references, intermediate responses and results. Everything else about a message
- * is the fuzzer's.
+ * a search never receives (ldap_sync_init returns without ldap_msgfree), so a refresh is played
+ * only with entries, references, intermediate responses and results. Everything else about a
+ * message is the fuzzer's.
  */
 #include <errno.h>
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 #!/bin/bash
-# The container images and the compose deployment of docker/, built and run for real with podman
-# (issue 7): the base images (docker/make-base: debootstrap, cached by tag), every image, the
+# The container images and the compose deployment of docker/, built and run for real with podman:
+# the base images (docker/make-base: debootstrap, cached by tag), every image, the
 # compose deployment (a source and two edge directories, the replicator subscribed to both, umd
 # in sipsecured mode published on a free loopback port), then from the host: OPTIONS over mutual
 # TLS to umd with a gateway certificate pinned in the mounted configuration, umd's certificate

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The umd pool of docker/compose.pool.yaml (issue 17), built and run with podman as
+# The umd pool of docker/compose.pool.yaml, built and run with podman as
 # containers.sh runs the main deployment: Kamailio (Debian's packages, docker/kamailio) with
 # dispatcher in front of two umd containers, the test host playing the SIP gateway.
 #   - certificates as an administrator makes them: the balancer's and the gateway's with

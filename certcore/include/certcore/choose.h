@@ -1,5 +1,5 @@
 /*
- * The certificate a service runs with (DESIGN.md, "Selection"), one rule for every daemon:
+ * The certificate a service runs with (README, "certctl": select), one rule for every daemon:
  * certcore's choice for the service and its FQDN; else the certificate in use when it has merely
  * expired (Exchange "can still use an expired certificate, and logs events"); else a new
  * self-signed one. A certificate in use that is Revoked, Invalid, Untrusted or Unknown is never
