@@ -29,9 +29,10 @@
  * the process (libldap 2.5.13, ldap_sync.c) before edgesync's callbacks run. That one is a way for
  * a broken or hostile source to stop the replicator, and is not fixed: edgesync would have to read
  * the refresh with its own loop to refuse such a message. The same loop leaks a message of a type
- * a search never receives (ldap_sync_init returns without ldap_msgfree), so a refresh is played
- * only with entries, references, intermediate responses and results. Everything else about a
- * message is the fuzzer's.
+ * a search never receives (ldap_sync_init returns without ldap_msgfree). So a refresh is played
+ * only with entries, references, intermediate responses and results whose layout is sound (the
+ * protocolOp, then at most one list of controls, each with a value, nothing left over); what is
+ * inside the elements stays the fuzzer's, as does everything about the other modes.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -154,60 +155,60 @@ element(const uint8_t *p, size_t n, uint8_t *tag, size_t *hdr, size_t *len)
 }
 
 static bool
-is_sync_oid(const uint8_t *p, size_t n)
+is_sync_info(const uint8_t *p, size_t n)
 {
-	static const char *const oids[] = {LDAP_CONTROL_SYNC_STATE, LDAP_CONTROL_SYNC_DONE,
-	                                   LDAP_SYNC_INFO};
-	size_t i;
-
-	for (i = 0; i < sizeof(oids) / sizeof(oids[0]); i++)
-		if (n == strlen(oids[i]) && memcmp(p, oids[i], n) == 0)
-			return true;
-	return false;
+	return n == strlen(LDAP_SYNC_INFO) && memcmp(p, LDAP_SYNC_INFO, n) == 0;
 }
 
-/* Whether a message's content (protocolOp, controls) holds a sync control or syncInfo message
- * without a value (see the top of the file). */
+/*
+ * Whether a message's content is well formed enough for libldap's refresh reader: the protocolOp,
+ * then nothing or exactly one controls element, each control a SEQUENCE of its OID, an optional
+ * criticality and a value, nothing left over; a sync control or syncInfo message with a value
+ * (see the top of the file). What is inside the elements stays the fuzzer's.
+ */
 static bool
-sync_without_value(const uint8_t *p, size_t n)
+refresh_playable(const uint8_t *p, size_t n)
 {
-	size_t h, len, ch, clen, eh, elen;
+	size_t h, len, ch, clen, eh, elen, rest;
 	uint8_t tag, t;
 	const uint8_t *c, *e;
 
 	if (!element(p, n, &tag, &h, &len))
 		return false;
-	if (tag == 0x79) { /* IntermediateResponse: [0] responseName, [1] responseValue */
+	if (tag == LDAP_RES_INTERMEDIATE) { /* [0] responseName, [1] responseValue */
 		c = p + h;
 		clen = len;
-		if (element(c, clen, &t, &eh, &elen) && t == 0x80 && is_sync_oid(c + eh, elen)) {
+		if (element(c, clen, &t, &eh, &elen) && t == 0x80 && is_sync_info(c + eh, elen)) {
 			c += eh + elen;
 			clen -= eh + elen;
 			if (!element(c, clen, &t, &eh, &elen) || t != 0x81 || elen == 0)
-				return true;
+				return false;
 		}
 	}
 	p += h + len;
 	n -= h + len;
-	if (!element(p, n, &tag, &h, &len) || tag != 0xa0)
+	if (n == 0)
+		return true;
+	if (!element(p, n, &tag, &h, &len) || tag != 0xa0 || h + len != n)
 		return false;
-	for (c = p + h, clen = len; element(c, clen, &t, &ch, &elen) && t == 0x30;
-	     c += ch + elen, clen -= ch + elen) {
+	for (c = p + h, clen = len; clen > 0; c += ch + elen, clen -= ch + elen) {
 		/* Control ::= SEQUENCE { controlType, criticality DEFAULT FALSE, controlValue } */
+		if (!element(c, clen, &t, &ch, &elen) || t != 0x30)
+			return false;
 		e = c + ch;
-		len = elen;
-		if (!element(e, len, &t, &eh, &h) || t != 0x04 || !is_sync_oid(e + eh, h))
-			continue;
-		e += eh + h;
-		len -= eh + h;
-		if (element(e, len, &t, &eh, &h) && t == 0x01) {
-			e += eh + h;
-			len -= eh + h;
+		rest = elen;
+		if (!element(e, rest, &t, &eh, &len) || t != 0x04)
+			return false;
+		e += eh + len;
+		rest -= eh + len;
+		if (rest > 0 && element(e, rest, &t, &eh, &len) && t == 0x01) {
+			e += eh + len;
+			rest -= eh + len;
 		}
-		if (!element(e, len, &t, &eh, &h) || t != 0x04 || h == 0)
-			return true;
+		if (!element(e, rest, &t, &eh, &len) || t != 0x04 || len == 0 || eh + len != rest)
+			return false;
 	}
-	return false;
+	return true;
 }
 
 /* Whether every message of the input can be played (see the top of the file). */
@@ -223,7 +224,7 @@ playable(const uint8_t *p, size_t n, bool refresh)
 		if (!element_fits(p + 3, len))
 			return false;
 		if (refresh &&
-		    (sync_without_value(p + 3, len) ||
+		    (!refresh_playable(p + 3, len) ||
 		     (p[3] != LDAP_RES_SEARCH_ENTRY && p[3] != LDAP_RES_SEARCH_RESULT &&
 		      p[3] != LDAP_RES_SEARCH_REFERENCE && p[3] != LDAP_RES_INTERMEDIATE)))
 			return false;
