@@ -29,10 +29,12 @@
  * the process (libldap 2.5.13, ldap_sync.c) before edgesync's callbacks run. That one is a way for
  * a broken or hostile source to stop the replicator, and is not fixed: edgesync would have to read
  * the refresh with its own loop to refuse such a message. The same loop leaks a message of a type
- * a search never receives (ldap_sync_init returns without ldap_msgfree). So a refresh is played
- * only with entries, references, intermediate responses and results whose layout is sound (the
- * protocolOp, then at most one list of controls, each with a value, nothing left over); what is
- * inside the elements stays the fuzzer's, as does everything about the other modes.
+ * a search never receives (ldap_sync_init returns without ldap_msgfree), and an intermediate
+ * response without a responseName meets an assertion (ldap_parse_intermediate). So a refresh is
+ * played only with entries, references, intermediate responses and results whose layout is sound
+ * (the protocolOp, then at most one list of controls, each with a value, nothing left over; an
+ * intermediate response with a responseName); what is inside the elements stays the fuzzer's, as
+ * does everything about the other modes.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -178,7 +180,11 @@ refresh_playable(const uint8_t *p, size_t n)
 	if (tag == LDAP_RES_INTERMEDIATE) { /* [0] responseName, [1] responseValue */
 		c = p + h;
 		clen = len;
-		if (element(c, clen, &t, &eh, &elen) && t == 0x80 && is_sync_info(c + eh, elen)) {
+		/* an empty responseName (or one a NUL ends at once): ldap_parse_intermediate's
+		 * assertion ends the process */
+		if (!element(c, clen, &t, &eh, &elen) || t != 0x80 || elen == 0 || c[eh] == '\0')
+			return false;
+		if (is_sync_info(c + eh, elen)) {
 			c += eh + elen;
 			clen -= eh + elen;
 			if (!element(c, clen, &t, &eh, &elen) || t != 0x81 || elen == 0)
