@@ -44,7 +44,7 @@ struct cc_cert {
 	char *v_reason;
 };
 
-/* Exchange's CN-and-SAN host matching (DESIGN.md, selection). */
+/* Exchange's CN-and-SAN host matching (README, "certctl": select). */
 #define HOST_FLAGS (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_ALWAYS_CHECK_SUBJECT)
 
 void

@@ -50,6 +50,41 @@ log_created(struct cc_log *log, enum cc_service service, const struct cc_cert *c
 	}
 }
 
+void
+cc_log_cert_in_use(struct cc_log *log, const char *service, const struct cc_cert *cert)
+{
+	char when[32];
+	struct cc_field f[] = {
+	        CC_FSTR("service", service),
+	        CC_FSTR("thumbprint", cc_cert_thumbprint(cert)),
+	        CC_FSTR("issuer", cc_cert_issuer(cert)),
+	        CC_FSTR("serial", cc_cert_serial(cert)),
+	        CC_FSTR("not_after", cc_time_iso8601(cc_cert_not_after(cert), when)),
+	};
+
+	if (log != NULL)
+		cc_log_event(log, CC_LOG_INFO, CC_EV_CERTIFICATE_IN_USE, f,
+		             sizeof(f) / sizeof(f[0]));
+}
+
+void
+cc_log_cert_changed(struct cc_log *log, const char *service, const char *old_thumbprint,
+                    const struct cc_cert *cert, const char *reason)
+{
+	struct cc_field f[] = {
+	        CC_FSTR("service", service),
+	        CC_FSTR("old_thumbprint", old_thumbprint),
+	        CC_FSTR("thumbprint", cc_cert_thumbprint(cert)),
+	        CC_FSTR("issuer", cc_cert_issuer(cert)),
+	        CC_FSTR("serial", cc_cert_serial(cert)),
+	        CC_FSTR("reason", reason),
+	};
+
+	if (log != NULL)
+		cc_log_event(log, CC_LOG_INFO, CC_EV_CERTIFICATE_CHANGED, f,
+		             sizeof(f) / sizeof(f[0]));
+}
+
 /* Makes the self-signed certificate and checks that it is what the service asked for. */
 static enum cc_err
 create_one(struct cc_store *s, enum cc_service service, const char *fqdn,

@@ -1,4 +1,4 @@
-/* The event id table (DESIGN.md "Events"; README's table is the same). */
+/* The event id table (README, "Events"). */
 #include <stddef.h>
 
 #include "certcore/events.h"

@@ -352,7 +352,7 @@ cc_key_write_pem_at(int dirfd, const char *dir, const char *name, EVP_PKEY *key)
 		goto out;
 	}
 	/*
-	 * Unencrypted PKCS#8: daemons must read it unattended (DESIGN.md), and a pending
+	 * Unencrypted PKCS#8: daemons must read it unattended (README, "The store"), and a pending
 	 * request's key moves to keys/ unchanged when the request completes.
 	 */
 	if (PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) != 1) {

@@ -112,8 +112,8 @@ out:
 
 /*
  * The cost of reading a PKCS#12 lies in its key derivations (RFC 7292 appendix B, RFC 8018
- * section 5.2), and the file chooses their iteration counts: issue 15's had 2^31-1 in its MAC
- * and import ran until it was killed. Each count is checked before its derivation runs, against
+ * section 5.2), and the file chooses their iteration counts: one seen in review had 2^31-1 in its
+ * MAC and import ran until it was killed. Each count is checked before its derivation runs, against
  * CC_PKCS12_MAX_ITER, and the sum of a file's counts against CC_PKCS12_MAX_ITER_TOTAL.
  */
 struct p12_walk {

@@ -76,7 +76,7 @@ void cc_cert_set_verified(struct cc_cert *c, enum cc_status st, enum cc_root_ca_
 enum cc_err cc_key_write_pem_at(int dirfd, const char *dir, const char *name, EVP_PKEY *key) CC_WUR;
 
 /*
- * A folder of a store, open without following symbolic links (issue 15: with keys/ a link to
+ * A folder of a store, open without following symbolic links (a review found: with keys/ a link to
  * another directory, root's certctl wrote and removed key files there). Its files are reached
  * with fileio.h's *_at calls and fstatat/unlinkat on `fd`; `path` names it in messages.
  */

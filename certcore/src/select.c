@@ -109,7 +109,8 @@ cc_cert_ineligible_reason(const struct cc_store *s, const struct cc_cert *c, cha
 	return NULL;
 }
 
-/* DESIGN.md's orders; qsort_r comparator over candidates, `arg` the service. */
+/* The orders of the README ("certctl": select); qsort_r comparator over candidates, `arg` the
+ * service. */
 static int
 cmp_candidates(const void *a, const void *b, void *arg)
 {

@@ -339,7 +339,7 @@ struct pw_probe {
 	bool asked;
 };
 
-/* Never supplies a password: stored keys must not be protected by one (DESIGN.md). */
+/* Never supplies a password: stored keys must not be protected by one (README, "The store"). */
 static int
 no_password(char *buf, int size, int rwflag, void *u)
 {

@@ -322,6 +322,18 @@ tv_of(const struct es_conn *c)
 	return tv;
 }
 
+/*
+ * Whether a response control carries a value. libldap's control parsers hand the value to
+ * liblber's ber_init unchecked, and liblber 2.5 asserts on a NULL buffer: a response control
+ * without a value (RFC 2696 and the password policy draft require one), from a broken or
+ * hostile server, would abort edgesync.
+ */
+static bool
+has_value(const LDAPControl *ctrl)
+{
+	return ctrl->ldctl_value.bv_val != NULL && ctrl->ldctl_value.bv_len > 0;
+}
+
 enum es_err
 es_conn_bind(struct es_conn *c, const char *dn, const char *password)
 {
@@ -358,7 +370,8 @@ es_conn_bind(struct es_conn *c, const char *dn, const char *password)
 		goto out;
 	}
 	for (i = 0; rctrls != NULL && rctrls[i] != NULL; i++)
-		if (strcmp(rctrls[i]->ldctl_oid, LDAP_CONTROL_PASSWORDPOLICYRESPONSE) == 0)
+		if (strcmp(rctrls[i]->ldctl_oid, LDAP_CONTROL_PASSWORDPOLICYRESPONSE) == 0 &&
+		    has_value(rctrls[i]))
 			(void)ldap_parse_passwordpolicy_control(c->ld, rctrls[i], &expire, &grace,
 			                                        &pperr);
 	if (err != LDAP_SUCCESS) {
@@ -524,6 +537,12 @@ one_page(struct es_conn *c, const char *base, int scope, const char *filter, cha
 		goto out;
 	}
 	if ((resp = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls, NULL)) != NULL) {
+		if (!has_value(resp)) {
+			r = es_seterr(ES_ERR_SOURCE,
+			              "search %s: paged results response control without a value",
+			              base);
+			goto out;
+		}
 		rc = ldap_parse_pageresponse_control(c->ld, resp, &estimate, next);
 		if (rc != LDAP_SUCCESS) {
 			r = es_seterr_ldap(ES_ERR_SOURCE, c->ld, rc,

@@ -19,7 +19,7 @@ es_secret_free(char *s)
 }
 
 /*
- * certcore's rule for password files, the one certctl follows too (issue 15: certctl took a
+ * certcore's rule for password files, the one certctl follows too (a review found certctl took a
  * 0644 file that edgesync refused): one rule, in one place.
  */
 enum es_err

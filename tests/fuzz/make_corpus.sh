@@ -6,7 +6,7 @@
 #   tests/fuzz/make_corpus.sh crl sip    (replaces only these, leaving the others' seeds as they are)
 set -eu
 cd "$(dirname "$0")"
-ALL="cert x500 import crl meta config sdp sip subscription wav recipient smtpreply"
+ALL="cert x500 import crl meta config sdp sip subscription wav recipient smtpreply ldap"
 TARGETS=${*:-$ALL}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -218,6 +218,105 @@ printf '550 User unknown\r\n' | put smtpreply/no-enhanced
 printf '552 5.3.4 Message size exceeds fixed limit\r\n' | put smtpreply/too-big
 printf '554 4.9.99999999999 odd\r\n' | put smtpreply/odd-enhanced
 printf '%%u.vm@example.test%%%%' | put recipient/template
+
+# --- LDAP answers of a source or an edge, as fuzz_ldap plays them (see its header) ---------------
+o x509 -in "$T/leaf.pem" -outform DER -out "$T/leaf.der"
+python3 - "$C/ldap" "$T/leaf.der" <<'PY'
+import os, struct, sys, uuid
+out = sys.argv[1]
+leaf = open(sys.argv[2], "rb").read()
+def L(n):
+    if n < 0x80: return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(b)]) + b
+def tlv(t, c): return bytes([t]) + L(len(c)) + c
+def s(x): return tlv(0x04, x if isinstance(x, bytes) else x.encode())
+def seq(*a): return tlv(0x30, b"".join(a))
+def st(*a): return tlv(0x31, b"".join(a))
+def i(n): return tlv(0x02, n.to_bytes(max(1, (n.bit_length() + 8) // 8), "big", signed=True))
+def en(n): return tlv(0x0A, n.to_bytes(max(1, (n.bit_length() + 8) // 8), "big"))
+def bo(v): return tlv(0x01, b"\xff" if v else b"\x00")
+def entry(dn, attrs): return tlv(0x64, s(dn) + seq(*[seq(s(a), st(*[s(v) for v in vs])) for a, vs in attrs]))
+def done(code=0, diag=""): return tlv(0x65, en(code) + s("") + s(diag))
+def ctrls(*c): return tlv(0xA0, b"".join(c))
+def ctrl(oid, val=None, crit=False):
+    return seq(s(oid), *( [bo(True)] if crit else []), *([s(val)] if val is not None else []))
+PAGED, STATE, DONE, INFO, DIRSYNC = ("1.2.840.113556.1.4.319", "1.3.6.1.4.1.4203.1.9.1.2",
+    "1.3.6.1.4.1.4203.1.9.1.3", "1.3.6.1.4.1.4203.1.9.1.4", "1.2.840.113556.1.4.841")
+def paged(cookie=b""): return ctrl(PAGED, seq(i(0), s(cookie)))
+def frame(msgid, content): return bytes([msgid]) + struct.pack(">H", len(content)) + content
+def put(name, mode, flags, frames, cookie=None):
+    head = bytes([mode, flags | (2 if cookie is not None else 0)])
+    if cookie is not None: head += bytes([len(cookie)]) + cookie
+    open(os.path.join(out, name), "wb").write(head + b"".join(frames))
+U = [uuid.UUID(int=n * 0x1111111111111111) for n in range(1, 5)]
+def person(n, u, extra=()):
+    return entry("uid=u%d,ou=people,dc=corp,dc=test" % n,
+                 [("cn", ["User %d" % n]), ("mail", ["u%d@corp.test" % n]),
+                  ("proxyAddresses", ["SMTP:u%d@corp.test" % n, "smtp:x%d@corp.test" % n]),
+                  ("entryUUID", [str(u)])] + list(extra))
+# es_source_full: one page, then two pages joined by the RFC 2696 cookie
+put("full", 0, 0, [frame(1, person(1, U[0])), frame(1, person(2, U[1])), frame(1, done() + ctrls(paged()))])
+put("full-pages", 0, 0, [frame(1, person(1, U[0])), frame(1, done() + ctrls(paged(b"p1\0"))),
+                         frame(2, person(2, U[1])), frame(2, done() + ctrls(paged()))])
+put("full-sizelimit", 0, 0, [frame(1, person(1, U[0])), frame(1, done(4, "size limit"))])
+# values the screening sets aside (a NUL, bad UTF-8); Active Directory's objectGUID key
+put("full-screened", 0, 1, [frame(1, entry("CN=a,OU=People,DC=corp,DC=test",
+                                           [("mail", [b"a\0b@corp.test"]), ("objectGUID", [U[2].bytes])])),
+                            frame(1, entry("CN=b,OU=People,DC=corp,DC=test",
+                                           [("mail", [b"b\xc3(@corp.test"]), ("objectGUID", [U[3].bytes])])),
+                            frame(1, done() + ctrls(paged()))])
+# es_source_sync: RFC 4533 refreshOnly, the Sync State control on entries, syncInfo, Sync Done
+def state(n, u, cookie=None): return ctrl(STATE, seq(en(n), s(u.bytes), *([s(cookie)] if cookie else [])))
+put("sync-refresh", 1, 0, [frame(1, person(1, U[0]) + ctrls(state(1, U[0]))),
+                           frame(1, person(2, U[1]) + ctrls(state(1, U[1], b"rid=000,csn=1"))),
+                           frame(1, done() + ctrls(ctrl(DONE, seq(s(b"rid=000,csn=3")))))])
+# a refreshPresent syncInfo that does not end the refresh, then one that does (refreshDone TRUE)
+put("sync-info-present", 1, 0, [frame(1, person(1, U[0]) + ctrls(state(1, U[0]))),
+                                frame(1, tlv(0x79, tlv(0x80, INFO.encode()) + tlv(0x81, tlv(0xA2, s(b"rid=000,csn=2") + bo(False))))),
+                                frame(1, done() + ctrls(ctrl(DONE, seq(s(b"rid=000,csn=3"), bo(True)))))])
+put("sync-info-done", 1, 0, [frame(1, person(1, U[0]) + ctrls(state(1, U[0]))),
+                             frame(1, tlv(0x79, tlv(0x80, INFO.encode()) + tlv(0x81, tlv(0xA2, s(b"rid=000,csn=2")))))])
+put("sync-deletes", 1, 0, [frame(1, entry("uid=u3,ou=people,dc=corp,dc=test", []) + ctrls(state(3, U[2]))),
+                           frame(1, entry("uid=u1,ou=people,dc=corp,dc=test", []) + ctrls(state(0, U[0]))),
+                           frame(1, tlv(0x79, tlv(0x80, INFO.encode()) +
+                                        tlv(0x81, tlv(0xA3, s(b"rid=000,csn=4") + bo(True) + st(s(U[3].bytes), s(U[1].bytes)))))),
+                           frame(1, tlv(0x79, tlv(0x80, INFO.encode()) + tlv(0x81, tlv(0x80, b"rid=000,csn=5")))),
+                           frame(1, done() + ctrls(ctrl(DONE, seq(s(b"rid=000,csn=6"), bo(True)))))],
+    cookie=b"rid=000,csn=0")
+put("sync-refused-cookie", 1, 0, [frame(1, done(4096, "e-syncRefreshRequired"))], cookie=b"rid=000,csn=9")
+# es_source_dirsync: the first cycle (the server's cookie, then a paged read), and a later one
+def dirsync(more, cookie): return ctrl(DIRSYNC, seq(i(more), i(0), s(cookie)))
+def adperson(n, u, extra=()):
+    return entry("CN=u%d,OU=People,DC=corp,DC=test" % n,
+                 [("cn", ["u%d" % n]), ("mail", ["u%d@corp.test" % n]), ("objectGUID", [u.bytes])] + list(extra))
+put("dirsync-first", 2, 0, [frame(1, done() + ctrls(dirsync(0, b"\x4d\x53\x44\x53" + bytes(20)))),
+                            frame(2, adperson(1, U[0])), frame(2, adperson(2, U[1])),
+                            frame(2, done() + ctrls(paged()))])
+put("dirsync-changes", 2, 0, [frame(1, entry("CN=u1,OU=People,DC=corp,DC=test", [("mail", ["new@corp.test"]), ("objectGUID", [U[0].bytes])])),
+                              frame(1, entry("CN=u2\\0ADEL:x,CN=Deleted Objects,DC=corp,DC=test",
+                                             [("isDeleted", ["TRUE"]), ("objectGUID", [U[1].bytes])])),
+                              frame(1, done() + ctrls(dirsync(1, b"MSDS-more"))),
+                              frame(2, done() + ctrls(dirsync(0, b"MSDS-last"))),
+                              frame(3, adperson(1, U[0])), frame(3, done())],
+    cookie=b"MSDS-cookie")
+# es_edge_load: an edge's copies
+def copy(u, area="recipients"):
+    return entry("umedgeSourceUUID=%s,ou=Recipients,dc=edge1,dc=test" % u,
+                 [("objectClass", ["umedgeEdgeObject", "umedgeReplicated"]), ("umedgeSourceUUID", [str(u)]),
+                  ("umedgeArea", [area]), ("cn", ["x"]), ("mail", ["0" * 64])])
+put("edge", 3, 0, [frame(1, copy(U[0])), frame(1, copy(U[1], "connectors")), frame(1, done() + ctrls(paged()))])
+put("edge-duplicate", 3, 0, [frame(1, copy(U[0])), frame(1, copy(U[0])), frame(1, done() + ctrls(paged()))])
+# es_subscription_list: a subscription object with its per-area cookies
+put("subscriptions", 4, 0, [frame(1, entry("cn=edge1,cn=Edge Subscriptions,dc=corp,dc=test",
+    [("objectClass", ["umedgeEdgeSubscription"]), ("umedgeEdgeName", ["edge1"]), ("umedgeEdgeFQDN", ["edge1.example.test"]),
+     ("umedgeEdgeURL", ["ldaps://127.0.0.1:50636"]), ("umedgeEdgeBaseDN", ["dc=edge1,dc=test"]),
+     ("umedgeBindDN", ["cn=edgesync,dc=edge1,dc=test"]), ("umedgePinnedCertificate", [leaf]),
+     ("umedgeEncryptedCredential", [b"\x30\x00"]), ("umedgeLeaseHolder", ["host:1"]), ("umedgeLeaseExpiry", ["20261202120000Z"]),
+     ("umedgeSyncCookie", ["recipients " + "0" * 16 + " rid=000,csn=1", "bad"]),
+     ("umedgeSubscriptionStart", ["20261202110000Z"]), ("umedgeSubscriptionMinutes", ["1440"])])),
+    frame(1, done() + ctrls(paged()))])
+PY
 
 for t in $TARGETS; do
 	[ -d "$C/$t" ] || { echo "make_corpus: no target $t (targets: $ALL)" >&2; exit 2; }

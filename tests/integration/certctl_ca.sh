@@ -187,7 +187,7 @@ T3=$(awk 'NR==3 {print $1}' <<<"$out")
 expect_eq "an openssl PFX imports exportable when asked" true \
 	"$(cc2 get "$T3" --format json | jq -r '.[0].PrivateKeyExportable')"
 
-# --- a password file others can read is refused, as edgesync refuses it (issue 15) -------------
+# --- a password file others can read is refused, as edgesync refuses it -------------
 cp "$WORK/pw" "$WORK/pw.open"
 chmod 644 "$WORK/pw.open"
 expect_fail "export refuses a password file of mode 0644" 1 "password file .*pw.open.*(mode 644).*chmod 600" \
@@ -197,7 +197,7 @@ chmod 640 "$WORK/pw.open"
 expect_fail "import refuses a password file of mode 0640" 1 "password file .*pw.open.*chmod 600" \
 	cc2 import "$WORK/stranger.pfx" --password-file "$WORK/pw.open"
 
-# --- a PKCS#12 asking for 2^31-1 MAC iterations is refused before the work (issue 15) -------------
+# --- a PKCS#12 asking for 2^31-1 MAC iterations is refused before the work -------------
 # openssl makes it with 2048; the MAC's count, the last INTEGER of the PFX (RFC 7292 section 4),
 # is then rewritten in the DER, with the lengths around it.
 python3 - "$WORK/stranger.pfx" "$WORK/costly.pfx" <<'PY'

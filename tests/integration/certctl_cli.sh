@@ -134,7 +134,7 @@ check "no store problem after concurrent writes" test ! -s "$WORK/conc.err"
 check "no temporary file is left behind" bash -c "! ls -A '$S'/certs '$S'/keys '$S'/meta | grep -q '\.tmp\.'"
 
 # --- store folders: a link in a folder's place, or another user's folder, is refused ------------
-# (issue 15: with keys/ a link to another directory, new wrote and remove deleted keys there.)
+# (a review found: with keys/ a link to another directory, new wrote and remove deleted keys there.)
 L="$WORK/lstore"
 cl() { "$CERTCTL" --store "$L" "$@"; }
 out=$(cl new --domain link.example.test --key ec256)
@@ -175,7 +175,7 @@ check "its meta is gone" test ! -e "$S/meta/$R.ini"
 expect_fail "removing it again fails" 1 "no certificate" cc remove "$R"
 
 
-# --- issue 14: New-ExchangeCertificate's defaults, renew --services, select's FQDN, the first run --
+# --- New-ExchangeCertificate's defaults, renew --services, select's FQDN, the first run --
 HOSTFQDN=$(hostname -f 2>/dev/null || hostname)
 HOSTSHORT=$(hostname -s 2>/dev/null || hostname)
 N="$WORK/defaults"

@@ -1,6 +1,6 @@
 #!/bin/bash
-# The container images and the compose deployment of docker/, built and run for real with podman
-# (issue 7): the base images (docker/make-base: debootstrap, cached by tag), every image, the
+# The container images and the compose deployment of docker/, built and run for real with podman:
+# the base images (docker/make-base: debootstrap, cached by tag), every image, the
 # compose deployment (a source and two edge directories, the replicator subscribed to both, umd
 # in sipsecured mode published on a free loopback port), then from the host: OPTIONS over mutual
 # TLS to umd with a gateway certificate pinned in the mounted configuration, umd's certificate
@@ -32,17 +32,17 @@ COMPOSE=$ROOT/docker/compose.yaml
 PROJECT=umedgeit$$
 # The images' tag: one per checkout (UMEDGE_TAG of compose.yaml), so that engineers or jobs
 # building other trees on the same host (podman's image store is shared) never run each other's
-# images, while the layer cache still serves the next run of this checkout.
-export UMEDGE_TAG=${UMEDGE_IT_TAG:-it-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)}
+# images, while the layer cache still serves the next run of this checkout. UMEDGE_IT_TAG, else
+# UMEDGE_TAG, names another.
+export UMEDGE_TAG=${UMEDGE_IT_TAG:-${UMEDGE_TAG:-it-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)}}
 T0=$SECONDS
 phase() { echo "# [$((SECONDS - T0)) s] $*"; }
 skip() {
 	echo "SKIP: $*"
 	exit 77
 }
+. "$HERE/containerlib.sh"
 
-pm() { podman --runtime runc "$@"; }
-LIMITS=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
 cname() { echo "${PROJECT}_$1_1"; }
 # has PATTERN FILE: grep -q, printing FILE when it does not match (check shows it)
 has() { grep -q -- "$1" "$2" || { cat "$2"; return 1; }; }
@@ -56,26 +56,7 @@ pc3() {
 }
 
 # --- can podman run a container at all? -----------------------------------------------------------
-command -v podman >/dev/null || skip "podman is not installed (scripts/install-deps installs podman, runc, podman-compose, debootstrap)"
-command -v podman-compose >/dev/null || skip "podman-compose is not installed (scripts/install-deps installs it)"
-if ! podman info >"$WORK/podman-info.txt" 2>&1; then
-	skip "podman cannot run here: podman info: $(tail -1 "$WORK/podman-info.txt")"
-fi
-# a one-binary image made from the host's /usr/bin/true and its libraries: no network needed
-probe_root=$WORK/probe
-mkdir -p "$probe_root"
-for f in /usr/bin/true $(ldd /usr/bin/true | grep -oE '/[^ ]+'); do
-	mkdir -p "$probe_root$(dirname "$f")"
-	cp -L "$f" "$probe_root$f"
-done
-probe_tag=localhost/umedge-probe:latest
-if ! tar -C "$probe_root" -cf - . | podman import -q - "$probe_tag" >"$WORK/probe.log" 2>&1 ||
-	! pm run --rm "${LIMITS[@]}" "$probe_tag" /usr/bin/true >>"$WORK/probe.log" 2>&1; then
-	podman rmi -f "$probe_tag" >/dev/null 2>&1
-	skip "podman cannot run a container here: $(grep -v 'systemd' "$WORK/probe.log" | tail -2 | tr '\n' ' ')"
-fi
-podman rmi -f "$probe_tag" >/dev/null 2>&1
-ok "podman runs containers (runc)"
+containers_can_run it
 
 WITH_EDGESYNC=yes
 if [ -z "$EDGESYNC" ] || [ ! -x "$EDGESYNC" ]; then
@@ -84,62 +65,11 @@ if [ -z "$EDGESYNC" ] || [ ! -x "$EDGESYNC" ]; then
 fi
 
 # --- leftovers of an earlier run that was killed (ctest's timeout): only this test's projects ------
-for c in $(podman ps -a --format '{{.Names}}' --filter label=io.podman.compose.project 2>/dev/null | grep -E '^umedgeit[0-9]+_' || true); do
-	p=${c%%_*}
-	kill -0 "${p#umedgeit}" 2>/dev/null && continue # a run still going
-	pm rm -f -v -t 2 "$c" >/dev/null 2>&1
-done
-for v in $(podman volume ls --format '{{.Name}}' | grep -E '^umedgeit[0-9]+_' || true); do
-	p=${v%%_*}
-	kill -0 "${p#umedgeit}" 2>/dev/null || podman volume rm -f "$v" >/dev/null 2>&1
-done
-for n in $(podman network ls --format '{{.Name}}' | grep -E '^umedgeit[0-9]+_default$' || true); do
-	p=${n%%_*}
-	kill -0 "${p#umedgeit}" 2>/dev/null || podman network rm -f "$n" >/dev/null 2>&1
-done
+containers_reap umedgeit
 
-# --- base images -----------------------------------------------------------------------------------
-phase "base images (docker/make-base; the debootstrap base is cached by its tag)"
-if podman image exists docker.io/library/debian:bookworm-slim; then
-	echo "# debian:bookworm-slim: cached"
-fi
-t=$SECONDS
-if PODMAN="podman --runtime runc" UMEDGE_BUILD_OPTS="${LIMITS[*]}" "$ROOT/docker/make-base" >"$WORK/make-base.log" 2>&1; then
-	ok "base images made or cached ($((SECONDS - t)) s)"
-else
-	not_ok "docker/make-base failed"
-	tail -30 "$WORK/make-base.log" | sed 's/^/    /'
-	finish
-	exit 1
-fi
-
-# --- images ----------------------------------------------------------------------------------------
-phase "images"
-BUILD=(pm build --pull=never --format docker "${LIMITS[@]}" --build-arg BUILD_BASE=localhost/umedge-buildbase:bookworm)
-build_image() { # NAME [--target STAGE] TAG
-	local name=$1 t=$SECONDS
-	shift
-	if "${BUILD[@]}" -f "$ROOT/docker/$name/Dockerfile" "$@" "$ROOT" >"$WORK/build-$name.log" 2>&1; then
-		ok "image $* built ($((SECONDS - t)) s)"
-		return 0
-	fi
-	not_ok "image $* (docker/$name/Dockerfile) failed to build"
-	grep -v '^\(Get\|Fetch\|Selecting\|Preparing\|Unpacking\|Setting up\)' "$WORK/build-$name.log" | tail -25 | sed 's/^/    /'
-	return 1
-}
-built=yes
-# the build stages are tagged so that only the ones they replace are left dangling (and pruned)
-build_image umd --target build -t localhost/umedge/build:core || built=no
-build_image umd -t "umedge/umd:$UMEDGE_TAG" || built=no
-build_image directory -t "umedge/directory:$UMEDGE_TAG" || built=no
-build_image hub -t "umedge/hub:$UMEDGE_TAG" || built=no
-if [ $WITH_EDGESYNC = yes ]; then
-	build_image edgesync --target build -t localhost/umedge/build:edgesync || built=no
-	build_image edgesync -t "umedge/edgesync:$UMEDGE_TAG" || built=no
-fi
-pm image prune -f --filter label=io.umedge.stage=build >/dev/null 2>&1
-pm image prune -f --filter label=io.umedge.image >/dev/null 2>&1
-if [ $built = no ]; then
+# --- images: the base images, the build image, then each image ---------------------------------------
+phase "images (docker/make-base: the debootstrap base is cached by its tag; docker/build-images)"
+if ! containers_build umd directory hub $([ $WITH_EDGESYNC = yes ] && echo edgesync); then
 	finish
 	exit 1
 fi

@@ -28,14 +28,12 @@ skip() {
 	exit 77
 }
 [ "${UMEDGE_AD_CONTAINER_TEST:-}" = 1 ] || skip "opt-in: set UMEDGE_AD_CONTAINER_TEST=1 (builds the Samba AD DC image and provisions a domain: minutes)"
-command -v podman >/dev/null || skip "podman is not installed"
-command -v podman-compose >/dev/null || skip "podman-compose is not installed"
-podman info >"$WORK/podman-info.txt" 2>&1 || skip "podman cannot run here: $(tail -1 "$WORK/podman-info.txt")"
 [ -n "$EDGESYNC" ] && [ -x "$EDGESYNC" ] || skip "the edgesync binary is not built (EDGESYNC='$EDGESYNC')"
+. "$ROOT/tests/integration/containerlib.sh"
+containers_can_run adit
+containers_reap umedgeadit
 
 # the helpers of containers.sh
-pm() { podman --runtime runc "$@"; }
-LIMITS=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
 cname() { echo "${PROJECT}_$1_1"; }
 pc() { podman-compose --podman-args "--runtime runc" -f "$COMPOSE" -p "$PROJECT" "$@"; }
 wait_healthy() { # SERVICE SECONDS: runs the container's HEALTHCHECK until it passes
@@ -55,26 +53,7 @@ wait_healthy() { # SERVICE SECONDS: runs the container's HEALTHCHECK until it pa
 # --- images ----------------------------------------------------------------------------------------
 phase "base images and images (tag $UMEDGE_TAG)"
 t=$SECONDS
-if ! PODMAN="podman --runtime runc" UMEDGE_BUILD_OPTS="${LIMITS[*]}" "$ROOT/docker/make-base" >"$WORK/make-base.log" 2>&1; then
-	not_ok "docker/make-base failed"
-	tail -20 "$WORK/make-base.log" | sed 's/^/    /'
-	finish
-	exit 1
-fi
-BUILD=(pm build --pull=never --format docker "${LIMITS[@]}" --build-arg BUILD_BASE=localhost/umedge-buildbase:bookworm)
-built=yes
-for i in directory edgesync samba; do
-	t=$SECONDS
-	if "${BUILD[@]}" -f "$ROOT/docker/$i/Dockerfile" -t "umedge/$i:$UMEDGE_TAG" "$ROOT" >"$WORK/build-$i.log" 2>&1; then
-		ok "image umedge/$i built ($((SECONDS - t)) s)"
-	else
-		not_ok "image umedge/$i (docker/$i/Dockerfile) failed to build"
-		grep -v '^\(Get\|Fetch\|Selecting\|Preparing\|Unpacking\|Setting up\)' "$WORK/build-$i.log" | tail -20 | sed 's/^/    /'
-		built=no
-	fi
-done
-pm image prune -f --filter label=io.umedge.stage=build >/dev/null 2>&1
-[ $built = yes ] || { finish; exit 1; }
+containers_build directory edgesync samba || { finish; exit 1; }
 hc=$(podman image inspect --format '{{json .Config.Healthcheck}}' "umedge/samba:$UMEDGE_TAG" 2>/dev/null)
 check "image samba has its HEALTHCHECK (docker format)" grep -q "entrypoint.*health" <<<"$hc"
 

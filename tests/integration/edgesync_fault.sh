@@ -1,5 +1,5 @@
 #!/bin/bash
-# edgesync under faults at random points of a large synchronization (issue 6), against three real
+# edgesync under faults at random points of a large synchronization, against three real
 # slapd processes: the edge slapd killed (SIGKILL, sometimes SIGTERM) and started again, and the
 # replicator killed with SIGKILL, during the initial full sync of several thousand recipients and
 # during large incremental and full cycles (modifies, deletes, renames, moves in and out of scope,

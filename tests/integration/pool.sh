@@ -1,5 +1,5 @@
 #!/bin/bash
-# The umd pool of docker/compose.pool.yaml (issue 17), built and run with podman as
+# The umd pool of docker/compose.pool.yaml, built and run with podman as
 # containers.sh runs the main deployment: Kamailio (Debian's packages, docker/kamailio) with
 # dispatcher in front of two umd containers, the test host playing the SIP gateway.
 #   - certificates as an administrator makes them: the balancer's and the gateway's with
@@ -37,14 +37,15 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$ROOT/tests/integration
 COMPOSE=$ROOT/docker/compose.pool.yaml
 PROJECT=umedgepool$$
+# the images' tag, one per checkout as in containers.sh (podman's image store is shared)
+export UMEDGE_TAG=${UMEDGE_IT_TAG:-${UMEDGE_TAG:-it-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)}}
 T0=$SECONDS
 phase() { echo "# [$((SECONDS - T0)) s] $*"; }
 skip() {
 	echo "SKIP: $*"
 	exit 77
 }
-pm() { podman --runtime runc "$@"; }
-LIMITS=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
+. "$HERE/containerlib.sh"
 cname() { echo "${PROJECT}_$1_1"; }
 pc() { podman-compose --podman-args "--runtime runc" -f "$COMPOSE" -p "$PROJECT" "$@"; }
 now() { date +%s.%N; }
@@ -52,73 +53,18 @@ calls() { python3 "$HERE/poolcalls.py" --host "$KAM_IP" --port 5061 --cert "$WOR
 
 [ "${UMEDGE_POOL_TEST:-}" = 1 ] || skip "set UMEDGE_POOL_TEST=1 to run the pool test (opt-in: flaky on podman 4.3 with aardvark-dns, see its header)"
 
-# --- can podman run a container at all? (as containers.sh) ---------------------------------------
-command -v podman >/dev/null || skip "podman is not installed (scripts/install-deps installs podman, runc, podman-compose, debootstrap)"
-command -v podman-compose >/dev/null || skip "podman-compose is not installed"
-if ! podman info >"$WORK/podman-info.txt" 2>&1; then
-	skip "podman cannot run here: podman info: $(tail -1 "$WORK/podman-info.txt")"
-fi
-probe_root=$WORK/probe
-mkdir -p "$probe_root"
-for f in /usr/bin/true $(ldd /usr/bin/true | grep -oE '/[^ ]+'); do
-	mkdir -p "$probe_root$(dirname "$f")"
-	cp -L "$f" "$probe_root$f"
-done
-probe_tag=localhost/umedge-poolprobe:latest
-if ! tar -C "$probe_root" -cf - . | podman import -q - "$probe_tag" >"$WORK/probe.log" 2>&1 ||
-	! pm run --rm "${LIMITS[@]}" "$probe_tag" /usr/bin/true >>"$WORK/probe.log" 2>&1; then
-	podman rmi -f "$probe_tag" >/dev/null 2>&1
-	skip "podman cannot run a container here: $(grep -v 'systemd' "$WORK/probe.log" | tail -2 | tr '\n' ' ')"
-fi
-podman rmi -f "$probe_tag" >/dev/null 2>&1
-ok "podman runs containers (runc)"
-
-# --- leftovers of an earlier run that was killed: only this test's projects, whose pid is gone ---
-for c in $(podman ps -a --format '{{.Names}}' 2>/dev/null | grep -E '^umedgepool[0-9]+_' || true); do
-	p=${c%%_*}
-	kill -0 "${p#umedgepool}" 2>/dev/null || pm rm -f -v -t 2 "$c" >/dev/null 2>&1
-done
-for v in $(podman volume ls --format '{{.Name}}' | grep -E '^umedgepool[0-9]+_' || true); do
-	p=${v%%_*}
-	kill -0 "${p#umedgepool}" 2>/dev/null || podman volume rm -f "$v" >/dev/null 2>&1
-done
-for n in $(podman network ls --format '{{.Name}}' | grep -E '^umedgepool[0-9]+_default$' || true); do
-	p=${n%%_*}
-	kill -0 "${p#umedgepool}" 2>/dev/null || podman network rm -f "$n" >/dev/null 2>&1
-done
+# --- can podman run a container at all? leftovers of a run that was killed ----------------------
+containers_can_run pool
+containers_reap umedgepool
 
 # --- base images and images ----------------------------------------------------------------------
-phase "base images and images"
-if ! PODMAN="podman --runtime runc" UMEDGE_BUILD_OPTS="${LIMITS[*]}" "$ROOT/docker/make-base" >"$WORK/make-base.log" 2>&1; then
-	not_ok "docker/make-base failed"
-	tail -30 "$WORK/make-base.log" | sed 's/^/    /'
+phase "base images and images (docker/make-base, docker/build-images)"
+if ! containers_build umd kamailio; then
 	finish
 	exit 1
 fi
-BUILD=(pm build --pull=never --format docker "${LIMITS[@]}" --build-arg BUILD_BASE=localhost/umedge-buildbase:bookworm)
-build_image() { # NAME [--target STAGE] -t TAG
-	local name=$1 t=$SECONDS
-	shift
-	if "${BUILD[@]}" -f "$ROOT/docker/$name/Dockerfile" "$@" "$ROOT" >"$WORK/build-$name.log" 2>&1; then
-		ok "image $* built ($((SECONDS - t)) s)"
-		return 0
-	fi
-	not_ok "image $* (docker/$name/Dockerfile) failed to build"
-	grep -v '^\(Get\|Fetch\|Selecting\|Preparing\|Unpacking\|Setting up\)' "$WORK/build-$name.log" | tail -25 | sed 's/^/    /'
-	return 1
-}
-built=yes
-build_image umd --target build -t localhost/umedge/build:core || built=no
-build_image umd -t umedge/umd:latest || built=no
-build_image kamailio -t umedge/kamailio:latest || built=no
-pm image prune -f --filter label=io.umedge.stage=build >/dev/null 2>&1
-pm image prune -f --filter label=io.umedge.image >/dev/null 2>&1
-if [ $built = no ]; then
-	finish
-	exit 1
-fi
-expect_eq "image kamailio runs as umedge (non-root)" umedge "$(podman image inspect --format '{{.Config.User}}' umedge/kamailio:latest)"
-check "image kamailio has its HEALTHCHECK" bash -c "podman image inspect --format '{{json .Config.Healthcheck}}' umedge/kamailio:latest | grep -q 'entrypoint.*health'"
+expect_eq "image kamailio runs as umedge (non-root)" umedge "$(podman image inspect --format '{{.Config.User}}' "umedge/kamailio:$UMEDGE_TAG")"
+check "image kamailio has its HEALTHCHECK" bash -c "podman image inspect --format '{{json .Config.Healthcheck}}' umedge/kamailio:$UMEDGE_TAG | grep -q 'entrypoint.*health'"
 
 # --- teardown, registered before anything is created ---------------------------------------------
 pool_down() {
@@ -153,11 +99,11 @@ cp "$WORK/gw1.pem" "$CONF/kamailio/gateways.pem"
 # (as `podman-compose run --rm --no-deps umdN certctl new ...` would), exported for the pins
 : >"$CONF/kamailio/pool.pem"
 for i in 1 2; do
-	out=$(pm run --rm "${LIMITS[@]}" -v "${PROJECT}_umd$i-store:/var/lib/umedge/store" umedge/umd:latest \
+	out=$(pm run --rm "${LIMITS[@]}" -v "${PROJECT}_umd$i-store:/var/lib/umedge/store" "umedge/umd:$UMEDGE_TAG" \
 		certctl new --domain "um$i.example.test" --services UM --key ec256 --days 365 2>"$WORK/new$i.err")
 	th=$(grep -oE '^[0-9A-F]{40}' <<<"$out" | head -1)
 	eval "UMT$i=$th"
-	pm run --rm "${LIMITS[@]}" -v "${PROJECT}_umd$i-store:/var/lib/umedge/store" umedge/umd:latest \
+	pm run --rm "${LIMITS[@]}" -v "${PROJECT}_umd$i-store:/var/lib/umedge/store" "umedge/umd:$UMEDGE_TAG" \
 		certctl export "$th" --out - >>"$CONF/kamailio/pool.pem" 2>"$WORK/export$i.err"
 done
 expect_eq "both umd certificates exported for the balancer's pins" 2 "$(grep -c 'BEGIN CERTIFICATE' "$CONF/kamailio/pool.pem")"

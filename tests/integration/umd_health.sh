@@ -2,7 +2,7 @@
 # /healthz follows the SIP loop: umd's one-second tick records a heartbeat, and /healthz (served
 # by another thread) answers 503 once it is older than stall_seconds. The loop is blocked for
 # real with the test hook UMD_TEST_STALL_FILE (SIGSTOP would stop the HTTP thread as well), and
-# it must recover once the loop runs again. Slow clients (issue 15's trickle attack) cannot keep
+# it must recover once the loop runs again. Slow clients (a trickle attack) cannot keep
 # /healthz from answering.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pki.sh"
@@ -78,7 +78,7 @@ check "the loop runs again" bash -c "for i in \$(seq 50); do grep -q 'SIP loop r
 check "/healthz: 200 again within a few seconds" wait_health 200 5
 check "OPTIONS over UDP: 200 again" python3 "$D/sipclient.py" options --to "sip:127.0.0.1:$PORT" --timeout 5
 
-# --- slow clients cannot starve it (issue 15) ---------------------------------------------------------
+# --- slow clients cannot starve it ---------------------------------------------------------
 # 25 addresses x 8 connections, each sending a header line every 4 s and never the end of its
 # request (and reconnecting when closed): more than the endpoint's 64 slots, and never idle for
 # its 10 s inactivity timeout. The orchestrator's probe, a /healthz every second with 5 s to

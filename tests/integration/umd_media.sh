@@ -1,5 +1,5 @@
 #!/bin/bash
-# umd's media and voice messages (DESIGN.md, "umd media and voice messages") against a real SIP
+# umd's media and voice messages (README, "umd, the UM server") against a real SIP
 # gateway: baresip calls umd over mutual TLS with SRTP (SDES, AES_CM_128_HMAC_SHA1_80), hears
 # the greeting and the beep, leaves a 1000 Hz tone as its message and presses '#' (RFC 4733).
 # The spool gets the message; tcpdump's capture of the media, decrypted with the keys the two
@@ -66,7 +66,7 @@ SILENCE_S=4
 # media_conf FILE MODE PORT HTTP_PORT < gateway sections: umd_conf's [umd], the media keys, then
 # the gateways. spool and greeting stay as umd_conf sets them (else in $WORK); SPOOL and
 # GREETINGS name them, and the greetings are made there: 1 s of 440 Hz as the default, and
-# 1002.wav (660 Hz) for user 1002 beside it (DESIGN.md: "greetings/USER.wav beside it").
+# 1002.wav (660 Hz) for user 1002 beside it (the README: "USER.wav in the same folder").
 media_conf() {
 	umd_conf "$1" "$2" "$3" "$S" "$4" </dev/null
 	cat >>"$1" <<CONF

@@ -1,5 +1,5 @@
 #!/bin/bash
-# umd's media under bad input (issue: "umd answers calls"): SRTP with flipped bits and a wrong
+# umd's media under bad input: SRTP with flipped bits and a wrong
 # key, replayed packets, packets from a third address, garbage, 2,000-byte datagrams, a flood of
 # 10,000 packets/s at a call's port, an SSRC change mid-call; unsupported suites and parameters;
 # a hang-up during the greeting; more calls than max_calls; and kill -9 mid-recording. Each

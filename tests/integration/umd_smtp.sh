@@ -1,5 +1,5 @@
 #!/bin/bash
-# umd submits voice messages to a real hub (issue: "Voice messages delivered to mailboxes"): a
+# umd submits voice messages to a real hub: a
 # private Postfix (postfix.sh) that takes mail only over STARTTLS and only from umd's SMTP
 # certificate (checked by its SHA-256 fingerprint), delivering into Maildirs. A call recorded
 # through umd arrives once, its WAV byte for byte the spool's; an unknown mailbox fails the

@@ -365,6 +365,62 @@ test_clone_services(void)
 	fx_close(&f);
 }
 
+/* The events of the certificate a service runs with: 1000 and 1001, every field, as JSON. */
+static void
+test_in_use_and_changed_events(void)
+{
+	static const char *const doms[] = {"mail.example.test"};
+	struct fx f;
+	struct cc_new_params p;
+	struct cc_log *log = NULL;
+	struct cc_cert *c = NULL;
+	char *buf = NULL, thumb[CC_THUMB_LEN + 1], want[512];
+	size_t len = 0;
+	FILE *out;
+
+	fx_open(&f);
+	um_params(&p, doms);
+	CU_ASSERT_EQUAL_FATAL(cc_store_new_self_signed(f.s, &p, thumb), CC_OK);
+	CU_ASSERT_EQUAL_FATAL(cc_store_reload(f.s), CC_OK);
+	CU_ASSERT_EQUAL_FATAL(cc_store_find(f.s, thumb, &c), CC_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out = open_memstream(&buf, &len));
+	CU_ASSERT_EQUAL_FATAL(cc_log_new(CC_LOG_JSON, out, "test", false, &log), CC_OK);
+	cc_log_cert_in_use(log, "SMTP", c);
+	cc_log_cert_changed(log, "UM", "00FF", c, "status Revoked: listed");
+	cc_log_cert_changed(log, "LDAP", "00FF", c, NULL);
+	/* no log: nothing, and no crash */
+	cc_log_cert_in_use(NULL, "UM", c);
+	cc_log_cert_changed(NULL, "UM", "00FF", c, NULL);
+	cc_log_free(log);
+	fclose(out);
+	snprintf(want, sizeof(want),
+	         "\"event_id\":1000,\"event\":\"CertificateInUse\",\"service\":\"SMTP\","
+	         "\"thumbprint\":\"%s\",\"issuer\":\"CN=mail.example.test\",",
+	         thumb);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"not_after\":\"20"));
+	snprintf(want, sizeof(want),
+	         "\"event_id\":1001,\"event\":\"CertificateChanged\",\"service\":\"UM\","
+	         "\"old_thumbprint\":\"00FF\",\"thumbprint\":\"%s\",",
+	         thumb);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"reason\":\"status Revoked: listed\"}"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"service\":\"LDAP\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"reason\":null}"));
+	/* three lines: the calls without a log wrote nothing */
+	CU_ASSERT_PTR_NOT_NULL(buf);
+	if (buf != NULL) {
+		size_t lines = 0;
+		const char *q;
+
+		for (q = buf; *q != '\0'; q++)
+			lines += *q == '\n';
+		CU_ASSERT_EQUAL(lines, 3);
+	}
+	free(buf);
+	fx_close(&f);
+}
+
 int
 main(void)
 {
@@ -379,6 +435,8 @@ main(void)
 	        {"auto renewal: only its own, near its end, a year, key type kept",
 	         test_auto_renew},
 	        {"clone with other services", test_clone_services},
+	        {"CertificateInUse and CertificateChanged: every field",
+	         test_in_use_and_changed_events},
 	        CU_TEST_INFO_NULL,
 	};
 

@@ -6,6 +6,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "edgesync/conn.h"
 #include "es_testutil.h"
@@ -175,6 +178,89 @@ test_no_ldap_behind(void)
 	es_conn_close(c);
 }
 
+/*
+ * A server's answer played over ldapi:// (no TLS: libldap parses it as over LDAPS): a listening
+ * socket in the test's directory, the connection accepted, `answer` written and the writing side
+ * shut, so the search ends by the answer or the closed connection, never by a timeout.
+ */
+static struct es_conn *
+canned(const void *answer, size_t len, int *sfd)
+{
+	struct sockaddr_un sa;
+	char path[256], u[600];
+	struct es_conn_opts o = {u, 5, NULL, NULL, 0};
+	struct es_conn *c = NULL;
+	size_t i, n = 0;
+	int lfd;
+
+	snprintf(path, sizeof(path), "%s/ldapi", dir);
+	unlink(path);
+	n = (size_t)snprintf(u, sizeof(u), "ldapi://");
+	for (i = 0; path[i] != '\0' && n + 4 < sizeof(u); i++)
+		n += (size_t)(path[i] == '/' ? snprintf(u + n, 4, "%%2F")
+		                             : snprintf(u + n, 2, "%c", path[i]));
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	CU_ASSERT_FATAL(strlen(path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CU_ASSERT_FATAL(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	                listen(lfd, 1) == 0);
+	CU_ASSERT_EQUAL_FATAL(es_conn_open(&o, &c, NULL, NULL), ES_OK);
+	*sfd = accept(lfd, NULL, NULL);
+	close(lfd);
+	CU_ASSERT_FATAL(*sfd >= 0);
+	CU_ASSERT_FATAL(write(*sfd, answer, len) == (ssize_t)len);
+	CU_ASSERT_FATAL(shutdown(*sfd, SHUT_WR) == 0);
+	return c;
+}
+
+/* SearchResultDone (success) with a paged results response control (1.2.840.113556.1.4.319). */
+#define DONE_PAGED_HEAD                                                                            \
+	"\x65\x07\x0a\x01\x00\x04\x00\x04\x00"                                                     \
+	"\xa0"
+#define PAGED_OID                                                                                  \
+	"\x04\x16"                                                                                 \
+	"1.2.840.113556.1.4.319"
+
+static void
+test_paged_control_without_value(void)
+{
+	/* LDAPMessage { 1, searchResDone, controls { { OID } } }: the control has no value */
+	static const char no_value[] =
+	        "\x30\x28\x02\x01\x01" DONE_PAGED_HEAD "\x1a\x30\x18" PAGED_OID;
+	/* ... and one whose value claims more bytes than the message holds */
+	static const char cut[] =
+	        "\x30\x2a\x02\x01\x01" DONE_PAGED_HEAD "\x1c\x30\x1a" PAGED_OID "\x04\x46";
+	/* ... and a well-formed one: size 0, an empty cookie (the last page) */
+	static const char good[] = "\x30\x31\x02\x01\x01" DONE_PAGED_HEAD "\x23\x30\x21" PAGED_OID
+	                           "\x04\x07\x30\x05\x02\x01\x00\x04\x00";
+	LDAPMessage *res = NULL;
+	struct es_conn *c;
+	int sfd;
+
+	/* libldap would hand liblber a NULL buffer, whose assertion ends the process */
+	c = canned(no_value, sizeof(no_value) - 1, &sfd);
+	CU_ASSERT_EQUAL(es_conn_search(c, "dc=x", LDAP_SCOPE_SUBTREE, "(cn=*)", NULL, &res),
+	                ES_ERR_SOURCE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(es_errdetail(), "paged results response control without"));
+	CU_ASSERT_PTR_NULL(res);
+	es_conn_close(c);
+	close(sfd);
+	c = canned(cut, sizeof(cut) - 1, &sfd);
+	CU_ASSERT_NOT_EQUAL(es_conn_search(c, "dc=x", LDAP_SCOPE_SUBTREE, "(cn=*)", NULL, &res),
+	                    ES_OK);
+	CU_ASSERT_PTR_NULL(res);
+	es_conn_close(c);
+	close(sfd);
+	c = canned(good, sizeof(good) - 1, &sfd);
+	CU_ASSERT_EQUAL(es_conn_search(c, "dc=x", LDAP_SCOPE_SUBTREE, "(cn=*)", NULL, &res), ES_OK);
+	CU_ASSERT_PTR_NOT_NULL(res);
+	ldap_msgfree(res);
+	es_conn_close(c);
+	close(sfd);
+}
+
 int
 main(void)
 {
@@ -187,6 +273,8 @@ main(void)
 	        {"the PKI check (the source)", test_pki},
 	        {"URLs that are not LDAP", test_bad_urls},
 	        {"a server that speaks no LDAP times out", test_no_ldap_behind},
+	        {"a paged results control without a value is an error",
+	         test_paged_control_without_value},
 	        CU_TEST_INFO_NULL,
 	};
 	int port, r;

@@ -185,7 +185,7 @@ test_tick_store_restart(void)
 	CU_ASSERT_EQUAL(ev, CC_EXPIRY_EXPIRED);
 	fclose(m);
 
-	/* Exactly two lines, each a JSON object with the DESIGN.md fields. */
+	/* Exactly two lines, each a JSON object with the README's fields. */
 	{
 		char *nl = strchr(out, '\n');
 		CU_ASSERT_FATAL(nl != NULL);

@@ -438,7 +438,7 @@ test_remove(void)
 
 /*
  * The *_at calls work in the directory a descriptor holds: that directory replaced by a link
- * afterwards (issue 15's attack on a store folder) redirects nothing. Names are one component.
+ * afterwards (an attack on a store folder) redirects nothing. Names are one component.
  */
 static void
 test_at_stays_in_its_directory(void)

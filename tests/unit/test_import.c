@@ -347,7 +347,7 @@ test_altered_pkcs12(void)
 	OPENSSL_free(p12);
 }
 
-/* ---- PKCS#12 cost limits (issue 15): counts checked before any key is derived -------------- */
+/* ---- PKCS#12 cost limits: counts checked before any key is derived -------------- */
 
 /* Writes `iter` into a password-based encryption's parameters: PBES2's PBKDF2, or PBEPARAM. */
 static void
@@ -510,7 +510,7 @@ test_pkcs12_iterations_refused(void)
 	struct costly c;
 	char want[64];
 
-	/* The attack of issue 15: the MAC's count patched to 2^31-1. */
+	/* The attack: the MAC's count patched to 2^31-1. */
 	memset(&c, 0, sizeof(c));
 	c.nid = NID_aes_256_cbc;
 	c.mac_iter = 2147483647;

@@ -163,7 +163,7 @@ test_message(void)
 	free(out);
 }
 
-/* The fixed table of DESIGN.md: every id, and nothing else. */
+/* The fixed table of the README ("Events"): every id, and nothing else. */
 static void
 test_event_table(void)
 {
@@ -242,7 +242,7 @@ test_real_and_bool(void)
 }
 
 static CU_TestInfo tests[] = {
-        {"JSON event line with DESIGN.md fields", test_json_event},
+        {"JSON event line with the README's fields", test_json_event},
         {"seconds and flags as JSON numbers and booleans", test_real_and_bool},
         {"text event line", test_text_event},
         {"values cannot forge lines", test_injection},

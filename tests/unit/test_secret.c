@@ -1,5 +1,5 @@
 /*
- * secret.c: password files, one rule for certctl and edgesync (issue 15: certctl took a 0644
+ * secret.c: password files, one rule for certctl and edgesync (a review found certctl took a 0644
  * file that edgesync refused). The first line; files others may read, links, directories,
  * empty first lines and NUL bytes refused; wiping.
  */

@@ -1238,7 +1238,7 @@ test_bad_all_at_once(void)
 	fx_close(&f);
 }
 
-/* ---- folders: never followed through a link, never another user's (issue 15) -------------- */
+/* ---- folders: never followed through a link, never another user's -------------- */
 
 /* Moves store/`folder` aside to `aside` and puts a symbolic link to `target` in its place. */
 static void

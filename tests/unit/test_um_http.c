@@ -2,7 +2,7 @@
  * umd's HTTP endpoint (um/src/http.c), driven over real sockets on loopback: /healthz,
  * /metrics (checked line by line against the exposition format), 404, 405, listen errors, the
  * connection limits under 300 idle connections, and the request deadline under slow clients
- * (issue 15's trickle attack).
+ * (a trickle attack).
  */
 #include <arpa/inet.h>
 #include <errno.h>

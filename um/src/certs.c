@@ -291,37 +291,6 @@ set_trust(X509_STORE *st, STACK_OF(X509_NAME) * names, const struct um_config *c
 	um_tls_set_trust(st);
 }
 
-static void
-log_in_use(struct um_certs *c, const struct cc_cert *cert)
-{
-	char na[32];
-	struct cc_field f[] = {
-	        CC_FSTR("service", "UM"),
-	        CC_FSTR("thumbprint", cc_cert_thumbprint(cert)),
-	        CC_FSTR("issuer", cc_cert_issuer(cert)),
-	        CC_FSTR("serial", cc_cert_serial(cert)),
-	        CC_FSTR("not_after", cc_time_iso8601(cc_cert_not_after(cert), na)),
-	};
-
-	cc_log_event(c->log, CC_LOG_INFO, CC_EV_CERTIFICATE_IN_USE, f, 5);
-}
-
-/* `reason`: why the old one is no longer in use (its rejection, "renewed", ...). */
-static void
-log_changed(struct um_certs *c, const char *old, const struct cc_cert *cert, const char *reason)
-{
-	struct cc_field f[] = {
-	        CC_FSTR("service", "UM"),
-	        CC_FSTR("old_thumbprint", old),
-	        CC_FSTR("thumbprint", cc_cert_thumbprint(cert)),
-	        CC_FSTR("issuer", cc_cert_issuer(cert)),
-	        CC_FSTR("serial", cc_cert_serial(cert)),
-	        CC_FSTR("reason", reason),
-	};
-
-	cc_log_event(c->log, CC_LOG_INFO, CC_EV_CERTIFICATE_CHANGED, f, 6);
-}
-
 /*
  * sofia-sip 1.12 starts TLS only with a certificate and key in files (TPTAG_CERTIFICATE:
  * agent.pem), and loads them once, when it makes its contexts. umd serves its real identity
@@ -581,7 +550,7 @@ um_certs_start(const struct um_config *cfg, struct cc_log *log, struct um_metric
 	if ((r = placeholder(c, now)) != UM_OK || (r = install(c, s, cfg, cert)) != UM_OK)
 		goto out;
 	save_in_use(c, s);
-	log_in_use(c, cert);
+	cc_log_cert_in_use(c->log, "UM", cert);
 	if (cc_expiry_tick(s, cert, "UM", log, now, NULL) != CC_OK)
 		cc_log_message(log, CC_LOG_WARNING, "expiry clock: %s", cc_errdetail());
 	*out = c;
@@ -655,10 +624,10 @@ um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 		if ((r = install(c, s, cfg, ch.cert)) != UM_OK)
 			goto out;
 		save_in_use(c, s);
-		log_changed(c, old, ch.cert,
-		            *ch.in_use_reason ? ch.in_use_reason
-		            : renewed         ? "renewed"
-		                              : "another certificate ranks first for UM");
+		cc_log_cert_changed(c->log, "UM", old, ch.cert,
+		                    *ch.in_use_reason ? ch.in_use_reason
+		                    : renewed         ? "renewed"
+		                                      : "another certificate ranks first for UM");
 	} else {
 		/* Same certificate: roots and gateway pins may still have changed. */
 		X509_STORE *st = NULL;

@@ -261,7 +261,7 @@ parse_ports(const char *v, int *lo, int *hi)
 }
 
 /*
- * The keys of umd's media and voice messages (DESIGN.md, "umd media and voice messages"):
+ * The keys of umd's media and voice messages (README, "umd, the UM server"):
  * true when `name` is one of them (errors, if any, are added).
  */
 static bool

@@ -1,5 +1,5 @@
 /*
- * umd's configuration (DESIGN.md, "Configuration"): [umd] and one [gateway NAME] section per
+ * umd's configuration (README, "umd, the UM server"): [umd] and one [gateway NAME] section per
  * SIP gateway or IP-PBX, read with inih. Errors name file:line. UMD_MODE, UMD_LISTEN, UMD_FQDN
  * and UMD_LOG_FORMAT override the first four keys (containers).
  */
@@ -61,7 +61,7 @@ struct um_config {
 	enum um_revocation gateway_revocation;
 	bool gateway_crl_fetch;  /* fetch gateways' CRLs from their distribution points */
 	char *gateway_crl_proxy; /* HTTP proxy for those fetches; NULL: $http_proxy, if set */
-	/* Media and voice messages (DESIGN.md, "umd media and voice messages"). */
+	/* Media and voice messages (README, "umd, the UM server"). */
 	char *media_address;                /* NULL: the listen host */
 	int media_port_min, media_port_max; /* RTP even, RTCP odd */
 	bool media_latching;

@@ -10,9 +10,9 @@
  * (further connections from that address are accepted and closed at once, so they do not queue
  * in front of other clients).
  *
- * Nor may slow clients starve it, for /healthz is the orchestrator's liveness probe (issue 15:
- * 25 addresses x 8 connections, each sending a header line every 4 s, kept it unreachable, for
- * an inactivity timeout never fired). So:
+ * Nor may slow clients starve it, for /healthz is the orchestrator's liveness probe (a trickle
+ * attack: 25 addresses x 8 connections, each sending a header line every 4 s, kept it unreachable,
+ * for an inactivity timeout never fired). So:
  *
  *   - each request has an absolute deadline: a connection (which carries one request: every
  *     answer says "Connection: close") is closed UM_HTTP_REQUEST_SECONDS after it was

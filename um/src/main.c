@@ -169,7 +169,8 @@ reload_crls(struct daemon *d)
 		cc_log_message(d->log, CC_LOG_INFO, "CRLs reloaded after a fetch: %zu CRL(s)", n);
 }
 
-/* At start: a message left in tmp/ by a crash is finalized into new/ (DESIGN.md, "Spool"). */
+/* At start: a message left in tmp/ by a crash is finalized into new/ (docs/architecture.md, "The
+ * spool"). */
 static void
 recovered(void *arg, const char *id, double seconds)
 {

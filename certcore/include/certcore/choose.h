@@ -1,5 +1,5 @@
 /*
- * The certificate a service runs with (DESIGN.md, "Selection"), one rule for every daemon:
+ * The certificate a service runs with (README, "certctl": select), one rule for every daemon:
  * certcore's choice for the service and its FQDN; else the certificate in use when it has merely
  * expired (Exchange "can still use an expired certificate, and logs events"); else a new
  * self-signed one. A certificate in use that is Revoked, Invalid, Untrusted or Unknown is never
@@ -50,5 +50,17 @@ enum cc_err cc_store_select_or_create(struct cc_store *s, enum cc_service servic
                                       const struct cc_verify_opts *opts, const char *in_use,
                                       const struct cc_new_params *create, struct cc_log *log,
                                       struct cc_choice *out) CC_WUR;
+
+/*
+ * The events of the certificate a service runs with, one form for every daemon: when it starts
+ * using `cert`, CertificateInUse (1000: service, thumbprint, issuer, serial, not_after); when it
+ * switches to `cert` from the one whose thumbprint is `old_thumbprint`, CertificateChanged (1001:
+ * service, old_thumbprint, thumbprint, issuer, serial, reason), `reason` saying why the old one
+ * is no longer used (NULL, logged as null: another one simply ranks first). `service` is the
+ * name the event carries ("UM", "SMTP", "LDAP"). `log` NULL: nothing is logged.
+ */
+void cc_log_cert_in_use(struct cc_log *log, const char *service, const struct cc_cert *cert);
+void cc_log_cert_changed(struct cc_log *log, const char *service, const char *old_thumbprint,
+                         const struct cc_cert *cert, const char *reason);
 
 #endif

@@ -1,4 +1,4 @@
-/* Event ids (DESIGN.md, "Events"). Fixed: other parts, dashboards and the README rely on them. */
+/* Event ids (README, "Events"). Fixed: other parts, dashboards and the README rely on them. */
 #ifndef CERTCORE_EVENTS_H
 #define CERTCORE_EVENTS_H
 

@@ -1,6 +1,6 @@
 /*
- * The expiry clock (DESIGN.md): from 30 days before NotAfter one CertificateExpiring event per
- * UTC day; after NotAfter one CertificateExpired per UTC day; never two for one certificate on
+ * The expiry clock (README, "Events"): from 30 days before NotAfter one CertificateExpiring event
+ * per UTC day; after NotAfter one CertificateExpired per UTC day; never two for one certificate on
  * one UTC day, across restarts (the last logged day is kept in the store's state/).
  */
 #ifndef CERTCORE_EXPIRY_H

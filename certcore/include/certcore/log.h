@@ -1,6 +1,6 @@
 /*
  * The event log every daemon uses: one line per event, text (default) or JSON lines, to a stream
- * (stderr) and optionally syslog. Field names and ids are those of DESIGN.md.
+ * (stderr) and optionally syslog. Field names and ids are the README's ("Events").
  *
  *   text: 2026-11-28T11:00:00Z warning 1010 CertificateExpiring service=UM days_left=10 ...
  *   json: {"time":"2026-11-28T11:00:00Z","level":"warning","event_id":1010,

@@ -1,5 +1,5 @@
 /*
- * Which certificate a service uses (DESIGN.md, "Selection"), and why each other one is not.
+ * Which certificate a service uses (README, "certctl": select), and why each other one is not.
  *
  * A certificate is a candidate for a service when the service is enabled on it, its
  * CertificateDomains match the service's FQDN and it is eligible for TLS:

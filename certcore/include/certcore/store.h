@@ -1,5 +1,5 @@
 /*
- * struct cc_store: a certificate store directory (DESIGN.md, "Store").
+ * struct cc_store: a certificate store directory (README, "The store").
  *
  *   certs/THUMB.pem   leaf then chain            keys/THUMB.key  PKCS#8, 0600
  *   meta/THUMB.ini    services, name, exportable  requests/       pending CSRs and keys

@@ -1,5 +1,5 @@
 /*
- * Trusted roots (DESIGN.md, "Store"): trust/registry, trust/enterprise and trust/grouppolicy in
+ * Trusted roots (README, "The store"): trust/registry, trust/enterprise and trust/grouppolicy in
  * the store, each holding THUMB.pem files, and the system bundle (RootCAType ThirdParty).
  *
  * struct cc_trust is a snapshot of them, loaded afresh for each verification, so a root added

@@ -1,5 +1,5 @@
 /*
- * Status of a certificate (DESIGN.md): computed afresh from the certificate, its chain, the
+ * Status of a certificate (README, "certctl"): computed afresh from the certificate, its chain, the
  * trusted roots, the CRLs and the clock each time cc_store_verify() is called — never cached.
  *
  *   Valid; DateInvalid (expired or not yet valid anywhere in the chain); Untrusted (the leaf's

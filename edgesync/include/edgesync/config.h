@@ -1,5 +1,5 @@
 /*
- * edgesync's configuration file (DESIGN.md, "Configuration"), parsed with inih:
+ * edgesync's configuration file (README, "edgesync, the EdgeSync replicator"), parsed with inih:
  *
  *   [edgesync]  store, log_format, lease_seconds, timeout, replicator_certificates,
  *               edge_connections
@@ -25,7 +25,7 @@
 #define ES_EDGE_CONNECTIONS_DEFAULT 1
 #define ES_EDGE_CONNECTIONS_MAX     16
 
-/* [source] type: how changes are read (DESIGN.md, "edgesync sources") */
+/* [source] type: how changes are read (README, "Active Directory as the source") */
 enum es_source_type {
 	ES_SOURCE_AUTO, /* AD when the root DSE offers DirSync, else LDAP (default) */
 	ES_SOURCE_LDAP, /* RFC 4533 where the server offers it, else full compares */

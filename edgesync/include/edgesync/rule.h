@@ -1,5 +1,5 @@
 /*
- * Rules: what is copied to the edges, one rule per area (DESIGN.md, [rule NAME]).
+ * Rules: what is copied to the edges, one rule per area (README, the [rule NAME] keys).
  *
  * Four areas have defaults, as Exchange's EdgeSync copies them: recipients (mail and proxy
  * addresses, the addresses SHA-256 hashed after lower-casing, every 5 minutes), accepted domains,

@@ -26,7 +26,7 @@ struct entry {
 
 struct um_greetings {
 	struct cc_log *log;
-	char *dir; /* where USER.wav live: beside the default (greetings/ in DESIGN.md's layout) */
+	char *dir; /* where USER.wav live: beside the default (greetings/ in the README's layout) */
 	struct entry def;
 	struct entry users[MAX_USERS];
 	size_t next; /* the slot a new user greeting takes when all are used */

@@ -1,7 +1,7 @@
 /*
- * The submission queue: the spool's messages as SMTP submission sees them (DESIGN.md, "Spool").
- * A message is queued while new/ID.json is there (the spool's commit point); beside it the queue
- * keeps new/ID.state, its submission record:
+ * The submission queue: the spool's messages as SMTP submission sees them (docs/architecture.md,
+ * "The spool and the SMTP queue"). A message is queued while new/ID.json is there (the spool's
+ * commit point); beside it the queue keeps new/ID.state, its submission record:
  *
  *   {"attempts", "first_attempt", "last_attempt", "next_attempt" (ISO 8601 UTC or null),
  *    "last_error", "recipient", "message_id", "hub", "response", "submitted" (ISO or null)}

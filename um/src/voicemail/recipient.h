@@ -54,8 +54,8 @@
 #define UM_RECIPIENT_FILTER      "(telephoneNumber=%u)"
 
 /*
- * The [smtp] keys of the lookup (DESIGN.md), borrowed by um_recipients_new (copied). NULL and ""
- * both mean unset. Exactly one of `recipient` and `directory_url` is set.
+ * The [smtp] keys of the lookup (README, "[smtp]"), borrowed by um_recipients_new (copied). NULL
+ * and "" both mean unset. Exactly one of `recipient` and `directory_url` is set.
  */
 struct um_recipient_conf {
 	const char *recipient;               /* the template, e.g. %u@example.test */

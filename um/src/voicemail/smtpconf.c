@@ -178,7 +178,7 @@ um_smtp_config_key(struct um_smtp_config *s, const char *name, const char *v, ch
 
 			if (strcmp(name, strs[i].name) != 0)
 				continue;
-			if (*v == '\0') { /* empty: unset, as in DESIGN.md's example */
+			if (*v == '\0') { /* empty: unset, as in um/conf/umd.conf's example */
 				free(*dst);
 				*dst = NULL;
 				return 0;

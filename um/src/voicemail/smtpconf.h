@@ -1,5 +1,5 @@
 /*
- * The [smtp] section of umd's configuration (DESIGN.md, "umd media and voice messages"): where
+ * The [smtp] section of umd's configuration (README, "umd, the UM server"): where
  * and how voice messages are submitted. Absent: messages stay in the spool. Read by config.c's
  * parser, one key at a time; errors are returned as text for it to put at file:line.
  */

@@ -97,7 +97,7 @@ install(struct um_smtp_identity *id, struct cc_store *s, const struct cc_cert *c
 	struct cc_trust *t = NULL;
 	X509_STORE *st = NULL;
 	STACK_OF(X509) *chain = NULL;
-	char old[CC_THUMB_LEN + 1], na[32];
+	char old[CC_THUMB_LEN + 1];
 	bool changed;
 	enum cc_err cr;
 	enum um_err r = UM_ERR_CERT;
@@ -140,28 +140,11 @@ install(struct um_smtp_identity *id, struct cc_store *s, const struct cc_cert *c
 	pthread_mutex_unlock(&id->mu);
 	chain = NULL;
 	st = NULL;
-	if (changed && old[0] == '\0') {
-		struct cc_field f[] = {
-		        CC_FSTR("service", "SMTP"),
-		        CC_FSTR("thumbprint", cc_cert_thumbprint(cert)),
-		        CC_FSTR("issuer", cc_cert_issuer(cert)),
-		        CC_FSTR("serial", cc_cert_serial(cert)),
-		        CC_FSTR("not_after", cc_time_iso8601(cc_cert_not_after(cert), na)),
-		};
-
-		cc_log_event(id->log, CC_LOG_INFO, CC_EV_CERTIFICATE_IN_USE, f, 5);
-	} else if (changed) {
-		struct cc_field f[] = {
-		        CC_FSTR("service", "SMTP"),
-		        CC_FSTR("old_thumbprint", old),
-		        CC_FSTR("thumbprint", cc_cert_thumbprint(cert)),
-		        CC_FSTR("issuer", cc_cert_issuer(cert)),
-		        CC_FSTR("serial", cc_cert_serial(cert)),
-		        CC_FSTR("reason", id->why[0] != '\0' ? id->why : NULL),
-		};
-
-		cc_log_event(id->log, CC_LOG_INFO, CC_EV_CERTIFICATE_CHANGED, f, 6);
-	}
+	if (changed && old[0] == '\0')
+		cc_log_cert_in_use(id->log, "SMTP", cert);
+	else if (changed)
+		cc_log_cert_changed(id->log, "SMTP", old, cert,
+		                    id->why[0] != '\0' ? id->why : NULL);
 	if (id->metrics != NULL &&
 	    um_metrics_set_cert(id->metrics, "SMTP", cc_cert_thumbprint(cert),
 	                        cc_cert_not_after(cert)) != UM_OK)

@@ -1,5 +1,5 @@
 /*
- * umd's identity as an SMTP client (DESIGN.md, "umd media and voice messages"): the certificate
+ * umd's identity as an SMTP client (README, "umd, the UM server"): the certificate
  * it presents to the hub, chosen by certcore's SMTP rules for the FQDN of [smtp] fqdn (as
  * Exchange's send connector chose by its FQDN), created self-signed with SMTP enabled when none
  * is eligible (event 1002); and the roots the hub's certificate must chain to. Logged as

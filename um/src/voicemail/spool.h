@@ -1,5 +1,6 @@
 /*
- * The voice-message spool (DESIGN.md, "Spool"): a directory, 0700, Maildir-like.
+ * The voice-message spool (docs/architecture.md, "The spool and the SMTP queue"): a directory,
+ * 0700, Maildir-like.
  *
  *   DIR/tmp/ID.wav    the message while it is recorded (RIFF, PCM 16-bit, 8000 Hz, mono)
  *   DIR/tmp/ID.json   its metadata, written when the recording starts, for recovery

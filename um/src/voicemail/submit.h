@@ -1,5 +1,5 @@
 /*
- * SMTP submission of voice messages (DESIGN.md, "umd media and voice messages"): one thread of
+ * SMTP submission of voice messages (README, "umd, the UM server"): one thread of
  * its own submits what the spool committed to new/ (at start, and what arrives while umd runs,
  * seen with inotify) to the hub with libcurl's SMTP: STARTTLS always (CURLUSESSL_ALL: never
  * plaintext, never a downgrade), umd's SMTP certificate as the client certificate (smtpid.h),
