@@ -188,7 +188,7 @@ canned(const void *answer, size_t len, int *sfd)
 {
 	struct sockaddr_un sa;
 	char path[256], u[600];
-	struct es_conn_opts o = {u, 5, NULL, NULL, 0};
+	struct es_conn_opts o = {u, 5, NULL, NULL, 0, NULL, NULL};
 	struct es_conn *c = NULL;
 	size_t i, n = 0;
 	int lfd;
