@@ -311,6 +311,21 @@ check "... with Allow, Supported and User-Agent as before, and no Contact or Acc
 check "... and PeerRejected names the address" bash -c "grep '\"event_id\":1021' '$WORK/d.log' | grep -q '127.0.0.1:[0-9]* is not configured for any gateway'"
 umd_stop d
 
+# --- listening on every address (a container): the 200's Contact names an address a peer can reach ------
+PORTW=$(free_port)
+umd_conf "$WORK/wild.conf" sipsecured "$PORTW" "$S" "" <<CONF
+[gateway gw1]
+address = 127.0.0.1
+fqdn = gw1.example.test
+certificate = $WORK/gw1.pem
+CONF
+sed -i "s|^listen = .*|listen = 0.0.0.0:$PORTW|" "$WORK/wild.conf"
+check "umd listening on 0.0.0.0 starts" umd_start w "$WORK/wild.conf"
+siptls --port "$PORTW" --cert "$WORK/gw1.pem" --key "$WORK/gw1.key" call --sdp avp --rtp-port "$(free_port)" >"$WORK/wild.txt"
+check "a call to it is answered with a Contact of the address the gateway reached, not 0.0.0.0" grep -qx "Contact: <sip:127.0.0.1:$PORTW;transport=tls>" "$WORK/wild.txt"
+check "... never the wildcard" bash -c "! grep -q '0\.0\.0\.0' '$WORK/wild.txt'"
+umd_stop w
+
 # --- a certificate or key that fails to load: umd refuses to start -----------------------------------
 S3="$WORK/store3"
 "$CERTCTL" --store "$S3" new --domain um1.example.test --services UM >/dev/null

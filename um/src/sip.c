@@ -439,15 +439,21 @@ request_gateway(struct um_sip *s, nua_t *nua, struct sockaddr_storage *peer, X50
  * bound to the wildcard, receive. false when there is none.
  */
 static bool
-media_host(const struct um_sip *s, const struct sockaddr_storage *peer, char *buf, size_t len)
+is_wildcard(const char *h)
 {
-	const char *h = s->cfg->media_address ? s->cfg->media_address : s->cfg->listen_host;
+	return strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0;
+}
+
+/* `h`, or when it is a wildcard the local address the kernel routes to `peer` from. */
+static bool
+local_host(const char *h, const struct sockaddr_storage *peer, char *buf, size_t len)
+{
 	struct sockaddr_storage local;
 	socklen_t llen = sizeof(local);
 	bool ok = false;
 	int fd;
 
-	if (strcmp(h, "0.0.0.0") != 0 && strcmp(h, "::") != 0) {
+	if (!is_wildcard(h)) {
 		snprintf(buf, len, "%s", h);
 		return true;
 	}
@@ -462,6 +468,13 @@ media_host(const struct um_sip *s, const struct sockaddr_storage *peer, char *bu
 		ok = true;
 	close(fd);
 	return ok;
+}
+
+static bool
+media_host(const struct um_sip *s, const struct sockaddr_storage *peer, char *buf, size_t len)
+{
+	return local_host(s->cfg->media_address ? s->cfg->media_address : s->cfg->listen_host, peer,
+	                  buf, len);
 }
 
 static void
@@ -534,14 +547,31 @@ media_begin(struct um_sip *s, struct call *c)
 	call_answered(s, c);
 }
 
-/* 200 with umd's SDP (then wiped: it may hold umd's key) and, over TLS, umd's Contact. */
+/*
+ * 200 with umd's SDP (then wiped: it may hold umd's key) and, over TLS, umd's Contact: the
+ * listen address, or when umd listens on every address (a container) the local address routed
+ * to the gateway, where the gateway reaches umd (never 0.0.0.0 or ::, which a peer cannot send
+ * to). nua copies the tags: the Contact made here is freed after.
+ */
 static void
-respond_sdp(struct um_sip *s, nua_t *nua, nua_handle_t *nh, char *sdp)
+respond_sdp(struct um_sip *s, nua_t *nua, nua_handle_t *nh, const struct call *c, char *sdp)
 {
-	nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua),
-	            TAG_IF(s->contact, SIPTAG_CONTACT(s->contact)),
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	sip_contact_t *contact = s->contact;
+	char host[INET6_ADDRSTRLEN], url[INET6_ADDRSTRLEN + 48];
+
+	if (contact != NULL && is_wildcard(s->cfg->listen_host) &&
+	    local_host(s->cfg->listen_host, &c->owner.addr, host, sizeof(host))) {
+		snprintf(url, sizeof(url), "<sip:%s%s%s:%d;transport=tls>",
+		         strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+		         s->cfg->listen_port);
+		if ((contact = sip_contact_make(home, url)) == NULL)
+			contact = s->contact;
+	}
+	nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua), TAG_IF(contact, SIPTAG_CONTACT(contact)),
 	            SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp),
 	            SIPTAG_ALLOW_STR(ALLOW), TAG_END());
+	su_home_deinit(home);
 	um_metrics_response(s->metrics, 200);
 	um_sdp_free(sdp);
 }
@@ -611,7 +641,7 @@ on_reinvite(struct um_sip *s, nua_t *nua, nua_handle_t *nh, struct call *c, sip_
 	}
 	um_media_params_wipe(&c->params);
 	c->params = p;
-	respond_sdp(s, nua, nh, answer);
+	respond_sdp(s, nua, nh, c, answer);
 }
 
 static void
@@ -695,7 +725,7 @@ on_invite(struct um_sip *s, nua_t *nua, nua_handle_t *nh, sip_t const *sip)
 	c->greeting = um_greetings_for(s->greetings, c->user);
 	c->answered = time(NULL);
 	nua_handle_bind(nh, c);
-	respond_sdp(s, nua, nh, answer);
+	respond_sdp(s, nua, nh, c, answer);
 	if (!c->params.own_offer)
 		media_begin(s, c);
 out:
