@@ -88,8 +88,8 @@ check "edgesync waits for edgesync2's certificate" logs_match edgesync 'waiting 
 check "... having shared its own (replicators/edgesync.pem)" pm exec "$ES1" grep -q 'END CERTIFICATE' /var/lib/umedge/replicators/edgesync.pem
 pins_there() { for _ in $(seq 90); do pm exec "$ES1" sh -c 'test -s /var/lib/umedge/pins/edge1.pin && test -s /var/lib/umedge/pins/edge2.pin' && return 0; sleep 1; done; return 1; }
 check "both subscribe jobs left their files and pins" pins_there
-# the files and pins are there, the replicator has had several passes of its loop: still nothing
-sleep 4
+# the files and pins are there, the replicator has had passes of its loop: still nothing
+sleep 2
 expect_eq "nothing imported: the source lists no subscription" "[]" \
 	"$(pm exec "$ES1" edgesync -c /etc/umedge/edgesync.conf subscription list --format json 2>/dev/null | jq -c '[.[].Name]' 2>&1)"
 check "... and both files wait in the volume" pm exec "$ES1" sh -c 'test -s /var/lib/umedge/subscriptions/edge1.json && test -s /var/lib/umedge/subscriptions/edge2.json'
@@ -120,6 +120,18 @@ check "edgesync runs with edgesync2's certificate among the recipients" \
 	pm exec "$ES1" grep -qx 'replicator_certificates = /var/lib/umedge/replicators/edgesync2.pem' /run/umedge-edgesync/edgesync.conf
 check "edgesync2 runs with edgesync's" \
 	pm exec "$ES2" grep -qx 'replicator_certificates = /var/lib/umedge/replicators/edgesync.pem' /run/umedge-edgesync/edgesync.conf
+# the certificate each shared is the one edgesync runs with (CertificateInUse 1000, service
+# LDAP): the entrypoint chose as edgesync chooses, and edgesync made no other (no 1002)
+same_certificate() { # SERVICE
+	local shared used
+	shared=$(pm exec "$ES1" cat "/var/lib/umedge/replicators/$1.pem" | openssl x509 -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
+	used=$(events "$1" | jq -r 'select(.event_id == 1000 and .service == "LDAP") | .thumbprint' | tail -1)
+	[ -n "$shared" ] && [ "$shared" = "$used" ] || { echo "shared [$shared], in use [$used]"; return 1; }
+	! events "$1" | jq -s -e 'any(.[]; .event_id == 1002)' >/dev/null || { echo "edgesync made a certificate of its own"; return 1; }
+}
+for s in edgesync edgesync2; do
+	check "$s shared the certificate it runs with (CertificateInUse), and made no other" same_certificate "$s"
+done
 both_normal() { # SERVICE: its `edgesync test` finds both edges Normal, the credential Valid
 	local out
 	for _ in $(seq 30); do
@@ -229,9 +241,9 @@ rejoined() { # the restarted replicator runs: for each edge, it waits for the le
 	return 1
 }
 check "$VICTIM started again and runs its cycles (each edge: waits for the lease, or synchronized)" rejoined
-sleep 3
 rtest "$SURVIVOR" >"$WORK/leases.json"
-echo "# MEASURED leases after the rejoin: edge1 $(holder_host edge1), edge2 $(holder_host edge2)"
+echo "# MEASURED leases after the rejoin: edge1 $(holder_host edge1), edge2 $(holder_host edge2);" \
+	"$VICTIM since its restart: $(after_back | grep -c 'lease held by') lease waits, $(after_back | jq -s '[.[] | select(.event_id == 2000)] | length') EdgeSyncCompleted"
 check "$VICTIM opens both credentials again (edgesync test: both Normal)" both_normal "$VICTIM"
 
 phase "down"
