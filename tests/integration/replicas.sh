@@ -200,6 +200,9 @@ for e in $VICTIM_EDGES; do
 		ok "$SURVIVOR took $e (EdgeLeaseAcquired 2003)"
 		check "... once the lease had expired (at $(date -u -d "@$at" +%H:%M:%S), expiry $(date -u -d "@$EXPIRY" +%H:%M:%S))" test "$at" -ge "$EXPIRY"
 		echo "# MEASURED $e: kill to takeover $((at - KILLED)) s (lease_seconds $LEASE; the lease had $((EXPIRY - KILLED)) s left at the kill)"
+		# more than a second or two after the expiry: what the survivor did in between
+		[ $((at - EXPIRY)) -le 2 ] || events "$SURVIVOR" | jq -c --argjson a $((EXPIRY - 3)) --argjson b "$at" \
+			'select((.time | fromdateiso8601) as $t | $t >= $a and $t <= $b)' | sed 's/^/#   /'
 	else
 		not_ok "$SURVIVOR did not take $e within $((LEASE + 90)) s"
 		events "$SURVIVOR" | tail -5 | sed 's/^/    /'
