@@ -471,11 +471,12 @@ take_info(struct refresh_st *st, LDAPMessage *m)
 		/* refreshDone TRUE ends the refresh stage of refreshAndPersist; refreshOnly ends
 		 * with searchResultDone (RFC 4533 sections 3.3.1, 3.4) */
 		if (i.refresh_done) {
-			r = es_seterr(ES_ERR_SOURCE,
-			              "syncInfo %s with refreshDone TRUE, but a refreshOnly refresh "
-			              "ends with searchResultDone",
-			              i.kind == ES_SYNC_INFO_REFRESH_PRESENT ? "refreshPresent"
-			                                                     : "refreshDelete");
+			r = es_seterr(
+			        ES_ERR_SOURCE,
+			        "syncInfo %s with refreshDone TRUE, but a refreshOnly refresh "
+			        "ends with searchResultDone",
+			        i.kind == ES_SYNC_INFO_REFRESH_PRESENT ? "refreshPresent"
+			                                               : "refreshDelete");
 			goto out;
 		}
 		/* a present phase may be followed by a delete phase, never the other way */
@@ -600,10 +601,11 @@ refresh(struct es_conn *c, const struct es_rule *r, const char *base, const stru
 	deadline = mono_now() + limit + es_conn_timeout(c);
 	while (!st.done) {
 		if ((left = deadline - mono_now()) <= 0) {
-			rr = es_seterr(ES_ERR_CONNECT,
-			               "rule %s: RFC 4533 refresh of %s: no searchResultDone within "
-			               "%d s (%zu messages read)",
-			               r->name, base, limit + es_conn_timeout(c), st.n);
+			rr = es_seterr(
+			        ES_ERR_CONNECT,
+			        "rule %s: RFC 4533 refresh of %s: no searchResultDone within "
+			        "%d s (%zu messages read)",
+			        r->name, base, limit + es_conn_timeout(c), st.n);
 			goto out;
 		}
 		tv.tv_sec = (time_t)left + 1;

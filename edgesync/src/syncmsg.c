@@ -34,7 +34,7 @@ open_value(const struct berval *v, ber_tag_t tag, const char *what, BerElement *
 {
 	BerElement *ber;
 	ber_tag_t t;
-	ber_len_t len = 0;
+	ber_len_t len = 0, rest;
 
 	*out = NULL;
 	/* liblber asserts on a NULL buffer: nothing reaches it that is not there */
@@ -52,12 +52,12 @@ open_value(const struct berval *v, ber_tag_t tag, const char *what, BerElement *
 		return es_seterr(ES_ERR_SOURCE, "%s: tag 0x%lx where 0x%lx belongs", what,
 		                 (unsigned long)t, (unsigned long)tag);
 	}
-	if (len != remaining(ber)) {
+	if (len != (rest = remaining(ber))) {
 		ber_free(ber, 1);
 		return es_seterr(ES_ERR_SOURCE,
 		                 "%s: an element of %lu bytes in a value that holds %lu after its "
 		                 "header",
-		                 what, (unsigned long)len, (unsigned long)remaining(ber));
+		                 what, (unsigned long)len, (unsigned long)rest);
 	}
 	*out = ber;
 	return ES_OK;
@@ -262,12 +262,13 @@ info_value(const struct berval *v, struct es_sync_info *out)
 	case LDAP_TAG_SYNC_REFRESH_DELETE:
 	case LDAP_TAG_SYNC_REFRESH_PRESENT:
 		out->kind = t == LDAP_TAG_SYNC_REFRESH_DELETE ? ES_SYNC_INFO_REFRESH_DELETE
-		                                               : ES_SYNC_INFO_REFRESH_PRESENT;
+		                                              : ES_SYNC_INFO_REFRESH_PRESENT;
 		out->refresh_done = true; /* DEFAULT TRUE */
 		if (ber_skip_tag(ber, &len) == LBER_DEFAULT || len != remaining(ber)) {
 			r = es_seterr(ES_ERR_SOURCE, "%s %s: its element does not fill the value",
-			              what, t == LDAP_TAG_SYNC_REFRESH_DELETE ? "refreshDelete"
-			                                                      : "refreshPresent");
+			              what,
+			              t == LDAP_TAG_SYNC_REFRESH_DELETE ? "refreshDelete"
+			                                                : "refreshPresent");
 			goto out;
 		}
 		if ((r = opt_cookie(ber, what, &out->cookie)) != ES_OK ||
@@ -277,8 +278,8 @@ info_value(const struct berval *v, struct es_sync_info *out)
 	case LDAP_TAG_SYNC_ID_SET:
 		out->kind = ES_SYNC_INFO_ID_SET;
 		if (ber_skip_tag(ber, &len) == LBER_DEFAULT || len != remaining(ber)) {
-			r = es_seterr(ES_ERR_SOURCE, "%s syncIdSet: its element does not fill the value",
-			              what);
+			r = es_seterr(ES_ERR_SOURCE,
+			              "%s syncIdSet: its element does not fill the value", what);
 			goto out;
 		}
 		if ((r = opt_cookie(ber, what, &out->cookie)) != ES_OK ||
@@ -286,11 +287,13 @@ info_value(const struct berval *v, struct es_sync_info *out)
 			goto out;
 		if (!next_is(ber, LBER_SET) || ber_skip_tag(ber, &len) == LBER_DEFAULT ||
 		    len != remaining(ber)) {
-			r = es_seterr(ES_ERR_SOURCE, "%s syncIdSet: no whole set of syncUUIDs", what);
+			r = es_seterr(ES_ERR_SOURCE, "%s syncIdSet: no whole set of syncUUIDs",
+			              what);
 			goto out;
 		}
 		while (remaining(ber) > 0) {
-			if (!next_is(ber, LBER_OCTETSTRING) || ber_scanf(ber, "m", &bv) == LBER_ERROR) {
+			if (!next_is(ber, LBER_OCTETSTRING) ||
+			    ber_scanf(ber, "m", &bv) == LBER_ERROR) {
 				r = es_seterr(ES_ERR_SOURCE,
 				              "%s syncIdSet: syncUUID %zu cannot be read", what,
 				              out->ids.n + 1);
@@ -354,8 +357,9 @@ es_sync_info_parse(const struct berval *op, struct es_sync_info *out)
 			r = es_seterr(ES_ERR_SOURCE, "%s %.*s, not syncInfo (%s)", what,
 			              (int)name.bv_len, name.bv_val, LDAP_SYNC_INFO);
 		else
-			r = es_seterr(ES_ERR_SOURCE, "%s with a %lu-byte responseName, not syncInfo",
-			              what, (unsigned long)name.bv_len);
+			r = es_seterr(ES_ERR_SOURCE,
+			              "%s with a %lu-byte responseName, not syncInfo", what,
+			              (unsigned long)name.bv_len);
 		goto out;
 	}
 	if (!next_is(ber, LDAP_TAG_IM_RES_VALUE) || ber_scanf(ber, "m", &value) == LBER_ERROR) {
