@@ -610,8 +610,11 @@ refresh(struct es_conn *c, const struct es_rule *r, const char *base, const stru
 		}
 		tv.tv_sec = (time_t)left + 1;
 		tv.tv_usec = 0;
+		m = NULL;
 		type = ldap_result(ld, msgid, LDAP_MSG_ONE, &tv, &m);
-		if (type == 0)
+		/* 0 is a timeout, or a message whose protocolOp has tag 0: libldap returns its
+		 * tag, so only the message tells them apart */
+		if (type == 0 && m == NULL)
 			continue;
 		if (type == -1) {
 			int err = LDAP_SERVER_DOWN;

@@ -501,6 +501,13 @@ test_loop_malformed(void)
 	done(&a, "c2");
 	CU_ASSERT_EQUAL(play(&a, &ch), ES_ERR_SOURCE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(es_errdetail(), "message 1 (a message a search never"));
+	/* a protocolOp with tag 0: ldap_result returns 0 as for a timeout, with the message */
+	a.n = 0;
+	put(&a, "\x30\x07\x02\x01\x01\x00\x02\x04\x00", 9);
+	done(&a, "c2");
+	CU_ASSERT_EQUAL(play(&a, &ch), ES_ERR_SOURCE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(es_errdetail(), "message 1 (a message a search never"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(es_errdetail(), "type 0x0"));
 	/* an entry without a Sync State control would be taken for gone in a present phase */
 	a.n = 0;
 	state_value(&state, LDAP_SYNC_ADD, 16, NULL);
