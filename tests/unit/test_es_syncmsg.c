@@ -469,6 +469,59 @@ test_loop_good(void)
 	es_changes_clear(&ch);
 }
 
+/* searchResultDone success with a Sync Done control { refreshDeletes TRUE }, no cookie */
+static void
+done_deletes(struct buf *d)
+{
+	struct buf op = {.n = 0}, v = {.n = 0}, ctrls = {.n = 0};
+
+	put(&op, "\x65\x07\x0a\x01\x00\x04\x00\x04\x00", 9);
+	put(&v, "\x30\x03\x01\x01\xff", 5);
+	control(&ctrls, LDAP_CONTROL_SYNC_DONE, &v);
+	message(d, &op, &ctrls);
+}
+
+static void
+test_loop_phases(void)
+{
+	struct buf a = {.n = 0}, val, seq, set;
+	struct es_changes ch;
+
+	/* a present phase ended by refreshPresent (refreshDone FALSE), then a delete phase whose
+	 * ids come in a syncIdSet; no cookie anywhere: the old one stays */
+	val.n = 0;
+	tlv(&val, 0xa2, "\x01\x01\x00", 3);
+	info(&a, LDAP_SYNC_INFO, &val);
+	set.n = 0;
+	tlv(&set, 0x04, UUID1, 16);
+	seq.n = 0;
+	put(&seq, "\x01\x01\xff", 3);
+	wrap(&seq, 0x31, &set);
+	val.n = 0;
+	wrap(&val, 0xa3, &seq);
+	info(&a, LDAP_SYNC_INFO, &val);
+	done_deletes(&a);
+	CU_ASSERT_EQUAL_FATAL(play(&a, &ch), ES_OK);
+	CU_ASSERT(!ch.present_phase); /* refreshDeletes TRUE */
+	CU_ASSERT_EQUAL(ch.deleted.n, 1);
+	CU_ASSERT(es_keyset_has(&ch.deleted, "11111111-2222-3333-4444-555555555555"));
+	CU_ASSERT_STRING_EQUAL(ch.cookie.bv_val, "c0");
+	es_changes_clear(&ch);
+	/* a refreshPresent after the end of a delete phase is out of order */
+	a.n = 0;
+	val.n = 0;
+	tlv(&val, 0xa1, "\x01\x01\x00", 3);
+	info(&a, LDAP_SYNC_INFO, &val);
+	val.n = 0;
+	tlv(&val, 0xa2, "\x01\x01\x00", 3);
+	info(&a, LDAP_SYNC_INFO, &val);
+	done_deletes(&a);
+	CU_ASSERT_EQUAL(play(&a, &ch), ES_ERR_SOURCE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(es_errdetail(), "message 2 (intermediateResponse): syncInfo "
+	                                              "refreshPresent after the end of a delete "
+	                                              "phase"));
+}
+
 static void
 test_loop_malformed(void)
 {
@@ -559,6 +612,7 @@ main(void)
 	        {"syncInfo intermediate response", test_info},
 	        {"Sync Request control", test_request},
 	        {"a refresh read whole", test_loop_good},
+	        {"present and delete phases", test_loop_phases},
 	        {"malformed messages fail the read, named", test_loop_malformed},
 	        {"a refresh without its searchResultDone", test_loop_cut},
 	        CU_TEST_INFO_NULL,
