@@ -1,13 +1,9 @@
 /*
- * The source side of a cycle: RFC 4533 refreshOnly through libldap's ldap_sync_* API, or a full
- * search.
+ * The source side of a cycle: an RFC 4533 refreshOnly refresh read by edgesync's own loop (see
+ * refresh() below), or a full search.
  *
- * libldap 2.5.13's ldap_sync_init() hands each of its callbacks the first message of the chain
- * ldap_result() returned rather than the message being dispatched (ldap_sync.c, the loop after
- * ldap_result(..., LDAP_MSG_RECEIVED, ...)). With slapd it gets one message per call, as the
- * tests show, but if a chain ever held several, one entry would be seen twice and another not
- * at all. The callbacks therefore refuse a key they have already seen in the same refresh, and a
- * refresh with a duplicate fails as a whole: the cookie does not move and nothing is deleted.
+ * A refresh in which one entry comes twice is refused as a whole: the cookie does not move and
+ * nothing is deleted.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -15,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
 #include "edgesync/source.h"
 #include "edgesync/progress.h"
+#include "edgesync/syncmsg.h"
 #include "internal.h"
 
 void
@@ -355,103 +353,197 @@ out:
 	return rr;
 }
 
-struct sync_ctx {
-	struct es_changes *ch;
+/*
+ * An RFC 4533 refreshOnly refresh, read by edgesync itself: the search goes out with
+ * ldap_search_ext and the Sync Request control, every answer is taken from ldap_result one
+ * message at a time, and every control and syncInfo message is parsed by syncmsg.c. libldap
+ * 2.5.13's ldap_sync_init is not used: it asserts (ends the process) on a Sync State control
+ * without a value, or one past an entry shorter than its message, leaks a message of a type a
+ * search never receives, and calls ldap_parse_intermediate, which asserts on an empty
+ * responseName. Anything malformed fails the area, naming the message and what was wrong.
+ */
+enum phase { PHASE_NONE, PHASE_PRESENT_DONE, PHASE_DELETE_DONE };
+
+struct refresh_st {
+	LDAP *ld;
+	struct es_changes *out;
 	struct es_progress *progress; /* the connection's; may be NULL */
-	enum es_err err;
-	char errbuf[512];
-	bool done;
-	int refresh_deletes;
+	struct berval cookie;         /* the last the server sent; owned; bv_val NULL: none */
+	enum phase phase;
+	bool done;            /* searchResultDone read */
+	int result;           /* its resultCode */
+	bool refresh_deletes; /* its Sync Done control's */
+	size_t n;             /* messages read */
 };
 
-static void
-sync_fail(struct sync_ctx *x, enum es_err e)
+static const char *
+msg_name(int type)
 {
-	if (x->err == ES_OK) {
-		x->err = e;
-		snprintf(x->errbuf, sizeof(x->errbuf), "%s", es_errdetail());
+	switch (type) {
+	case LDAP_RES_SEARCH_ENTRY:
+		return "searchResultEntry";
+	case LDAP_RES_SEARCH_REFERENCE:
+		return "searchResultReference";
+	case LDAP_RES_SEARCH_RESULT:
+		return "searchResultDone";
+	case LDAP_RES_INTERMEDIATE:
+		return "intermediateResponse";
+	default:
+		return "a message a search never receives";
 	}
 }
 
-static int
-on_entry(ldap_sync_t *ls, LDAPMessage *msg, struct berval *uuid, ldap_sync_refresh_t phase)
+/* A cookie a message carried replaces the one before (RFC 4533 section 3.5); `c` is taken. */
+static void
+keep_cookie(struct refresh_st *st, struct berval *c)
 {
-	struct sync_ctx *x = ls->ls_private;
+	if (c->bv_val == NULL)
+		return;
+	free(st->cookie.bv_val);
+	st->cookie = *c;
+	c->bv_val = NULL;
+	c->bv_len = 0;
+}
+
+static enum es_err
+take_entry(struct refresh_st *st, LDAPMessage *m)
+{
+	LDAPControl **ctrls = NULL, *ctl;
+	struct berval cookie = {0, NULL};
 	struct es_entry *e = NULL;
 	enum es_err r;
+	int state = -1, rc;
 	char key[40];
 
-	if (x->err != ES_OK)
-		return LDAP_OTHER;
-	if (!es_uuid_format(uuid, key)) {
-		sync_fail(x, es_seterr(ES_ERR_SOURCE, "sync state with a %zu-byte entryUUID",
-		                       (size_t)uuid->bv_len));
-		return LDAP_OTHER;
+	if ((rc = ldap_get_entry_controls(st->ld, m, &ctrls)) != LDAP_SUCCESS) {
+		r = es_seterr_ldap(ES_ERR_SOURCE, st->ld, rc, "its controls cannot be read");
+		goto out;
 	}
-	switch (phase) {
-	case LDAP_SYNC_CAPI_PRESENT:
-		r = es_keyset_add(&x->ch->present, key);
+	/* libldap's reader skipped such an entry: in a present phase its copy would be deleted */
+	if ((ctl = ldap_control_find(LDAP_CONTROL_SYNC_STATE, ctrls, NULL)) == NULL) {
+		r = es_seterr(ES_ERR_SOURCE, "no Sync State control");
+		goto out;
+	}
+	if ((r = es_sync_state_parse(&ctl->ldctl_value, &state, key, &cookie)) != ES_OK)
+		goto out;
+	keep_cookie(st, &cookie);
+	switch (state) {
+	case LDAP_SYNC_PRESENT:
+		r = es_keyset_add(&st->out->present, key);
 		break;
-	case LDAP_SYNC_CAPI_DELETE:
-		r = es_keyset_add(&x->ch->deleted, key);
+	case LDAP_SYNC_DELETE:
+		r = es_keyset_add(&st->out->deleted, key);
 		break;
-	case LDAP_SYNC_CAPI_ADD:
-	case LDAP_SYNC_CAPI_MODIFY:
-		if ((r = es_entry_from_ldap(ls->ls_ld, msg, key, &e)) == ES_OK)
-			r = es_entryset_add(&x->ch->changed, e);
-		break;
-	default:
-		r = es_seterr(ES_ERR_SOURCE, "unexpected sync state %d", (int)phase);
+	default: /* add, modify */
+		if ((r = es_entry_from_ldap(st->ld, m, key, &e)) == ES_OK)
+			r = es_entryset_add(&st->out->changed, e); /* takes e */
 		break;
 	}
-	if (r != ES_OK) {
-		sync_fail(x, r);
-		return LDAP_OTHER;
-	}
-	es_progress_read(x->progress, 1);
-	return LDAP_SUCCESS;
+	if (r != ES_OK)
+		goto out;
+	es_progress_read(st->progress, 1);
+	r = ES_OK;
+out:
+	free(cookie.bv_val);
+	ldap_controls_free(ctrls);
+	return r;
 }
 
-static int
-on_intermediate(ldap_sync_t *ls, LDAPMessage *msg, BerVarray uuids, ldap_sync_refresh_t phase)
+static enum es_err
+take_info(struct refresh_st *st, LDAPMessage *m)
 {
-	struct sync_ctx *x = ls->ls_private;
+	struct es_sync_info i;
 	struct es_keyset *into;
+	struct berval op;
 	enum es_err r;
-	char key[40];
-	size_t i;
+	size_t k;
 
-	(void)msg;
-	if (x->err != ES_OK || uuids == NULL)
-		return x->err == ES_OK ? LDAP_SUCCESS : LDAP_OTHER;
-	if (phase == LDAP_SYNC_CAPI_PRESENTS_IDSET)
-		into = &x->ch->present;
-	else if (phase == LDAP_SYNC_CAPI_DELETES_IDSET)
-		into = &x->ch->deleted;
-	else
-		return LDAP_SUCCESS;
-	for (i = 0; uuids[i].bv_val != NULL; i++) {
-		if (!es_uuid_format(&uuids[i], key)) {
-			sync_fail(x, es_seterr(ES_ERR_SOURCE, "syncIdSet with a malformed UUID"));
-			return LDAP_OTHER;
+	memset(&i, 0, sizeof(i));
+	es_keyset_init(&i.ids);
+	if ((r = es_sync_message_op(m, &op)) != ES_OK || (r = es_sync_info_parse(&op, &i)) != ES_OK)
+		goto out;
+	keep_cookie(st, &i.cookie);
+	switch (i.kind) {
+	case ES_SYNC_INFO_NEW_COOKIE:
+		break;
+	case ES_SYNC_INFO_REFRESH_PRESENT:
+	case ES_SYNC_INFO_REFRESH_DELETE:
+		/* refreshDone TRUE ends the refresh stage of refreshAndPersist; refreshOnly ends
+		 * with searchResultDone (RFC 4533 sections 3.3.1, 3.4) */
+		if (i.refresh_done) {
+			r = es_seterr(
+			        ES_ERR_SOURCE,
+			        "syncInfo %s with refreshDone TRUE, but a refreshOnly refresh "
+			        "ends with searchResultDone",
+			        i.kind == ES_SYNC_INFO_REFRESH_PRESENT ? "refreshPresent"
+			                                               : "refreshDelete");
+			goto out;
 		}
-		if ((r = es_keyset_add(into, key)) != ES_OK) {
-			sync_fail(x, r);
-			return LDAP_OTHER;
+		/* a present phase may be followed by a delete phase, never the other way */
+		if (st->phase == PHASE_DELETE_DONE ||
+		    (i.kind == ES_SYNC_INFO_REFRESH_PRESENT && st->phase != PHASE_NONE)) {
+			r = es_seterr(ES_ERR_SOURCE, "syncInfo %s after the end of a %s phase",
+			              i.kind == ES_SYNC_INFO_REFRESH_PRESENT ? "refreshPresent"
+			                                                     : "refreshDelete",
+			              st->phase == PHASE_DELETE_DONE ? "delete" : "present");
+			goto out;
 		}
+		st->phase = i.kind == ES_SYNC_INFO_REFRESH_PRESENT ? PHASE_PRESENT_DONE
+		                                                   : PHASE_DELETE_DONE;
+		break;
+	case ES_SYNC_INFO_ID_SET:
+		into = i.refresh_deletes ? &st->out->deleted : &st->out->present;
+		for (k = 0; k < i.ids.n; k++)
+			if ((r = es_keyset_add(into, i.ids.v[k])) != ES_OK)
+				goto out;
+		break;
 	}
-	return LDAP_SUCCESS;
+	r = ES_OK;
+out:
+	es_sync_info_clear(&i);
+	return r;
 }
 
-static int
-on_result(ldap_sync_t *ls, LDAPMessage *msg, int refresh_deletes)
+static enum es_err
+take_done(struct refresh_st *st, LDAPMessage *m)
 {
-	struct sync_ctx *x = ls->ls_private;
+	LDAPControl **ctrls = NULL, *ctl;
+	struct berval cookie = {0, NULL};
+	enum es_err r;
+	int rc, err = LDAP_OTHER;
 
-	(void)msg;
-	x->done = true;
-	x->refresh_deletes = refresh_deletes;
-	return LDAP_SUCCESS;
+	if ((rc = ldap_parse_result(st->ld, m, &err, NULL, NULL, NULL, &ctrls, 0)) !=
+	    LDAP_SUCCESS) {
+		r = es_seterr_ldap(ES_ERR_SOURCE, st->ld, rc, "it cannot be read");
+		goto out;
+	}
+	st->done = true;
+	st->result = err;
+	if (err != LDAP_SUCCESS) { /* the caller names the result */
+		r = ES_OK;
+		goto out;
+	}
+	if ((ctl = ldap_control_find(LDAP_CONTROL_SYNC_DONE, ctrls, NULL)) == NULL) {
+		r = es_seterr(ES_ERR_SOURCE, "success without a Sync Done control");
+		goto out;
+	}
+	if ((r = es_sync_done_parse(&ctl->ldctl_value, &cookie, &st->refresh_deletes)) != ES_OK)
+		goto out;
+	keep_cookie(st, &cookie);
+	r = ES_OK;
+out:
+	free(cookie.bv_val);
+	ldap_controls_free(ctrls);
+	return r;
+}
+
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* One refreshOnly round trip. *rc_out receives the result code (LDAP_SYNC_REFRESH_REQUIRED...). */
@@ -459,70 +551,129 @@ static enum es_err
 refresh(struct es_conn *c, const struct es_rule *r, const char *base, const struct berval *cookie,
         struct es_changes *out, int *rc_out)
 {
-	ldap_sync_t ls;
-	struct sync_ctx x;
-	enum es_err rr = ES_ERR_SOURCE;
-	char **attrs = NULL;
-	int rc;
+	struct refresh_st st;
+	LDAPControl *ctrl = NULL, *sctrls[2];
+	LDAPMessage *m = NULL;
+	struct berval val = {0, NULL};
+	struct timeval tv;
+	LDAP *ld = es_conn_ld(c);
+	char **attrs = NULL, why[1024];
+	enum es_err rr;
+	/* the server's time limit for the whole refresh, as for any whole-content search */
+	int limit = es_conn_timeout(c) * ES_CONN_CONTENT_FACTOR, rc, msgid = -1, type = -1;
+	double deadline, left;
 
 	es_changes_init(out);
-	memset(&x, 0, sizeof(x));
-	x.ch = out;
-	x.progress = es_conn_progress(c);
-	x.refresh_deletes = -1;
+	memset(&st, 0, sizeof(st));
+	st.ld = ld;
+	st.out = out;
+	st.progress = es_conn_progress(c);
+	st.phase = PHASE_NONE;
+	st.result = LDAP_OTHER;
 	*rc_out = LDAP_OTHER;
-	if (ldap_sync_initialize(&ls) == NULL)
-		return es_seterr(ES_ERR_NOMEM, "sync");
 	if ((attrs = es_source_attrs(r, false)) == NULL) {
 		rr = es_seterr(ES_ERR_NOMEM, "attributes");
 		goto out;
 	}
-	/* the strings stay ours: they are taken back before ldap_sync_destroy, which would
-	 * ldap_memfree them (and unbind the connection) */
-	ls.ls_base = (char *)base;
-	ls.ls_scope = LDAP_SCOPE_SUBTREE;
-	ls.ls_filter = r->filter;
-	ls.ls_attrs = attrs;
-	/* the server's time limit for the whole refresh, as for any whole-content search */
-	ls.ls_timelimit = es_conn_timeout(c) * ES_CONN_CONTENT_FACTOR;
-	ls.ls_timeout = es_conn_timeout(c);
-	ls.ls_search_entry = on_entry;
-	ls.ls_intermediate = on_intermediate;
-	ls.ls_search_result = on_result;
-	ls.ls_private = &x;
-	ls.ls_ld = es_conn_ld(c);
-	if (cookie != NULL && cookie->bv_len > 0 &&
-	    ber_dupbv(&ls.ls_cookie, (struct berval *)cookie) == NULL) {
-		rr = es_seterr(ES_ERR_NOMEM, "cookie");
+	if ((rr = es_sync_request_encode(LDAP_SYNC_REFRESH_ONLY,
+	                                 cookie != NULL && cookie->bv_len > 0 ? cookie : NULL,
+	                                 &val)) != ES_OK)
+		goto out;
+	/* critical: a server without RFC 4533 refuses rather than answering a plain search */
+	if ((rc = ldap_control_create(LDAP_CONTROL_SYNC, 1, &val, 1, &ctrl)) != LDAP_SUCCESS) {
+		rr = es_seterr_ldap(ES_ERR_NOMEM, ld, rc, "Sync Request control");
 		goto out;
 	}
-	rc = ldap_sync_init(&ls, LDAP_SYNC_REFRESH_ONLY);
-	*rc_out = rc;
-	if (x.err != ES_OK) {
-		rr = es_seterr(x.err, "rule %s: %s", r->name, x.errbuf);
+	sctrls[0] = ctrl;
+	sctrls[1] = NULL;
+	tv.tv_sec = limit;
+	tv.tv_usec = 0;
+	rc = ldap_search_ext(ld, base, LDAP_SCOPE_SUBTREE, r->filter, attrs, 0, sctrls, NULL, &tv,
+	                     LDAP_NO_LIMIT, &msgid);
+	if (rc != LDAP_SUCCESS) {
+		*rc_out = rc;
+		rr = es_seterr_ldap(rc == LDAP_SERVER_DOWN ? ES_ERR_CONNECT : ES_ERR_SOURCE, ld, rc,
+		                    "rule %s: RFC 4533 refresh of %s", r->name, base);
+		msgid = -1;
 		goto out;
 	}
-	if (rc == LDAP_SYNC_REFRESH_REQUIRED) {
+	/* the answer may take the server's limit, and one operation timeout more to arrive */
+	deadline = mono_now() + limit + es_conn_timeout(c);
+	while (!st.done) {
+		if ((left = deadline - mono_now()) <= 0) {
+			rr = es_seterr(
+			        ES_ERR_CONNECT,
+			        "rule %s: RFC 4533 refresh of %s: no searchResultDone within "
+			        "%d s (%zu messages read)",
+			        r->name, base, limit + es_conn_timeout(c), st.n);
+			goto out;
+		}
+		tv.tv_sec = (time_t)left + 1;
+		tv.tv_usec = 0;
+		m = NULL;
+		type = ldap_result(ld, msgid, LDAP_MSG_ONE, &tv, &m);
+		/* 0 is a timeout, or a message whose protocolOp has tag 0: libldap returns its
+		 * tag, so only the message tells them apart */
+		if (type == 0 && m == NULL)
+			continue;
+		if (type == -1) {
+			int err = LDAP_SERVER_DOWN;
+
+			m = NULL;
+			(void)ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &err);
+			*rc_out = err;
+			rr = es_seterr_ldap(ES_ERR_CONNECT, ld, err,
+			                    "rule %s: RFC 4533 refresh of %s: the connection ended "
+			                    "before searchResultDone, after %zu messages",
+			                    r->name, base, st.n);
+			goto out;
+		}
+		st.n++;
+		switch (type) {
+		case LDAP_RES_SEARCH_ENTRY:
+			rr = take_entry(&st, m);
+			break;
+		case LDAP_RES_SEARCH_REFERENCE: /* referrals are not followed */
+			rr = ES_OK;
+			break;
+		case LDAP_RES_INTERMEDIATE:
+			rr = take_info(&st, m);
+			break;
+		case LDAP_RES_SEARCH_RESULT:
+			rr = take_done(&st, m);
+			break;
+		default:
+			rr = es_seterr(ES_ERR_SOURCE, "type 0x%x", (unsigned)type);
+			break;
+		}
+		ldap_msgfree(m);
+		m = NULL;
+		if (rr != ES_OK) {
+			snprintf(why, sizeof(why), "%s", es_errdetail());
+			rr = es_seterr(rr, "rule %s: RFC 4533 refresh of %s: message %zu (%s): %s",
+			               r->name, base, st.n, msg_name(type), why);
+			goto out;
+		}
+	}
+	*rc_out = st.result;
+	if (st.result == LDAP_SYNC_REFRESH_REQUIRED) {
 		rr = es_seterr(ES_ERR_SOURCE, "rule %s: the source wants a full refresh", r->name);
 		goto out;
 	}
-	if (rc == LDAP_SIZELIMIT_EXCEEDED || rc == LDAP_ADMINLIMIT_EXCEEDED) {
+	if (st.result == LDAP_SIZELIMIT_EXCEEDED || st.result == LDAP_ADMINLIMIT_EXCEEDED) {
 		/* RFC 4533 does not page (slapd answers a sync search with the paging control
 		 * with one page and no cookie: the rest would be lost silently) */
-		rr = es_seterr_ldap(ES_ERR_LIMIT, es_conn_ld(c), rc,
-		                    "rule %s: RFC 4533 refresh of %s", r->name, base);
+		rr = es_seterr_ldap(ES_ERR_LIMIT, ld, st.result, "rule %s: RFC 4533 refresh of %s",
+		                    r->name, base);
 		goto out;
 	}
-	if (rc != LDAP_SUCCESS || !x.done) {
-		rr = es_seterr_ldap(rc == LDAP_SERVER_DOWN || rc == -1 ? ES_ERR_CONNECT
-		                                                       : ES_ERR_SOURCE,
-		                    es_conn_ld(c), rc == -1 ? LDAP_SERVER_DOWN : rc,
-		                    "rule %s: RFC 4533 refresh of %s", r->name, base);
+	if (st.result != LDAP_SUCCESS) {
+		rr = es_seterr_ldap(st.result == LDAP_SERVER_DOWN ? ES_ERR_CONNECT : ES_ERR_SOURCE,
+		                    ld, st.result, "rule %s: RFC 4533 refresh of %s", r->name,
+		                    base);
 		goto out;
 	}
 	if ((rr = es_entryset_sort(&out->changed)) != ES_OK) {
-		char why[1024];
-
 		snprintf(why, sizeof(why), "%s", es_errdetail());
 		rr = es_seterr(ES_ERR_SOURCE,
 		               "rule %s: one entry was delivered twice in a refresh "
@@ -534,15 +685,11 @@ refresh(struct es_conn *c, const struct es_rule *r, const char *base, const stru
 	/* Without a cookie the server sent the whole content (RFC 4533 section 3.3.1): whatever
 	 * the edge holds besides it is gone, whatever refreshDeletes says. */
 	out->complete = cookie == NULL || cookie->bv_len == 0;
-	out->present_phase = out->complete || x.refresh_deletes == 0;
-	if (ls.ls_cookie.bv_val != NULL) {
-		if ((out->cookie.bv_val = malloc(ls.ls_cookie.bv_len + 1)) == NULL) {
-			rr = es_seterr(ES_ERR_NOMEM, "cookie");
-			goto out;
-		}
-		memcpy(out->cookie.bv_val, ls.ls_cookie.bv_val, ls.ls_cookie.bv_len);
-		out->cookie.bv_val[ls.ls_cookie.bv_len] = '\0';
-		out->cookie.bv_len = ls.ls_cookie.bv_len;
+	out->present_phase = out->complete || !st.refresh_deletes;
+	if (st.cookie.bv_val != NULL) {
+		out->cookie = st.cookie;
+		st.cookie.bv_val = NULL;
+		st.cookie.bv_len = 0;
 	} else if (cookie != NULL) {
 		/* nothing new: the old cookie stays valid */
 		if ((out->cookie.bv_val = malloc(cookie->bv_len + 1)) == NULL) {
@@ -555,13 +702,13 @@ refresh(struct es_conn *c, const struct es_rule *r, const char *base, const stru
 	}
 	rr = ES_OK;
 out:
-	ber_memfree(ls.ls_cookie.bv_val);
-	ls.ls_cookie.bv_val = NULL;
-	ls.ls_base = NULL;
-	ls.ls_filter = NULL;
-	ls.ls_attrs = NULL;
-	ls.ls_ld = NULL;
-	ldap_sync_destroy(&ls, 0);
+	/* stopped before the end: the server may drop the rest (RFC 4511 section 4.11) */
+	if (msgid >= 0 && !st.done)
+		(void)ldap_abandon_ext(ld, msgid, NULL, NULL);
+	ldap_msgfree(m);
+	free(st.cookie.bv_val);
+	ldap_control_free(ctrl);
+	ber_memfree(val.bv_val);
 	free(attrs);
 	if (rr != ES_OK)
 		es_changes_clear(out);

@@ -1,7 +1,7 @@
 /*
  * Reading what a rule selects from the source directory, two ways:
  *
- *   es_source_sync: RFC 4533 refreshOnly with libldap's ldap_sync_* and the cookie of the last
+ *   es_source_sync: RFC 4533 refreshOnly (read by edgesync, syncmsg.h) from the cookie of the last
  *     cycle: entries added or changed since, and either the entries deleted (delete phase) or
  *     the entries still present (present phase: anything else in scope is gone, which is how a
  *     delete, a move out of the base or a change that no longer matches the filter shows). With
