@@ -304,11 +304,26 @@ CF
 }
 
 postfix_relay_release() { # NAME
-	local d
+	local d m old new _
 	d=$(postfix_dir "$1")
+	m=$(postfix_master_pid "$1")
+	# the reload is asynchronous: the master restarts qmgr with the new setting later, and a
+	# flush handled by the old qmgr defers the queue again (for minimal_backoff_time): flush only
+	# once a new qmgr runs
+	old=$(_postfix_qmgr "$m")
 	postconf -c "$d/etc" -e 'defer_transports =' &&
-		postfix -c "$d/etc" reload >/dev/null 2>&1 &&
-		postqueue -c "$d/etc" -f
+		postfix -c "$d/etc" reload >/dev/null 2>&1 || return 1
+	for _ in $(seq 200); do
+		new=$(_postfix_qmgr "$m")
+		[ -n "$new" ] && [ "$new" != "$old" ] && break
+		sleep 0.05
+	done
+	postqueue -c "$d/etc" -f
+}
+
+# _postfix_qmgr MASTER_PID: the pid of its qmgr ("" when none runs)
+_postfix_qmgr() {
+	ps -o pid=,comm= --ppid "$1" 2>/dev/null | awk '$2 == "qmgr" {print $1; exit}'
 }
 
 # Children of the master (its daemons), for the stop and for the CPU figures.
