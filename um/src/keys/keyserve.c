@@ -204,17 +204,6 @@ out:
 	EVP_PKEY_CTX_free(ctx);
 }
 
-static bool
-valid_thumb(const char *t)
-{
-	size_t i;
-
-	for (i = 0; i < CC_THUMB_LEN; i++)
-		if (!((t[i] >= '0' && t[i] <= '9') || (t[i] >= 'A' && t[i] <= 'F')))
-			return false;
-	return true;
-}
-
 int
 um_keyserve_run(int fd, const char *store, struct cc_log *log)
 {
@@ -222,9 +211,10 @@ um_keyserve_run(int fd, const char *store, struct cc_log *log)
 		struct um_keyp_req h;
 		unsigned char data[UM_KEYP_MAX];
 	} in;
-	struct um_keyp_req req;
+	struct um_keyp_parsed req;
 	struct reply rep;
 	struct holder h;
+	const char *why;
 	ssize_t n;
 	size_t i;
 	int rc = 1;
@@ -245,22 +235,14 @@ um_keyserve_run(int fd, const char *store, struct cc_log *log)
 			break;
 		}
 		memset(&rep, 0, sizeof(rep));
-		memcpy(&req, &in.h, sizeof(req));
-		if ((size_t)n < sizeof(req) || req.len != (size_t)n - sizeof(req) ||
-		    !valid_thumb(req.thumb)) {
-			fail(&rep, "malformed request", NULL);
-		} else {
-			char thumb[CC_THUMB_LEN + 1];
-
-			memcpy(thumb, req.thumb, CC_THUMB_LEN);
-			thumb[CC_THUMB_LEN] = '\0';
-			if (req.op == UM_KEYP_LOAD && req.len == 0)
-				load(&h, thumb, &rep);
-			else if (req.op == UM_KEYP_SIGN)
-				sign(&h, thumb, &req, in.data, &rep);
-			else
-				fail(&rep, "unknown request", NULL);
-		}
+		if (!um_keyp_parse(&in, (size_t)n, &req, &why))
+			fail(&rep, why, NULL);
+		else if (req.h.op == UM_KEYP_LOAD)
+			load(&h, req.thumb, &rep);
+		else if (req.h.op == UM_KEYP_SIGN)
+			sign(&h, req.thumb, &req.h, req.data, &rep);
+		else
+			fail(&rep, "unknown request", NULL);
 		if (send(fd, &rep, sizeof(rep.h) + rep.h.len, MSG_NOSIGNAL) == -1) {
 			cc_log_message(log, CC_LOG_ERROR, "key holder: send: %s", strerror(errno));
 			break;
