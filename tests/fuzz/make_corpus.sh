@@ -217,7 +217,7 @@ der = subprocess.run(["openssl", "x509", "-in", leaf, "-outform", "DER"], captur
 T = b"0123456789ABCDEF0123456789ABCDEF01234567"
 def req(name, op, alg=0, md=0, mgf1=0, salt=0, kt=0, thumb=T, data=b""):
     open(f"{d}/{name}", "wb").write(struct.pack("<BBHiiii40s", op, alg, len(data), md, mgf1, salt, kt, thumb) + data)
-req("load", 1)
+req("load", 1, data=der)
 req("sign-pkcs1-sha256", 2, 1, 672, data=b"\x07" * 32)
 req("sign-pss-sha384", 2, 2, 673, 673, -1, data=b"\x07" * 48)
 req("sign-ecdsa-sha512", 2, 3, 674, data=b"\x07" * 64)

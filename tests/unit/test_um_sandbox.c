@@ -3,8 +3,9 @@
  * a forked child (the restriction cannot be undone): after um_sandbox_hide the child cannot open
  * a key file, can read the store's other folders, its parents' other entries and /etc, a file
  * made later in certs/, can rename inside a readable folder but cannot move a key file out of
- * keys/; the parent, not restricted, still reads the key. Without Landlock the cases say so and
- * pass (the function reports it as unavailable).
+ * keys/; it cannot create, write, truncate, remove, link or rename anything under keys/ while it
+ * still writes certs/; the parent, not restricted, still reads the key. Without Landlock the cases
+ * say so and pass (the function reports it as unavailable).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,7 +74,7 @@ child(struct fx *x)
 	const char *hide[2] = {x->keys, x->requests};
 	enum um_sandbox_result res;
 	char made[4096], moved[4096], renamed[4096];
-	int abi, fails = 0;
+	int abi, fails = 0, fd = -1;
 
 	if (um_sandbox_hide(hide, 2, &res, &abi) != UM_OK)
 		return 100;
@@ -93,8 +94,29 @@ child(struct fx *x)
 	if (rename(made, renamed) != 0)
 		fails |= 16;
 	snprintf(moved, sizeof(moved), "%s/certs/AB.key", x->store);
-	if (rename(x->key, moved) == 0 || errno != EXDEV)
+	if (rename(x->key, moved) == 0 || (errno != EXDEV && errno != EACCES))
 		fails |= 32; /* out of keys/ into a readable folder: refused */
+	/* Nothing is written under keys/: no new file, no write to one, no removal, no link. */
+	snprintf(made, sizeof(made), "%s/CD.key", x->keys);
+	if ((fd = open(made, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) != -1 ||
+	    errno != EACCES)
+		fails |= 64;
+	if (fd != -1)
+		close(fd);
+	if ((fd = open(x->key, O_WRONLY | O_CLOEXEC)) != -1 || errno != EACCES)
+		fails |= 128;
+	if (fd != -1)
+		close(fd);
+	if (truncate(x->key, 0) == 0 || unlink(x->key) == 0 || symlink("/etc/passwd", made) == 0 ||
+	    mkdir(made, 0700) == 0 || rename(renamed, made) == 0)
+		fails |= 256;
+	/* ... while the store's other folders are still written (a certificate, state). */
+	snprintf(made, sizeof(made), "%s/certs/written.pem", x->store);
+	if ((fd = open(made, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) == -1 ||
+	    write(fd, "x\n", 2) != 2 || unlink(renamed) != 0)
+		fails |= 512;
+	if (fd != -1)
+		close(fd);
 	return fails;
 }
 
@@ -155,7 +177,7 @@ test_missing_folder_refused(void)
 }
 
 static CU_TestInfo tests[] = {
-        {"after um_sandbox_hide a key file cannot be opened, the rest can",
+        {"after um_sandbox_hide keys/ can be neither read nor written, the rest can",
          test_key_file_cannot_be_opened},
         {"a folder that does not exist is an error, nothing enforced", test_missing_folder_refused},
         CU_TEST_INFO_NULL,

@@ -40,11 +40,6 @@ um_keyp_parse(const void *buf, size_t n, struct um_keyp_parsed *out, const char 
 	out->data = h->len > 0 ? p + sizeof(*h) : NULL;
 	switch (h->op) {
 	case UM_KEYP_LOAD:
-		if (h->len != 0) {
-			*why = "malformed request (data where none is)";
-			return false;
-		}
-		return true;
 	case UM_KEYP_WRITE:
 		if (h->len == 0) {
 			*why = "malformed request (no certificate)";

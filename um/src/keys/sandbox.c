@@ -16,9 +16,28 @@
 
 #include "keys/sandbox.h"
 
-/* Reading files, and moving them between folders (which would escape the rules otherwise). */
-#define HANDLED   (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_REFER)
-#define MAX_PATHS 64
+/* Debian 12's kernel headers are 6.1's: the rights of later ABIs are defined here. */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14) /* ABI 3 */
+#endif
+
+/*
+ * Reading files, moving them between folders (which would escape the rules otherwise), and
+ * every way of writing under a folder: writing or truncating a file (TRUNCATE from ABI 3),
+ * making an entry of any kind, removing one. Executing and listing are left alone.
+ */
+#define HANDLED_2                                                                                  \
+	(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_WRITE_FILE | \
+	 LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |                          \
+	 LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR |                              \
+	 LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |                              \
+	 LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |                            \
+	 LANDLOCK_ACCESS_FS_MAKE_SYM)
+#define FILE_RIGHTS (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE)
+#define MAX_PATHS   64
+
+/* What the ruleset handles, for the kernel's ABI (`handled` below). */
+static __u64 handled;
 
 static int
 ll_create(const struct landlock_ruleset_attr *attr, size_t size, __u32 flags)
@@ -49,7 +68,7 @@ in(char *const *set, size_t n, const char *p)
 	return false;
 }
 
-/* Grants reading (and, for a folder, moves inside it) beneath `path`; others are skipped. */
+/* Grants reading and writing beneath `path` (a folder or a file); others are skipped. */
 static enum um_err
 grant(int rfd, const char *path)
 {
@@ -67,9 +86,9 @@ grant(int rfd, const char *path)
 	memset(&pb, 0, sizeof(pb));
 	pb.parent_fd = fd;
 	if (S_ISDIR(st.st_mode))
-		pb.allowed_access = HANDLED;
+		pb.allowed_access = handled;
 	else if (S_ISREG(st.st_mode))
-		pb.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE;
+		pb.allowed_access = handled & (FILE_RIGHTS | LANDLOCK_ACCESS_FS_TRUNCATE);
 	else
 		goto out; /* a link is judged where it leads; sockets and devices are not read */
 	if (ll_add(rfd, &pb) == -1)
@@ -147,8 +166,9 @@ um_sandbox_hide(const char *const *dirs, size_t n, enum um_sandbox_result *res, 
 			up[nup++] = p;
 		}
 	}
+	handled = HANDLED_2 | (v >= 3 ? LANDLOCK_ACCESS_FS_TRUNCATE : 0);
 	memset(&attr, 0, sizeof(attr));
-	attr.handled_access_fs = HANDLED;
+	attr.handled_access_fs = handled;
 	if ((rfd = ll_create(&attr, sizeof(attr), 0)) == -1) {
 		r = um_seterr(UM_ERR_IO, "sandbox: landlock_create_ruleset: %s", strerror(errno));
 		goto out;

@@ -1,14 +1,17 @@
 /*
- * umd gives up reading the store's private keys (issue: key custody): once its key holder runs
- * (keyholder.h), the process that parses SIP cannot open a file under the store's keys/ or
- * requests/ folders, with Landlock (Linux 5.13 and later; ABI 2, 5.19, for renames).
+ * umd gives up the store's private keys (issue: key custody): once its key holder runs
+ * (keyholder.h), the process that parses SIP can neither read nor write under the store's keys/
+ * or requests/ folders (open a file, create, remove or rename an entry), with Landlock (Linux
+ * 5.13 and later; ABI 2, 5.19, for renames; ABI 3, 6.2, for truncate). The holder makes and
+ * writes the keys of the certificates umd makes (cc_store_set_key_maker).
  *
- * Landlock only grants: the ruleset handles reading files (and moving them between folders),
- * and grants both everywhere but the hidden folders, by a rule on every entry of each folder
- * on the way from / to them (the store's siblings, the store's other folders, ...). So a file
- * or folder created later right inside one of those folders on the way (the store's parents,
- * the store itself) cannot be read; one created deeper (a new certificate in certs/, a new file
- * in /etc) can. Writing is not restricted (certcore still writes keys/ when it makes a key).
+ * Landlock only grants: the ruleset handles reading and writing files and folders (and moving
+ * entries between folders), and grants them everywhere but the hidden folders, by a rule on
+ * every entry of each folder on the way from / to them (the store's siblings, the store's other
+ * folders, ...). So a file or folder created later right inside one of those folders on the
+ * way (the store's parents, the store itself) cannot be read or written, and no entry can be
+ * made or removed right there; deeper (a new certificate in certs/, a new file in /etc) all is
+ * as before.
  *
  * Applies to the calling thread and to what it starts afterwards: call it before any thread.
  */
@@ -21,7 +24,7 @@
 
 /* What um_sandbox_hide did. */
 enum um_sandbox_result {
-	UM_SANDBOX_ENFORCED,   /* the folders cannot be read from now on */
+	UM_SANDBOX_ENFORCED,   /* the folders cannot be read or written from now on */
 	UM_SANDBOX_UNAVAILABLE /* no Landlock (or ABI 1, which cannot allow renames): nothing done
 	                        */
 };
