@@ -6,7 +6,8 @@
 # RSA PKCS#1 v1.5, RSA-PSS and ECDSA go through it; the SIP process says it can neither read nor
 # write keys/ (Landlock; the unit suite unit_um_sandbox shows a key file refused, and creating,
 # writing and removing one), so the first start's self-signed UM certificate has its key made,
-# written and its certificate signed by the holder; when the holder is
+# written and its certificate signed by the holder, which is itself confined to keys/ without
+# TCP; when the holder is
 # killed, umd says so and stops with status 1.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pki.sh"
@@ -81,6 +82,10 @@ check "... and umd says it holds the keys, and that umd can neither read nor wri
 check "the first start's UM key is in keys/, 0600, and is the certificate's" bash -c "[ \"\$(stat -c %a '$S/keys/$UM.key')\" = 600 ] && [ \"\$(openssl pkey -in '$S/keys/$UM.key' -pubout -outform DER | base64 -w0)\" = \"\$(openssl x509 -in '$S/certs/$UM.pem' -noout -pubkey | openssl pkey -pubin -outform DER | base64 -w0)\" ]"
 check "... and its certificate's self-signature verifies (the holder signed it)" bash -c "openssl verify -CAfile '$S/certs/$UM.pem' -partial_chain '$S/certs/$UM.pem' | grep -q ': OK'"
 check "the key holder is not dumpable either" bash -c "[ \"\$(stat -c %U /proc/$HOLDER/environ)\" = root ] && grep -qE '^Max core file size +0 +0 ' /proc/$HOLDER/limits"
+# The holder locks itself in before its first request (unit_um_sandbox tests what that allows):
+# keys/ alone, no TCP; no new privileges (its own: it was forked before umd's sandbox).
+check "the key holder says it is confined to keys/ with no TCP (Landlock)" bash -c "grep -q 'key holder (process $HOLDER): confined to $S/keys, no TCP' '$WORK/a.log'"
+check "... and has no new privileges" grep -qE '^NoNewPrivs:[[:space:]]+1$' "/proc/$HOLDER/status"
 check "an OPTIONS over mutual TLS gets 200" bash -c "python3 '$(dirname "$0")/siptls.py' --port $PORT --cert '$WORK/gw1.pem' --key '$WORK/gw1.key' options | grep -q 'OPTIONS SIP/2.0 200 OK'"
 
 umd_stop a

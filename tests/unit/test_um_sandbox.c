@@ -12,6 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -176,10 +181,97 @@ test_missing_folder_refused(void)
 	fx_close(&x);
 }
 
+/*
+ * The key holder's confinement (um_sandbox_confine), in a child: it reads, writes, renames and
+ * removes under keys/, and nothing else: not /etc/passwd, not the configuration beside the
+ * store, not certs/ (read or write); no TCP connection (ABI 4), no signal outside (ABI 6); not
+ * dumpable, no new privileges. Exit status: bits of what went wrong, SKIP without Landlock.
+ */
+static int
+confined_child(struct fx *x, int port)
+{
+	enum um_sandbox_result res;
+	struct sockaddr_in sin;
+	char made[4096], moved[4096];
+	int abi, fails = 0, fd;
+
+	if (um_sandbox_confine(x->keys, &res, &abi) != UM_OK)
+		return 100;
+	if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0 || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		fails |= 32;
+	if (res != UM_SANDBOX_ENFORCED)
+		return fails ? fails : SKIP;
+	if (!readable(x->key))
+		fails |= 1;
+	snprintf(made, sizeof(made), "%s/.new.key.tmp", x->keys);
+	snprintf(moved, sizeof(moved), "%s/CD.key", x->keys);
+	if ((fd = open(made, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1 ||
+	    write(fd, "k\n", 2) != 2 || fsync(fd) != 0 || rename(made, moved) != 0 ||
+	    !readable(moved) || unlink(moved) != 0)
+		fails |= 2;
+	if (fd != -1)
+		close(fd);
+	if (readable("/etc/passwd") || errno != EACCES || readable(x->other) || readable(x->cert))
+		fails |= 4;
+	snprintf(made, sizeof(made), "%s/certs/new.pem", x->store);
+	if ((fd = open(made, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) != -1 || errno != EACCES)
+		fails |= 8;
+	if (fd != -1)
+		close(fd);
+	if (abi >= 4) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)port);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd == -1 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 ||
+		    errno != EACCES)
+			fails |= 16;
+		if (fd != -1)
+			close(fd);
+	}
+	if (abi >= 6 && (kill(getppid(), 0) == 0 || errno != EPERM))
+		fails |= 64;
+	return fails;
+}
+
+static void
+test_holder_confined(void)
+{
+	struct fx x;
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int lfd, rc, st;
+	pid_t pid;
+
+	fx_open(&x);
+	/* A listener the child must not reach. */
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CU_ASSERT_FATAL(lfd != -1 && bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	                listen(lfd, 1) == 0 &&
+	                getsockname(lfd, (struct sockaddr *)&sin, &len) == 0);
+	pid = fork();
+	if (pid == 0)
+		_exit(confined_child(&x, ntohs(sin.sin_port)));
+	CU_ASSERT_FATAL(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+	rc = WEXITSTATUS(st);
+	if (rc == SKIP)
+		fprintf(stderr,
+		        "\n    (no usable Landlock here: only the prctl part is checked)\n");
+	else
+		CU_ASSERT_EQUAL(rc, 0);
+	close(lfd);
+	fx_close(&x);
+}
+
 static CU_TestInfo tests[] = {
         {"after um_sandbox_hide keys/ can be neither read nor written, the rest can",
          test_key_file_cannot_be_opened},
         {"a folder that does not exist is an error, nothing enforced", test_missing_folder_refused},
+        {"the key holder's confinement: keys/ only, no TCP, not dumpable", test_holder_confined},
         CU_TEST_INFO_NULL,
 };
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -17,6 +18,7 @@
 #include "certcore/selfsigned.h"
 #include "keys/keyproto.h"
 #include "keys/keyserve.h"
+#include "keys/sandbox.h"
 
 /*
  * One key held: read from keys/THUMB.key (LOAD), or made here (MAKE: named by the SHA-1 of its
@@ -32,7 +34,8 @@ struct held {
 struct holder {
 	const char *store_path;
 	struct cc_log *log;
-	struct cc_keydir *keys; /* the store's keys/, opened at the first need */
+	struct cc_keydir *keys; /* the store's keys/, opened before confinement */
+	bool confined;
 	struct held *held;
 	size_t nheld;
 };
@@ -279,6 +282,49 @@ remove_key(struct holder *h, const struct um_keyp_parsed *req, struct reply *rep
 	rep->h.len = 0;
 }
 
+/*
+ * Locks the holder in (sandbox.h, um_sandbox_confine) before it reads its first request: to
+ * the store's keys/, opened first (certcore checks the store's directory on the way), no
+ * network. Not at fork: umd makes the store after forking the holder, and nothing but umd's
+ * requests reaches the holder. false when it must stop: the kernel has Landlock and it failed.
+ */
+static bool
+confine(struct holder *h)
+{
+	enum um_sandbox_result res;
+	char *path = NULL;
+	int abi = 0;
+	bool ok = false;
+
+	h->confined = true;
+	if (h->keys == NULL && cc_keydir_open(h->store_path, &h->keys) != CC_OK)
+		cc_log_message(h->log, CC_LOG_ERROR, "key holder: %s (no key can be read)",
+		               cc_errdetail());
+	if (h->keys != NULL && asprintf(&path, "%s/keys", h->store_path) < 0) {
+		path = NULL;
+		cc_log_message(h->log, CC_LOG_ERROR, "key holder: out of memory");
+		goto out;
+	}
+	if (um_sandbox_confine(path, &res, &abi) != UM_OK) {
+		cc_log_message(h->log, CC_LOG_ERROR, "key holder: %s: stopping", um_errdetail());
+		goto out;
+	}
+	if (res == UM_SANDBOX_ENFORCED)
+		cc_log_message(h->log, CC_LOG_INFO,
+		               "key holder (process %d): confined to %s, %s (Landlock ABI %d)",
+		               (int)getpid(), path ? path : "no folder",
+		               abi >= 4 ? "no TCP" : "TCP not restricted by this kernel", abi);
+	else
+		cc_log_message(h->log, CC_LOG_WARNING,
+		               "key holder (process %d): no usable Landlock (ABI %d): not confined "
+		               "to %s",
+		               (int)getpid(), abi, path ? path : "the store's keys/");
+	ok = true;
+out:
+	free(path);
+	return ok;
+}
+
 /* The digests TLS 1.2 and 1.3 sign with (RFC 8446 4.2.3); SHA-1 is not signed. */
 static const EVP_MD *
 digest(int nid)
@@ -379,6 +425,8 @@ um_keyserve_run(int fd, const char *store, struct cc_log *log)
 			cc_log_message(log, CC_LOG_ERROR, "key holder: recv: %s", strerror(errno));
 			break;
 		}
+		if (!h.confined && !confine(&h))
+			break;
 		memset(&rep, 0, sizeof(rep));
 		if (!um_keyp_parse(&in, (size_t)n, &req, &why))
 			fail(&rep, why, NULL);

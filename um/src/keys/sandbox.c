@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +16,6 @@
 #include <linux/landlock.h>
 
 #include "keys/sandbox.h"
-
-/* Debian 12's kernel headers are 6.1's: the rights of later ABIs are defined here. */
-#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
-#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14) /* ABI 3 */
-#endif
 
 /*
  * Reading files, moving them between folders (which would escape the rules otherwise), and
@@ -38,6 +34,41 @@
 
 /* What the ruleset handles, for the kernel's ABI (`handled` below). */
 static __u64 handled;
+
+/*
+ * Debian 12's kernel headers are 6.1's: the rights and the ruleset fields of later ABIs are
+ * defined here, with the values of the kernel's uapi linux/landlock.h.
+ */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14) /* ABI 3 */
+#endif
+#define FS_IOCTL_DEV        (1ULL << 15) /* ABI 5 */
+#define NET_BIND_TCP        (1ULL << 0)  /* ABI 4 */
+#define NET_CONNECT_TCP     (1ULL << 1)
+#define SCOPE_ABSTRACT_UNIX (1ULL << 0) /* ABI 6 */
+#define SCOPE_SIGNAL        (1ULL << 1)
+
+/* struct landlock_ruleset_attr as of ABI 6; the kernel is given the part its ABI knows. */
+struct ruleset_attr {
+	__u64 handled_access_fs;
+	__u64 handled_access_net; /* ABI 4 */
+	__u64 scoped;             /* ABI 6 */
+};
+
+/* Every file system right the kernel's ABI `v` knows. */
+static __u64
+fs_rights(int v)
+{
+	__u64 r = LANDLOCK_ACCESS_FS_EXECUTE | HANDLED_2;
+
+	if (v < 2)
+		r &= ~(__u64)LANDLOCK_ACCESS_FS_REFER;
+	if (v >= 3)
+		r |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	if (v >= 5)
+		r |= FS_IOCTL_DEV;
+	return r;
+}
 
 static int
 ll_create(const struct landlock_ruleset_attr *attr, size_t size, __u32 flags)
@@ -198,5 +229,73 @@ out:
 		free(hidden[i]);
 	for (i = 0; i < nup; i++)
 		free(up[i]);
+	return r;
+}
+
+enum um_err
+um_sandbox_confine(const char *keys, enum um_sandbox_result *res, int *abi)
+{
+	struct ruleset_attr attr;
+	struct landlock_path_beneath_attr pb;
+	size_t size;
+	int v, rfd = -1, kfd = -1;
+	enum um_err r = UM_ERR_IO;
+
+	*res = UM_SANDBOX_UNAVAILABLE;
+	*abi = 0;
+	/* Whatever Landlock can do: no privileges gained by exec, no core, no ptrace by others. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		return um_seterr(UM_ERR_IO, "sandbox: prctl: %s", strerror(errno));
+	if ((v = ll_create(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)) < 0)
+		return UM_OK;
+	*abi = v;
+	memset(&attr, 0, sizeof(attr));
+	attr.handled_access_fs = fs_rights(v);
+	size = sizeof(attr.handled_access_fs);
+	if (v >= 4) {
+		/* No TCP listener and no TCP connection at all: no rule grants one. */
+		attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP;
+		size = offsetof(struct ruleset_attr, scoped);
+	}
+	if (v >= 6) {
+		/* No abstract unix socket and no signal outside the holder itself. */
+		attr.scoped = SCOPE_ABSTRACT_UNIX | SCOPE_SIGNAL;
+		size = sizeof(attr);
+	}
+	if ((rfd = ll_create((const struct landlock_ruleset_attr *)(const void *)&attr, size, 0)) ==
+	    -1) {
+		r = um_seterr(UM_ERR_IO, "sandbox: landlock_create_ruleset: %s", strerror(errno));
+		goto out;
+	}
+	if (keys != NULL) {
+		if ((kfd = open(keys, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+			r = um_seterr(UM_ERR_IO, "sandbox: %s: %s", keys, strerror(errno));
+			goto out;
+		}
+		/* keys/: read, list, and write by a new name renamed into place, or remove. */
+		memset(&pb, 0, sizeof(pb));
+		pb.parent_fd = kfd;
+		pb.allowed_access = attr.handled_access_fs &
+		                    (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR |
+		                     LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG |
+		                     LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE);
+		if (ll_add(rfd, &pb) == -1) {
+			r = um_seterr(UM_ERR_IO, "sandbox: landlock_add_rule %s: %s", keys,
+			              strerror(errno));
+			goto out;
+		}
+	}
+	if (ll_restrict(rfd) == -1) {
+		r = um_seterr(UM_ERR_IO, "sandbox: landlock_restrict_self: %s", strerror(errno));
+		goto out;
+	}
+	*res = UM_SANDBOX_ENFORCED;
+	r = UM_OK;
+out:
+	if (kfd != -1)
+		close(kfd);
+	if (rfd != -1)
+		close(rfd);
 	return r;
 }
