@@ -355,11 +355,38 @@ test_makes_and_writes(void)
 	CU_ASSERT_EQUAL(fx_close(&f), 0);
 }
 
+/* Made keys never written are not kept without end: the ninth pushes the first out. */
+static void
+test_made_keys_bounded(void)
+{
+	struct fx f;
+	struct msg m;
+	char out[UM_KEYP_MAX + 1], first[CC_THUMB_LEN + 1], last[CC_THUMB_LEN + 1];
+	unsigned char dg[32];
+	size_t n, len;
+	int i;
+
+	memset(dg, 3, sizeof(dg));
+	fx_open(&f);
+	for (i = 0; i < 9; i++) {
+		n = mk(&m, UM_KEYP_MAKE, 0, f.thumb, 0, NULL, 0);
+		m.h.key_type = CC_KEY_EC_P256;
+		CU_ASSERT_TRUE_FATAL(ask(&f, &m, n, out, &len));
+		name_of((const unsigned char *)out, len, i == 0 ? first : last);
+	}
+	n = mk(&m, UM_KEYP_SIGN, UM_KEYP_ECDSA, first, NID_sha256, dg, sizeof(dg));
+	CU_ASSERT_FALSE(ask(&f, &m, n, out, NULL));
+	n = mk(&m, UM_KEYP_SIGN, UM_KEYP_ECDSA, last, NID_sha256, dg, sizeof(dg));
+	CU_ASSERT_TRUE(ask(&f, &m, n, out, NULL));
+	CU_ASSERT_EQUAL(fx_close(&f), 0);
+}
+
 static CU_TestInfo tests[] = {
         {"malformed and unfit requests refused with a reason", test_refusals},
         {"a loaded key signs (PSS); the holder ends when its peer closes", test_signs},
         {"made keys sign, are written once for a certificate carrying them, removed once",
          test_makes_and_writes},
+        {"at most eight made keys wait to be written", test_made_keys_bounded},
         CU_TEST_INFO_NULL,
 };
 

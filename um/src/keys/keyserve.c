@@ -40,6 +40,8 @@ struct holder {
 	size_t nheld;
 };
 
+#define MAX_MADE 8 /* keys made and not written yet */
+
 struct reply {
 	struct um_keyp_rep h;
 	unsigned char data[UM_KEYP_MAX];
@@ -98,8 +100,11 @@ hold(struct holder *h, const char *thumb, EVP_PKEY *key, bool made, bool written
 static void
 forget(struct holder *h, struct held *k)
 {
+	size_t i = (size_t)(k - h->held);
+
 	EVP_PKEY_free(k->key);
-	*k = h->held[--h->nheld];
+	memmove(k, k + 1, (h->nheld - i - 1) * sizeof(*k)); /* kept in the order made */
+	h->nheld--;
 }
 
 static bool
@@ -191,6 +196,22 @@ out:
 	X509_free(x);
 }
 
+/*
+ * A made key that is never written (umd's write failed before it asked) is not kept for ever:
+ * at most MAX_MADE wait, the oldest goes first.
+ */
+static void
+forget_oldest_made(struct holder *h)
+{
+	size_t i, n = 0, first = h->nheld;
+
+	for (i = 0; i < h->nheld; i++)
+		if (h->held[i].made && n++ == 0)
+			first = i;
+	if (n >= MAX_MADE)
+		forget(h, &h->held[first]);
+}
+
 /* MAKE: a new key of certcore's type; the reply is its public key, SHA-1 of which names it. */
 static void
 make(struct holder *h, const struct um_keyp_parsed *req, struct reply *rep)
@@ -209,6 +230,7 @@ make(struct holder *h, const struct um_keyp_parsed *req, struct reply *rep)
 		goto out;
 	}
 	sha1_hex(der, (size_t)len, name);
+	forget_oldest_made(h);
 	if (!hold(h, name, key, true, false)) {
 		fail(rep, "out of memory", NULL);
 		goto out;
