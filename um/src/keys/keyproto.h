@@ -6,7 +6,8 @@
  * and a digest.
  *
  *   request: struct um_keyp_req, then `len` bytes (see enum um_keyp_op)
- *   reply:   struct um_keyp_rep, then `len` bytes (ok: the signature or public key; else: why)
+ *   reply:   struct um_keyp_rep, then `len` bytes (ok: SIGN's signature, MAKE's public key,
+ *            WRITE's thumbprint, else nothing; not ok: why, text)
  *
  * Keys are named by `thumb`, 40 upper-case hex digits: a certificate's thumbprint (its key is
  * keys/THUMB.key), or, for a key the holder made and has not written yet, the SHA-1 of its
