@@ -184,8 +184,9 @@ test_missing_folder_refused(void)
 /*
  * The key holder's confinement (um_sandbox_confine), in a child: it reads, writes, renames and
  * removes under keys/, and nothing else: not /etc/passwd, not the configuration beside the
- * store, not certs/ (read or write); no TCP connection (ABI 4), no signal outside (ABI 6); not
- * dumpable, no new privileges. Exit status: bits of what went wrong, SKIP without Landlock.
+ * store, not certs/ (read or write); no new socket of any kind, no TCP connection (ABI 4), no
+ * signal outside (ABI 6); not dumpable, no new privileges. Exit status: bits of what went wrong,
+ * SKIP without Landlock.
  */
 static int
 confined_child(struct fx *x, int port)
@@ -195,10 +196,19 @@ confined_child(struct fx *x, int port)
 	char made[4096], moved[4096];
 	int abi, fails = 0, fd;
 
+	int tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
 	if (um_sandbox_confine(x->keys, &res, &abi) != UM_OK)
 		return 100;
 	if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0 || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
 		fails |= 32;
+	/* No new socket at all, UDP and unix ones included (seccomp, whatever Landlock's ABI). */
+	errno = 0;
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) != -1 || errno != EACCES ||
+	    socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) != -1)
+		fails |= 128;
+	if (fd != -1)
+		close(fd);
 	if (res != UM_SANDBOX_ENFORCED)
 		return fails ? fails : SKIP;
 	if (!readable(x->key))
@@ -223,12 +233,10 @@ confined_child(struct fx *x, int port)
 		sin.sin_family = AF_INET;
 		sin.sin_port = htons((uint16_t)port);
 		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd == -1 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 ||
+		/* A TCP socket made before (none can be made after): Landlock refuses it. */
+		if (tcp == -1 || connect(tcp, (struct sockaddr *)&sin, sizeof(sin)) == 0 ||
 		    errno != EACCES)
 			fails |= 16;
-		if (fd != -1)
-			close(fd);
 	}
 	if (abi >= 6 && (kill(getppid(), 0) == 0 || errno != EPERM))
 		fails |= 64;

@@ -13,7 +13,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/landlock.h>
+#include <linux/seccomp.h>
 
 #include "keys/sandbox.h"
 
@@ -232,6 +235,35 @@ out:
 	return r;
 }
 
+/*
+ * No new socket of any kind (seccomp, socket(2) and socketpair(2) fail with EACCES): Landlock's
+ * network rules cover TCP only. Other architectures' and x32's system calls are refused the
+ * same way, so that no other number for socket(2) slips by.
+ */
+static enum um_err
+no_sockets(void)
+{
+#if defined(__x86_64__)
+	struct sock_filter f[] = {
+	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+	        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000U, 0, 1), /* x32 */
+	        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 1, 0),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socketpair, 0, 1),
+	        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+	        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {(unsigned short)(sizeof(f) / sizeof(f[0])), f};
+
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == -1)
+		return um_seterr(UM_ERR_IO, "sandbox: seccomp: %s", strerror(errno));
+#endif
+	return UM_OK;
+}
+
 enum um_err
 um_sandbox_confine(const char *keys, enum um_sandbox_result *res, int *abi)
 {
@@ -247,6 +279,8 @@ um_sandbox_confine(const char *keys, enum um_sandbox_result *res, int *abi)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		return um_seterr(UM_ERR_IO, "sandbox: prctl: %s", strerror(errno));
+	if ((r = no_sockets()) != UM_OK)
+		return r;
 	if ((v = ll_create(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)) < 0)
 		return UM_OK;
 	*abi = v;

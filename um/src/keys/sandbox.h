@@ -42,10 +42,10 @@ enum um_err um_sandbox_hide(const char *const *dirs, size_t n, enum um_sandbox_r
  * system only beneath `keys` (the store's keys/; NULL: nowhere), and there only read, list,
  * create, write, truncate, rename within and remove files; no TCP listener or connection
  * (Landlock ABI 4); no abstract unix socket and no signal to a process outside its domain
- * (ABI 6). Always: no new privileges, not dumpable. Descriptors open before stay usable (the
- * socket to umd, stdio). *abi as above; without Landlock the prctl part is done and
- * UM_SANDBOX_UNAVAILABLE. UDP and pathname unix sockets are not among Landlock's rules: the
- * holder opens none.
+ * (ABI 6). Always: no new privileges, not dumpable, and no new socket of any kind (seccomp on
+ * x86-64: socket(2) and socketpair(2) fail with EACCES; Landlock's network rules cover TCP
+ * only). Descriptors open before stay usable (the socket to umd, stdio). *abi as above;
+ * without Landlock the rest is done and UM_SANDBOX_UNAVAILABLE.
  */
 enum um_err um_sandbox_confine(const char *keys, enum um_sandbox_result *res, int *abi) UM_WUR;
 
