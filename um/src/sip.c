@@ -494,9 +494,10 @@ filtered_recv(tp_stack_t *stack, tport_t *tp, msg_t *msg, tp_magic_t *magic, su_
 }
 
 /*
- * sofia-sip's tport_tcreate, interposed as nta_leg_tcreate is: nta makes its master transport
- * with it while nua_create runs, handing it the functions its transports deliver messages to;
- * umd hands on a copy whose receive function is filtered_recv. Other callers are left alone.
+ * sofia-sip's tport_tcreate, interposed (seam.h; the executable exports it): nta makes its
+ * master transport with it while nua_create runs, handing it the functions its transports
+ * deliver messages to; umd hands on a copy whose receive function is filtered_recv. Other
+ * callers are left alone.
  */
 tport_t *
 tport_tcreate(tp_stack_t *stack, tport_stack_class_t const *tpac, su_root_t *root, tag_type_t tag,
@@ -517,9 +518,13 @@ tport_tcreate(tp_stack_t *stack, tport_stack_class_t const *tpac, su_root_t *roo
 		nta_recv = tpac->tpac_recv;
 		filtered_class.tpac_recv = filtered_recv;
 		tpac = &filtered_class;
+		um_seam_take(UM_SEAM_TPORT_TCREATE);
 	} else if (starting != NULL && nta_recv != NULL && tpac != NULL &&
 	           tpac->tpac_recv == nta_recv) {
 		tpac = &filtered_class; /* a second agent of the same nta (a restart) */
+		um_seam_take(UM_SEAM_TPORT_TCREATE);
+	} else {
+		um_seam_pass(UM_SEAM_TPORT_TCREATE);
 	}
 	ta_start(ta, tag, value);
 	tp = real(stack, tpac, root, ta_tags(ta));
@@ -1136,16 +1141,6 @@ um_sip_start(su_root_t *root, const struct um_config *cfg, const char *certdir, 
 		free(s);
 		return um_seterr(UM_ERR_SIP, "nua's default leg was not seen (nta_leg_tcreate "
 		                             "interposition): dialogs could not be guarded");
-	}
-	if (nta_recv == NULL) {
-		/* Without it a CANCEL from any gateway ends any pending INVITE (filtered_recv). */
-		nua_destroy(s->nua);
-		su_home_unref(s->fast.home);
-		su_home_unref(s->home);
-		free(s->fqdn);
-		free(s);
-		return um_seterr(UM_ERR_SIP, "nta's transports were not seen (tport_tcreate "
-		                             "interposition): CANCEL could not be guarded");
 	}
 	running = s;
 	*out = s;

@@ -9,12 +9,6 @@
  * umd's interposed functions, the sofia-sip calls each exists for, when each acts, and the
  * sofia-sip and OpenSSL versions they were verified against.
  *
- * umd's interpositions, all exported by the executable (um/CMakeLists.txt) and reached onward
- * with dlsym(RTLD_NEXT): OpenSSL's SSL_CTX_set_cipher_list, SSL_new, SSL_shutdown and SSL_read
- * (here); accept (fdguard.h); sofia-sip's nta_leg_tcreate (sip.c: OPTIONS below nua, dialog
- * ownership) and tport_tcreate (sip.c: a CANCEL must come from the gateway of the INVITE it
- * cancels). umd refuses to start when one it depends on was not seen.
- *
  * Everything here runs on the SIP thread (sofia's su_root), except um_tls_* setters that are
  * called from it too.
  */
