@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -246,6 +247,37 @@ out:
 	for (i = 0; i < nup; i++)
 		free(up[i]);
 	return r;
+}
+
+/* Whether the folder `a` is `b` or one of its ancestors (both resolved). */
+static bool
+on_way(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+
+	return strcmp(a, "/") == 0 || (strncmp(a, b, la) == 0 && (b[la] == '\0' || b[la] == '/'));
+}
+
+bool
+cc_sandbox_hide_refuses(const char *const *dirs, size_t n, const char *path)
+{
+	char *copy = strdup(path), *folder = NULL, *h;
+	bool refused = false;
+	size_t i;
+
+	if (copy == NULL || (folder = realpath(dirname(copy), NULL)) == NULL)
+		goto out;
+	for (i = 0; i < n && !refused; i++) {
+		if ((h = realpath(dirs[i], NULL)) == NULL)
+			continue;
+		/* On the way (cc_sandbox_hide grants only what existed there), or hidden. */
+		refused = on_way(folder, h) || on_way(h, folder);
+		free(h);
+	}
+out:
+	free(copy);
+	free(folder);
+	return refused;
 }
 
 /*

@@ -422,10 +422,47 @@ test_confine_missing_folder_refused(void)
 	fx_close(&x);
 }
 
+/* Where a new file would be refused once keys/ and requests/ are hidden; no sandbox needed. */
+static void
+test_hide_refuses(void)
+{
+	struct fx x;
+	const char *hide[2];
+	char p[4096];
+
+	fx_open(&x);
+	hide[0] = x.keys;
+	hide[1] = x.requests;
+	/* On the way: the folder holding the store, the store itself, /. */
+	snprintf(p, sizeof(p), "%s/e1.ldif", x.dir);
+	CU_ASSERT_TRUE(cc_sandbox_hide_refuses(hide, 2, p));
+	snprintf(p, sizeof(p), "%s/new", x.store);
+	CU_ASSERT_TRUE(cc_sandbox_hide_refuses(hide, 2, p));
+	CU_ASSERT_TRUE(cc_sandbox_hide_refuses(hide, 2, "/e1.ldif"));
+	/* Hidden, and a relative path resolved like any other. */
+	snprintf(p, sizeof(p), "%s/CD.key", x.keys);
+	CU_ASSERT_TRUE(cc_sandbox_hide_refuses(hide, 2, p));
+	snprintf(p, sizeof(p), "%s/store/certs/../requests/r2.key", x.dir);
+	CU_ASSERT_TRUE(cc_sandbox_hide_refuses(hide, 2, p));
+	/* Beside the way: certs/, a sibling of the store's folder, a folder named like keys. */
+	snprintf(p, sizeof(p), "%s/certs/new.pem", x.store);
+	CU_ASSERT_FALSE(cc_sandbox_hide_refuses(hide, 2, p));
+	CU_ASSERT_FATAL(tu_sh("mkdir -p '%s/seeds' '%s/keysx'", x.dir, x.store) == 0);
+	snprintf(p, sizeof(p), "%s/seeds/e1.ldif", x.dir);
+	CU_ASSERT_FALSE(cc_sandbox_hide_refuses(hide, 2, p));
+	snprintf(p, sizeof(p), "%s/keysx/a", x.store);
+	CU_ASSERT_FALSE(cc_sandbox_hide_refuses(hide, 2, p));
+	/* A folder that does not exist: not judged (the write fails with its own reason). */
+	snprintf(p, sizeof(p), "%s/no-such/e1.ldif", x.dir);
+	CU_ASSERT_FALSE(cc_sandbox_hide_refuses(hide, 2, p));
+	fx_close(&x);
+}
+
 static CU_TestInfo tests[] = {
         {"after cc_sandbox_hide keys/ can be neither read nor written, the rest can",
          test_key_file_cannot_be_opened},
         {"a folder that does not exist is an error, nothing enforced", test_missing_folder_refused},
+        {"where cc_sandbox_hide refuses a new file", test_hide_refuses},
         {"confine, read only: keys/ read, nothing written, no socket, not dumpable",
          test_confine_keys_only},
         {"confine, write: keys/ read and written, nothing else, no socket, not dumpable",

@@ -19,6 +19,7 @@
 #ifndef CERTCORE_SANDBOX_H
 #define CERTCORE_SANDBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "certcore/error.h"
@@ -38,6 +39,15 @@ enum cc_sandbox_result {
  */
 enum cc_err cc_sandbox_hide(const char *const *dirs, size_t n, enum cc_sandbox_result *res,
                             int *abi) CC_WUR;
+
+/*
+ * Whether, once cc_sandbox_hide(dirs, n) holds, no new file can be made at `path`: its folder
+ * (existing; absolute or relative) is one of the hidden folders, beneath one, or on the way to
+ * one (an ancestor: the store, its parents, /). Lets a program refuse such a path before it
+ * starts work whose result it could not write. false when a folder cannot be resolved (the
+ * write then fails with its own reason).
+ */
+bool cc_sandbox_hide_refuses(const char *const *dirs, size_t n, const char *path);
 
 /* What cc_sandbox_confine grants beneath its folders (`grants`, or'ed). */
 enum cc_sandbox_grant {
