@@ -97,6 +97,24 @@ void cc_dir_close(struct cc_dir *d);
 /* A listing of the folder (its own descriptor, so `d` stays usable); NULL with errno. */
 DIR *cc_dir_opendir(const struct cc_dir *d);
 
+/*
+ * Opens `name` of the directory `parent` (`path` and `what`, "store" or "store folder", in
+ * messages) never through a link, and only when check_owner passes: a directory of this user or
+ * root that neither its group nor others may write to.
+ */
+enum cc_err cc_open_folder(int parent, const char *name, const char *what, const char *path,
+                           int *fd) CC_WUR;
+
+/*
+ * The one reader of key files (keyfile.c): `name` of the folder open as `dirfd`. CC_OK with
+ * *key, or CC_OK with *key NULL and why it cannot be used in `why`; CC_ERR_NOMEM.
+ */
+enum cc_err cc_key_read_at(int dirfd, const char *dir, const char *name, EVP_PKEY **key, char *why,
+                           size_t len) CC_WUR;
+
+/* The key maker cc_store_set_key_maker set, or NULL. */
+const struct cc_key_maker *cc_store_key_maker(void);
+
 /* A distinguished name as RFC 2253 text (owned, free()), as every certcore view prints it. */
 enum cc_err cc_name_rfc2253(const X509_NAME *n, char **out) CC_WUR;
 

@@ -1,9 +1,11 @@
-/* Landlock for the key custody of umd and edgesync (certcore/sandbox.h). */
+/* Landlock and seccomp for the key custody of umd and edgesync (certcore/sandbox.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,31 +14,106 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/landlock.h>
+#include <linux/seccomp.h>
 
+#include "certcore/nodump.h"
 #include "certcore/sandbox.h"
 #include "internal.h"
 
-/* Reading files, and moving them between folders (which would escape the rules otherwise). */
-#define HANDLED   (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_REFER)
+/*
+ * Debian 12's kernel headers are 6.1's (ABI 2): the rights and the ruleset fields of later ABIs
+ * are defined here, with the values of the kernel's uapi linux/landlock.h, fixed by its ABI.
+ */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14) /* ABI 3 */
+#endif
+#define FS_IOCTL_DEV        (1ULL << 15) /* ABI 5 */
+#define NET_BIND_TCP        (1ULL << 0)  /* ABI 4 */
+#define NET_CONNECT_TCP     (1ULL << 1)
+#define SCOPE_ABSTRACT_UNIX (1ULL << 0) /* ABI 6 */
+#define SCOPE_SIGNAL        (1ULL << 1)
+
+/*
+ * Reading files, moving entries between folders (which would escape the rules otherwise), and
+ * every way of writing under a folder: writing a file, making an entry of any kind, removing
+ * one (truncating from ABI 3: rights_for). Executing and listing are left alone.
+ */
+#define HIDE_RIGHTS                                                                                \
+	(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_WRITE_FILE | \
+	 LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |                          \
+	 LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR |                              \
+	 LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |                              \
+	 LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |                            \
+	 LANDLOCK_ACCESS_FS_MAKE_SYM)
+/* The rights a rule on a file (not a folder) may carry. */
+#define FILE_RIGHTS                                                                                \
+	(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE)
+/* cc_sandbox_confine's grants beneath its folders. */
+#define CONFINE_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
+#define CONFINE_WRITE                                                                              \
+	(LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG |                             \
+	 LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE)
 #define MAX_PATHS 64
 
+/* struct landlock_ruleset_attr as of ABI 6; the kernel is given the part its ABI knows. */
+struct ruleset_attr {
+	__u64 handled_access_fs;
+	__u64 handled_access_net; /* ABI 4 */
+	__u64 scoped;             /* ABI 6 */
+};
+
+/* `rights` less what the kernel's ABI `v` does not know. */
+static __u64
+rights_for(int v, __u64 rights)
+{
+	if (v < 2)
+		rights &= ~(__u64)LANDLOCK_ACCESS_FS_REFER;
+	if (v < 3)
+		rights &= ~(__u64)LANDLOCK_ACCESS_FS_TRUNCATE;
+	if (v < 5)
+		rights &= ~(__u64)FS_IOCTL_DEV;
+	return rights;
+}
+
 static int
-ll_create(const struct landlock_ruleset_attr *attr, size_t size, __u32 flags)
+ll_create(const struct ruleset_attr *attr, size_t size, __u32 flags)
 {
 	return (int)syscall(SYS_landlock_create_ruleset, attr, size, flags);
 }
 
+/* The kernel's Landlock ABI, 0 when it has none (ENOSYS, EOPNOTSUPP: switched off at boot). */
 static int
-ll_add(int fd, const struct landlock_path_beneath_attr *pb)
+ll_abi(void)
 {
-	return (int)syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, pb, 0);
+	int v = ll_create(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+
+	return v < 0 ? 0 : v;
 }
 
-static int
-ll_restrict(int fd)
+/* A rule granting `rights` beneath the descriptor `fd` (`path` in messages). */
+static enum cc_err
+ll_add(int rfd, int fd, __u64 rights, const char *path)
 {
-	return (int)syscall(SYS_landlock_restrict_self, fd, 0);
+	struct landlock_path_beneath_attr pb;
+
+	memset(&pb, 0, sizeof(pb));
+	pb.parent_fd = fd;
+	pb.allowed_access = rights;
+	if (syscall(SYS_landlock_add_rule, rfd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) == -1)
+		return cc_seterr(CC_ERR_IO, "sandbox: landlock_add_rule %s: %s", path,
+		                 strerror(errno));
+	return CC_OK;
+}
+
+static enum cc_err
+ll_restrict(int rfd)
+{
+	if (syscall(SYS_landlock_restrict_self, rfd, 0) == -1)
+		return cc_seterr(CC_ERR_IO, "sandbox: landlock_restrict_self: %s", strerror(errno));
+	return CC_OK;
 }
 
 static bool
@@ -50,40 +127,30 @@ in(char *const *set, size_t n, const char *p)
 	return false;
 }
 
-/* Grants reading (and, for a folder, moves inside it) beneath `path`; others are skipped. */
+/* Grants `handled` beneath `path` (a folder; a file gets its file rights); others skipped. */
 static enum cc_err
-grant(int rfd, const char *path)
+grant(int rfd, const char *path, __u64 handled)
 {
-	struct landlock_path_beneath_attr pb;
 	struct stat st;
 	enum cc_err r = CC_OK;
 	int fd;
 
 	if ((fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return CC_OK; /* gone meanwhile */
-	if (fstat(fd, &st) == -1) {
+	if (fstat(fd, &st) == -1)
 		r = cc_seterr(CC_ERR_IO, "sandbox: fstat %s: %s", path, strerror(errno));
-		goto out;
-	}
-	memset(&pb, 0, sizeof(pb));
-	pb.parent_fd = fd;
-	if (S_ISDIR(st.st_mode))
-		pb.allowed_access = HANDLED;
+	else if (S_ISDIR(st.st_mode))
+		r = ll_add(rfd, fd, handled, path);
 	else if (S_ISREG(st.st_mode))
-		pb.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE;
-	else
-		goto out; /* a link is judged where it leads; sockets and devices are not read */
-	if (ll_add(rfd, &pb) == -1)
-		r = cc_seterr(CC_ERR_IO, "sandbox: landlock_add_rule %s: %s", path,
-		              strerror(errno));
-out:
+		r = ll_add(rfd, fd, handled & FILE_RIGHTS, path);
+	/* else a link is judged where it leads; sockets and devices are not read */
 	close(fd);
 	return r;
 }
 
 /* Every entry of the folder `dir` but those in `skip`. */
 static enum cc_err
-grant_entries(int rfd, const char *dir, char *const *skip, size_t nskip)
+grant_entries(int rfd, const char *dir, char *const *skip, size_t nskip, __u64 handled)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
@@ -100,7 +167,7 @@ grant_entries(int rfd, const char *dir, char *const *skip, size_t nskip)
 			continue; /* longer than any path: nothing opened here */
 		if (in(skip, nskip, path))
 			continue;
-		r = grant(rfd, path);
+		r = grant(rfd, path, handled);
 	}
 	closedir(d);
 	return r;
@@ -109,7 +176,7 @@ grant_entries(int rfd, const char *dir, char *const *skip, size_t nskip)
 enum cc_err
 cc_sandbox_hide(const char *const *dirs, size_t n, enum cc_sandbox_result *res, int *abi)
 {
-	struct landlock_ruleset_attr attr;
+	struct ruleset_attr attr;
 	char *hidden[MAX_PATHS], *up[MAX_PATHS * 16], *p, *slash;
 	size_t nh = 0, nup = 0, i;
 	int v, rfd = -1;
@@ -119,10 +186,7 @@ cc_sandbox_hide(const char *const *dirs, size_t n, enum cc_sandbox_result *res, 
 	*abi = 0;
 	if (n > MAX_PATHS)
 		return cc_seterr(CC_ERR_INVAL, "sandbox: too many folders");
-	if ((v = ll_create(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)) < 0)
-		return CC_OK; /* ENOSYS, EOPNOTSUPP: not built in, or switched off at boot */
-	*abi = v;
-	if (v < 2)
+	if ((*abi = v = ll_abi()) < 2)
 		return CC_OK; /* ABI 1 forbids every move between folders: umd's spool moves */
 	for (i = 0; i < n; i++) {
 		if ((hidden[nh] = realpath(dirs[i], NULL)) == NULL) {
@@ -149,8 +213,8 @@ cc_sandbox_hide(const char *const *dirs, size_t n, enum cc_sandbox_result *res, 
 		}
 	}
 	memset(&attr, 0, sizeof(attr));
-	attr.handled_access_fs = HANDLED;
-	if ((rfd = ll_create(&attr, sizeof(attr), 0)) == -1) {
+	attr.handled_access_fs = rights_for(v, HIDE_RIGHTS | LANDLOCK_ACCESS_FS_TRUNCATE);
+	if ((rfd = ll_create(&attr, sizeof(attr.handled_access_fs), 0)) == -1) {
 		r = cc_seterr(CC_ERR_IO, "sandbox: landlock_create_ruleset: %s", strerror(errno));
 		goto out;
 	}
@@ -163,13 +227,16 @@ cc_sandbox_hide(const char *const *dirs, size_t n, enum cc_sandbox_result *res, 
 			skip[ns++] = hidden[j];
 		for (j = 0; j < nup; j++)
 			skip[ns++] = up[j];
-		if ((r = grant_entries(rfd, up[i], skip, ns)) != CC_OK)
+		if ((r = grant_entries(rfd, up[i], skip, ns, attr.handled_access_fs)) != CC_OK)
 			goto out;
 	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 || ll_restrict(rfd) == -1) {
-		r = cc_seterr(CC_ERR_IO, "sandbox: landlock_restrict_self: %s", strerror(errno));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		r = cc_seterr(CC_ERR_IO, "sandbox: prctl(PR_SET_NO_NEW_PRIVS): %s",
+		              strerror(errno));
 		goto out;
 	}
+	if ((r = ll_restrict(rfd)) != CC_OK)
+		goto out;
 	*res = CC_SANDBOX_ENFORCED;
 	r = CC_OK;
 out:
@@ -182,69 +249,124 @@ out:
 	return r;
 }
 
-/*
- * The rights of later ABIs, which Debian 12's <linux/landlock.h> (ABI 2) does not name: the
- * values are the kernel's (include/uapi/linux/landlock.h), fixed by its ABI.
- */
-#define FS_ABI2      ((LANDLOCK_ACCESS_FS_REFER << 1) - 1) /* every right of ABI 1 and 2 */
-#define FS_TRUNCATE  (1ULL << 14)                          /* ABI 3 */
-#define FS_IOCTL_DEV (1ULL << 15)                          /* ABI 5 */
-#define NET_BIND_TCP (1ULL << 0)                           /* ABI 4 */
-#define NET_CONNECT  (1ULL << 1)                           /* ABI 4 */
+/* Whether the folder `a` is `b` or one of its ancestors (both resolved). */
+static bool
+on_way(const char *a, const char *b)
+{
+	size_t la = strlen(a);
 
-/* struct landlock_ruleset_attr as of ABI 4: handled_access_fs, then handled_access_net. */
-struct ruleset_attr4 {
-	__u64 fs;
-	__u64 net;
-};
+	return strcmp(a, "/") == 0 || (strncmp(a, b, la) == 0 && (b[la] == '\0' || b[la] == '/'));
+}
+
+bool
+cc_sandbox_hide_refuses(const char *const *dirs, size_t n, const char *path)
+{
+	char *copy = strdup(path), *folder = NULL, *h;
+	bool refused = false;
+	size_t i;
+
+	if (copy == NULL || (folder = realpath(dirname(copy), NULL)) == NULL)
+		goto out;
+	for (i = 0; i < n && !refused; i++) {
+		if ((h = realpath(dirs[i], NULL)) == NULL)
+			continue;
+		/* On the way (cc_sandbox_hide grants only what existed there), or hidden. */
+		refused = on_way(folder, h) || on_way(h, folder);
+		free(h);
+	}
+out:
+	free(copy);
+	free(folder);
+	return refused;
+}
+
+/*
+ * No new socket of any kind (seccomp, socket(2) and socketpair(2) fail with EACCES): Landlock's
+ * network rules cover TCP only. Other architectures' and x32's system calls are refused the
+ * same way, so that no other number for socket(2) slips by.
+ */
+static enum cc_err
+no_sockets(void)
+{
+#if defined(__x86_64__)
+	struct sock_filter f[] = {
+	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+	        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000U, 0, 1), /* x32 */
+	        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 1, 0),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socketpair, 0, 1),
+	        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+	        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {(unsigned short)(sizeof(f) / sizeof(f[0])), f};
+
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == -1)
+		return cc_seterr(CC_ERR_IO, "sandbox: seccomp: %s", strerror(errno));
+#endif
+	return CC_OK;
+}
 
 enum cc_err
-cc_sandbox_confine(const char *const *dirs, size_t n, enum cc_sandbox_result *res, int *abi)
+cc_sandbox_confine(const char *const *dirs, size_t n, unsigned grants, enum cc_sandbox_result *res,
+                   int *abi)
 {
-	struct ruleset_attr4 attr;
-	struct landlock_path_beneath_attr pb;
-	size_t size = sizeof(attr.fs), i;
+	struct ruleset_attr attr;
+	size_t size, i;
+	__u64 allowed;
 	int v, rfd = -1, fd;
-	enum cc_err r = CC_ERR_IO;
+	enum cc_err r;
 
 	*res = CC_SANDBOX_UNAVAILABLE;
 	*abi = 0;
-	if ((v = ll_create(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)) < 0)
+	/* Whatever Landlock can do: no privileges gained by exec, no core, no ptrace by others. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		return cc_seterr(CC_ERR_IO, "sandbox: prctl(PR_SET_NO_NEW_PRIVS): %s",
+		                 strerror(errno));
+	if ((r = cc_nodump()) != CC_OK || (r = no_sockets()) != CC_OK)
+		return r;
+	if ((*abi = v = ll_abi()) == 0)
 		return CC_OK;
-	*abi = v;
-	if (v < 2)
-		return CC_OK; /* as cc_sandbox_hide: one floor for both */
+	/*
+	 * Every right the ABI knows is handled; ABI 1 too (it cannot move a file between folders,
+	 * which a confined holder never does; a rename within keys/ needs no REFER).
+	 */
 	memset(&attr, 0, sizeof(attr));
-	attr.fs = FS_ABI2 | (v >= 3 ? FS_TRUNCATE : 0) | (v >= 5 ? FS_IOCTL_DEV : 0);
+	attr.handled_access_fs = rights_for(v, HIDE_RIGHTS | LANDLOCK_ACCESS_FS_EXECUTE |
+	                                               LANDLOCK_ACCESS_FS_READ_DIR |
+	                                               LANDLOCK_ACCESS_FS_TRUNCATE | FS_IOCTL_DEV);
+	size = sizeof(attr.handled_access_fs);
 	if (v >= 4) {
-		attr.net = NET_BIND_TCP | NET_CONNECT;
+		/* No TCP listener and no TCP connection at all: no rule grants one. */
+		attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP;
+		size = offsetof(struct ruleset_attr, scoped);
+	}
+	if (v >= 6) {
+		/* No abstract unix socket and no signal outside the holder itself. */
+		attr.scoped = SCOPE_ABSTRACT_UNIX | SCOPE_SIGNAL;
 		size = sizeof(attr);
 	}
-	if ((rfd = ll_create((const struct landlock_ruleset_attr *)(const void *)&attr, size, 0)) ==
-	    -1) {
+	if ((rfd = ll_create(&attr, size, 0)) == -1) {
 		r = cc_seterr(CC_ERR_IO, "sandbox: landlock_create_ruleset: %s", strerror(errno));
 		goto out;
 	}
+	allowed = attr.handled_access_fs &
+	          (CONFINE_READ | ((grants & CC_SANDBOX_WRITE) ? CONFINE_WRITE : 0));
 	for (i = 0; i < n; i++) {
-		if ((fd = open(dirs[i], O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		/* The folder itself, not where a link put in its place would lead. */
+		if ((fd = open(dirs[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 			r = cc_seterr(CC_ERR_IO, "sandbox: %s: %s", dirs[i], strerror(errno));
 			goto out;
 		}
-		memset(&pb, 0, sizeof(pb));
-		pb.parent_fd = fd;
-		pb.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
-		if (ll_add(rfd, &pb) == -1) {
-			r = cc_seterr(CC_ERR_IO, "sandbox: landlock_add_rule %s: %s", dirs[i],
-			              strerror(errno));
-			close(fd);
-			goto out;
-		}
+		r = ll_add(rfd, fd, allowed, dirs[i]);
 		close(fd);
+		if (r != CC_OK)
+			goto out;
 	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 || ll_restrict(rfd) == -1) {
-		r = cc_seterr(CC_ERR_IO, "sandbox: landlock_restrict_self: %s", strerror(errno));
+	if ((r = ll_restrict(rfd)) != CC_OK)
 		goto out;
-	}
 	*res = CC_SANDBOX_ENFORCED;
 	r = CC_OK;
 out:

@@ -366,10 +366,32 @@ out:
 	return r;
 }
 
-/* Builds and signs; `subject` (borrowed, may be NULL) overrides p->subject. */
+/*
+ * A key for a certificate of the store: from the key maker when one is set (store.h: it signs
+ * the certificate too, where the key is), else generated here.
+ */
 static enum cc_err
-build(const struct cc_new_params *p, const X509_NAME *subject, enum cc_key_type kt, X509 **x_out,
-      EVP_PKEY **key_out)
+store_key(enum cc_key_type kt, EVP_PKEY **out)
+{
+	const struct cc_key_maker *m = cc_store_key_maker();
+	char why[768] = "";
+	enum cc_err r;
+
+	*out = NULL;
+	if (m == NULL)
+		return cc_key_generate(kt, out);
+	if ((r = m->make(m->arg, (int)kt, out, why, sizeof(why))) != CC_OK)
+		return cc_seterr(r, "making a %s key: %s", cc_key_type_name(kt), why);
+	return CC_OK;
+}
+
+/*
+ * Builds and signs; `subject` (borrowed, may be NULL) overrides p->subject. `stored`: the key
+ * is for the store (store_key), not for the caller alone (cc_selfsigned_create).
+ */
+static enum cc_err
+build(const struct cc_new_params *p, const X509_NAME *subject, enum cc_key_type kt, bool stored,
+      X509 **x_out, EVP_PKEY **key_out)
 {
 	X509 *x = NULL;
 	EVP_PKEY *key = NULL;
@@ -428,7 +450,7 @@ build(const struct cc_new_params *p, const X509_NAME *subject, enum cc_key_type 
 		}
 		subject = name;
 	}
-	if ((r = cc_key_generate(kt, &key)) != CC_OK)
+	if ((r = stored ? store_key(kt, &key) : cc_key_generate(kt, &key)) != CC_OK)
 		goto out;
 	if ((x = X509_new()) == NULL) {
 		r = cc_seterr_ssl(CC_ERR_NOMEM, "X509_new");
@@ -475,7 +497,7 @@ out:
 enum cc_err
 cc_selfsigned_create(const struct cc_new_params *p, X509 **x_out, EVP_PKEY **key_out)
 {
-	return build(p, NULL, p->key_type, x_out, key_out);
+	return build(p, NULL, p->key_type, false, x_out, key_out);
 }
 
 static enum cc_err
@@ -487,7 +509,7 @@ store_new(struct cc_store *s, const struct cc_new_params *p, const X509_NAME *su
 	struct cc_meta meta;
 	enum cc_err r;
 
-	if ((r = build(p, subject, kt, &x, &key)) != CC_OK)
+	if ((r = build(p, subject, kt, true, &x, &key)) != CC_OK)
 		goto out;
 	meta.services = p->services;
 	meta.exportable = p->exportable;

@@ -82,6 +82,54 @@ cc_store_set_key_source(cc_key_source_fn fn, void *arg)
 	key_source.arg = arg;
 }
 
+/* cc_store_set_key_maker: none makes and writes keys here. */
+static struct {
+	bool set;
+	struct cc_key_maker m;
+} key_maker;
+
+void
+cc_store_set_key_maker(const struct cc_key_maker *m)
+{
+	key_maker.set = m != NULL;
+	if (m != NULL)
+		key_maker.m = *m;
+}
+
+const struct cc_key_maker *
+cc_store_key_maker(void)
+{
+	return key_maker.set ? &key_maker.m : NULL;
+}
+
+/* Writes the key of a new entry: here, or by the key maker. */
+static enum cc_err
+write_key(const struct cc_dir *keys, const char *name, const char *thumb, X509 *x, EVP_PKEY *key)
+{
+	char why[768] = "";
+	enum cc_err r;
+
+	if (!key_maker.set)
+		return cc_key_write_pem_at(keys->fd, keys->path, name, key);
+	if ((r = key_maker.m.write(key_maker.m.arg, thumb, x, key, why, sizeof(why))) != CC_OK)
+		return cc_seterr(r, "writing the private key of %s: %s", thumb, why);
+	return CC_OK;
+}
+
+/* Takes back the key file of a failed add. */
+static enum cc_err
+remove_key(const struct cc_dir *keys, const char *name, const char *thumb)
+{
+	char why[768] = "";
+	enum cc_err r;
+
+	if (!key_maker.set)
+		return cc_file_remove_at(keys->fd, keys->path, name);
+	if ((r = key_maker.m.remove(key_maker.m.arg, thumb, why, sizeof(why))) != CC_OK)
+		return cc_seterr(r, "removing the private key of %s: %s", thumb, why);
+	return CC_OK;
+}
+
 static void
 fault(const char *step)
 {
@@ -120,9 +168,8 @@ check_owner(int fd, const char *what, const char *path)
 	return CC_OK;
 }
 
-/* Opens `name` of the directory `parent` (`path` in messages), never through a link. */
-static enum cc_err
-open_folder(int parent, const char *name, const char *what, const char *path, int *fd)
+enum cc_err
+cc_open_folder(int parent, const char *name, const char *what, const char *path, int *fd)
 {
 	struct stat st;
 	enum cc_err r;
@@ -169,7 +216,7 @@ cc_store_dir(const struct cc_store *s, const char *folder, struct cc_dir *d)
 		}
 		free(path);
 		path = longer;
-		if ((r = open_folder(parent, part, "store folder", path, &fd)) != CC_OK)
+		if ((r = cc_open_folder(parent, part, "store folder", path, &fd)) != CC_OK)
 			goto out;
 		if (parent != s->dirfd)
 			close(parent);
@@ -335,80 +382,20 @@ is_thumb_name(const char *name, const char *suffix)
 	return true;
 }
 
-struct pw_probe {
-	bool asked;
-};
-
-/* Never supplies a password: stored keys must not be protected by one (README, "The store"). */
-static int
-no_password(char *buf, int size, int rwflag, void *u)
-{
-	struct pw_probe *p = u;
-
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	p->asked = true;
-	return -1;
-}
-
 /*
  * Loads keys/THUMB.key (`name` of `keys`, `path` in problems). *key is NULL with a problem
- * recorded when it cannot be used.
+ * recorded when it cannot be used (keyfile.c holds the rules).
  */
 static enum cc_err
 load_key(struct cc_store *s, const struct cc_dir *keys, const char *name, const char *path,
          EVP_PKEY **key)
 {
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	mode_t mode = 0;
-	BIO *b = NULL;
-	struct pw_probe probe = {false};
 	char reason[768];
 	enum cc_err r;
 
-	*key = NULL;
-	if ((r = cc_file_read_at(keys->fd, keys->path, name, MAX_FILE, &buf, &len, &mode)) !=
-	    CC_OK) {
-		if (r == CC_ERR_NOMEM)
-			goto out;
-		r = add_problem(s, path, cc_errdetail());
-		goto out;
-	}
-	if ((mode & 077) != 0) {
-		/* As sshd refuses an unprotected key file: a key others can read is not used. */
-		snprintf(reason, sizeof(reason),
-		         "private key file mode %04o is open to group or others (must be 0600); "
-		         "key not "
-		         "used",
-		         (unsigned)(mode & 07777));
-		r = add_problem(s, path, reason);
-		goto out;
-	}
-	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL) {
-		r = cc_seterr_ssl(CC_ERR_NOMEM, "BIO_new_mem_buf");
-		goto out;
-	}
-	*key = PEM_read_bio_PrivateKey(b, NULL, no_password, &probe);
-	if (*key == NULL) {
-		if (probe.asked) {
-			ERR_clear_error();
-			r = add_problem(s, path, "private key is password protected; key not used");
-		} else {
-			(void)cc_seterr_ssl(CC_ERR_PARSE, "not a readable private key");
-			r = add_problem(s, path, cc_errdetail());
-		}
-		goto out;
-	}
-	r = CC_OK;
-out:
-	BIO_free(b);
-	if (buf != NULL) {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
-	}
-	return r;
+	if ((r = cc_key_read_at(keys->fd, keys->path, name, key, reason, sizeof(reason))) != CC_OK)
+		return r;
+	return *key == NULL ? add_problem(s, path, reason) : CC_OK;
 }
 
 static enum cc_err
@@ -998,7 +985,7 @@ cc_store_open(const char *path, int flags, struct cc_store **out)
 	 * Opened once, not through a link (the directories above it are the administrator's to
 	 * keep safe); everything after is reached from this descriptor.
 	 */
-	if ((r = open_folder(AT_FDCWD, s->path, "store", s->path, &s->dirfd)) != CC_OK)
+	if ((r = cc_open_folder(AT_FDCWD, s->path, "store", s->path, &s->dirfd)) != CC_OK)
 		goto out;
 	if ((flags & CC_STORE_CREATE) && (r = create_folders(s)) != CC_OK)
 		goto out;
@@ -1336,7 +1323,7 @@ store_add(struct cc_store *s, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key,
 	}
 	/* Key, then meta, then the certificate: the certificate's rename commits the entry. */
 	wrote_key = key != NULL;
-	if (key != NULL && (r = cc_key_write_pem_at(ed.keys.fd, ed.keys.path, kname, key)) != CC_OK)
+	if (key != NULL && (r = write_key(&ed.keys, kname, cc_cert_thumbprint(c), x, key)) != CC_OK)
 		goto out;
 	fault("after-key");
 	wrote_meta = true;
@@ -1359,7 +1346,7 @@ out:
 	    fstatat(ed.certs.fd, cname, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		snprintf(saved, sizeof(saved), "%s", cc_errdetail());
 		if (wrote_key)
-			undo = cc_file_remove_at(ed.keys.fd, ed.keys.path, kname);
+			undo = remove_key(&ed.keys, kname, cc_cert_thumbprint(c));
 		if (wrote_meta && cc_file_remove_at(ed.meta.fd, ed.meta.path, mname) != CC_OK)
 			undo = CC_ERR_IO;
 		(void)cc_seterr(r, "%s%s", saved,

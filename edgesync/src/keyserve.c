@@ -8,7 +8,6 @@
 
 #include <openssl/err.h>
 
-#include "certcore/nodump.h"
 #include "certcore/sandbox.h"
 #include "certcore/store.h"
 #include "edgesync/credential.h"
@@ -51,10 +50,11 @@ es_keyserve_free(struct es_keyserve *ks)
 }
 
 /*
- * Non-dumpable (again: inherited, but the holder's own promise) and confined to reading the
- * store, done at the first request: by then the replicator has made the store's layout. The
- * store's reader opens its folders (certs/ for the certificate an envelope names, meta/, trust/),
- * so the whole store is readable, keys/ and the public rest, and nothing else.
+ * Confined to reading the store (certcore/sandbox.h; non-dumpable again, inherited but the
+ * holder's own promise; no new socket), done at the first request: by then the replicator has
+ * made the store's layout. The store's reader opens its folders (certs/ for the certificate an
+ * envelope names, meta/, trust/), so the whole store is readable, keys/ and the public rest,
+ * and nothing else; nothing is written.
  */
 static bool
 confine(struct es_keyserve *ks, struct cc_keyproc_reply *rep)
@@ -64,7 +64,7 @@ confine(struct es_keyserve *ks, struct cc_keyproc_reply *rep)
 	int abi;
 
 	ks->confine = false;
-	if (cc_nodump() != CC_OK || cc_sandbox_confine(allow, 1, &res, &abi) != CC_OK) {
+	if (cc_sandbox_confine(allow, 1, CC_SANDBOX_READ, &res, &abi) != CC_OK) {
 		cc_keyproc_reply_fail(rep, WHO, "confining itself", cc_errdetail());
 		cc_log_message(ks->log, CC_LOG_ERROR, WHO ": confining itself: %s", cc_errdetail());
 		return false;

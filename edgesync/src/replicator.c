@@ -141,9 +141,31 @@ out:
 	return r;
 }
 
+/* The folders of the store this process gives up: keys/ and requests/. false: no memory. */
+static bool
+hidden_folders(const struct es_config *cfg, char *hide[2])
+{
+	hide[0] = es_aprintf("%s/keys", cfg->store);
+	hide[1] = es_aprintf("%s/requests", cfg->store);
+	return hide[0] != NULL && hide[1] != NULL;
+}
+
+bool
+es_replicator_cannot_write(const struct es_config *cfg, const char *path)
+{
+	char *hide[2];
+	bool refused = false;
+
+	if (hidden_folders(cfg, hide))
+		refused = cc_sandbox_hide_refuses((const char *const *)hide, 2, path);
+	free(hide[0]);
+	free(hide[1]);
+	return refused;
+}
+
 /*
- * Key custody, this process's half: it gives up reading the store's keys/ and requests/ (the
- * holder reads them). The store with its layout exists by now.
+ * Key custody, this process's half: it gives up reading and writing the store's keys/ and
+ * requests/ (the holder reads them). The store with its layout exists by now.
  */
 static enum es_err
 hide_keys(struct es_replicator *rep)
@@ -154,8 +176,7 @@ hide_keys(struct es_replicator *rep)
 	enum cc_err ce;
 	enum es_err r = ES_ERR_NOMEM;
 
-	if ((hide[0] = es_aprintf("%s/keys", rep->cfg->store)) == NULL ||
-	    (hide[1] = es_aprintf("%s/requests", rep->cfg->store)) == NULL) {
+	if (!hidden_folders(rep->cfg, hide)) {
 		r = es_seterr(ES_ERR_NOMEM, "sandbox");
 		goto out;
 	}
@@ -165,13 +186,13 @@ hide_keys(struct es_replicator *rep)
 	}
 	if (res == CC_SANDBOX_ENFORCED)
 		cc_log_message(rep->log, CC_LOG_INFO,
-		               "private keys are held by process %d; this process cannot read %s "
-		               "or %s (Landlock ABI %d)",
+		               "private keys are held by process %d; this process can neither "
+		               "read nor write %s or %s (Landlock ABI %d)",
 		               (int)es_keyholder_pid(rep->keys), hide[0], hide[1], abi);
 	else
 		cc_log_message(rep->log, CC_LOG_WARNING,
 		               "private keys are held by process %d, but this kernel has no usable "
-		               "Landlock (ABI %d): this process could still read %s",
+		               "Landlock (ABI %d): this process could still read and write %s",
 		               (int)es_keyholder_pid(rep->keys), abi, hide[0]);
 	es_testhook_open("replicator");
 	r = ES_OK;

@@ -55,6 +55,15 @@ seed_export(struct tool *t, const char *edge, const char *out, int hold_minutes)
 	size_t i;
 	long total = 0;
 
+	/* refused before the lease is taken and the source read: the result could not be kept */
+	if (es_replicator_cannot_write(t->cfg, out)) {
+		tool_msg(t,
+		         "%s: its folder holds the store %s (or is inside keys/ or requests/): "
+		         "once edgesync gives up the store's keys (Landlock) it cannot make files "
+		         "there; write the LDIF to another folder",
+		         out, t->cfg->store);
+		goto out;
+	}
 	if ((state = state_path(out)) == NULL || asprintf(&tmp, "%s.tmp", out) < 0) {
 		tmp = NULL;
 		tool_msg(t, "out of memory");

@@ -6,7 +6,7 @@
 #   tests/fuzz/make_corpus.sh crl sip    (replaces only these, leaving the others' seeds as they are)
 set -eu
 cd "$(dirname "$0")"
-ALL="cert x500 import crl meta config sdp sip subscription wav recipient smtpreply ldap"
+ALL="cert x500 import crl meta config sdp sip subscription wav recipient smtpreply ldap keyproto"
 TARGETS=${*:-$ALL}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -207,6 +207,27 @@ printf 'alice@example.test' | put recipient/mail
 printf 'dave@example.test\r\nRCPT TO:<mallory@evil.test>' | put recipient/mail-crlf
 printf 'alice@example.test\0evil' | put recipient/mail-nul
 printf '"a b"@[127.0.0.1]' | put recipient/mail-quoted
+
+# --- the key holder's requests (fuzz_keyproto): struct um_keyp_req, little-endian x86-64 ------
+# op, alg (u8), len (u16), md_nid, mgf1_nid, saltlen, key_type (i32), 40 hex digits, then data.
+python3 - "$C/keyproto" "$T/leaf.pem" <<'PY'
+import struct, subprocess, sys
+d, leaf = sys.argv[1], sys.argv[2]
+der = subprocess.run(["openssl", "x509", "-in", leaf, "-outform", "DER"], capture_output=True).stdout
+T = b"0123456789ABCDEF0123456789ABCDEF01234567"
+def req(name, op, alg=0, md=0, mgf1=0, salt=0, kt=0, thumb=T, data=b""):
+    open(f"{d}/{name}", "wb").write(struct.pack("<BBHiiii40s", op, alg, len(data), md, mgf1, salt, kt, thumb) + data)
+req("load", 1, data=der)
+req("sign-pkcs1-sha256", 2, 1, 672, data=b"\x07" * 32)
+req("sign-pss-sha384", 2, 2, 673, 673, -1, data=b"\x07" * 48)
+req("sign-ecdsa-sha512", 2, 3, 674, data=b"\x07" * 64)
+req("make-ec256", 3, kt=3)
+req("make-rsa4096", 3, kt=2)
+req("write-cert", 4, data=der)
+req("remove", 5)
+req("bad-thumb", 1, thumb=b"../../../../../../../../etc/passwd\0\0\0\0\0\0")
+req("long-digest", 2, 1, 672, data=b"\x07" * 65)
+PY
 
 # --- SMTP replies as a hub sends them (fuzz_smtpreply) -------------------------------------------
 printf '250 2.0.0 Ok: queued as 4F1D2A\r\n' | put smtpreply/queued

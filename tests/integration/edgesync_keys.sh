@@ -25,7 +25,7 @@ EDGESYNC_TEST_OPEN="$KEY:$CERT:$WORK/rep.conf:/etc/passwd" es start --edge edge1
 expect_eq "a cycle through the key holder" 0 "$?"
 check "... synchronized edge1" grep -Eq '^edge1: synchronized: [0-9]+ added' "$WORK/start.out"
 expect_eq "... 20 recipients on edge1" 20 "$(edge_count edge1 recipients)"
-if grep -q 'this process cannot read .*/keys or .*/requests (Landlock ABI' "$WORK/start.err"; then
+if grep -q 'this process can neither read nor write .*/keys or .*/requests (Landlock ABI' "$WORK/start.err"; then
 	opened() { grep -qF "edgesync: test open ($1) $2: $3" "$WORK/start.err"; }
 	check "the replicator cannot open its key file" opened replicator "$KEY" "refused (Permission denied)"
 	check "... and reads its certificate" opened replicator "$CERT" ok
@@ -53,7 +53,7 @@ wait_for "run synchronizes edge1" grep -q '2000 EdgeSyncCompleted edge=edge1' "$
 H=$(pgrep -P "$A" | head -1)
 expect_eq "the holder is the replicator's child, edgesync-keys" edgesync-keys "$(cat "/proc/$H/comm" 2>/dev/null)"
 check "the holder has no_new_privs" grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$H/status"
-if grep -q 'this process cannot read' "$WORK/run.log"; then
+if grep -q 'this process can neither read nor write' "$WORK/run.log"; then
 	check "the replicator has no_new_privs (Landlock)" grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$A/status"
 fi
 kill -9 "$H"

@@ -9,7 +9,9 @@
 # the source since the export (it continues from the cookie: no full compare). An export to an
 # edge that already holds entries is refused and leaves no file. edge2 is written over four
 # connections when a cycle has many writes, over one when it has few, and a commit of a seed
-# loaded only in part is refused.
+# loaded only in part is refused. The LDIFs go to a folder of their own: edgesync cannot make
+# files in $WORK, which holds its store (key custody, certcore/sandbox.h), and an export there is
+# refused before it starts.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/slapd.sh"
 . "$(dirname "$0")/edgesync_env.sh"
@@ -27,15 +29,20 @@ cookie_status() { # EDGE AREA: CookieStatus of `edgesync test`
 }
 
 # --- export -----------------------------------------------------------------------------------
-es seed export --edge edge1 --out "$WORK/e1.ldif" >"$WORK/export.out" 2>"$WORK/export.err"
+expect_fail "an export into the folder that holds the store is refused before it starts" 1 "near.ldif: its folder holds the store .*write the LDIF to another folder" \
+	es seed export --edge edge1 --out "$WORK/near.ldif"
+check "... leaving no file" test ! -e "$WORK/near.ldif" -a ! -e "$WORK/near.ldif.tmp"
+SEEDS="$WORK/seeds"
+mkdir -p "$SEEDS"
+es seed export --edge edge1 --out "$SEEDS/e1.ldif" >"$WORK/export.out" 2>"$WORK/export.err"
 expect_eq "seed export of edge1 exits 0" 0 "$?"
 check "... and says how many entries and what to run next" grep -Eq "^edge edge1: 60[0-9] entries in .*e1.ldif; the lease is held for 60 minutes" "$WORK/export.out"
-expect_eq "the LDIF holds the 600 recipients" 600 "$(grep -c '^umedgeArea: recipients' "$WORK/e1.ldif")"
-check "... marked as the replicator's copies, keyed by the source's entryUUID" grep -q "^umedgeSourceUUID: $(src_uuid uid=u5,ou=people,dc=corp,dc=test)\$" "$WORK/e1.ldif"
-expect_eq "the LDIF is readable by its owner only" 600 "$(stat -c %a "$WORK/e1.ldif")"
-expect_eq "the state beside it too" 600 "$(stat -c %a "$WORK/e1.ldif.seed")"
-check "the state has a cookie for every area (syncprov gave one with the read)" jq -e '.areas | length == 4 and all(.cookie | type == "string")' "$WORK/e1.ldif.seed"
-check "no temporary file is left" test ! -e "$WORK/e1.ldif.tmp"
+expect_eq "the LDIF holds the 600 recipients" 600 "$(grep -c '^umedgeArea: recipients' "$SEEDS/e1.ldif")"
+check "... marked as the replicator's copies, keyed by the source's entryUUID" grep -q "^umedgeSourceUUID: $(src_uuid uid=u5,ou=people,dc=corp,dc=test)\$" "$SEEDS/e1.ldif"
+expect_eq "the LDIF is readable by its owner only" 600 "$(stat -c %a "$SEEDS/e1.ldif")"
+expect_eq "the state beside it too" 600 "$(stat -c %a "$SEEDS/e1.ldif.seed")"
+check "the state has a cookie for every area (syncprov gave one with the read)" jq -e '.areas | length == 4 and all(.cookie | type == "string")' "$SEEDS/e1.ldif.seed"
+check "no temporary file is left" test ! -e "$SEEDS/e1.ldif.tmp"
 expect_eq "nothing of the recipients is on edge1 yet" 0 "$(edge_count edge1 recipients)"
 
 # the export's lease keeps replicators away from the edge until the commit
@@ -45,15 +52,15 @@ expect_eq "... and writes nothing there" 0 "$(edge_count edge1 recipients)"
 
 # a commit before the load stores nothing
 expect_fail "a commit before the LDIF is loaded is refused" 1 "edge edge1 holds 0 entries of area recipients, the export 600: was the LDIF loaded whole" \
-	es seed commit --edge edge1 "$WORK/e1.ldif"
+	es seed commit --edge edge1 "$SEEDS/e1.ldif"
 expect_eq "... and stores no cookie" None "$(cookie_status edge1 recipients)"
-jq '.areas[0].keys_sha256 = ("0" * 64)' "$WORK/e1.ldif.seed" >"$WORK/bad.ldif.seed"
-cp "$WORK/e1.ldif" "$WORK/bad.ldif"
+jq '.areas[0].keys_sha256 = ("0" * 64)' "$SEEDS/e1.ldif.seed" >"$WORK/bad.ldif.seed"
+cp "$SEEDS/e1.ldif" "$WORK/bad.ldif"
 printf '{"version": 1}' >"$WORK/garbage.ldif.seed"
 expect_fail "a state that is not one is refused, naming the file" 1 "garbage.ldif.seed: not a seed state" \
 	es seed commit --edge edge1 "$WORK/garbage.ldif"
 expect_fail "a state of another edge is refused" 1 "the seed is of edge edge1, not edge2" \
-	es seed commit --edge edge2 "$WORK/e1.ldif"
+	es seed commit --edge edge2 "$SEEDS/e1.ldif"
 
 # changes at the source after the export: the cycle after the commit must bring exactly these
 slapd_modify src >/dev/null <<'LDIF'
@@ -68,11 +75,11 @@ LDIF
 add_people 900 900
 
 # --- load and commit --------------------------------------------------------------------------
-check "slapadd loads the LDIF into edge1 (its server stopped and started again)" slapd_load edge1 "$WORK/e1.ldif"
+check "slapadd loads the LDIF into edge1 (its server stopped and started again)" slapd_load edge1 "$SEEDS/e1.ldif"
 expect_eq "edge1 holds the 600 recipients" 600 "$(edge_count edge1 recipients)"
 expect_fail "a state whose keys do not match the edge is refused" 1 "holds 600 entries of area [a-z]+ but not the exported ones" \
 	es seed commit --edge edge1 "$WORK/bad.ldif"
-es seed commit --edge edge1 "$WORK/e1.ldif" >"$WORK/commit.out" 2>"$WORK/commit.err"
+es seed commit --edge edge1 "$SEEDS/e1.ldif" >"$WORK/commit.out" 2>"$WORK/commit.err"
 expect_eq "seed commit exits 0" 0 "$?"
 expect_eq "... the recipients' cookie is stored" Current "$(cookie_status edge1 recipients)"
 check "... and the lease given back" bash -c "es() { '$EDGESYNC' -c '$WORK/rep.conf' \"\$@\"; }; es test --edge edge1 --format json | jq -e '.[0].LeaseHolder == null'"
@@ -88,8 +95,8 @@ check "test --full-compare: Normal" es test --edge edge1 --full-compare
 
 # an edge that holds entries is not seeded
 expect_fail "an export to an edge that holds entries is refused" 1 "edge edge1 already holds [0-9]+ entries of area [a-z]+: a seed is for an edge that holds none" \
-	es seed export --edge edge1 --out "$WORK/again.ldif"
-check "... leaving no file" test ! -e "$WORK/again.ldif" -a ! -e "$WORK/again.ldif.tmp" -a ! -e "$WORK/again.ldif.seed"
+	es seed export --edge edge1 --out "$SEEDS/again.ldif"
+check "... leaving no file" test ! -e "$SEEDS/again.ldif" -a ! -e "$SEEDS/again.ldif.tmp" -a ! -e "$SEEDS/again.ldif.seed"
 check "... and the lease given back (a cycle runs)" es start --edge edge1
 
 # --- edge2: writes over several connections ---------------------------------------------------
@@ -115,10 +122,10 @@ rm -rf "$(slapd_dir edge2)"
 slapd_start edge2 edge dc=edge2,dc=test "$WORK/edge2-store" "$E2_T" "$port" || not_ok "edge2 started afresh"
 es subscription remove edge2 >/dev/null 2>&1
 check "edge2, made afresh, subscribed again" es_subscribe edge2
-check "seed export of edge2" es seed export --edge edge2 --out "$WORK/e2.ldif"
-awk 'BEGIN { RS = ""; ORS = "\n\n" } NR <= 300' "$WORK/e2.ldif" >"$WORK/e2half.ldif"
+check "seed export of edge2" es seed export --edge edge2 --out "$SEEDS/e2.ldif"
+awk 'BEGIN { RS = ""; ORS = "\n\n" } NR <= 300' "$SEEDS/e2.ldif" >"$WORK/e2half.ldif"
 check "half of its LDIF loaded" slapd_load edge2 "$WORK/e2half.ldif"
-cp "$WORK/e2.ldif.seed" "$WORK/e2half.ldif.seed"
+cp "$SEEDS/e2.ldif.seed" "$WORK/e2half.ldif.seed"
 expect_fail "the commit of a seed loaded in part is refused" 1 "edge edge2 holds [0-9]+ entries of area [a-z]+, the export [0-9]+: was the LDIF loaded whole" \
 	es seed commit --edge edge2 "$WORK/e2half.ldif"
 expect_eq "... and stores no cookie" None "$(cookie_status edge2 recipients)"

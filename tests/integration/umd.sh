@@ -91,6 +91,7 @@ wait_event() {
 thumb_of_pem() { openssl x509 -in "$1" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g'; }
 
 # edit_conf SED-EXPRESSION FILE: edits a configuration in place (same file, not a new one, as
-# sed -i makes). umd cannot read a file created after it started right inside a folder above its
-# store (its Landlock rules, certcore/sandbox.h), and the tests keep both in $WORK.
+# sed -i makes). umd can neither read nor write a file created after it started right inside a
+# folder above its store (its Landlock rules, certcore/sandbox.h), and the tests keep both in
+# $WORK.
 edit_conf() { sed "$1" "$2" >"$2.edit" && cat "$2.edit" >"$2" && rm -f "$2.edit"; }

@@ -56,6 +56,17 @@ check "gw2's re-INVITE in gw1's dialog: 403" grep -q "^INVITE 403$" "$WORK/dialo
 check "... PeerRejected names the owner" bash -c "grep '\"event_id\":1021' '$WORK/a.log' | grep -q 'address is not the one gateway gw1 placed the call from'"
 check "gw1 from another port, in its own dialog: OPTIONS 200 (the call goes on)" grep -q "^OPTIONS 200$" "$WORK/dialog.txt"
 check "gw1's own BYE: 200" grep -q "^BYE 200$" "$WORK/dialog.txt"
+
+# CANCEL is matched by sofia-sip's transaction layer to the INVITE's server transaction, not to
+# a dialog's leg: gw2 copies a pending INVITE of gw1's (sipcancel.py holds umd with SIGSTOP so
+# the CANCEL waits behind it) and gets 403 with the INVITE left alone; gw1's own still cancels.
+python3 "$(dirname "$0")/sipcancel.py" "$PORT" "$UMD_PID_a" gw2 >"$WORK/cancel2.txt" 2>&1
+check "gw2's CANCEL of gw1's pending INVITE: 403, the INVITE answered 200" \
+	grep -q "^gw2 CANCEL 403 INVITE 200$" "$WORK/cancel2.txt"
+check "... PeerRejected for the CANCEL" bash -c "grep '\"event_id\":1021' '$WORK/a.log' | grep -q 'CANCEL'"
+python3 "$(dirname "$0")/sipcancel.py" "$PORT" "$UMD_PID_a" gw1 >"$WORK/cancel1.txt" 2>&1
+check "gw1's own CANCEL of its pending INVITE: 200, the INVITE 487" \
+	grep -q "^gw1 CANCEL 200 INVITE 487$" "$WORK/cancel1.txt"
 umd_stop a
 expect_eq "umd stops cleanly" 0 "$UMD_RC"
 finish

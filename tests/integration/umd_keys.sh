@@ -3,8 +3,11 @@
 # agent.pem), never the UM key; no file of the store but keys/ holds the UM private key, while
 # umd runs and after it stops; umd still serves the UM certificate, whatever the client prefers.
 # The signatures are made by umd's key holder (a child process, umd-keys): handshakes with
-# RSA PKCS#1 v1.5, RSA-PSS and ECDSA go through it; the SIP process says it cannot read keys/
-# (Landlock; the unit suite unit_sandbox shows a key file refused); when the holder is
+# RSA PKCS#1 v1.5, RSA-PSS and ECDSA go through it; the SIP process says it can neither read nor
+# write keys/ (Landlock; the unit suite unit_sandbox shows a key file refused, and creating,
+# writing and removing one), so the first start's self-signed UM certificate has its key made,
+# written and its certificate signed by the holder, which is itself confined to keys/ without
+# TCP; when the holder is
 # killed, umd says so and stops with status 1.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pki.sh"
@@ -73,8 +76,16 @@ expect_eq "TLS 1.2 with RSA PKCS#1 v1.5 signatures: the UM certificate" "$UM" "$
 expect_eq "TLS 1.2 with RSA-PSS signatures: the UM certificate" "$UM" "$(served -tls1_2 -sigalgs rsa_pss_rsae_sha384)"
 HOLDER=$(pgrep -P "$UMD_PID_a" | head -1)
 expect_eq "the key holder is umd's child, umd-keys" "umd-keys" "$(cat "/proc/$HOLDER/comm" 2>/dev/null)"
-check "... and umd says it holds the keys, and that umd cannot read keys/ (Landlock)" bash -c "grep -q 'private keys are held by process $HOLDER; this process cannot read $S/keys' '$WORK/a.log'"
+check "... and umd says it holds the keys, and that umd can neither read nor write keys/ (Landlock)" bash -c "grep -q 'private keys are held by process $HOLDER; this process can neither read nor write $S/keys' '$WORK/a.log'"
+# So the first start's self-signed UM certificate, made while umd could not write keys/, had
+# its key made and written by the holder: there, 0600, matching the certificate.
+check "the first start's UM key is in keys/, 0600, and is the certificate's" bash -c "[ \"\$(stat -c %a '$S/keys/$UM.key')\" = 600 ] && [ \"\$(openssl pkey -in '$S/keys/$UM.key' -pubout -outform DER | base64 -w0)\" = \"\$(openssl x509 -in '$S/certs/$UM.pem' -noout -pubkey | openssl pkey -pubin -outform DER | base64 -w0)\" ]"
+check "... and its certificate's self-signature verifies (the holder signed it)" bash -c "openssl verify -CAfile '$S/certs/$UM.pem' -partial_chain '$S/certs/$UM.pem' | grep -q ': OK'"
 check "the key holder is not dumpable either" bash -c "[ \"\$(stat -c %U /proc/$HOLDER/environ)\" = root ] && grep -qE '^Max core file size +0 +0 ' /proc/$HOLDER/limits"
+# The holder locks itself in before its first request (unit_sandbox tests what that allows):
+# keys/ alone, no TCP; no new privileges (its own: it was forked before umd's sandbox).
+check "the key holder says it is confined to keys/ with no TCP (Landlock)" bash -c "grep -q 'key holder (process $HOLDER): confined to $S/keys, no TCP' '$WORK/a.log'"
+check "... and has no new privileges" grep -qE '^NoNewPrivs:[[:space:]]+1$' "/proc/$HOLDER/status"
 check "an OPTIONS over mutual TLS gets 200" bash -c "python3 '$(dirname "$0")/siptls.py' --port $PORT --cert '$WORK/gw1.pem' --key '$WORK/gw1.key' options | grep -q 'OPTIONS SIP/2.0 200 OK'"
 
 umd_stop a

@@ -187,6 +187,16 @@ check "each refusal was logged" wait_event a 1021 $((n21 + 3))
 touch "$WORK/gw1-hangup"
 wait $OWNED
 check "gw1's call survived and ends with its own BYE 200" grep -q "BYE SIP/2.0 200 OK" "$WORK/owned.txt"
+# CANCEL of a pending INVITE (sipcancel.py, as umd_dialog.sh does over UDP): by certificate here,
+# both gateways connecting from 127.0.0.1.
+python3 "$(dirname "$0")/sipcancel.py" "$PORT" "$UMD_PID_a" gw2 "$WORK/gw1.pem" "$WORK/gw1.key" \
+	"$PKI/gw2.pem" "$PKI/gw2.key" >"$WORK/cancel2.txt" 2>&1
+check "gw2's CANCEL of gw1's pending INVITE over TLS: 403, the INVITE answered 200" \
+	grep -q "^gw2 CANCEL 403 INVITE 200$" "$WORK/cancel2.txt"
+check "... PeerRejected: the certificate is not gw1's" bash -c "grep '\"event_id\":1021' '$WORK/a.log' | grep -q 'CANCEL of a pending INVITE of gateway gw1: certificate is not the one'"
+python3 "$(dirname "$0")/sipcancel.py" "$PORT" "$UMD_PID_a" gw1 "$WORK/gw1.pem" "$WORK/gw1.key" \
+	"$PKI/gw2.pem" "$PKI/gw2.key" >"$WORK/cancel1.txt" 2>&1
+check "gw1's own CANCEL over TLS: 200, the INVITE 487" grep -q "^gw1 CANCEL 200 INVITE 487$" "$WORK/cancel1.txt"
 
 # --- message limits: a stalled body, an oversized message, many of them ----------------------------
 # idle_seconds is 300 here: the stalled message must be ended by its own deadline (5 s).

@@ -5,7 +5,8 @@
  * certificates' public keys; TLS 1.2 and 1.3 handshakes in memory complete with them as server
  * and as client; what the holder does not do is refused (a raw RSA operation, SHA-1); a key
  * file open to others is not used, with the store's reason; a killed holder is reported, and
- * signatures fail rather than hang.
+ * signatures fail rather than hang. As certcore's key maker it makes, writes and signs the
+ * keys of self-signed and renewed certificates.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -15,10 +16,12 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/ssl.h>
 
 #include "certcore/log.h"
+#include "certcore/selfsigned.h"
 #include "certcore/services.h"
 #include "certcore/store.h"
 #include "keys/keyholder.h"
@@ -289,12 +292,79 @@ test_holder_killed(void)
 	fx_close(&x);
 }
 
+/*
+ * With the holder as certcore's key maker, a self-signed certificate the store makes and a
+ * renewal of it get keys the holder made and wrote (keys/THUMB.key, 0600, the certificate's),
+ * certificates the holder signed, and stand-ins that sign; a key certcore did not get from the
+ * maker is refused by its write rather than written here.
+ */
+static void
+test_maker(void)
+{
+	struct fx x;
+	struct cc_key_maker mk = {um_keyholder_make, um_keyholder_write, um_keyholder_remove, NULL};
+	struct cc_new_params p;
+	struct tu_cert_spec spec = {.cn = "other.example.test", .key = "ec256"};
+	struct cc_meta meta = {.services = CC_SVC_UM};
+	const char *doms[1] = {"um1.example.test"};
+	char t[CC_THUMB_LEN + 1], r[CC_THUMB_LEN + 1], path[4200];
+	struct cc_cert *c = NULL;
+	struct stat st;
+	EVP_PKEY *k = NULL, *onfile = NULL;
+	X509 *ox = NULL;
+	FILE *f;
+	bool renewed = false;
+
+	fx_open(&x);
+	mk.arg = x.kh;
+	cc_store_set_key_maker(&mk);
+	memset(&p, 0, sizeof(p));
+	p.domains = doms;
+	p.ndomains = 1;
+	p.services = CC_SVC_UM;
+	p.key_type = CC_KEY_RSA_2048;
+	p.made_by = "umd";
+	p.days = 10;
+	CU_ASSERT_FATAL(cc_store_new_self_signed(x.s, &p, t) == CC_OK);
+	CU_ASSERT_FATAL(cc_store_find(x.s, t, &c) == CC_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cc_cert_key(c));
+	CU_ASSERT_EQUAL(X509_verify(cc_cert_x509(c), X509_get0_pubkey(cc_cert_x509(c))), 1);
+	CU_ASSERT_TRUE(sign_verify(cc_cert_key(c), cc_cert_x509(c), EVP_sha256(), 0));
+	snprintf(path, sizeof(path), "%s/keys/%s.key", x.store, t);
+	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(path, "r"));
+	onfile = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	CU_ASSERT_EQUAL(X509_check_private_key(cc_cert_x509(c), onfile), 1);
+	/* Renewal (cc_store_auto_renew, as umd calls it): a new key, made and written there. */
+	CU_ASSERT_FATAL(cc_store_auto_renew(x.s, t, "umd", 30, time(NULL), r, &renewed) == CC_OK);
+	CU_ASSERT_TRUE_FATAL(renewed);
+	CU_ASSERT_FATAL(cc_store_find(x.s, r, &c) == CC_OK);
+	CU_ASSERT_PTR_NOT_NULL(cc_cert_key(c));
+	CU_ASSERT_EQUAL(X509_verify(cc_cert_x509(c), X509_get0_pubkey(cc_cert_x509(c))), 1);
+	CU_ASSERT_NOT_EQUAL(X509_check_private_key(cc_cert_x509(c), onfile), 1);
+	snprintf(path, sizeof(path), "%s/keys/%s.key", x.store, r);
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	/* A key that is not the holder's is not written by this process. */
+	tu_make_cert(&spec, &ox, &k);
+	CU_ASSERT_NOT_EQUAL(cc_store_add(x.s, ox, NULL, k, &meta, t), CC_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cc_errdetail(), "not made by the key holder"));
+	cc_store_set_key_maker(NULL);
+	ERR_clear_error();
+	EVP_PKEY_free(onfile);
+	EVP_PKEY_free(k);
+	X509_free(ox);
+	fx_close(&x);
+}
+
 static CU_TestInfo tests[] = {
         {"stand-ins sign (PKCS#1, PSS, ECDSA); a key open to others is not used",
          test_stand_ins_sign},
         {"SHA-1, raw RSA and decryption refused", test_refused},
         {"TLS 1.2 and 1.3 handshakes, as server and client", test_tls},
         {"a killed holder is reported, signatures fail", test_holder_killed},
+        {"self-signed and renewed certificates get keys the holder made and wrote", test_maker},
         CU_TEST_INFO_NULL,
 };
 

@@ -281,6 +281,9 @@ test_start(void)
 	CU_ASSERT_TRUE(passed(UM_SEAM_CIPHER_LIST) >= 1); /* SSL_CTX_new's, for the CipherString */
 	CU_ASSERT_EQUAL(um_tls_context_count(), 1);
 	CU_ASSERT_EQUAL(taken(UM_SEAM_LEG_TCREATE), 1);
+	/* nta's master transport, made once: its receive function is the CANCEL filter. */
+	CU_ASSERT_EQUAL(taken(UM_SEAM_TPORT_TCREATE), 1);
+	CU_ASSERT_EQUAL(passed(UM_SEAM_TPORT_TCREATE), 0);
 	CU_ASSERT_EQUAL(um_seam_check_started(true), UM_OK);
 	CU_ASSERT_EQUAL(um_seam_check_started(false), UM_OK);
 	/* The default leg's callback was seen: OPTIONS take umd's fast path (sip.c, fast_start). */
@@ -476,7 +479,10 @@ leg_cb(void *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t const *sip)
 	return 500;
 }
 
-/* A leg of another agent than umd's nua: nta_leg_tcreate passes it through. */
+/*
+ * A leg of another agent than umd's nua: nta_leg_tcreate passes it through; so does
+ * tport_tcreate for that agent's master transport (made by its first nta_agent_add_tport).
+ */
 static void
 test_foreign_leg_passes(void)
 {
@@ -491,6 +497,11 @@ test_foreign_leg_passes(void)
 	CU_ASSERT_PTR_NOT_NULL(leg);
 	CU_ASSERT_EQUAL(passed(UM_SEAM_LEG_TCREATE), 1);
 	CU_ASSERT_EQUAL(taken(UM_SEAM_LEG_TCREATE), 0);
+	CU_ASSERT_EQUAL(nta_agent_add_tport(agent, URL_STRING_MAKE("sip:127.0.0.1:*;transport=udp"),
+	                                    TAG_END()),
+	                0);
+	CU_ASSERT_EQUAL(passed(UM_SEAM_TPORT_TCREATE), 1);
+	CU_ASSERT_EQUAL(taken(UM_SEAM_TPORT_TCREATE), 0);
 	nta_leg_destroy(leg);
 	nta_agent_destroy(agent);
 }
@@ -515,7 +526,7 @@ static CU_TestInfo tests[] = {
         {"a gateway's connection through every hook", test_connection},
         {"umd's policy on sofia's context", test_policy_refuses},
         {"another listener's accept passes", test_foreign_accept_passes},
-        {"another agent's leg passes", test_foreign_leg_passes},
+        {"another agent's leg and master transport pass", test_foreign_leg_passes},
         {"stop", test_stop},
         CU_TEST_INFO_NULL,
 };

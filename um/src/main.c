@@ -225,15 +225,17 @@ start_media(struct daemon *d)
 /*
  * Key custody: the store's private keys are read and used by a process of their own, forked
  * here, before any thread exists and before anything reads the network (keyholder.h); every
- * store this process opens gets stand-ins for them. Then this process gives up reading the
- * store's keys/ and requests/ with Landlock (certcore/sandbox.h); what it must still read in the
- * folders on the way there is made first: the store with its folders and lock file, the spool
- * folder. false (logged) when umd must not start.
+ * store this process opens gets stand-ins for them, and the keys of the certificates it makes
+ * are made and written there too (cc_store_set_key_maker). Then this process gives up reading
+ * and writing the store's keys/ and requests/ with Landlock (certcore/sandbox.h); what it must
+ * still read in the folders on the way there is made first: the store with its folders and lock
+ * file, the spool folder. false (logged) when umd must not start.
  */
 static bool
 start_key_custody(struct daemon *d)
 {
 	struct cc_store *s = NULL;
+	struct cc_key_maker maker;
 	enum cc_sandbox_result res;
 	char *hide[2] = {NULL, NULL};
 	int abi = 0;
@@ -253,6 +255,11 @@ start_key_custody(struct daemon *d)
 	}
 	d->keys_pid = um_keyholder_pid(d->keys);
 	cc_store_set_key_source(um_keyholder_key, d->keys);
+	maker.make = um_keyholder_make;
+	maker.write = um_keyholder_write;
+	maker.remove = um_keyholder_remove;
+	maker.arg = d->keys;
+	cc_store_set_key_maker(&maker);
 	if (cc_store_open(d->cfg->store, CC_STORE_CREATE, &s) != CC_OK) {
 		cc_log_message(d->log, CC_LOG_ERROR, "not starting: opening the store: %s",
 		               cc_errdetail());
@@ -273,14 +280,15 @@ start_key_custody(struct daemon *d)
 	}
 	if (res == CC_SANDBOX_ENFORCED)
 		cc_log_message(d->log, CC_LOG_INFO,
-		               "private keys are held by process %d; this process cannot read %s "
-		               "or %s (Landlock ABI %d)",
+		               "private keys are held by process %d; this process can neither "
+		               "read nor write %s or %s (Landlock ABI %d)",
 		               (int)d->keys_pid, hide[0], hide[1], abi);
 	else
-		cc_log_message(d->log, CC_LOG_WARNING,
-		               "private keys are held by process %d, but this kernel has no "
-		               "usable Landlock (ABI %d): this process could still read %s",
-		               (int)d->keys_pid, abi, hide[0]);
+		cc_log_message(
+		        d->log, CC_LOG_WARNING,
+		        "private keys are held by process %d, but this kernel has no "
+		        "usable Landlock (ABI %d): this process could still read and write %s",
+		        (int)d->keys_pid, abi, hide[0]);
 	ok = true;
 out:
 	cc_store_free(s);
@@ -712,6 +720,7 @@ out:
 	um_certs_free(d.certs);
 	/* Every stand-in key is gone with the stores, certificates and TLS state freed above. */
 	cc_store_set_key_source(NULL, NULL);
+	cc_store_set_key_maker(NULL);
 	um_keyholder_stop(d.keys);
 	um_metrics_free(d.metrics);
 	cc_log_free(d.log);

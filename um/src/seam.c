@@ -10,6 +10,7 @@
 /* su_config.h first: it defines SOFIAPUBVAR, which sofia_features.h uses. */
 #include <sofia-sip/sofia_features.h>
 #include <sofia-sip/nta.h>
+#include <sofia-sip/tport.h>
 
 #include "seam.h"
 
@@ -25,6 +26,7 @@ static const struct {
         [UM_SEAM_SSL_READ] = {"SSL_read", (void (*)(void))SSL_read},
         [UM_SEAM_ACCEPT] = {"accept", (void (*)(void))accept},
         [UM_SEAM_LEG_TCREATE] = {"nta_leg_tcreate", (void (*)(void))nta_leg_tcreate},
+        [UM_SEAM_TPORT_TCREATE] = {"tport_tcreate", (void (*)(void))tport_tcreate},
 };
 
 static atomic_uint_least64_t taken[UM_SEAM__MAX], passed[UM_SEAM__MAX];
@@ -140,5 +142,8 @@ um_seam_check_started(bool tls)
 	if (um_seam_taken(UM_SEAM_LEG_TCREATE) == 0)
 		return um_seterr(UM_ERR_SIP, "nua's default leg was not seen (nta_leg_tcreate "
 		                             "interposition): dialogs could not be guarded");
+	if (um_seam_taken(UM_SEAM_TPORT_TCREATE) == 0)
+		return um_seterr(UM_ERR_SIP, "nta's transports were not seen (tport_tcreate "
+		                             "interposition): CANCEL could not be guarded");
 	return UM_OK;
 }

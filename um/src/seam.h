@@ -13,8 +13,9 @@
  * Verified against: sofia-sip 1.12.11devel as Debian 12 ships it (libsofia-sip-ua0
  * 1.12.11+20110422.1+1e14eea~dfsg-6; sofia_sip_name_version "sofia-sip-1.12.11devel"), linked
  * to OpenSSL 3.0 (3.0.19). The call order below was read from sofia-sip 1.12.11's tport_tls.c,
- * tport.c and nua_stack.c and checked against Debian's binary (objdump of tls_free,
- * tls_init_master, tls_init_secondary, tls_read, tport_accept: the calls each makes, in order).
+ * tport.c, nta.c and nua_stack.c and checked against Debian's binary (objdump of tls_free,
+ * tls_init_master, tls_init_secondary, tls_read, tport_accept, nta_agent_add_tport: the calls
+ * each makes, in order).
  * The maintained line (freeswitch/sofia-sip 1.13) differs where it matters: its tls_create_ctx
  * sets the cipher list before SSL_CTX_set_verify, which would undo umd's verification callback,
  * and its tport_tls_free calls SSL_free after SSL_shutdown.
@@ -59,6 +60,16 @@
  *     (above); nua makes each dialog's leg the same way with the dialog's handle as magic. The
  *     hook puts umd's OPTIONS fast path in front of the default leg and the dialog owner check
  *     in front of dialog legs. Acts only for the agent of the nua umd is starting or running.
+ *   tport_tcreate (sip.c). nua_create -> nua_stack_init -> nua_stack_init_transport ->
+ *     nta_agent_add_tport makes nta's master transport, the agent's first time, with
+ *     tport_tcreate(agent, nta_agent_class, root, TPTAG_SDWN_ERROR(0), ...) before tport_tbind
+ *     (above); every transport bound under that master delivers what it receives to the class's
+ *     tpac_recv (agent_recv_message). nta matches a CANCEL to the INVITE's server transaction
+ *     there, answers 200 and tells nua, which ends the INVITE with 487, before any leg or
+ *     callback of umd's. The hook hands on a copy of the class whose tpac_recv checks a
+ *     CANCEL's owner first (RFC 3261 section 9.2: it must come from the gateway of the INVITE
+ *     it cancels, else 403 and PeerRejected) and then calls nta's. Acts only while umd's
+ *     nua_create runs (another agent's master transport passes through).
  *
  * Version rule: umd builds only against the sofia-sip listed here (um/CMakeLists.txt stops
  * with the reason otherwise) and refuses to start when the library it runs with reports
@@ -66,8 +77,8 @@
  * updating this comment and UM_SEAM_SOFIA_VERSION, and running tests/unit/test_um_seam.c.
  *
  * After start, um_seam_check_started refuses a start where a hook that must have run did not:
- * the cipher-list hook (secure modes) and nta_leg_tcreate on nua's default leg. The others run
- * per connection and are covered by the unit suite.
+ * the cipher-list hook (secure modes), nta_leg_tcreate on nua's default leg and tport_tcreate
+ * on nta's master transport. The others run per connection and are covered by the unit suite.
  *
  * Threads: the hooks act on the SIP thread only (where sofia runs); the counters are atomic
  * and may be read from any thread.
@@ -90,7 +101,8 @@ enum um_seam_hook {
 	UM_SEAM_SSL_SHUTDOWN,
 	UM_SEAM_SSL_READ,
 	UM_SEAM_ACCEPT,
-	UM_SEAM_LEG_TCREATE, /* nta_leg_tcreate */
+	UM_SEAM_LEG_TCREATE,   /* nta_leg_tcreate */
+	UM_SEAM_TPORT_TCREATE, /* tport_tcreate */
 	UM_SEAM__MAX
 };
 
@@ -130,7 +142,8 @@ uint64_t um_seam_passed(enum um_seam_hook h);
 
 /*
  * After the SIP stack started: fails with the reason when a hook that must have run did not
- * (the cipher-list hook when `tls`; nta_leg_tcreate on nua's default leg).
+ * (the cipher-list hook when `tls`; nta_leg_tcreate on nua's default leg; tport_tcreate on
+ * nta's master transport).
  */
 enum um_err um_seam_check_started(bool tls) UM_WUR;
 

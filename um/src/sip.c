@@ -16,6 +16,7 @@
 #include <sofia-sip/hostdomain.h>
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/nta.h>
+#include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/nua.h>
 #include <sofia-sip/nua_tag.h>
@@ -24,6 +25,7 @@
 #include <sofia-sip/su_string.h>
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/su_tagarg.h>
+#include <sofia-sip/tport.h>
 #include <sofia-sip/tport_tag.h>
 
 #include "certcore/events.h"
@@ -343,6 +345,191 @@ nta_leg_tcreate(nta_agent_t *agent, nta_request_f *callback, nta_leg_magic_t *ma
 		um_seam_pass(UM_SEAM_LEG_TCREATE);
 	}
 	return leg;
+}
+
+/*
+ * CANCEL (RFC 3261 section 9.2) belongs to no dialog: nta matches it to the INVITE's server
+ * transaction (sofia-sip 1.12.11 nta.c, incoming_find: Call-ID, CSeq number and From tag, then
+ * the top Via's branch and sent-by, all of which a stranger can copy), answers 200 itself and
+ * tells nua, which ends the INVITE with 487: before any leg or callback of umd's. So umd
+ * stands in front of nta's transports (tport_tcreate below): a CANCEL that nta would match to
+ * an INVITE must come from the gateway that sent the INVITE, with dialog ownership's rule
+ * (um_owner_check), else 403 and PeerRejected and nta never sees it.
+ */
+static void (*nta_recv)(tp_stack_t *, tport_t *, msg_t *, tp_magic_t *, su_time_t);
+static tport_stack_class_t filtered_class;
+
+/*
+ * The INVITE transaction nta would match `sip` (a CANCEL) to: nta's own search for a request
+ * of method INVITE with the CANCEL's Call-ID, CSeq number, From tag and top Via. The To tag is
+ * left out, as nta's CANCEL match (RFC 2543 clients) accepts the INVITE's or umd's.
+ */
+static nta_incoming_t *
+cancelled_invite(nta_agent_t *agent, sip_t const *sip)
+{
+	sip_t q;
+	sip_cseq_t cseq;
+	sip_to_t to;
+
+	memcpy(&q, sip, sizeof(q));
+	memcpy(&cseq, sip->sip_cseq, sizeof(cseq));
+	memcpy(&to, sip->sip_to, sizeof(to));
+	cseq.cs_method = sip_method_invite;
+	cseq.cs_method_name = "INVITE";
+	to.a_tag = NULL;
+	q.sip_cseq = &cseq;
+	q.sip_to = &to;
+	return nta_incoming_find(agent, &q, sip->sip_via);
+}
+
+/*
+ * Whether the CANCEL `msg` may go on to nta: true when it cancels no INVITE nta holds, or when
+ * it comes from the gateway the INVITE came from; else false with the reason in `why`.
+ */
+static bool
+cancel_allowed(struct um_sip *s, nta_agent_t *agent, msg_t *msg, sip_t const *sip, char *why,
+               size_t len)
+{
+	nta_incoming_t *irq = cancelled_invite(agent, sip);
+	msg_t *inv = irq ? nta_incoming_getrequest(irq) : NULL;
+	su_addrinfo_t *iai = inv ? msg_addrinfo(inv) : NULL, *ai = msg_addrinfo(msg);
+	bool secure = s->cfg->mode != UM_MODE_UNSECURED, ok = false;
+	X509 *icert = NULL, *cert = NULL;
+	const struct um_gateway *gw;
+	struct um_owner owner;
+	char reason[256];
+
+	if (irq == NULL) {
+		ok = true; /* nothing of umd's to cancel: nta answers (481) */
+		goto out;
+	}
+	if (iai == NULL || ai == NULL) {
+		snprintf(why, len,
+		         "CANCEL: the source address of the INVITE or the CANCEL is unknown");
+		goto out;
+	}
+	if (secure) {
+		icert = um_tls_peer_cert(iai->ai_addr);
+		cert = um_tls_peer_cert(ai->ai_addr);
+	}
+	/* The INVITE's owner as on_invite records it; fail closed when it has none. */
+	if ((gw = um_gateway_match(s->cfg, iai->ai_addr, icert, reason, sizeof(reason))) == NULL ||
+	    um_owner_set(&owner, gw, iai->ai_addr, icert) != UM_OK) {
+		snprintf(why, len, "CANCEL of an INVITE from no gateway umd accepts");
+		goto out;
+	}
+	if (!um_owner_check(&owner, s->cfg, ai->ai_addr, cert, secure, reason, sizeof(reason))) {
+		snprintf(why, len, "CANCEL of a pending INVITE of gateway %s: %s", owner.gateway,
+		         reason);
+		goto out;
+	}
+	ok = true;
+out:
+	X509_free(icert);
+	X509_free(cert);
+	msg_destroy(inv);
+	return ok;
+}
+
+/*
+ * Where a response goes is the top Via's business (RFC 3261 section 18.2.2): nta adds
+ * received (and rport, RFC 3581) before it answers, so that a forged sent-by (the INVITE's)
+ * is not where the 403 goes; umd does the same for the 403 it sends before nta sees it.
+ */
+static void
+answer_to_source(msg_t *msg, sip_t const *sip, const su_addrinfo_t *ai)
+{
+	sip_via_t *v = (sip_via_t *)sip->sip_via;
+	su_home_t *home = msg_home(msg);
+	char host[INET6_ADDRSTRLEN];
+	const void *a;
+	unsigned port;
+	char *p;
+
+	if (ai == NULL || (ai->ai_family != AF_INET && ai->ai_family != AF_INET6))
+		return;
+	if (ai->ai_family == AF_INET) {
+		a = &((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr;
+		port = ntohs(((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_port);
+	} else {
+		a = &((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_addr;
+		port = ntohs(((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_port);
+	}
+	if (inet_ntop(ai->ai_family, a, host, sizeof(host)) == NULL)
+		return;
+	if ((p = su_sprintf(home, "received=%s", host)) != NULL)
+		(void)msg_header_replace_param(home, v->v_common, p);
+	if (v->v_rport != NULL && (p = su_sprintf(home, "rport=%u", port)) != NULL)
+		(void)msg_header_replace_param(home, v->v_common, p);
+}
+
+/* nta's receive function with the CANCEL check in front (filtered_class). */
+static void
+filtered_recv(tp_stack_t *stack, tport_t *tp, msg_t *msg, tp_magic_t *magic, su_time_t received)
+{
+	struct um_sip *s = running;
+	nta_agent_t *agent = (nta_agent_t *)stack;
+	sip_t const *sip = msg ? sip_object(msg) : NULL;
+	char peer[64], why[448];
+	su_addrinfo_t *ai;
+
+	/* What nta would refuse as malformed (a missing or bad header) it refuses itself. */
+	if (s == NULL || s->shutting_down || s->fast.agent != agent || sip == NULL ||
+	    sip->sip_request == NULL || sip->sip_request->rq_method != sip_method_cancel ||
+	    sip->sip_error != NULL || sip->sip_call_id == NULL || sip->sip_cseq == NULL ||
+	    sip->sip_from == NULL || sip->sip_to == NULL || sip->sip_via == NULL ||
+	    cancel_allowed(s, agent, msg, sip, why, sizeof(why))) {
+		nta_recv(stack, tp, msg, magic, received);
+		return;
+	}
+	ai = msg_addrinfo(msg);
+	um_addr_text(ai ? ai->ai_addr : NULL, peer, sizeof(peer));
+	um_metrics_request(s->metrics, "CANCEL");
+	peer_rejected(s, peer, why);
+	answer_to_source(msg, sip, ai);
+	/* Answered on the transport it came by (nta_msg_treply takes msg). */
+	nta_msg_treply(agent, msg, SIP_403_FORBIDDEN, SIPTAG_USER_AGENT(s->fast.user_agent),
+	               TAG_END());
+	um_metrics_response(s->metrics, 403);
+}
+
+/*
+ * sofia-sip's tport_tcreate, interposed (seam.h; the executable exports it): nta makes its
+ * master transport with it while nua_create runs, handing it the functions its transports
+ * deliver messages to; umd hands on a copy whose receive function is filtered_recv. Other
+ * callers are left alone.
+ */
+tport_t *
+tport_tcreate(tp_stack_t *stack, tport_stack_class_t const *tpac, su_root_t *root, tag_type_t tag,
+              tag_value_t value, ...)
+{
+	static tport_t *(*real)(tp_stack_t *, tport_stack_class_t const *, su_root_t *, tag_type_t,
+	                        tag_value_t, ...);
+	tport_t *tp;
+	ta_list ta;
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "tport_tcreate");
+	if (real == NULL)
+		return NULL;
+	if (starting != NULL && nta_recv == NULL && tpac != NULL && tpac->tpac_recv != NULL &&
+	    (size_t)tpac->tpac_size <= sizeof(filtered_class)) {
+		memcpy(&filtered_class, tpac, (size_t)tpac->tpac_size);
+		nta_recv = tpac->tpac_recv;
+		filtered_class.tpac_recv = filtered_recv;
+		tpac = &filtered_class;
+		um_seam_take(UM_SEAM_TPORT_TCREATE);
+	} else if (starting != NULL && nta_recv != NULL && tpac != NULL &&
+	           tpac->tpac_recv == nta_recv) {
+		tpac = &filtered_class; /* a second agent of the same nta (a restart) */
+		um_seam_take(UM_SEAM_TPORT_TCREATE);
+	} else {
+		um_seam_pass(UM_SEAM_TPORT_TCREATE);
+	}
+	ta_start(ta, tag, value);
+	tp = real(stack, tpac, root, ta_tags(ta));
+	ta_end(ta);
+	return tp;
 }
 
 /*

@@ -72,6 +72,27 @@ typedef enum cc_err (*cc_key_source_fn)(void *arg, const char *thumb, X509 *x, E
                                         char *why, size_t len);
 void cc_store_set_key_source(cc_key_source_fn fn, void *arg);
 
+/*
+ * Where such a process gets new keys, and has them written (umd's key holder makes the keys of
+ * the self-signed certificates umd makes and renews, and writes them to keys/ itself). Once
+ * set (with a key source), keys for the store are made by `make` (cc_store_new_self_signed,
+ * cc_store_renew, cc_store_clone, cc_store_auto_renew, hence cc_store_select_or_create): a key
+ * of `key_type` (enum cc_key_type) that stands for one held elsewhere, signing there. And
+ * cc_store_add writes a certificate's key with `write` (keys/THUMB.key for the certificate `x`,
+ * borrowed) instead of writing it itself, under the store's lock; a key `make` did not return
+ * is refused there. When the add fails before its commit point, `remove` takes the key file
+ * back. Each returns CC_OK, or an error with the reason in `why`. NULL: keys are made and
+ * written here again. `m` is copied. Set it before any thread opens a store.
+ */
+struct cc_key_maker {
+	enum cc_err (*make)(void *arg, int key_type, EVP_PKEY **key, char *why, size_t len);
+	enum cc_err (*write)(void *arg, const char *thumb, X509 *x, EVP_PKEY *key, char *why,
+	                     size_t len);
+	enum cc_err (*remove)(void *arg, const char *thumb, char *why, size_t len);
+	void *arg;
+};
+void cc_store_set_key_maker(const struct cc_key_maker *m);
+
 /* Entries that could not be loaded at the last (re)load: the file and the reason. */
 size_t cc_store_problem_count(const struct cc_store *s);
 const char *cc_store_problem_path(const struct cc_store *s, size_t i);

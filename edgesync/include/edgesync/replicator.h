@@ -61,6 +61,13 @@ enum es_err es_replicator_open_with(const struct es_config *cfg, struct cc_log *
                                     struct es_replicator **out) ES_WUR;
 
 /*
+ * Whether a replicator opened with ES_REPLICATOR_HOLD_KEYS could not make the file `path`:
+ * its folder holds the store's keys/ or requests/ on its way (the store, one of its parents) or
+ * is one of them (cc_sandbox_hide_refuses). A verb that writes a file checks it first.
+ */
+bool es_replicator_cannot_write(const struct es_config *cfg, const char *path);
+
+/*
  * The replicator's certificate (borrowed from rep->store: until its next reload or write). With
  * a key holder none is made (ES_REPLICATOR_IDENTITY made it at start); without one, as
  * es_identity_select with create.

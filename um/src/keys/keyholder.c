@@ -301,11 +301,11 @@ make_methods(void)
 	m.ok = true;
 }
 
-/* The stand-in of `x`'s key for the holder's key `thumb`. */
+/* The stand-in, with the public key `pub` (borrowed), for the holder's key `thumb`. */
 static enum um_err
-stand_in(struct um_keyholder *kh, const char *thumb, X509 *x, EVP_PKEY **out)
+stand_in(struct um_keyholder *kh, const char *thumb, EVP_PKEY *pub, EVP_PKEY **out)
 {
-	EVP_PKEY *pub = X509_get0_pubkey(x), *pk = NULL;
+	EVP_PKEY *pk = NULL;
 	unsigned char *der = NULL;
 	const unsigned char *p;
 	struct ref *ref = NULL;
@@ -316,7 +316,7 @@ stand_in(struct um_keyholder *kh, const char *thumb, X509 *x, EVP_PKEY **out)
 
 	*out = NULL;
 	if (pub == NULL || (len = i2d_PUBKEY(pub, &der)) <= 0) {
-		r = um_seterr(UM_ERR_TLS, "the certificate's public key cannot be read");
+		r = um_seterr(UM_ERR_TLS, "the public key cannot be read");
 		goto out;
 	}
 	if ((ref = calloc(1, sizeof(*ref))) == NULL || (pk = EVP_PKEY_new()) == NULL) {
@@ -369,11 +369,24 @@ out:
 	return r;
 }
 
+/* The DER of `x` in `buf` (UM_KEYP_MAX bytes); 0 when it cannot be had or is longer. */
+static size_t
+cert_der(X509 *x, unsigned char *buf)
+{
+	int n = i2d_X509(x, NULL);
+	unsigned char *p = buf;
+
+	if (n <= 0 || (size_t)n > UM_KEYP_MAX || i2d_X509(x, &p) != n)
+		return 0;
+	return (size_t)n;
+}
+
 enum cc_err
 um_keyholder_key(void *arg, const char *thumb, X509 *x, EVP_PKEY **key, char *why, size_t len)
 {
 	struct um_keyholder *kh = arg;
 	struct um_keyp_req req;
+	unsigned char *der = NULL;
 	enum um_err r;
 
 	*key = NULL;
@@ -381,15 +394,135 @@ um_keyholder_key(void *arg, const char *thumb, X509 *x, EVP_PKEY **key, char *wh
 		snprintf(why, len, "not a thumbprint");
 		return CC_OK;
 	}
+	if ((der = malloc(UM_KEYP_MAX)) == NULL)
+		return CC_ERR_NOMEM;
 	memset(&req, 0, sizeof(req));
 	req.op = UM_KEYP_LOAD;
 	memcpy(req.thumb, thumb, CC_THUMB_LEN);
-	if ((r = ask(kh, &req, NULL, NULL, NULL)) == UM_OK)
-		r = stand_in(kh, thumb, x, key);
+	/* The certificate goes along: the holder checks the key file against it. */
+	if ((req.len = (uint16_t)cert_der(x, der)) == 0)
+		r = um_seterr(UM_ERR_TLS, "the certificate is too large for the key holder");
+	else if ((r = ask(kh, &req, der, NULL, NULL)) == UM_OK)
+		r = stand_in(kh, thumb, X509_get0_pubkey(x), key);
+	free(der);
+	ERR_clear_error();
 	if (r == UM_ERR_NOMEM)
 		return CC_ERR_NOMEM;
 	if (r != UM_OK)
 		snprintf(why, len, "%s", um_errdetail());
+	return CC_OK;
+}
+
+/* The holder's name of a stand-in's key; NULL for any other key. */
+static const char *
+name_of(EVP_PKEY *key)
+{
+	const struct ref *ref = NULL;
+	const RSA *rsa;
+	const EC_KEY *ec;
+
+	if (EVP_PKEY_is_a(key, "RSA") && (rsa = EVP_PKEY_get0_RSA(key)) != NULL)
+		ref = RSA_get_ex_data(rsa, m.rsa_idx);
+	else if (EVP_PKEY_is_a(key, "EC") && (ec = EVP_PKEY_get0_EC_KEY(key)) != NULL)
+		ref = EC_KEY_get_ex_data(ec, m.ec_idx);
+	ERR_clear_error();
+	return ref != NULL ? ref->thumb : NULL;
+}
+
+enum cc_err
+um_keyholder_make(void *arg, int key_type, EVP_PKEY **key, char *why, size_t len)
+{
+	struct um_keyholder *kh = arg;
+	struct um_keyp_req req;
+	unsigned char spki[UM_KEYP_MAX], md[EVP_MAX_MD_SIZE];
+	const unsigned char *p = spki;
+	size_t n = sizeof(spki);
+	unsigned int mdlen = 0, i;
+	char name[CC_THUMB_LEN + 1];
+	EVP_PKEY *pub = NULL;
+	enum um_err r;
+
+	*key = NULL;
+	memset(&req, 0, sizeof(req));
+	req.op = UM_KEYP_MAKE;
+	req.key_type = key_type;
+	memset(req.thumb, '0', CC_THUMB_LEN); /* no name yet */
+	if ((r = ask(kh, &req, NULL, spki, &n)) != UM_OK)
+		goto out;
+	if ((pub = d2i_PUBKEY(NULL, &p, (long)n)) == NULL ||
+	    EVP_Digest(spki, n, md, &mdlen, EVP_sha1(), NULL) != 1 || mdlen * 2 != CC_THUMB_LEN) {
+		r = um_seterr(UM_ERR_TLS, "the key holder's public key cannot be read");
+		goto out;
+	}
+	/* The holder names a key it made by the SHA-1 of its public key (keyproto.h). */
+	for (i = 0; i < mdlen; i++)
+		snprintf(name + 2 * i, 3, "%02X", md[i]);
+	r = stand_in(kh, name, pub, key);
+out:
+	ERR_clear_error();
+	EVP_PKEY_free(pub);
+	if (r == UM_ERR_NOMEM)
+		return CC_ERR_NOMEM;
+	if (r != UM_OK) {
+		snprintf(why, len, "%s", um_errdetail());
+		return CC_ERR_CRYPTO;
+	}
+	return CC_OK;
+}
+
+enum cc_err
+um_keyholder_write(void *arg, const char *thumb, X509 *x, EVP_PKEY *key, char *why, size_t len)
+{
+	struct um_keyholder *kh = arg;
+	struct um_keyp_req req;
+	unsigned char *der = NULL;
+	char got[CC_THUMB_LEN + 1];
+	size_t n = CC_THUMB_LEN;
+	const char *name = name_of(key);
+	enum um_err r;
+
+	if (name == NULL) {
+		snprintf(why, len,
+		         "the key was not made by the key holder: it is not written here");
+		return CC_ERR_INVAL;
+	}
+	if ((der = malloc(UM_KEYP_MAX)) == NULL)
+		return CC_ERR_NOMEM;
+	memset(&req, 0, sizeof(req));
+	req.op = UM_KEYP_WRITE;
+	memcpy(req.thumb, name, CC_THUMB_LEN);
+	memset(got, 0, sizeof(got));
+	if ((req.len = (uint16_t)cert_der(x, der)) == 0)
+		r = um_seterr(UM_ERR_TLS, "the certificate is too large for the key holder");
+	else if ((r = ask(kh, &req, der, (unsigned char *)got, &n)) == UM_OK &&
+	         (n != CC_THUMB_LEN || strcmp(got, thumb) != 0))
+		r = um_seterr(UM_ERR_TLS, "the key holder wrote the key under another name (%s)",
+		              got);
+	free(der);
+	if (r != UM_OK) {
+		snprintf(why, len, "%s", um_errdetail());
+		return r == UM_ERR_NOMEM ? CC_ERR_NOMEM : CC_ERR_IO;
+	}
+	return CC_OK;
+}
+
+enum cc_err
+um_keyholder_remove(void *arg, const char *thumb, char *why, size_t len)
+{
+	struct um_keyholder *kh = arg;
+	struct um_keyp_req req;
+
+	if (strlen(thumb) != CC_THUMB_LEN) {
+		snprintf(why, len, "not a thumbprint");
+		return CC_ERR_INVAL;
+	}
+	memset(&req, 0, sizeof(req));
+	req.op = UM_KEYP_REMOVE;
+	memcpy(req.thumb, thumb, CC_THUMB_LEN);
+	if (ask(kh, &req, NULL, NULL, NULL) != UM_OK) {
+		snprintf(why, len, "%s", um_errdetail());
+		return CC_ERR_IO;
+	}
 	return CC_OK;
 }
 

@@ -13,9 +13,10 @@
  * Decryption is refused: umd's suites never decrypt with the certificate's key.
  *
  * um_keyholder_key is certcore's key source (cc_store_set_key_source): every store umd opens
- * asks the holder to load the key of each certificate (the holder reads the store again), and
- * gets the stand-in. Requests come from any thread (the SIP thread's handshakes, the submission
- * thread's, the CRL fetcher's store reads); one at a time.
+ * asks the holder to load the key of each certificate (the holder reads its key file and checks
+ * it against the certificate, sent along), and gets the stand-in. Requests come from any thread
+ * (the SIP thread's handshakes, the submission thread's, the CRL fetcher's store reads); one at a
+ * time.
  */
 #ifndef UM_KEYS_KEYHOLDER_H
 #define UM_KEYS_KEYHOLDER_H
@@ -62,5 +63,19 @@ bool um_keyholder_ended(struct um_keyholder *kh, char *why, size_t len);
  */
 enum cc_err um_keyholder_key(void *arg, const char *thumb, X509 *x, EVP_PKEY **key, char *why,
                              size_t len);
+
+/*
+ * certcore's key maker (struct cc_key_maker; `arg` is the um_keyholder), so that the keys of
+ * the self-signed certificates umd makes and renews are made and written by the holder too:
+ * make asks it for a new key of certcore's `key_type` (the holder keeps it, named by the SHA-1
+ * of its public key) and returns its stand-in, with which certcore signs the certificate (the
+ * holder signs the digest); write has the holder write that key as keys/THUMB.key for `x`,
+ * which must carry it (never over an existing file); remove takes such a file back when the
+ * store's add failed before its commit point. This process never writes under keys/.
+ */
+enum cc_err um_keyholder_make(void *arg, int key_type, EVP_PKEY **key, char *why, size_t len);
+enum cc_err um_keyholder_write(void *arg, const char *thumb, X509 *x, EVP_PKEY *key, char *why,
+                               size_t len);
+enum cc_err um_keyholder_remove(void *arg, const char *thumb, char *why, size_t len);
 
 #endif

@@ -9,9 +9,11 @@
 
 /*
  * Answers requests on `fd` until the other end closes it; returns the process's exit status
- * (0 at an orderly end). Keys come from the store at `store`, read again on each LOAD (at most
- * once a second: a burst of LOADs while umd loads the store reads it once). Only RSA
- * (PKCS#1 v1.5, PSS) and ECDSA signatures of SHA-2 digests are made; nothing is decrypted.
+ * (0 at an orderly end). Keys come from the store at `store`, of which only keys/ is touched
+ * (certcore/keyfile.h): LOAD reads a certificate's key file and checks it against the
+ * certificate sent along; MAKE makes a key, WRITE writes it for its certificate (never over a
+ * file), REMOVE takes back only what WRITE wrote. Only RSA (PKCS#1 v1.5, PSS) and ECDSA
+ * signatures of SHA-2 digests are made; nothing is decrypted.
  */
 int um_keyserve_run(int fd, const char *store, struct cc_log *log);
 
