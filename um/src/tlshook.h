@@ -8,8 +8,10 @@
  * policy and takes the context over (versions, options, verification, a certificate callback).
  * umd's executable exports the symbol, so the dynamic linker resolves sofia's call to it; the
  * real function is reached with dlsym(RTLD_NEXT). SSL_new is interposed the same way, so a
- * connection that never sends a byte is still timed out, and SSL_shutdown, to free what
- * sofia-sip's tls_free() forgets (tlshook.c).
+ * connection that never sends a byte is still timed out, SSL_shutdown, to free what
+ * sofia-sip's tls_free() forgets, SSL_read, to follow message boundaries (sipframe.h) and to
+ * answer keep-alive OPTIONS before sofia-sip parses them (optfast.h, um_tls_set_fast), and
+ * SSL_write, so that such an answer and sofia-sip's own writes never interleave (tlshook.c).
  *
  * Everything here runs on the SIP thread (sofia's su_root), except um_tls_* setters that are
  * called from it too.
@@ -74,6 +76,20 @@ void um_tls_set_require_crl(bool require);
  * not block (crlfetch.h queues a fetch).
  */
 typedef void (*um_crl_miss_fn)(void *arg, X509 *subject, X509 *issuer);
+
+/*
+ * The keep-alive fast path (optfast.h): called on the SIP thread with the plaintext a gateway's
+ * connection delivered, when it starts at a message's start (`peer` its address, `host` and
+ * `port` the same as text and number). Returns true when it answered the message at the start
+ * of `msg`: the answer in `answer` (UM_OPTFAST_ANSWER_MAX bytes), its length in *answer_len, and
+ * the request's length in *used, which sofia-sip then never sees; false: sofia-sip gets it.
+ */
+typedef bool (*um_tls_fast_fn)(void *arg, const struct sockaddr *peer, const char *host,
+                               unsigned port, const char *msg, size_t len, char *answer,
+                               size_t *answer_len, size_t *used);
+
+/* Who answers keep-alives from now on; NULL: nobody (sofia-sip reads every message). */
+void um_tls_set_fast(um_tls_fast_fn fn, void *arg);
 
 /* Who is told of missing CRLs from now on; NULL: nobody (fetching off). */
 void um_tls_set_crl_miss(um_crl_miss_fn fn, void *arg);
