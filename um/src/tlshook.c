@@ -37,7 +37,9 @@ struct conn {
 	char host[INET6_ADDRSTRLEN];  /* the peer's address as text, for the fast path; "": none */
 	unsigned port;
 	bool sofia_blocked; /* sofia-sip's last SSL_write did not complete: it will retry */
-	char *own;          /* a fast-path answer OpenSSL has not sent yet (SSL_write's retry) */
+	bool swallowed; /* SSL_read answered every message it read: "want read" (SSL_get_error) */
+	bool skip_read; /* ... and the next SSL_read of this wake-up returns the same */
+	char *own;      /* a fast-path answer OpenSSL has not sent yet (SSL_write's retry) */
 	int own_len;
 	struct conn *prev, *next;
 };
@@ -73,6 +75,7 @@ static SSL *(*real_ssl_new)(SSL_CTX *);
 static int (*real_ssl_shutdown)(SSL *);
 static int (*real_ssl_read)(SSL *, void *, int);
 static int (*real_ssl_write)(SSL *, const void *, int);
+static int (*real_ssl_get_error)(const SSL *, int);
 
 static void
 conn_unlink(struct conn *c)
@@ -589,6 +592,7 @@ SSL_write(SSL *ssl, const void *buf, int num)
 		return -1;
 	if (ssl == NULL || (c = conn_of(ssl)) == NULL)
 		return real_ssl_write(ssl, buf, num);
+	c->swallowed = false; /* SSL_get_error speaks of this write now */
 	if (!flush_own(ssl, c)) {
 		c->sofia_blocked = true; /* sofia-sip sees WANT_WRITE (or the error) and retries */
 		return -1;
@@ -616,7 +620,7 @@ answer_fast(SSL *ssl, struct conn *c, char *buf, int n)
 		off += used;
 		if ((w = real_ssl_write(ssl, answer, (int)alen)) > 0)
 			continue;
-		if (SSL_get_error(ssl, w) != SSL_ERROR_WANT_WRITE)
+		if (real_ssl_get_error(ssl, w) != SSL_ERROR_WANT_WRITE)
 			break; /* the connection failed: sofia-sip finds out on its next call */
 		/* The socket is full: the rest of the answer goes before the next write. */
 		if ((c->own = malloc(alen)) == NULL)
@@ -635,8 +639,11 @@ answer_fast(SSL *ssl, struct conn *c, char *buf, int n)
  * um_tls_message_watchdog can end a connection whose message stopped half-way: sofia-sip's
  * own timer for incomplete messages (TPTAG_TIMEOUT) runs for TCP only. Keep-alive OPTIONS at
  * the start of what was read are answered here when the fast path is on (um_tls_set_fast) and
- * taken out; when nothing is left, the next record is read in their place, so that sofia-sip
- * sees data or OpenSSL's own "want read".
+ * taken out. When nothing is left, sofia-sip is told "want read" (SSL_get_error below) without
+ * another read(2): data still in OpenSSL's buffers is read at once; data still in the socket
+ * wakes sofia-sip's poll again (su_epoll_port is level-triggered). sofia-sip then calls
+ * SSL_read a second time in the same wake-up (tport_tls_events: tls_want_read, then
+ * tport_recv_event), which gets the same answer, also without a read(2).
  */
 int
 SSL_read(SSL *ssl, void *buf, int num)
@@ -651,6 +658,13 @@ SSL_read(SSL *ssl, void *buf, int num)
 		return -1;
 	if (ssl == NULL || (c = conn_of(ssl)) == NULL)
 		return real_ssl_read(ssl, buf, num);
+	c->swallowed = false;
+	if (c->skip_read && !SSL_has_pending(ssl)) {
+		c->skip_read = false;
+		c->swallowed = true;
+		return -1;
+	}
+	c->skip_read = false;
 	for (;;) {
 		if (c->own != NULL && !c->sofia_blocked)
 			(void)flush_own(ssl, c);
@@ -667,7 +681,31 @@ SSL_read(SSL *ssl, void *buf, int num)
 			return n;
 		if ((n = answer_fast(ssl, c, buf, n)) > 0)
 			return n;
+		if (!SSL_has_pending(ssl)) {
+			c->swallowed = c->skip_read = true;
+			return -1;
+		}
 	}
+}
+
+/*
+ * Interposed: the "want read" of an SSL_read that answered everything it read (above), for
+ * sofia-sip's tls_error(); everything else is OpenSSL's.
+ */
+int
+SSL_get_error(const SSL *ssl, int ret)
+{
+	struct conn *c;
+
+	if (real_ssl_get_error == NULL)
+		real_ssl_get_error = (int (*)(const SSL *, int))dlsym(RTLD_NEXT, "SSL_get_error");
+	if (real_ssl_get_error == NULL)
+		return SSL_ERROR_SSL;
+	if (ret <= 0 && ssl != NULL && (c = conn_of(ssl)) != NULL && c->swallowed) {
+		c->swallowed = false;
+		return SSL_ERROR_WANT_READ;
+	}
+	return real_ssl_get_error(ssl, ret);
 }
 
 size_t
@@ -710,8 +748,9 @@ um_tls_arm(bool require_client_cert, struct cc_log *log, struct um_metrics *metr
 	real_ssl_shutdown = (int (*)(SSL *))dlsym(RTLD_NEXT, "SSL_shutdown");
 	real_ssl_read = (int (*)(SSL *, void *, int))dlsym(RTLD_NEXT, "SSL_read");
 	real_ssl_write = (int (*)(SSL *, const void *, int))dlsym(RTLD_NEXT, "SSL_write");
+	real_ssl_get_error = (int (*)(const SSL *, int))dlsym(RTLD_NEXT, "SSL_get_error");
 	if (real_set_cipher_list == NULL || real_ssl_new == NULL || real_ssl_shutdown == NULL ||
-	    real_ssl_read == NULL || real_ssl_write == NULL)
+	    real_ssl_read == NULL || real_ssl_write == NULL || real_ssl_get_error == NULL)
 		return um_seterr(UM_ERR_TLS, "cannot reach OpenSSL's own functions: %s", dlerror());
 	tls.require_cert = require_client_cert;
 	tls.log = log;

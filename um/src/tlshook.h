@@ -11,7 +11,8 @@
  * connection that never sends a byte is still timed out, SSL_shutdown, to free what
  * sofia-sip's tls_free() forgets, SSL_read, to follow message boundaries (sipframe.h) and to
  * answer keep-alive OPTIONS before sofia-sip parses them (optfast.h, um_tls_set_fast), and
- * SSL_write, so that such an answer and sofia-sip's own writes never interleave (tlshook.c).
+ * SSL_write, so that such an answer and sofia-sip's own writes never interleave, and
+ * SSL_get_error, to say "want read" when every message read was answered (tlshook.c).
  *
  * Everything here runs on the SIP thread (sofia's su_root), except um_tls_* setters that are
  * called from it too.
