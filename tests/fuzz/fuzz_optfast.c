@@ -5,6 +5,7 @@
  * oracle of tests/integration/umd_options.sh, on any input.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,30 +14,44 @@
 #include <sofia-sip/sip.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_parser.h>
+#include <sofia-sip/sip_util.h>
 #include <sofia-sip/su_alloc.h>
 
 #include "optfast.h"
 
 #define TAIL "Contact: <sips:192.0.2.1:5061>\r\nContent-Length: 0\r\n\r\n"
 
+/*
+ * The headers whose errors make nta answer 400 (NTATAG_BAD_REQ_MASK's default, nta_tag.c):
+ * an error elsewhere (a bad Accept, say) is ignored by nta and nua alike.
+ */
+#define BAD_REQ_MASK                                                                               \
+	(sip_mask_response | sip_mask_ua | sip_mask_100rel | sip_mask_events | sip_mask_timer |    \
+	 sip_mask_publish)
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The line of `name` in the answer, without CRLF, must be `want` (sofia's encoding). */
+/*
+ * The answer's line of header `h` must be what sofia-sip's encoder prints for it (msg_header_e:
+ * "Name: value\r\n"), but for `skip_tail` characters before the CRLF (the To tag).
+ */
 static void
-same_line(const char *answer, size_t alen, const char *name, const char *want, size_t skip_tail)
+same_line(const char *answer, size_t alen, const sip_header_t *h, size_t skip_tail)
 {
-	char key[32];
+	char want[UM_OPTFAST_ANSWER_MAX];
+	issize_t n = msg_header_e(want, sizeof(want), (const msg_header_t *)h, 0);
 	const char *p, *e;
-	size_t klen = (size_t)snprintf(key, sizeof(key), "\r\n%s: ", name);
+	size_t head;
 
-	p = memmem(answer, alen, key, klen);
-	if (p == NULL || want == NULL)
+	if (h == NULL || n < 2 || (size_t)n >= sizeof(want))
 		abort();
-	p += klen;
+	head = (size_t)(strchr(want, ':') - want) + 2; /* "Name: " */
+	p = memmem(answer, alen, want, head);
+	if (p == NULL)
+		abort();
 	e = memmem(p, (size_t)(answer + alen - p), "\r\n", 2);
-	if (e == NULL || (size_t)(e - p) < skip_tail)
-		abort();
-	if ((size_t)(e - p) - skip_tail != strlen(want) || memcmp(p, want, strlen(want)) != 0)
+	if (e == NULL || (size_t)(e - p) < skip_tail ||
+	    (size_t)(e - p) - skip_tail != (size_t)n - 2 || memcmp(p, want, (size_t)n - 2) != 0)
 		abort();
 }
 
@@ -48,7 +63,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t alen, used;
 	msg_t *msg;
 	sip_t *sip;
-	su_home_t *home;
 
 	if (!um_optfast_init(&o, TAIL, 1))
 		abort();
@@ -63,18 +77,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sip = msg ? sip_object(msg) : NULL;
 	if (sip == NULL || sip->sip_request == NULL ||
 	    sip->sip_request->rq_method != sip_method_options || sip_sanity_check(sip) != 0 ||
-	    sip->sip_error != NULL || sip->sip_to->a_tag != NULL || sip->sip_require != NULL ||
-	    sip->sip_timestamp != NULL || sip->sip_via->v_next != NULL || sip->sip_payload != NULL)
+	    (msg_extract_errors(msg) & BAD_REQ_MASK) != 0 || (sip->sip_flags & MSG_FLG_ERROR) ||
+	    sip->sip_to->a_tag != NULL || sip->sip_require != NULL || sip->sip_timestamp != NULL ||
+	    sip->sip_via->v_next != NULL || sip->sip_payload != NULL)
 		abort();
-	home = msg_home(msg);
-	same_line(answer, alen, "From", sip_header_as_string(home, (sip_header_t *)sip->sip_from),
-	          0);
+	same_line(answer, alen, (sip_header_t *)sip->sip_from, 0);
 	/* To: sofia's encoding, then ";tag=" and 13 characters of tag. */
-	same_line(answer, alen, "To", sip_header_as_string(home, (sip_header_t *)sip->sip_to), 18);
-	same_line(answer, alen, "Call-ID",
-	          sip_header_as_string(home, (sip_header_t *)sip->sip_call_id), 0);
-	same_line(answer, alen, "CSeq", sip_header_as_string(home, (sip_header_t *)sip->sip_cseq),
-	          0);
+	same_line(answer, alen, (sip_header_t *)sip->sip_to, 18);
+	same_line(answer, alen, (sip_header_t *)sip->sip_call_id, 0);
+	same_line(answer, alen, (sip_header_t *)sip->sip_cseq, 0);
 	msg_destroy(msg);
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include <sofia-sip/msg_header.h>
+#include <sofia-sip/url.h>
 
 #include "optfast.h"
 
@@ -46,7 +47,45 @@ static bool
 plain(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       strchr("-_.!~*'+:@;=/&$?[]", c) != NULL;
+	       (c != '\0' && strchr("-_.!~*'+:@;=/&$?[]", c) != NULL);
+}
+
+static bool
+token_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("-.!*_+`'~", c) != NULL);
+}
+
+/*
+ * A list of header parameters, each ";" token [ "=" token / host ] (RFC 3261 section 25.1),
+ * without escapes or quoted strings; `host` allows ':' and brackets in values (an IPv6 address).
+ */
+static bool
+params(const char *v, size_t n, bool host)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t s;
+
+		if (v[i] != ';')
+			return false;
+		for (s = ++i; i < n && token_char(v[i]); i++)
+			;
+		if (i == s)
+			return false;
+		if (i < n && v[i] == '=') {
+			for (s = ++i;
+			     i < n && (token_char(v[i]) ||
+			               (host && (v[i] == ':' || v[i] == '[' || v[i] == ']')));
+			     i++)
+				;
+			if (i == s)
+				return false;
+		}
+	}
+	return true;
 }
 
 /* A printable value of a header the answer does not carry (single spaces, no tabs). */
@@ -60,6 +99,26 @@ printable(const char *v, size_t n)
 		    (v[i] == ' ' && (i == 0 || i + 1 == n || v[i + 1] == ' ')))
 			return false;
 	return true;
+}
+
+/*
+ * Whether sofia-sip reads `u` as a sip: or sips: URI and prints it back as it is: its own
+ * decoder on a copy (url_d decodes in place), then its encoder. A URI it could not read would
+ * make nta answer 400 (Bad From Header...); one it prints otherwise would not be copied.
+ */
+static bool
+uri(const char *u, size_t n)
+{
+	char buf[UM_OPTFAST_REQUEST_MAX], out[UM_OPTFAST_REQUEST_MAX];
+	url_t url;
+
+	if (n >= sizeof(buf))
+		return false;
+	memcpy(buf, u, n);
+	buf[n] = '\0';
+	if (url_d(&url, buf) < 0 || (url.url_type != url_sip && url.url_type != url_sips))
+		return false;
+	return url_e(out, sizeof(out), &url) == (issize_t)n && memcmp(out, u, n) == 0;
 }
 
 /* [ "display" SP ] "<" sip:/sips: URI ">" *( ";" param ), all plain; *tagged when a param is
@@ -88,11 +147,11 @@ name_addr(const char *v, size_t n, bool *tagged)
 	for (j = i; j < n && v[j] != '>'; j++)
 		if (!plain(v[j]))
 			return false;
-	if (j >= n || j == i)
+	if (j >= n || j == i || !uri(v + i, j - i))
+		return false;
+	if (!params(v + j + 1, n - j - 1, true))
 		return false;
 	for (i = j + 1; i < n; i++) {
-		if (!plain(v[i]))
-			return false;
 		if (v[i] == ';' && (n - i - 1 >= 3 && strncasecmp(v + i + 1, "tag", 3) == 0) &&
 		    (n - i - 1 == 3 || v[i + 4] == '=' || v[i + 4] == ';'))
 			*tagged = true;
@@ -161,7 +220,8 @@ tokens(const char *v, size_t n)
 			if (i + 1 < n && v[i + 1] == ' ')
 				i++;
 		} else if ((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
-		           (v[i] >= '0' && v[i] <= '9') || strchr("-.!%*_+`'~", v[i]) != NULL) {
+		           (v[i] >= '0' && v[i] <= '9') ||
+		           (v[i] != '\0' && strchr("-.!%*_+`'~", v[i]) != NULL)) {
 			tok = true;
 		} else {
 			return false;
@@ -190,7 +250,7 @@ via(const char *v, size_t n, const char *host, size_t *rport_at)
 		return false;
 	for (i += hl + 1, p = i; i < n && v[i] >= '0' && v[i] <= '9'; i++)
 		;
-	if (i == p || i - p > 5)
+	if (i == p || i - p > 5 || !params(v + i, n - i, false))
 		return false;
 	while (i < n) {
 		size_t s = i + 1, e;
@@ -198,10 +258,7 @@ via(const char *v, size_t n, const char *host, size_t *rport_at)
 		if (v[i] != ';')
 			return false;
 		for (e = s; e < n && v[e] != ';'; e++)
-			if (!plain(v[e]) || v[e] == ':' || v[e] == '@')
-				return false;
-		if (e == s)
-			return false;
+			;
 		if ((e - s >= 8 && strncasecmp(v + s, "received", 8) == 0) ||
 		    (e - s >= 4 && strncasecmp(v + s, "comp", 4) == 0) ||
 		    (e - s >= 5 && strncasecmp(v + s, "maddr", 5) == 0))
@@ -263,6 +320,8 @@ um_optfast_answer(struct um_optfast *o, const char *msg, size_t len, const char 
 	for (; p < eol - 8; p++)
 		if (!plain(*p) || *p == '%')
 			return UM_OPTFAST_PASS;
+	if (!uri(msg + 8, (size_t)(eol - 8 - (msg + 8))))
+		return UM_OPTFAST_PASS;
 	/* The headers, line by line. */
 	for (p = eol + 2; p < hdr_end + 2; p = eol + 2) {
 		const char *colon;
