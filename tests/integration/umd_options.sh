@@ -100,6 +100,42 @@ umd_stop tlsfast
 expect_eq "umd (fast path) exits 0" 0 "$UMD_RC"
 umd_stop tlsnua
 
+# Keep-alives answered before sofia-sip reads them still count as traffic for idle_seconds:
+# a connection that sends one a second outlives idle_seconds (5), an idle one does not.
+conf idle sipsecured yes
+sed -i 's/^handshake_seconds = 2$/handshake_seconds = 2\nidle_seconds = 5/' "$WORK/idle.conf"
+umd_start idle "$WORK/idle.conf" || { not_ok "umd (idle_seconds 5) started"; finish; }
+python3 - "$PORT_idle" "$WORK/gw1.pem" "$WORK/gw1.key" >"$WORK/idle.txt" 2>&1 <<'PY'
+import os, socket, ssl, sys, time
+port, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+ctx.load_cert_chain(cert, key)
+def conn():
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5))
+    s.settimeout(5)
+    return s
+busy, idle = conn(), conn()
+lp = busy.getsockname()[1]
+ok = 0
+for n in range(1, 10):  # 9 keep-alives, one a second: past idle_seconds
+    busy.sendall((f"OPTIONS sips:um@127.0.0.1:{port} SIP/2.0\r\n"
+                  f"Via: SIP/2.0/TLS 127.0.0.1:{lp};branch=z9hG4bK-idle-{n}\r\n"
+                  f"From: <sips:gw@gw1.example.test>;tag=idle\r\nTo: <sips:um@um1.example.test>\r\n"
+                  f"Call-ID: idle-{os.getpid()}\r\nCSeq: {n} OPTIONS\r\nContent-Length: 0\r\n\r\n").encode())
+    if busy.recv(65535).startswith(b"SIP/2.0 200"):
+        ok += 1
+    time.sleep(1)
+print("answered", ok)
+try:
+    print("idle connection", "closed" if idle.recv(1) == b"" else "open")
+except (ssl.SSLError, OSError) as e:
+    print("idle connection closed", type(e).__name__)
+PY
+check "a connection sending keep-alives outlives idle_seconds: all 9 answered on it" grep -q '^answered 9$' "$WORK/idle.txt"
+check "... while an idle one beside it is closed" grep -q '^idle connection closed' "$WORK/idle.txt"
+umd_stop idle
+
 # --- unsecured: UDP and TCP (nta's fast path, default_leg_cb), against nua ----------------------
 conf udpfast unsecured yes
 conf udpnua unsecured no
