@@ -51,7 +51,9 @@
  * umd takes that leg over as nua creates it (nta_leg_tcreate below) and answers the OPTIONS nua
  * would hand to event_cb unchanged on nta's server transaction, with the headers nua would
  * add (pre-made once); every other request goes on to nua. nta still parses the request and
- * keeps the transaction (retransmissions over UDP are answered from it).
+ * keeps the transaction (retransmissions over UDP are answered from it). Over TLS, plain
+ * keep-alives do not get that far: fast_tls answers them as tlshook.c's SSL_read hands them
+ * over, before sofia-sip reads them (optfast.h), with the same answer.
  */
 struct um_fast {
 	nta_agent_t *agent;    /* nua's */
