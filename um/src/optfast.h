@@ -12,7 +12,7 @@
  * then "Name: value" lines of a short list of canonical names (Via once, SIP/2.0/TLS from the
  * connection's own address, without received or comp; From and To as <URI> with an optional
  * quoted display name, To without a tag; Call-ID; CSeq N OPTIONS; Content-Length: 0; optional
- * Max-Forwards, Contact, User-Agent, Allow, Supported, Accept but an outbound probe's, Date),
+ * Max-Forwards, Contact, User-Agent, Allow, Supported, Accept but an outbound probe's),
  * nothing folded, no escapes, no compact names. Anything else — Require, Timestamp, a second
  * Via, a To tag, a body, a name it does not know — is left to sofia-sip, which answers it as
  * before. It parses nothing else: it looks, and copies what it saw.
@@ -23,6 +23,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "error.h"
 
 /* A request it takes is at most this long; the answer fits in UM_OPTFAST_ANSWER_MAX. */
 #define UM_OPTFAST_REQUEST_MAX 2048
@@ -42,7 +44,7 @@ struct um_optfast {
  * Sets the tail ("Contact: ...\r\n...Content-Length: 0\r\n\r\n") and seeds the tag generator
  * from `seed`. false: the tail does not fit.
  */
-bool um_optfast_init(struct um_optfast *o, const char *tail, uint64_t seed);
+bool um_optfast_init(struct um_optfast *o, const char *tail, uint64_t seed) UM_WUR;
 
 enum um_optfast_result {
 	UM_OPTFAST_PASS,     /* not a plain keep-alive (or not whole yet): sofia-sip's */
@@ -57,6 +59,6 @@ enum um_optfast_result {
  */
 enum um_optfast_result um_optfast_answer(struct um_optfast *o, const char *msg, size_t len,
                                          const char *peer_host, unsigned peer_port, char *answer,
-                                         size_t *answer_len, size_t *used);
+                                         size_t *answer_len, size_t *used) UM_WUR;
 
 #endif
