@@ -64,6 +64,20 @@ check "... and the default leaves the fast path on" \
 	bash -c "! grep -q 'OPTIONS answered through nua\|OPTIONS over TLS answered by nta' '$WORK/tlsfast.log'"
 compare tls tlsfast tlsnua --transport tls --cert "$WORK/gw1.pem" --key "$WORK/gw1.key" --dialog
 
+# seam NAME SYMBOL ACTION: umd NAME's umd_seam_hook_calls_total{symbol=SYMBOL,action=ACTION}
+seam() {
+	curl -s "http://127.0.0.1:$(eval echo "\$HTTP_$1")/metrics" |
+		sed -n "s/^umd_seam_hook_calls_total{symbol=\"$2\",action=\"$3\"} //p"
+}
+# The hooks of the TLS fast path (um/src/seam.h) act only where it is on.
+check "fast path: SSL_get_error said \"want read\" for the keep-alives it answered" \
+	test "$(seam tlsfast SSL_get_error taken)" -ge 1
+check "fast path: SSL_write took sofia-sip's writes (the answers to other OPTIONS)" \
+	test "$(seam tlsfast SSL_write taken)" -ge 1
+expect_eq "options_fast_path = no: SSL_get_error took no call" 0 "$(seam tlsnua SSL_get_error taken)"
+expect_eq "options_fast_path = no: SSL_write took no call" 0 "$(seam tlsnua SSL_write taken)"
+check "... and passed sofia-sip's writes" test "$(seam tlsnua SSL_write passed)" -ge 1
+
 # A gateway entry removed while its connection stays open (SIGHUP): 403 and PeerRejected from
 # sofia-sip, never a 200 from the fast path.
 python3 - "$PORT_tlsfast" "$WORK/gw1.pem" "$WORK/gw1.key" "$WORK/tlsfast.conf" "$UMD_PID_tlsfast" >"$WORK/hup.txt" 2>&1 <<'PY'

@@ -595,9 +595,11 @@ flush_own(SSL *ssl, struct conn *c)
 }
 
 /*
- * Interposed: sofia-sip writes a connection's plaintext with SSL_write (tport_tls.c, tls_write).
- * A fast-path answer still unsent goes first; umd notes whether sofia-sip's own write is left
- * to retry, during which the fast path stays away from the connection.
+ * Interposed (seam.h): sofia-sip writes a connection's plaintext with SSL_write (tport_tls.c,
+ * tls_write). A fast-path answer still unsent goes first; umd notes whether sofia-sip's own
+ * write is left to retry, during which the fast path stays away from the connection. With the
+ * fast path off (and nothing of its unsent) there is nothing to order: every call passes, as
+ * every call on an SSL umd does not track.
  */
 int
 SSL_write(SSL *ssl, const void *buf, int num)
@@ -609,8 +611,11 @@ SSL_write(SSL *ssl, const void *buf, int num)
 		real_ssl_write = (int (*)(SSL *, const void *, int))dlsym(RTLD_NEXT, "SSL_write");
 	if (real_ssl_write == NULL)
 		return -1;
-	if (ssl == NULL || (c = conn_of(ssl)) == NULL)
+	if (ssl == NULL || (c = conn_of(ssl)) == NULL || (tls.fast == NULL && c->own == NULL)) {
+		um_seam_pass(UM_SEAM_SSL_WRITE);
 		return real_ssl_write(ssl, buf, num);
+	}
+	um_seam_take(UM_SEAM_SSL_WRITE);
 	c->swallowed = false; /* SSL_get_error speaks of this write now */
 	if (!flush_own(ssl, c)) {
 		c->sofia_blocked = true; /* sofia-sip sees WANT_WRITE (or the error) and retries */
@@ -711,8 +716,8 @@ SSL_read(SSL *ssl, void *buf, int num)
 }
 
 /*
- * Interposed: the "want read" of an SSL_read that answered everything it read (above), for
- * sofia-sip's tls_error(); everything else is OpenSSL's.
+ * Interposed (seam.h): the "want read" of an SSL_read that answered everything it read (above),
+ * for sofia-sip's tls_error(); every other answer, on any SSL, is OpenSSL's.
  */
 int
 SSL_get_error(const SSL *ssl, int ret)
@@ -724,9 +729,11 @@ SSL_get_error(const SSL *ssl, int ret)
 	if (real_ssl_get_error == NULL)
 		return SSL_ERROR_SSL;
 	if (ret <= 0 && ssl != NULL && (c = conn_of(ssl)) != NULL && c->swallowed) {
+		um_seam_take(UM_SEAM_SSL_GET_ERROR);
 		c->swallowed = false;
 		return SSL_ERROR_WANT_READ;
 	}
+	um_seam_pass(UM_SEAM_SSL_GET_ERROR);
 	return real_ssl_get_error(ssl, ret);
 }
 
