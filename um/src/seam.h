@@ -84,8 +84,10 @@
  *     gateway's next keep-alive unanswered until more arrive); one that read SSL_get_error
  *     later, or errno instead, would take the swallowed read for an error and close the
  *     connection; one that wrote past SSL_write would put its messages inside the fast
- *     path's answers. A tport that does not call SSL_read again in the same wake-up costs one
- *     empty SSL_read at the next.
+ *     path's answers. A tport that did not call SSL_read again in the same wake-up would
+ *     cost an empty SSL_read and a wake-up at the next. The maintained 1.13 line
+ *     (freeswitch/sofia-sip, tport_tls.c and tport_type_tls.c as read) reads and writes the
+ *     same way; its tls_write hands a result <= 0 to tls_error (the hook's -1 either way).
  *   accept (fdguard.c). tport_accept (tport.c) calls accept(2) on a listening socket when it is
  *     readable; on EMFILE it logs and returns with the connection still queued, and the loop
  *     spins. The hook keeps descriptors in reserve and drains the queue (fdguard.h). Acts only
