@@ -70,6 +70,11 @@ check "a client offering only the CipherString's suite is refused" bash -c "! ti
 check "accept (sofia's listener): taken" at_least accept taken 3
 check "SSL_new (sofia's connections): taken" at_least SSL_new taken 3
 check "SSL_read: taken" at_least SSL_read taken 1
+check "SSL_get_error (the keep-alive answered in SSL_read: \"want read\" for sofia's tls_error): taken" at_least SSL_get_error taken 1
+python3 "$D/siptls.py" --port "$PORT" --cert "$WORK/gw1.pem" --key "$WORK/gw1.key" options --header "Subject: more than a keep-alive" >"$WORK/opt2.txt"
+check "gw1: an OPTIONS the fast path leaves to sofia-sip: 200" grep -q "OPTIONS SIP/2.0 200 OK" "$WORK/opt2.txt"
+check "SSL_write (sofia's answer to it): taken" at_least SSL_write taken 1
+check "SSL_get_error after sofia's SSL_accept (tls_connect, the handshakes): passed to OpenSSL's" at_least SSL_get_error passed 1
 check "SSL_shutdown (sofia closing them): taken" wait_seam SSL_shutdown taken 3
 umd_stop a
 expect_eq "umd stops cleanly (exit 0)" 0 "$UMD_RC"

@@ -201,26 +201,38 @@ test_cipherstring_passes(void)
 	SSL_CTX_free(ctx);
 }
 
-/* SSL_new, SSL_read and SSL_shutdown on an SSL of nobody's context but ours pass through. */
+/*
+ * SSL_new, SSL_read, SSL_write, SSL_get_error and SSL_shutdown on an SSL of nobody's context but
+ * ours pass through.
+ */
 static void
 test_foreign_ssl_passes(void)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	char buf[16];
 	SSL *ssl;
+	int r;
 
 	CU_ASSERT_FATAL(ctx != NULL);
 	mark();
 	ssl = SSL_new(ctx);
 	CU_ASSERT_FATAL(ssl != NULL);
 	CU_ASSERT_TRUE(SSL_read(ssl, buf, sizeof(buf)) <= 0); /* no BIO: fails, untouched */
+	r = SSL_write(ssl, "x", 1);
+	CU_ASSERT_TRUE(r <= 0);
+	/* OpenSSL's answer (not the fast path's "want read"): the SSL was never set up. */
+	CU_ASSERT_EQUAL(SSL_get_error(ssl, r), SSL_ERROR_SSL);
 	SSL_shutdown(ssl);
 	ERR_clear_error();
 	CU_ASSERT_EQUAL(passed(UM_SEAM_SSL_NEW), 1);
 	CU_ASSERT_EQUAL(passed(UM_SEAM_SSL_READ), 1);
+	CU_ASSERT_EQUAL(passed(UM_SEAM_SSL_WRITE), 1);
+	CU_ASSERT_EQUAL(passed(UM_SEAM_SSL_GET_ERROR), 1);
 	CU_ASSERT_EQUAL(passed(UM_SEAM_SSL_SHUTDOWN), 1);
-	CU_ASSERT_EQUAL(
-	        taken(UM_SEAM_SSL_NEW) + taken(UM_SEAM_SSL_READ) + taken(UM_SEAM_SSL_SHUTDOWN), 0);
+	CU_ASSERT_EQUAL(taken(UM_SEAM_SSL_NEW) + taken(UM_SEAM_SSL_READ) +
+	                        taken(UM_SEAM_SSL_WRITE) + taken(UM_SEAM_SSL_GET_ERROR) +
+	                        taken(UM_SEAM_SSL_SHUTDOWN),
+	                0);
 	SSL_free(ssl); /* still ours to free: the hook left it alone */
 	SSL_CTX_free(ctx);
 }
@@ -433,6 +445,80 @@ test_connection(void)
 	client_close(&c);
 }
 
+/* The count of `name` in umd's /metrics ("name value" on a line of its own); -1: missing. */
+static long long
+metric(const char *name)
+{
+	char *text = NULL, key[128];
+	const char *at;
+	long long v = -1;
+
+	if (um_metrics_render(t.metrics, time(NULL), &text) != UM_OK)
+		return -1;
+	snprintf(key, sizeof(key), "\n%s ", name);
+	if ((at = strstr(text, key)) != NULL)
+		v = strtoll(at + strlen(key), NULL, 10);
+	free(text);
+	return v;
+}
+
+/*
+ * The keep-alive fast path through SSL_read, SSL_get_error and SSL_write: a plain keep-alive
+ * (its Via names the connection's own address) is answered in the SSL_read hook before sofia-sip
+ * sees it; sofia-sip's two SSL_reads of that wake-up (tls_want_read, then tport_tls_recv) are
+ * told "want read" by the SSL_get_error hook, and sofia-sip writes nothing (the SSL_write hook
+ * takes no call). The connection stays open: an OPTIONS the fast path leaves to sofia-sip (with
+ * a header it does not know) is answered by nta, through the SSL_write hook, and its read is
+ * not taken for "want read". The test's own client SSL, on the same thread, passes the hooks.
+ */
+static void
+test_fast_path(void)
+{
+	struct client c;
+	struct sockaddr_in local;
+	socklen_t len = sizeof(local);
+	char msg[640];
+	long long fast0 = metric("umd_sip_options_fast_total");
+	int lport;
+
+	CU_ASSERT_FATAL(fast0 >= 0);
+	CU_ASSERT_FATAL(client_open(&c, NULL));
+	CU_ASSERT_FATAL(getsockname(c.fd, (struct sockaddr *)&local, &len) == 0);
+	lport = ntohs(local.sin_port);
+
+	mark();
+	snprintf(msg, sizeof(msg),
+	         "OPTIONS sip:um1.example.test SIP/2.0\r\n"
+	         "Via: SIP/2.0/TLS 127.0.0.1:%d;branch=z9hG4bK-seam-fast\r\n"
+	         "Max-Forwards: 70\r\nFrom: <sip:gw1.example.test>;tag=fast\r\n"
+	         "To: <sip:um1.example.test>\r\nCall-ID: seam-fast@127.0.0.1\r\n"
+	         "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+	         lport);
+	CU_ASSERT_TRUE(client_say(&c, msg, "SIP/2.0 200 OK\r\n"));
+	CU_ASSERT_EQUAL(metric("umd_sip_options_fast_total"), fast0 + 1);
+	CU_ASSERT_EQUAL(taken(UM_SEAM_SSL_READ), 2);
+	CU_ASSERT_EQUAL(taken(UM_SEAM_SSL_GET_ERROR), 2);
+	CU_ASSERT_EQUAL(taken(UM_SEAM_SSL_WRITE), 0);
+	/* The client's own SSL_write, and the client's SSL_reads: not umd's SSLs. */
+	CU_ASSERT_EQUAL(passed(UM_SEAM_SSL_WRITE), 1);
+	CU_ASSERT_TRUE(passed(UM_SEAM_SSL_READ) >= 1);
+
+	mark();
+	snprintf(msg, sizeof(msg),
+	         OPTIONS_HEAD "Subject: more than a keep-alive\r\n"
+	                      "Content-Length: 0\r\n\r\n",
+	         3, 3, 3);
+	CU_ASSERT_TRUE(client_say(&c, msg, "SIP/2.0 200 OK\r\n"));
+	CU_ASSERT_EQUAL(metric("umd_sip_options_fast_total"), fast0 + 1);
+	CU_ASSERT_TRUE(taken(UM_SEAM_SSL_READ) >= 1);
+	CU_ASSERT_EQUAL(taken(UM_SEAM_SSL_GET_ERROR), 0);
+	CU_ASSERT_TRUE(taken(UM_SEAM_SSL_WRITE) >= 1);
+	client_close(&c);
+	for (int i = 0; i < 500 && taken(UM_SEAM_SSL_SHUTDOWN) == 0; i++)
+		pump(1);
+	CU_ASSERT_EQUAL(taken(UM_SEAM_SSL_SHUTDOWN), 1);
+}
+
 /* The policy the cipher-list hook put on sofia's context: sofia's own list would allow these. */
 static void
 test_policy_refuses(void)
@@ -524,6 +610,7 @@ static CU_TestInfo tests[] = {
         {"SSLs of other contexts pass", test_foreign_ssl_passes},
         {"um_sip_start: the context and the default leg taken", test_start},
         {"a gateway's connection through every hook", test_connection},
+        {"a keep-alive answered before sofia-sip reads it", test_fast_path},
         {"umd's policy on sofia's context", test_policy_refuses},
         {"another listener's accept passes", test_foreign_accept_passes},
         {"another agent's leg and master transport pass", test_foreign_leg_passes},

@@ -382,6 +382,13 @@ umd_key(struct load_ctx *x, const char *name, const char *v)
 			c->gateway_crl_fetch = false;
 		else
 			add_error(c, x->line, "gateway_crl_fetch \"%s\": yes or no", v);
+	} else if (strcmp(name, "options_fast_path") == 0) {
+		if (strcasecmp(v, "yes") == 0)
+			c->options_fast_path = true;
+		else if (strcasecmp(v, "no") == 0)
+			c->options_fast_path = false;
+		else
+			add_error(c, x->line, "options_fast_path \"%s\": yes or no", v);
 	} else if (strcmp(name, "gateway_crl_proxy") == 0) {
 		if (*v == '\0') {
 			free(c->gateway_crl_proxy);
@@ -680,6 +687,7 @@ load_start(const char *name, struct load_ctx *x, struct um_config **out)
 	c->stall_seconds = 5;
 	c->gateway_revocation = UM_REVOCATION_SOFT;
 	c->gateway_crl_fetch = true;
+	c->options_fast_path = true;
 	c->media_port_min = 40000;
 	c->media_port_max = 40999;
 	c->max_calls = 500;

@@ -61,6 +61,7 @@ struct um_config {
 	enum um_revocation gateway_revocation;
 	bool gateway_crl_fetch;  /* fetch gateways' CRLs from their distribution points */
 	char *gateway_crl_proxy; /* HTTP proxy for those fetches; NULL: $http_proxy, if set */
+	bool options_fast_path;  /* answer keep-alive OPTIONS below nua (sip.c); read at start */
 	/* Media and voice messages (README, "umd, the UM server"). */
 	char *media_address;                /* NULL: the listen host */
 	int media_port_min, media_port_max; /* RTP even, RTCP odd */

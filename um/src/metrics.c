@@ -54,6 +54,7 @@ struct um_metrics {
 	atomic_ullong handshakes_ok;
 	atomic_ullong handshake_failures[UM_FAIL__MAX];
 	atomic_ullong peer_rejections;
+	atomic_ullong options_fast;
 	atomic_ullong requests[M__MAX];
 	atomic_ullong responses[6]; /* 1xx .. 6xx */
 	atomic_llong open_connections;
@@ -91,6 +92,7 @@ um_metrics_new(struct um_metrics **out)
 	for (i = 0; i < UM_FAIL__MAX; i++)
 		atomic_init(&m->handshake_failures[i], 0);
 	atomic_init(&m->peer_rejections, 0);
+	atomic_init(&m->options_fast, 0);
 	for (i = 0; i < M__MAX; i++)
 		atomic_init(&m->requests[i], 0);
 	for (i = 0; i < 6; i++)
@@ -188,6 +190,16 @@ um_metrics_request(struct um_metrics *m, const char *method)
 			break;
 	}
 	bump(&m->requests[i]);
+}
+
+void
+um_metrics_options_fast(struct um_metrics *m)
+{
+	if (m == NULL)
+		return;
+	bump(&m->requests[M_OPTIONS]);
+	bump(&m->responses[1]);
+	bump(&m->options_fast);
 }
 
 void
@@ -489,6 +501,11 @@ um_metrics_render(const struct um_metrics *m, time_t now, char **out)
 	for (i = 0; i < M__MAX; i++)
 		fprintf(f, "umd_sip_requests_total{method=\"%s\"} %llu\n", method_names[i],
 		        get(&m->requests[i]));
+
+	family(f, "umd_sip_options_fast_total", "counter",
+	       "OPTIONS keep-alives answered over TLS before sofia-sip read them (also counted in "
+	       "umd_sip_requests_total and umd_sip_responses_total).");
+	fprintf(f, "umd_sip_options_fast_total %llu\n", get(&m->options_fast));
 
 	family(f, "umd_sip_responses_total", "counter", "SIP responses sent, by status class.");
 	for (i = 0; i < 6; i++)

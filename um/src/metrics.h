@@ -98,6 +98,11 @@ void um_metrics_peer_rejected(struct um_metrics *m);
  * BYE, CANCEL and OPTIONS have their own series; anything else, NULL included, is "other".
  */
 void um_metrics_request(struct um_metrics *m, const char *method);
+/*
+ * A keep-alive OPTIONS answered 200 by the TLS fast path (optfast.h): one request, one 2xx, and
+ * one in umd_sip_options_fast_total.
+ */
+void um_metrics_options_fast(struct um_metrics *m);
 /* A SIP response umd sent, counted by class (1xx .. 6xx). A status outside 100..699 is ignored. */
 void um_metrics_response(struct um_metrics *m, int status);
 

@@ -24,6 +24,8 @@ static const struct {
         [UM_SEAM_SSL_NEW] = {"SSL_new", (void (*)(void))SSL_new},
         [UM_SEAM_SSL_SHUTDOWN] = {"SSL_shutdown", (void (*)(void))SSL_shutdown},
         [UM_SEAM_SSL_READ] = {"SSL_read", (void (*)(void))SSL_read},
+        [UM_SEAM_SSL_WRITE] = {"SSL_write", (void (*)(void))SSL_write},
+        [UM_SEAM_SSL_GET_ERROR] = {"SSL_get_error", (void (*)(void))SSL_get_error},
         [UM_SEAM_ACCEPT] = {"accept", (void (*)(void))accept},
         [UM_SEAM_LEG_TCREATE] = {"nta_leg_tcreate", (void (*)(void))nta_leg_tcreate},
         [UM_SEAM_TPORT_TCREATE] = {"tport_tcreate", (void (*)(void))tport_tcreate},

@@ -47,9 +47,48 @@
  *     follow). A sofia-sip that frees its SSL itself (the maintained 1.13 line does) would make
  *     this a double free: hence the version rule below. Acts only for SSLs the SSL_new hook
  *     tracks.
- *   SSL_read (tlshook.c). tls_read (tport_tls.c) reads plaintext with SSL_read: the hook follows
- *     where SIP messages begin and end (sipframe.h) so that a message that stops half-way is
- *     timed out, which sofia's TPTAG_TIMEOUT does for TCP only. Acts only for tracked SSLs.
+ *   SSL_read (tlshook.c). tls_read (tport_tls.c) reads plaintext with SSL_read into its 16 KiB
+ *     buffer: the hook follows where SIP messages begin and end (sipframe.h) so that a message
+ *     that stops half-way is timed out, which sofia's TPTAG_TIMEOUT does for TCP only. With the
+ *     keep-alive fast path on (options_fast_path, optfast.h), it also answers the plain
+ *     keep-alive OPTIONS at the start of what it read and takes them out: sofia-sip never sees
+ *     them. When it answered all it read and OpenSSL holds nothing more, it returns -1 without
+ *     another read(2) and has SSL_get_error (below) say "want read". That relies on sofia's
+ *     read path: tport_tls_events (tport_type_tls.c) calls tls_want_read -> tls_read ->
+ *     SSL_read; tls_read hands a result <= 0 to tls_error, which calls SSL_get_error and, on
+ *     SSL_ERROR_WANT_READ, keeps SU_WAIT_IN and returns -1 with EAGAIN; tls_want_read then
+ *     returns 3 and tport_tls_events calls tport_recv_event -> tport_tls_recv -> tls_read ->
+ *     SSL_read a second time in the same wake-up, which the hook answers the same way, again
+ *     without a read(2). And it relies on su_root's port being level-triggered (su_epoll_port
+ *     registers without EPOLLET; the poll and select ports are level-triggered by nature):
+ *     bytes the hook left in the socket wake sofia-sip again. Acts only for tracked SSLs.
+ *   SSL_write (tlshook.c). tport_tls_send -> tls_write calls SSL_write with sofia's message,
+ *     and tls_want_write calls it again with the same buffer after "want write". A fast-path
+ *     answer the full socket held back goes first (OpenSSL wants an incomplete write retried
+ *     with the same bytes before any other, SSL_write(3)), and the hook notes whether sofia's
+ *     own write is left to retry, during which the fast path does not answer on that
+ *     connection: its answers and sofia's messages never interleave. Acts only for tracked
+ *     SSLs while the fast path is on (or an answer of its is still unsent); sofia-sip's STUN
+ *     client and libcurl's SMTP connections (other threads) pass.
+ *   SSL_get_error (tlshook.c). tls_error (static in tport_tls.c; called by tls_read and
+ *     tls_write after a result <= 0, resp. < 0 in 1.12.11) and tls_connect (after SSL_accept)
+ *     call it. The hook answers SSL_ERROR_WANT_READ in OpenSSL's place for the one call that
+ *     follows an SSL_read of the hook's that answered all it read: OpenSSL, whose last read
+ *     succeeded, would say SSL_ERROR_SYSCALL, which tls_error takes for the end of the stream
+ *     (errno 0) and sofia-sip closes the connection. Every other call, on tracked SSLs as on
+ *     any other (libcurl's, on other threads), gets OpenSSL's answer.
+ *     What breaks on another sofia-sip: the three hooks above hold only while sofia reads and
+ *     writes a connection solely through SSL_read and SSL_write (not SSL_read_ex or a BIO of
+ *     its own), asks SSL_get_error about every SSL_read that returned -1 before its next call
+ *     on the SSL, treats SSL_ERROR_WANT_READ as "nothing yet" and waits on a level-triggered
+ *     poll. A tport that waited edge-triggered would sleep on bytes still in the socket (the
+ *     gateway's next keep-alive unanswered until more arrive); one that read SSL_get_error
+ *     later, or errno instead, would take the swallowed read for an error and close the
+ *     connection; one that wrote past SSL_write would put its messages inside the fast
+ *     path's answers. A tport that did not call SSL_read again in the same wake-up would
+ *     cost an empty SSL_read and a wake-up at the next. The maintained 1.13 line
+ *     (freeswitch/sofia-sip, tport_tls.c and tport_type_tls.c as read) reads and writes the
+ *     same way; its tls_write hands a result <= 0 to tls_error (the hook's -1 either way).
  *   accept (fdguard.c). tport_accept (tport.c) calls accept(2) on a listening socket when it is
  *     readable; on EMFILE it logs and returns with the connection still queued, and the loop
  *     spins. The hook keeps descriptors in reserve and drains the queue (fdguard.h). Acts only
@@ -100,6 +139,8 @@ enum um_seam_hook {
 	UM_SEAM_SSL_NEW,     /* SSL_new */
 	UM_SEAM_SSL_SHUTDOWN,
 	UM_SEAM_SSL_READ,
+	UM_SEAM_SSL_WRITE,
+	UM_SEAM_SSL_GET_ERROR,
 	UM_SEAM_ACCEPT,
 	UM_SEAM_LEG_TCREATE,   /* nta_leg_tcreate */
 	UM_SEAM_TPORT_TCREATE, /* tport_tcreate */

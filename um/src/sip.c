@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <sofia-sip/hostdomain.h>
 #include <sofia-sip/msg_addr.h>
@@ -34,6 +35,7 @@
 #include "dialog.h"
 #include "media/engine.h"
 #include "media/greetings.h"
+#include "optfast.h"
 #include "sdp_check.h"
 #include "seam.h"
 #include "sip.h"
@@ -52,7 +54,9 @@
  * umd takes that leg over as nua creates it (nta_leg_tcreate below) and answers the OPTIONS nua
  * would hand to event_cb unchanged on nta's server transaction, with the headers nua would
  * add (pre-made once); every other request goes on to nua. nta still parses the request and
- * keeps the transaction (retransmissions over UDP are answered from it).
+ * keeps the transaction (retransmissions over UDP are answered from it). Over TLS, plain
+ * keep-alives do not get that far: fast_tls answers them as tlshook.c's SSL_read hands them
+ * over, before sofia-sip reads them (optfast.h), with the same answer.
  */
 struct um_fast {
 	nta_agent_t *agent;    /* nua's */
@@ -65,6 +69,8 @@ struct um_fast {
 	sip_allow_t *allow;
 	sip_supported_t *supported;
 	bool on; /* false: every OPTIONS goes through nua */
+	/* Over TLS, plain keep-alives are answered before sofia-sip reads them (optfast.h). */
+	struct um_optfast opt;
 };
 
 /* One call umd answered: the handle's magic from the INVITE umd accepted until it ends. */
@@ -255,6 +261,60 @@ default_leg_cb(void *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t const *si
 	                    SIPTAG_ALLOW(f->allow), SIPTAG_SUPPORTED(f->supported), TAG_END());
 	um_metrics_response(s->metrics, 403);
 	return 403;
+}
+
+/*
+ * tlshook's fast path (um_tls_set_fast): a plain keep-alive from a gateway's TLS connection,
+ * answered as default_leg_cb answers it, before sofia-sip has parsed it. What optfast does not
+ * take, and a peer no gateway entry accepts now (since a SIGHUP: 403 and PeerRejected), go on
+ * to sofia-sip and default_leg_cb.
+ */
+static bool
+fast_tls(void *arg, const struct sockaddr *peer, const char *host, unsigned port, const char *msg,
+         size_t len, char *answer, size_t *answer_len, size_t *used)
+{
+	struct um_sip *s = arg;
+	char why[256];
+
+	if (!s->fast.on || s->shutting_down ||
+	    um_optfast_answer(&s->fast.opt, msg, len, host, port, answer, answer_len, used) !=
+	            UM_OPTFAST_ANSWERED ||
+	    !um_gateway_accepts(s->cfg, peer, NULL, why, sizeof(why)))
+		return false;
+	um_metrics_options_fast(s->metrics);
+	return true;
+}
+
+/*
+ * The end of fast_tls's answers, from Contact on, printed by sofia-sip's encoders from the
+ * headers default_leg_cb gives nta, in nua's order. false: out of memory or too long.
+ */
+static bool
+fast_tls_start(struct um_fast *f)
+{
+	const sip_header_t *h[] = {(sip_header_t *)f->contact, (sip_header_t *)f->user_agent,
+	                           (sip_header_t *)f->accept, (sip_header_t *)f->allow,
+	                           (sip_header_t *)f->supported};
+	char tail[512], *v;
+	size_t n = 0, i;
+	uint64_t seed;
+	int k;
+
+	for (i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
+		if ((v = sip_header_as_string(f->home, h[i])) == NULL)
+			return false;
+		k = snprintf(tail + n, sizeof(tail) - n, "%s: %s\r\n", h[i]->sh_class->hc_name, v);
+		su_free(f->home, v);
+		if (k < 0 || (size_t)k >= sizeof(tail) - n)
+			return false;
+		n += (size_t)k;
+	}
+	k = snprintf(tail + n, sizeof(tail) - n, "Content-Length: 0\r\n\r\n");
+	if (k < 0 || (size_t)k >= sizeof(tail) - n)
+		return false;
+	if (RAND_bytes((unsigned char *)&seed, sizeof(seed)) != 1)
+		return false;
+	return um_optfast_init(&f->opt, tail, seed);
 }
 
 /* The um_sip whose nua is being created (nua_create runs nua's start-up on this thread). */
@@ -580,6 +640,8 @@ fast_start(struct um_sip *s, bool tls)
 
 	if (f->nua_cb == NULL)
 		off = "nua's default leg was not seen";
+	else if (!s->cfg->options_fast_path)
+		off = "options_fast_path = no";
 	else if ((f->home = su_home_new(sizeof(*f->home))) == NULL)
 		off = "out of memory";
 	else if ((f->contact = fast_contact(f->home, f->agent, tls)) == NULL)
@@ -592,6 +654,12 @@ fast_start(struct um_sip *s, bool tls)
 	f->on = off == NULL;
 	if (off != NULL)
 		cc_log_message(s->log, CC_LOG_INFO, "OPTIONS answered through nua: %s", off);
+	else if (tls && !fast_tls_start(f))
+		cc_log_message(s->log, CC_LOG_INFO,
+		               "OPTIONS over TLS answered by nta: the "
+		               "keep-alive answer could not be made");
+	else if (tls)
+		um_tls_set_fast(fast_tls, s);
 }
 
 /*
@@ -1228,6 +1296,8 @@ um_sip_free(struct um_sip *s)
 		call_free(s, s->calls);
 	if (running == s)
 		running = NULL;
+	if (s->fast.on)
+		um_tls_set_fast(NULL, NULL);
 	if (s->fast.home != NULL)
 		su_home_unref(s->fast.home);
 	if (s->home != NULL)

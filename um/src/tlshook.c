@@ -1,4 +1,5 @@
 /* umd's hold on sofia-sip's TLS contexts (tlshook.h). */
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include "certcore/events.h"
 #include "config.h"
+#include "optfast.h"
 #include "seam.h"
 #include "sipframe.h"
 #include "tlshook.h"
@@ -33,6 +35,13 @@ struct conn {
 	struct conn **list;           /* tls.pending or tls.live, or NULL: on no list */
 	struct um_sipframe frame;     /* where the SIP message being received is */
 	time_t msg_start;             /* when it began; 0: none is half-way */
+	char host[INET6_ADDRSTRLEN];  /* the peer's address as text, for the fast path; "": none */
+	unsigned port;
+	bool sofia_blocked; /* sofia-sip's last SSL_write did not complete: it will retry */
+	bool swallowed; /* SSL_read answered every message it read: "want read" (SSL_get_error) */
+	bool skip_read; /* ... and the next SSL_read of this wake-up returns the same */
+	char *own;      /* a fast-path answer OpenSSL has not sent yet (SSL_write's retry) */
+	int own_len;
 	struct conn *prev, *next;
 };
 
@@ -50,6 +59,8 @@ static struct {
 	STACK_OF(X509_NAME) * ca_names; /* NULL: sofia-sip's list is left alone */
 	unsigned ca_gen;                /* bumped by each um_tls_set_client_ca_names */
 	bool require_crl;
+	um_tls_fast_fn fast; /* the keep-alive fast path (um_tls_set_fast); NULL: off */
+	void *fast_arg;
 	um_crl_miss_fn crl_miss;
 	void *crl_miss_arg;
 	SSL_CTX *ctx[MAX_CONTEXTS];
@@ -64,6 +75,8 @@ static int (*real_set_cipher_list)(SSL_CTX *, const char *);
 static SSL *(*real_ssl_new)(SSL_CTX *);
 static int (*real_ssl_shutdown)(SSL *);
 static int (*real_ssl_read)(SSL *, void *, int);
+static int (*real_ssl_write)(SSL *, const void *, int);
+static int (*real_ssl_get_error)(const SSL *, int);
 
 static void
 conn_unlink(struct conn *c)
@@ -107,6 +120,7 @@ conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void 
 	conn_unlink(c);
 	if (c->counted && tls.metrics != NULL)
 		um_metrics_conn(tls.metrics, -1);
+	free(c->own);
 	free(c);
 }
 
@@ -128,6 +142,23 @@ peer_of(const SSL *ssl, struct conn *c, struct sockaddr_storage *ss)
 			um_addr_text((struct sockaddr *)ss, c->peer, sizeof(c->peer));
 	}
 	return c != NULL && c->peer[0] != '\0' ? c->peer : "unknown";
+}
+
+/* The peer's address as text and its port, once, for the fast path ("": not IP). */
+static void
+peer_host(struct conn *c)
+{
+	const struct sockaddr_in *a4 = (const void *)&c->addr;
+	const struct sockaddr_in6 *a6 = (const void *)&c->addr;
+
+	c->host[0] = '\0';
+	if (c->addr.ss_family == AF_INET) {
+		if (inet_ntop(AF_INET, &a4->sin_addr, c->host, sizeof(c->host)) != NULL)
+			c->port = ntohs(a4->sin_port);
+	} else if (c->addr.ss_family == AF_INET6) {
+		if (inet_ntop(AF_INET6, &a6->sin6_addr, c->host, sizeof(c->host)) != NULL)
+			c->port = ntohs(a6->sin6_port);
+	}
 }
 
 static void
@@ -182,6 +213,7 @@ info_cb(const SSL *ssl, int where, int ret)
 			um_metrics_handshake_ok(tls.metrics);
 		c->done = true;
 		peer_of(ssl, c, &c->addr);
+		peer_host(c);
 		conn_link(c, &tls.live);
 		return;
 	}
@@ -545,15 +577,103 @@ SSL_shutdown(SSL *ssl)
 }
 
 /*
+ * Sends what is left of the fast path's unsent answer, first: OpenSSL wants a write that did
+ * not complete retried with the same bytes before any other (SSL_write(3)). true: nothing is
+ * left; false: OpenSSL's error state says why (SSL_get_error).
+ */
+static bool
+flush_own(SSL *ssl, struct conn *c)
+{
+	if (c->own == NULL)
+		return true;
+	if (real_ssl_write(ssl, c->own, c->own_len) <= 0)
+		return false;
+	free(c->own);
+	c->own = NULL;
+	c->own_len = 0;
+	return true;
+}
+
+/*
+ * Interposed (seam.h): sofia-sip writes a connection's plaintext with SSL_write (tport_tls.c,
+ * tls_write). A fast-path answer still unsent goes first; umd notes whether sofia-sip's own
+ * write is left to retry, during which the fast path stays away from the connection. With the
+ * fast path off (and nothing of its unsent) there is nothing to order: every call passes, as
+ * every call on an SSL umd does not track.
+ */
+int
+SSL_write(SSL *ssl, const void *buf, int num)
+{
+	struct conn *c;
+	int n;
+
+	if (real_ssl_write == NULL)
+		real_ssl_write = (int (*)(SSL *, const void *, int))dlsym(RTLD_NEXT, "SSL_write");
+	if (real_ssl_write == NULL)
+		return -1;
+	if (ssl == NULL || (c = conn_of(ssl)) == NULL || (tls.fast == NULL && c->own == NULL)) {
+		um_seam_pass(UM_SEAM_SSL_WRITE);
+		return real_ssl_write(ssl, buf, num);
+	}
+	um_seam_take(UM_SEAM_SSL_WRITE);
+	c->swallowed = false; /* SSL_get_error speaks of this write now */
+	if (!flush_own(ssl, c)) {
+		c->sofia_blocked = true; /* sofia-sip sees WANT_WRITE (or the error) and retries */
+		return -1;
+	}
+	n = real_ssl_write(ssl, buf, num);
+	c->sofia_blocked = n <= 0;
+	return n;
+}
+
+/*
+ * The keep-alives at the start of `buf` (n bytes of plaintext, a message's start) answered
+ * by the fast path; returns what is left for sofia-sip (moved to the start of buf), 0 when
+ * nothing is.
+ */
+static int
+answer_fast(SSL *ssl, struct conn *c, char *buf, int n)
+{
+	char answer[UM_OPTFAST_ANSWER_MAX];
+	size_t off = 0, alen, used;
+	int w;
+
+	while (off < (size_t)n && c->host[0] != '\0' && !c->sofia_blocked && c->own == NULL &&
+	       tls.fast(tls.fast_arg, (struct sockaddr *)&c->addr, c->host, c->port, buf + off,
+	                (size_t)n - off, answer, &alen, &used)) {
+		off += used;
+		if ((w = real_ssl_write(ssl, answer, (int)alen)) > 0)
+			continue;
+		if (real_ssl_get_error(ssl, w) != SSL_ERROR_WANT_WRITE)
+			break; /* the connection failed: sofia-sip finds out on its next call */
+		/* The socket is full: the rest of the answer goes before the next write. */
+		if ((c->own = malloc(alen)) == NULL)
+			break; /* nothing can be retried: the gateway's own retry will do */
+		memcpy(c->own, answer, alen);
+		c->own_len = (int)alen;
+	}
+	if (off > 0 && off < (size_t)n)
+		memmove(buf, buf + off, (size_t)n - off);
+	return n - (int)off;
+}
+
+/*
  * Interposed: sofia-sip reads a TLS connection's plaintext with SSL_read (tport_tls.c,
  * tls_read). umd follows where SIP messages begin and end in it (sipframe.h), so that
  * um_tls_message_watchdog can end a connection whose message stopped half-way: sofia-sip's
- * own timer for incomplete messages (TPTAG_TIMEOUT) runs for TCP only.
+ * own timer for incomplete messages (TPTAG_TIMEOUT) runs for TCP only. Keep-alive OPTIONS at
+ * the start of what was read are answered here when the fast path is on (um_tls_set_fast) and
+ * taken out. When nothing is left, sofia-sip is told "want read" (SSL_get_error below) without
+ * another read(2): data still in OpenSSL's buffers is read at once; data still in the socket
+ * wakes sofia-sip's poll again (su_epoll_port is level-triggered). sofia-sip then calls
+ * SSL_read a second time in the same wake-up (tport_tls_events: tls_want_read, then
+ * tport_recv_event), which gets the same answer, also without a read(2).
  */
 int
 SSL_read(SSL *ssl, void *buf, int num)
 {
 	struct conn *c;
+	bool start;
 	int n;
 
 	if (real_ssl_read == NULL)
@@ -565,15 +685,56 @@ SSL_read(SSL *ssl, void *buf, int num)
 		return real_ssl_read(ssl, buf, num);
 	}
 	um_seam_take(UM_SEAM_SSL_READ);
-	n = real_ssl_read(ssl, buf, num);
-	if (n > 0) {
+	c->swallowed = false;
+	if (c->skip_read && !SSL_has_pending(ssl)) {
+		c->skip_read = false;
+		c->swallowed = true;
+		return -1;
+	}
+	c->skip_read = false;
+	for (;;) {
+		if (c->own != NULL && !c->sofia_blocked)
+			(void)flush_own(ssl, c);
+		n = real_ssl_read(ssl, buf, num);
+		if (n <= 0)
+			return n;
+		start = !um_sipframe_pending(&c->frame);
 		um_sipframe_feed(&c->frame, buf, (size_t)n);
 		if (!um_sipframe_pending(&c->frame))
 			c->msg_start = 0;
 		else if (c->msg_start == 0)
 			c->msg_start = time(NULL);
+		if (!start || tls.fast == NULL || !c->done)
+			return n;
+		if ((n = answer_fast(ssl, c, buf, n)) > 0)
+			return n;
+		if (!SSL_has_pending(ssl)) {
+			c->swallowed = c->skip_read = true;
+			return -1;
+		}
 	}
-	return n;
+}
+
+/*
+ * Interposed (seam.h): the "want read" of an SSL_read that answered everything it read (above),
+ * for sofia-sip's tls_error(); every other answer, on any SSL, is OpenSSL's.
+ */
+int
+SSL_get_error(const SSL *ssl, int ret)
+{
+	struct conn *c;
+
+	if (real_ssl_get_error == NULL)
+		real_ssl_get_error = (int (*)(const SSL *, int))dlsym(RTLD_NEXT, "SSL_get_error");
+	if (real_ssl_get_error == NULL)
+		return SSL_ERROR_SSL;
+	if (ret <= 0 && ssl != NULL && (c = conn_of(ssl)) != NULL && c->swallowed) {
+		um_seam_take(UM_SEAM_SSL_GET_ERROR);
+		c->swallowed = false;
+		return SSL_ERROR_WANT_READ;
+	}
+	um_seam_pass(UM_SEAM_SSL_GET_ERROR);
+	return real_ssl_get_error(ssl, ret);
 }
 
 size_t
@@ -585,6 +746,10 @@ um_tls_message_watchdog(int seconds)
 	int fd;
 
 	for (c = tls.live; c != NULL; c = c->next) {
+		/* A fast-path answer the full socket held back, when sofia-sip has no write of
+		 * its own to send it before (SSL_write). */
+		if (c->own != NULL && !c->sofia_blocked)
+			(void)flush_own(c->ssl, c);
 		if (c->msg_start == 0 || now - c->msg_start < seconds)
 			continue;
 		cc_log_message(tls.log, CC_LOG_WARNING,
@@ -611,8 +776,10 @@ um_tls_arm(bool require_client_cert, struct cc_log *log, struct um_metrics *metr
 	real_ssl_new = (SSL * (*)(SSL_CTX *)) dlsym(RTLD_NEXT, "SSL_new");
 	real_ssl_shutdown = (int (*)(SSL *))dlsym(RTLD_NEXT, "SSL_shutdown");
 	real_ssl_read = (int (*)(SSL *, void *, int))dlsym(RTLD_NEXT, "SSL_read");
+	real_ssl_write = (int (*)(SSL *, const void *, int))dlsym(RTLD_NEXT, "SSL_write");
+	real_ssl_get_error = (int (*)(const SSL *, int))dlsym(RTLD_NEXT, "SSL_get_error");
 	if (real_set_cipher_list == NULL || real_ssl_new == NULL || real_ssl_shutdown == NULL ||
-	    real_ssl_read == NULL)
+	    real_ssl_read == NULL || real_ssl_write == NULL || real_ssl_get_error == NULL)
 		return um_seterr(UM_ERR_TLS, "cannot reach OpenSSL's own functions: %s", dlerror());
 	tls.require_cert = require_client_cert;
 	tls.log = log;
@@ -658,6 +825,13 @@ void
 um_tls_set_require_crl(bool require)
 {
 	tls.require_crl = require;
+}
+
+void
+um_tls_set_fast(um_tls_fast_fn fn, void *arg)
+{
+	tls.fast = fn;
+	tls.fast_arg = arg;
 }
 
 void

@@ -4,10 +4,13 @@
  * sofia-sip 1.12 has no tags for TLS versions or ciphers, no certificate reload and no access to
  * its SSL_CTX. umd interposes SSL_CTX_set_cipher_list (taking over the context sofia makes for its
  * transport: umd's policy, verification, a certificate callback), SSL_new (every connection
- * tracked from its first moment), SSL_shutdown (freeing the SSL sofia-sip's tls_free() forgets)
- * and SSL_read (following where SIP messages begin and end). seam.h lists them with the rest of
- * umd's interposed functions, the sofia-sip calls each exists for, when each acts, and the
- * sofia-sip and OpenSSL versions they were verified against.
+ * tracked from its first moment), SSL_shutdown (freeing the SSL sofia-sip's tls_free() forgets),
+ * SSL_read (following where SIP messages begin and end, and answering keep-alive OPTIONS before
+ * sofia-sip parses them: optfast.h, um_tls_set_fast), SSL_write (so that such an answer and
+ * sofia-sip's own writes never interleave) and SSL_get_error ("want read" when every message
+ * read was answered). seam.h lists them with the rest of umd's interposed functions, the
+ * sofia-sip calls each exists for, when each acts, and the sofia-sip and OpenSSL versions they
+ * were verified against.
  *
  * Everything here runs on the SIP thread (sofia's su_root), except um_tls_* setters that are
  * called from it too.
@@ -75,6 +78,20 @@ void um_tls_set_require_crl(bool require);
  * not block (crlfetch.h queues a fetch).
  */
 typedef void (*um_crl_miss_fn)(void *arg, X509 *subject, X509 *issuer);
+
+/*
+ * The keep-alive fast path (optfast.h): called on the SIP thread with the plaintext a gateway's
+ * connection delivered, when it starts at a message's start (`peer` its address, `host` and
+ * `port` the same as text and number). Returns true when it answered the message at the start
+ * of `msg`: the answer in `answer` (UM_OPTFAST_ANSWER_MAX bytes), its length in *answer_len, and
+ * the request's length in *used, which sofia-sip then never sees; false: sofia-sip gets it.
+ */
+typedef bool (*um_tls_fast_fn)(void *arg, const struct sockaddr *peer, const char *host,
+                               unsigned port, const char *msg, size_t len, char *answer,
+                               size_t *answer_len, size_t *used);
+
+/* Who answers keep-alives from now on; NULL: nobody (sofia-sip reads every message). */
+void um_tls_set_fast(um_tls_fast_fn fn, void *arg);
 
 /* Who is told of missing CRLs from now on; NULL: nobody (fetching off). */
 void um_tls_set_crl_miss(um_crl_miss_fn fn, void *arg);
