@@ -67,6 +67,50 @@ check "... PeerRejected for the CANCEL" bash -c "grep '\"event_id\":1021' '$WORK
 python3 "$(dirname "$0")/sipcancel.py" "$PORT" "$UMD_PID_a" gw1 >"$WORK/cancel1.txt" 2>&1
 check "gw1's own CANCEL of its pending INVITE: 200, the INVITE 487" \
 	grep -q "^gw1 CANCEL 200 INVITE 487$" "$WORK/cancel1.txt"
+
+# While umd stops (SIGTERM with gw1's call up, gw1 not yet answering umd's BYE: nua waits for
+# it), a new request gets 503 with Retry-After, which a balancer takes as "another server",
+# not the 410 nua's shutdown gives; then gw1 answers the BYE and umd ends.
+python3 - "$PORT" "$UMD_PID_a" >"$WORK/stopping.txt" 2>&1 <<'PY'
+import os, random, re, signal, socket, sys
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+def sock(addr):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((addr, 0)); s.settimeout(5); return s
+def req(s, method, cid, cseq, totag="", body=""):
+    h, p = s.getsockname()
+    m = (f"{method} sip:um@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {h}:{p};branch=z9hG4bK{random.randint(0, 1 << 30)};rport\r\n"
+         f"From: <sip:gw@{h}>;tag=f{cid.split('@')[0]}\r\nTo: <sip:um@127.0.0.1>{totag}\r\nCall-ID: {cid}\r\nCSeq: {cseq} {method}\r\n"
+         f"Contact: <sip:gw@{h}:{p}>\r\nMax-Forwards: 70\r\n"
+         + ("Content-Type: application/sdp\r\n" if body else "") + f"Content-Length: {len(body)}\r\n\r\n{body}")
+    s.sendto(m.encode(), ("127.0.0.1", port))
+    if method == "ACK":
+        return None, ""
+    while True:
+        d = s.recv(65535).decode(errors="replace")
+        code = int(d.split(" ", 2)[1]) if d.startswith("SIP/2.0") else 0
+        if code >= 200:
+            return code, d
+sdp = "v=0\r\no=gw 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+gw1, gw2 = sock("127.0.0.1"), sock("127.0.0.2")
+cid = "s%d@test" % random.randint(0, 1 << 30)
+code, r = req(gw1, "INVITE", cid, 1, body=sdp)
+totag = ";tag=" + re.search(r"(?im)^(?:to|t):.*;tag=([^;\s]+)", r).group(1)
+req(gw1, "ACK", cid, 1, totag)
+print("call", code, flush=True)
+os.kill(pid, signal.SIGTERM)
+bye = gw1.recv(65535).decode(errors="replace")
+print("umd sent", bye.split(" ", 1)[0], flush=True)
+for method in ("INVITE", "OPTIONS"):
+    code, r = req(gw2, method, "n%d@test" % random.randint(0, 1 << 30), 1, body=sdp if method == "INVITE" else "")
+    ra = re.search(r"(?im)^Retry-After:\s*(\d+)", r)
+    print("stopping", method, code, "retry-after", ra.group(1) if ra else "none", flush=True)
+hdrs = [l for l in bye.split("\r\n") if l.split(":")[0].strip().lower() in ("via", "v", "from", "f", "to", "t", "call-id", "i", "cseq")]
+gw1.sendto(("SIP/2.0 200 OK\r\n" + "\r\n".join(hdrs) + "\r\nContent-Length: 0\r\n\r\n").encode(), ("127.0.0.1", port))
+print("bye answered", flush=True)
+PY
+check "a call is up when umd is told to stop, and umd ends it with BYE" bash -c "grep -q '^call 200$' '$WORK/stopping.txt' && grep -q '^umd sent BYE$' '$WORK/stopping.txt'"
+check "while umd stops, a new INVITE gets 503 with Retry-After (not 410)" grep -q "^stopping INVITE 503 retry-after 5$" "$WORK/stopping.txt"
+check "... and so does an OPTIONS (a balancer's probe marks it down)" grep -q "^stopping OPTIONS 503 retry-after 5$" "$WORK/stopping.txt"
 umd_stop a
-expect_eq "umd stops cleanly" 0 "$UMD_RC"
+expect_eq "umd stops cleanly once the call's BYE is answered" 0 "$UMD_RC"
 finish

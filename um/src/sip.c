@@ -227,6 +227,9 @@ fast_options(const sip_t *sip)
 	         su_casematch(sip->sip_accept->ac_type, OUTBOUND_PROBE_TYPE));
 }
 
+/* Retry-After of the 503 a stopping umd gives new requests: seconds. */
+#define UM_STOPPING_RETRY_AFTER "5"
+
 /* nta's callback for its default leg: requests outside any dialog. */
 static int
 default_leg_cb(void *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t const *sip)
@@ -238,7 +241,24 @@ default_leg_cb(void *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t const *si
 	su_addrinfo_t *ai;
 	bool ok;
 
-	if (!f->on || s->shutting_down || !fast_options(sip))
+	if (s->shutting_down && sip->sip_request->rq_method != sip_method_ack &&
+	    sip->sip_request->rq_method != sip_method_cancel) {
+		/*
+		 * umd is stopping: a new request gets 503 with Retry-After (RFC 3261 section
+		 * 21.5.4), which a gateway or a balancer takes as "try another server", instead of
+		 * the 410 nua's shutdown would give it once umd can no longer answer through nua.
+		 * The dialogs under way end through nua as before.
+		 */
+		nta_incoming_tag(irq, NULL);
+		nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE,
+		                    SIPTAG_RETRY_AFTER_STR(UM_STOPPING_RETRY_AFTER),
+		                    SIPTAG_USER_AGENT(f->user_agent), SIPTAG_ALLOW(f->allow),
+		                    TAG_END());
+		um_metrics_request(s->metrics, sip->sip_request->rq_method_name);
+		um_metrics_response(s->metrics, 503);
+		return 503;
+	}
+	if (!f->on || !fast_options(sip))
 		return f->nua_cb(f->nua_magic, leg, irq, sip);
 	um_metrics_request(s->metrics, "OPTIONS");
 	msg = nta_incoming_getrequest(irq);
