@@ -235,7 +235,7 @@ pass(struct daemon *d, time_t now)
 		if (!any) {
 			/* nothing due: keep the lease alive */
 			if (ls == ES_LEASE_MINE &&
-			    s->lease_expiry - now <= cfg->lease_seconds / 2 &&
+			    es_lease_should_renew(s, cfg->lease_seconds, now) &&
 			    es_lease_acquire(d->rep->source, s, d->rep->holder, cfg->lease_seconds,
 			                     now, d->t->log) != ES_OK)
 				cc_log_message(d->t->log, CC_LOG_WARNING,
@@ -260,8 +260,8 @@ pass(struct daemon *d, time_t now)
 		for (k = 0; k < cfg->nrules; k++)
 			if (st->next[k] < wake)
 				wake = st->next[k];
-		if (st->held && s->lease_expiry - cfg->lease_seconds / 2 < wake)
-			wake = s->lease_expiry - cfg->lease_seconds / 2;
+		if (st->held && es_lease_renew_at(s, cfg->lease_seconds) < wake)
+			wake = es_lease_renew_at(s, cfg->lease_seconds);
 	}
 out:
 	free(due);
