@@ -125,6 +125,7 @@ out:
 	OPENSSL_free(der);
 	es_secret_free(pw);
 	sk_X509_pop_free(recips, X509_free);
+	cc_cert_free(self);
 	return r;
 }
 

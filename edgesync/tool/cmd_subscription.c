@@ -210,6 +210,7 @@ sub_import(struct tool *t, int argc, char **argv)
 out:
 	OPENSSL_free(cred);
 	sk_X509_pop_free(recips, X509_free);
+	cc_cert_free(self);
 	es_replicator_free(rep);
 	es_subfile_free(sf);
 	return status;
