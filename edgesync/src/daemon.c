@@ -11,6 +11,7 @@
 #include "edgesync/subscription.h"
 #include "edgesync/sync.h"
 #include "internal.h"
+#include "replicator_impl.h"
 
 struct es_daemon {
 	struct es_replicator *rep; /* borrowed */

@@ -6,6 +6,7 @@
 #include "edgesync/replicator.h"
 #include "edgesync/secret.h"
 #include "internal.h"
+#include "replicator_impl.h"
 
 enum es_err
 es_replicator_open_store(const struct es_config *cfg, struct cc_store **out)
@@ -116,4 +117,48 @@ bool
 es_replicator_stopping(const struct es_replicator *rep)
 {
 	return rep->stop != NULL && *rep->stop != 0;
+}
+
+const struct es_config *
+es_replicator_config(const struct es_replicator *rep)
+{
+	return rep->cfg;
+}
+
+struct cc_store *
+es_replicator_store(const struct es_replicator *rep)
+{
+	return rep->store;
+}
+
+struct es_conn *
+es_replicator_source(const struct es_replicator *rep)
+{
+	return rep->source;
+}
+
+const char *
+es_replicator_holder(const struct es_replicator *rep)
+{
+	return rep->holder;
+}
+
+const char *
+es_replicator_source_mode(const struct es_replicator *rep)
+{
+	return rep->source_ad     ? "Active Directory: DirSync"
+	       : rep->source_sync ? "RFC 4533 offered"
+	                          : "RFC 4533 not offered: full compares";
+}
+
+void
+es_replicator_set_progress(struct es_replicator *rep, struct es_progress *progress)
+{
+	rep->progress = progress;
+}
+
+void
+es_replicator_set_stop(struct es_replicator *rep, volatile sig_atomic_t *stop)
+{
+	rep->stop = stop;
 }

@@ -17,6 +17,7 @@
 #include "edgesync/sync.h"
 #include "edgesync/writer.h"
 #include "internal.h"
+#include "replicator_impl.h"
 
 static double
 now_seconds(void)

@@ -194,11 +194,11 @@ sub_import(struct tool *t, int argc, char **argv)
 		goto out;
 	}
 	if ((r = es_replicator_open(t->cfg, t->log, &rep)) != ES_OK ||
-	    (r = es_identity_select(rep->store, true, t->log, &self)) != ES_OK ||
+	    (r = es_identity_select(es_replicator_store(rep), true, t->log, &self)) != ES_OK ||
 	    (r = es_identity_recipients(self, t->cfg->replicator_certificates, &recips)) != ES_OK ||
 	    (r = es_credential_seal(sf->bind_password, recips, &cred, &cred_len)) != ES_OK ||
-	    (r = es_subscription_create(rep->source, t->cfg->subscriptions, sf, cred, cred_len)) !=
-	            ES_OK) {
+	    (r = es_subscription_create(es_replicator_source(rep), t->cfg->subscriptions, sf, cred,
+	                                cred_len)) != ES_OK) {
 		status = tool_fail(t, r);
 		goto out;
 	}
@@ -243,7 +243,8 @@ sub_list(struct tool *t, int argc, char **argv)
 	if (optind != argc)
 		return tool_usage(t, help_sub, "subscription list takes no arguments");
 	if ((r = es_replicator_open(t->cfg, t->log, &rep)) != ES_OK ||
-	    (r = es_subscription_list(rep->source, t->cfg->subscriptions, &subs, &n)) != ES_OK) {
+	    (r = es_subscription_list(es_replicator_source(rep), t->cfg->subscriptions, &subs,
+	                              &n)) != ES_OK) {
 		status = tool_fail(t, r);
 		goto out;
 	}
@@ -297,7 +298,8 @@ sub_remove(struct tool *t, int argc, char **argv)
 	if (argc != 2)
 		return tool_usage(t, help_sub, "subscription remove needs one EDGE");
 	if ((r = es_replicator_open(t->cfg, t->log, &rep)) != ES_OK ||
-	    (r = es_subscription_remove(rep->source, t->cfg->subscriptions, argv[1])) != ES_OK) {
+	    (r = es_subscription_remove(es_replicator_source(rep), t->cfg->subscriptions,
+	                                argv[1])) != ES_OK) {
 		es_replicator_free(rep);
 		return tool_fail(t, r);
 	}
@@ -337,8 +339,8 @@ sub_add_cert(struct tool *t, int argc, char **argv)
 	if ((r = es_pin_from_x509(cc_cert_x509(cert), &pin)) != ES_OK ||
 	    (r = es_replicator_open(t->cfg, t->log, &rep)) != ES_OK ||
 	    (r = es_subscription_dn(t->cfg->subscriptions, argv[1], &dn)) != ES_OK ||
-	    (r = es_subscription_load(rep->source, dn, &s)) != ES_OK ||
-	    (r = es_subscription_add_cert(rep->source, s, der, (size_t)n)) != ES_OK) {
+	    (r = es_subscription_load(es_replicator_source(rep), dn, &s)) != ES_OK ||
+	    (r = es_subscription_add_cert(es_replicator_source(rep), s, der, (size_t)n)) != ES_OK) {
 		status = tool_fail(t, r);
 		goto out;
 	}

@@ -30,10 +30,11 @@ load_subs(struct es_replicator *rep, const char *edge, struct es_subscription **
 	*subs = NULL;
 	*n = 0;
 	if (edge == NULL)
-		return es_subscription_list(rep->source, rep->cfg->subscriptions, subs, n);
-	if ((r = es_subscription_dn(rep->cfg->subscriptions, edge, &dn)) != ES_OK)
+		return es_subscription_list(es_replicator_source(rep),
+		                            es_replicator_config(rep)->subscriptions, subs, n);
+	if ((r = es_subscription_dn(es_replicator_config(rep)->subscriptions, edge, &dn)) != ES_OK)
 		return r;
-	r = es_subscription_load(rep->source, dn, &s);
+	r = es_subscription_load(es_replicator_source(rep), dn, &s);
 	free(dn);
 	if (r != ES_OK)
 		return r;
@@ -104,7 +105,7 @@ cmd_start(struct tool *t, int argc, char **argv)
 			status = tool_fail(t, r);
 			goto out;
 		}
-		rep->progress = progress;
+		es_replicator_set_progress(rep, progress);
 	}
 	if (n == 0)
 		tool_msg(t, "no edge is subscribed under %s", t->cfg->subscriptions);
@@ -183,7 +184,7 @@ cmd_run(struct tool *t, int argc, char **argv)
 		status = tool_fail(t, r);
 		goto out;
 	}
-	rep->stop = &stop_flag;
+	es_replicator_set_stop(rep, &stop_flag);
 	{
 		/* a long cycle (a first sync of a large directory) says how far it is every
 		 * PROGRESS_LOG_SECONDS; a shorter one logs only its EdgeSyncCompleted */
@@ -199,17 +200,15 @@ cmd_run(struct tool *t, int argc, char **argv)
 			status = tool_fail(t, r);
 			goto out;
 		}
-		rep->progress = progress;
+		es_replicator_set_progress(rep, progress);
 	}
 	if ((r = es_daemon_new(rep, &d)) != ES_OK) {
 		status = tool_fail(t, r);
 		goto out;
 	}
-	cc_log_message(t->log, CC_LOG_INFO, "edgesync running as %s (source %s, %s)", rep->holder,
-	               t->cfg->source_url,
-	               rep->source_ad     ? "Active Directory: DirSync"
-	               : rep->source_sync ? "RFC 4533 offered"
-	                                  : "RFC 4533 not offered: full compares");
+	cc_log_message(t->log, CC_LOG_INFO, "edgesync running as %s (source %s, %s)",
+	               es_replicator_holder(rep), t->cfg->source_url,
+	               es_replicator_source_mode(rep));
 	/* the schedule is the library's (daemon.h, scheduler.h); here only the clock and signals */
 	while (!stop_flag) {
 		wake = es_daemon_pass(d, time(NULL));
