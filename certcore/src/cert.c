@@ -1,5 +1,6 @@
 /* struct cc_cert: a certificate and its Exchange properties, all computed with OpenSSL. */
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +19,10 @@
 #include "internal.h"
 
 struct cc_cert {
+	/* holders: the store that loaded it, selections, daemons that serve with it
+	 * (cc_cert_up_ref); the last cc_cert_free frees it. Atomic: umd hands certificates to
+	 * other threads. */
+	atomic_int refs;
 	X509 *x;
 	STACK_OF(X509) * chain;
 	EVP_PKEY *key;
@@ -47,12 +52,23 @@ struct cc_cert {
 /* Exchange's CN-and-SAN host matching (README, "certctl": select). */
 #define HOST_FLAGS (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_ALWAYS_CHECK_SUBJECT)
 
+struct cc_cert *
+cc_cert_up_ref(struct cc_cert *c)
+{
+	if (c != NULL)
+		atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+	return c;
+}
+
 void
 cc_cert_free(struct cc_cert *c)
 {
 	size_t i;
 
 	if (c == NULL)
+		return;
+	/* the previous count: 1 means this was the last reference */
+	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	X509_free(c->x);
 	sk_X509_pop_free(c->chain, X509_free);
@@ -301,6 +317,7 @@ cc_cert_new(X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key, const struct cc_meta
 		r = cc_seterr(CC_ERR_NOMEM, "certificate");
 		goto out;
 	}
+	atomic_init(&c->refs, 1);
 	if (!X509_up_ref(x)) {
 		r = cc_seterr_ssl(CC_ERR_CRYPTO, "X509_up_ref");
 		goto out;

@@ -8,6 +8,8 @@
 
 #include "certcore/error.h"
 #include "edgesync/error.h"
+/* struct es_replicator's fields: every library file that works with a replicator sees them */
+#include "replicator_impl.h"
 
 /* Records a detail for es_errdetail() and returns `e`. */
 enum es_err es_seterr(enum es_err e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

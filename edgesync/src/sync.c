@@ -17,6 +17,7 @@
 #include "edgesync/sync.h"
 #include "edgesync/writer.h"
 #include "internal.h"
+#include "replicator_impl.h"
 
 static double
 now_seconds(void)
@@ -125,6 +126,7 @@ out:
 	OPENSSL_free(der);
 	es_secret_free(pw);
 	sk_X509_pop_free(recips, X509_free);
+	cc_cert_free(self);
 	return r;
 }
 
@@ -197,13 +199,13 @@ out:
 	return r;
 }
 
-/* Renews the lease when less than half of it is left. */
+/* Renews the lease when it is due (lease.h: less than half left). */
 static enum es_err
 keep_lease(struct es_replicator *rep, struct es_subscription *s)
 {
 	time_t now = time(NULL);
 
-	if (s->lease_expiry - now > rep->cfg->lease_seconds / 2)
+	if (!es_lease_should_renew(s, rep->cfg->lease_seconds, now))
 		return ES_OK;
 	return es_lease_acquire(rep->source, s, rep->holder, rep->cfg->lease_seconds, now,
 	                        rep->log);

@@ -557,6 +557,7 @@ um_certs_start(const struct um_config *cfg, struct cc_log *log, struct um_metric
 	c = NULL;
 	r = UM_OK;
 out:
+	cc_cert_free(cert);
 	cc_store_free(s);
 	um_certs_free(c);
 	free(shortname);
@@ -575,6 +576,7 @@ um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 	enum cc_err cr;
 	enum um_err r;
 
+	memset(&ch, 0, sizeof(ch));
 	memcpy(old, c->thumb, sizeof(old));
 	if ((cr = cc_store_open(c->store_path, 0, &s)) != CC_OK) {
 		r = cc_fail(cr, "opening the store");
@@ -643,6 +645,7 @@ um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 		cc_log_message(c->log, CC_LOG_WARNING, "expiry clock: %s", cc_errdetail());
 	r = UM_OK;
 out:
+	cc_cert_free(ch.cert);
 	cc_store_free(s);
 	return r;
 }

@@ -56,7 +56,7 @@ um_smtp_identity_free(struct um_smtp_identity *id)
 /*
  * certcore's one rule (choose.h): the SMTP choice for id->fqdn, else the certificate in use when
  * it has merely expired, else a new self-signed one with SMTP enabled, marked as umd's own.
- * *out borrowed from the store; NULL only when certcore could not make one either.
+ * *out is an owned reference (cc_cert_free); NULL only when certcore could not make one either.
  */
 static enum um_err
 choose(struct um_smtp_identity *id, struct cc_store *s, bool offline, time_t now,
@@ -197,6 +197,7 @@ um_smtp_identity_start(const char *store, const char *fqdn, int renew_days, stru
 	id = NULL;
 	r = UM_OK;
 out:
+	cc_cert_free(cert);
 	cc_store_free(s);
 	um_smtp_identity_free(id);
 	return r;
@@ -230,6 +231,7 @@ um_smtp_identity_refresh(struct um_smtp_identity *id, time_t now)
 		else if (renewed) {
 			cc_log_message(id->log, CC_LOG_INFO, "renewed SMTP certificate %s as %s",
 			               thumb, renewed_as);
+			cc_cert_free(cert);
 			if ((r = choose(id, s, true, now, &cert)) != UM_OK)
 				goto out;
 		}
@@ -245,6 +247,7 @@ um_smtp_identity_refresh(struct um_smtp_identity *id, time_t now)
 		cc_log_message(id->log, CC_LOG_WARNING, "expiry clock (SMTP): %s", cc_errdetail());
 	r = UM_OK;
 out:
+	cc_cert_free(cert);
 	cc_store_free(s);
 	return r;
 }
