@@ -54,6 +54,13 @@ enum um_err um_certs_refresh(struct um_certs *c, const struct um_config *cfg, ti
 enum um_err um_certs_reload_crls(struct um_certs *c, const struct um_config *cfg,
                                  size_t *ncrl) UM_WUR;
 
+/*
+ * UM_OK when `cert` has its private key and the two go together; else UM_ERR_CERT, the detail
+ * naming the certificate and OpenSSL's reason ("key values mismatch"). Checked before a
+ * certificate is handed to TLS: sofia-sip and libcurl would start without a usable one.
+ */
+enum um_err um_certs_key_matches(const struct cc_cert *cert) UM_WUR;
+
 /* The made_by mark of the certificates umd makes for itself (cc_store_auto_renew renews only
  * those). */
 #define UM_MADE_BY "umd"

@@ -234,6 +234,7 @@ start_key_custody(struct daemon *d)
 	struct cc_store *s = NULL;
 	enum um_sandbox_result res;
 	char *hide[2] = {NULL, NULL};
+	enum cc_err cr;
 	int abi = 0;
 	bool ok = false;
 
@@ -251,9 +252,9 @@ start_key_custody(struct daemon *d)
 	}
 	d->keys_pid = um_keyholder_pid(d->keys);
 	cc_store_set_key_source(um_keyholder_key, d->keys);
-	if (cc_store_open(d->cfg->store, CC_STORE_CREATE, &s) != CC_OK) {
-		cc_log_message(d->log, CC_LOG_ERROR, "not starting: opening the store: %s",
-		               cc_errdetail());
+	if ((cr = cc_store_open(d->cfg->store, CC_STORE_CREATE, &s)) != CC_OK) {
+		cc_log_message(d->log, CC_LOG_ERROR, "not starting: opening the store: %s: %s",
+		               cc_strerror(cr), cc_errdetail());
 		goto out;
 	}
 	if (mkdir(d->cfg->spool, 0700) == -1 && errno != EEXIST)
@@ -357,6 +358,7 @@ start_submission(struct daemon *d)
 	const struct um_smtp_config *smtp = d->cfg->smtp;
 	char *host = NULL, *shortname = NULL;
 	const char *fqdn;
+	enum cc_err cr;
 	bool ok = false;
 
 	if (smtp == NULL) {
@@ -366,8 +368,9 @@ start_submission(struct daemon *d)
 	}
 	fqdn = smtp->fqdn != NULL ? smtp->fqdn : d->cfg->fqdn;
 	if (fqdn == NULL) {
-		if (cc_host_names(&host, &shortname) != CC_OK) {
-			cc_log_message(d->log, CC_LOG_ERROR, "not starting: the host's FQDN: %s",
+		if ((cr = cc_host_names(&host, &shortname)) != CC_OK) {
+			cc_log_message(d->log, CC_LOG_ERROR,
+			               "not starting: the host's FQDN: %s: %s", cc_strerror(cr),
 			               cc_errdetail());
 			goto out;
 		}
