@@ -78,7 +78,9 @@ struct daemon {
 	su_wait_t sigwait;
 	int sigpipe[2];
 	unsigned ticks;
-	const char *test_stall_file; /* UMD_TEST_STALL_FILE (tests only), or NULL */
+#ifdef UMEDGE_TEST_HOOKS
+	const char *test_stall_file; /* UMD_TEST_STALL_FILE (test builds only), or NULL */
+#endif
 	int exit_code;
 };
 
@@ -431,10 +433,11 @@ give_back_memory(void)
 	}
 }
 
+#ifdef UMEDGE_TEST_HOOKS
 /*
- * UMD_TEST_STALL_FILE=PATH (tests only): while PATH exists the tick blocks the SIP loop (at most
- * two minutes), as a hung call would, so a test can see /healthz fail and recover. A signal
- * cannot stand in for it: SIGSTOP stops the HTTP thread too.
+ * UMD_TEST_STALL_FILE=PATH (test builds only, UMEDGE_TEST_HOOKS): while PATH exists the tick blocks
+ * the SIP loop (at most two minutes), as a hung call would, so a test can see /healthz fail and
+ * recover. A signal cannot stand in for it: SIGSTOP stops the HTTP thread too.
  */
 static void
 test_stall(struct daemon *d)
@@ -449,6 +452,7 @@ test_stall(struct daemon *d)
 		usleep(100 * 1000);
 	cc_log_message(d->log, CC_LOG_WARNING, "test hook: SIP loop running again");
 }
+#endif
 
 static void
 on_tick(struct daemon *d, su_timer_t *t, su_timer_arg_t *arg)
@@ -473,7 +477,9 @@ on_tick(struct daemon *d, su_timer_t *t, su_timer_arg_t *arg)
 			um_sip_shutdown(d->sip);
 		}
 	}
+#ifdef UMEDGE_TEST_HOOKS
 	test_stall(d);
+#endif
 	d->ticks++;
 	if (d->cfg->mode != UM_MODE_UNSECURED) {
 		um_tls_watchdog(d->cfg->handshake_seconds);
@@ -671,9 +677,11 @@ main(int argc, char **argv)
 		cc_log_message(d.log, CC_LOG_ERROR, "cannot set up the event loop");
 		goto out;
 	}
+#ifdef UMEDGE_TEST_HOOKS
 	d.test_stall_file = getenv("UMD_TEST_STALL_FILE");
 	if (d.test_stall_file != NULL && *d.test_stall_file == '\0')
 		d.test_stall_file = NULL;
+#endif
 	um_metrics_heartbeat(d.metrics);
 	um_metrics_set_stall_limit(d.metrics, d.cfg->stall_seconds);
 	um_metrics_set_healthy(d.metrics, true, NULL);
