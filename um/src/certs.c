@@ -615,13 +615,9 @@ um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 	 * an administrator, who often forgot); an administrator's is never touched. The clone
 	 * wins the choice below.
 	 */
-	if ((cr = cc_store_auto_renew(s, c->thumb, MADE_BY, c->renew_days, now, renewed_as,
-	                              &renewed)) != CC_OK &&
-	    cr != CC_ERR_NOT_FOUND)
-		cc_log_message(c->log, CC_LOG_WARNING, "renewing %s: %s", old, cc_errdetail());
-	else if (renewed)
-		cc_log_message(c->log, CC_LOG_INFO, "renewed self-signed certificate %s as %s", old,
-		               renewed_as);
+	cr = cc_store_auto_renew(s, c->thumb, MADE_BY, c->renew_days, now, renewed_as, &renewed);
+	um_certs_log_renewal(c->log, "UM", old, cr == CC_ERR_NOT_FOUND ? CC_OK : cr, renewed,
+	                     renewed_as);
 	/* Cached CRLs only, so the SIP thread never waits on the network. */
 	if ((r = choose(c, s, true, now, c->thumb, false, &ch)) != UM_OK)
 		goto out;
@@ -675,6 +671,32 @@ um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 out:
 	cc_store_free(s);
 	return r;
+}
+
+void
+um_certs_log_renewal(struct cc_log *log, const char *service, const char *old, enum cc_err cr,
+                     bool renewed, const char *renewed_as)
+{
+	char why[1100];
+
+	if (cr != CC_OK) {
+		struct cc_field f[] = {
+		        CC_FSTR("service", service),
+		        CC_FSTR("thumbprint", old),
+		        CC_FSTR("reason", why),
+		};
+
+		snprintf(why, sizeof(why), "%s: %s", cc_strerror(cr), cc_errdetail());
+		cc_log_event(log, CC_LOG_WARNING, CC_EV_CERTIFICATE_RENEWAL_FAILED, f, 3);
+	} else if (renewed) {
+		struct cc_field f[] = {
+		        CC_FSTR("service", service),
+		        CC_FSTR("old_thumbprint", old),
+		        CC_FSTR("thumbprint", renewed_as),
+		};
+
+		cc_log_event(log, CC_LOG_INFO, CC_EV_SELF_SIGNED_CERTIFICATE_RENEWED, f, 3);
+	}
 }
 
 void

@@ -298,6 +298,24 @@ usage(FILE *f)
 	           "       umd queue -c FILE [--json] list | show ID | retry ID|--all\n");
 }
 
+/* ConfigurationReloadFailed: SIGHUP's configuration is refused, the one in force stays. */
+static void
+reload_failed(struct daemon *d, const char *reason)
+{
+	struct cc_field f[] = {CC_FSTR("config", d->config_path), CC_FSTR("reason", reason)};
+
+	cc_log_event(d->log, CC_LOG_ERROR, CC_EV_CONFIGURATION_RELOAD_FAILED, f, 2);
+}
+
+/* CertificateCheckFailed: a periodic or SIGHUP look at `service`'s certificate failed. */
+static void
+check_failed(struct daemon *d, const char *service, const char *reason)
+{
+	struct cc_field f[] = {CC_FSTR("service", service), CC_FSTR("reason", reason)};
+
+	cc_log_event(d->log, CC_LOG_ERROR, CC_EV_CERTIFICATE_CHECK_FAILED, f, 2);
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -305,11 +323,11 @@ reload(struct daemon *d)
 	size_t i;
 
 	if (um_config_load(d->config_path, true, &cfg) != UM_OK) {
+		/* One event a reason; no errors listed: the file could not be read at all. */
 		for (i = 0; cfg != NULL && i < cfg->nerrors; i++)
-			cc_log_message(d->log, CC_LOG_ERROR, "reload refused: %s", cfg->errors[i]);
-		/* No errors listed: the file could not be read at all (or memory ran out). */
+			reload_failed(d, cfg->errors[i]);
 		if (cfg == NULL || cfg->nerrors == 0)
-			cc_log_message(d->log, CC_LOG_ERROR, "reload refused: %s", um_errdetail());
+			reload_failed(d, um_errdetail());
 		um_config_free(cfg);
 		return;
 	}
@@ -339,12 +357,11 @@ check_certs(struct daemon *d)
 	uint64_t g;
 
 	if (d->certs != NULL && um_certs_refresh(d->certs, d->cfg, time(NULL)) != UM_OK)
-		cc_log_message(d->log, CC_LOG_ERROR, "certificate check: %s", um_errdetail());
+		check_failed(d, "UM", um_errdetail());
 	if (d->smtp_id != NULL) {
 		g = um_smtp_identity_generation(d->smtp_id);
 		if (um_smtp_identity_refresh(d->smtp_id, time(NULL)) != UM_OK)
-			cc_log_message(d->log, CC_LOG_ERROR, "SMTP certificate check: %s",
-			               um_errdetail());
+			check_failed(d, "SMTP", um_errdetail());
 		else if (um_smtp_identity_generation(d->smtp_id) != g)
 			um_submit_kick(d->submit);
 	}

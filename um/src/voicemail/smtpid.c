@@ -228,17 +228,11 @@ um_smtp_identity_refresh(struct um_smtp_identity *id, time_t now)
 		bool renewed = false;
 
 		snprintf(thumb, sizeof(thumb), "%s", cc_cert_thumbprint(cert));
-		if ((cr = cc_store_auto_renew(s, thumb, UM_MADE_BY, id->renew_days, now, renewed_as,
-		                              &renewed)) != CC_OK)
-			cc_log_message(id->log, CC_LOG_WARNING,
-			               "renewing the SMTP certificate %s: %s", thumb,
-			               cc_errdetail());
-		else if (renewed) {
-			cc_log_message(id->log, CC_LOG_INFO, "renewed SMTP certificate %s as %s",
-			               thumb, renewed_as);
-			if ((r = choose(id, s, true, now, &cert)) != UM_OK)
-				goto out;
-		}
+		cr = cc_store_auto_renew(s, thumb, UM_MADE_BY, id->renew_days, now, renewed_as,
+		                         &renewed);
+		um_certs_log_renewal(id->log, "SMTP", thumb, cr, renewed, renewed_as);
+		if (cr == CC_OK && renewed && (r = choose(id, s, true, now, &cert)) != UM_OK)
+			goto out;
 	}
 	if (cert == NULL) {
 		r = um_seterr(UM_ERR_CERT, "no certificate is eligible for SMTP as %s", id->fqdn);
