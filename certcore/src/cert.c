@@ -226,8 +226,8 @@ asn1_time(const ASN1_TIME *t, time_t *out)
 	return CC_OK;
 }
 
-static enum cc_err
-hex_upper(const unsigned char *p, size_t n, const char *prefix, char **out)
+enum cc_err
+cc_hex_upper(const unsigned char *p, size_t n, const char *prefix, char **out)
 {
 	char *hex = NULL;
 	size_t hexlen = 0, plen = strlen(prefix);
@@ -261,7 +261,7 @@ compute(struct cc_cert *c)
 		r = cc_seterr_ssl(CC_ERR_CRYPTO, "certificate SHA-1 thumbprint");
 		goto out;
 	}
-	if ((r = hex_upper(md, mdlen, "", &t)) != CC_OK)
+	if ((r = cc_hex_upper(md, mdlen, "", &t)) != CC_OK)
 		goto out;
 	memcpy(c->thumb, t, CC_THUMB_LEN + 1);
 	if ((r = cc_name_rfc2253(X509_get_subject_name(c->x), &c->subject)) != CC_OK ||
@@ -272,8 +272,8 @@ compute(struct cc_cert *c)
 		goto out;
 	/* As openssl x509 -serial prints it: the magnitude's octets in upper-case hex. */
 	sn = X509_get0_serialNumber(c->x);
-	if ((r = hex_upper(ASN1_STRING_get0_data(sn), (size_t)ASN1_STRING_length(sn),
-	                   ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER ? "-" : "", &c->serial)) !=
+	if ((r = cc_hex_upper(ASN1_STRING_get0_data(sn), (size_t)ASN1_STRING_length(sn),
+	                      ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER ? "-" : "", &c->serial)) !=
 	    CC_OK)
 		goto out;
 	if ((pub = X509_get0_pubkey(c->x)) == NULL) {

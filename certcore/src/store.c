@@ -24,11 +24,6 @@
 
 #define LAYOUT_COUNT 10 /* the folders of layout[] below */
 
-struct problem {
-	char *path;
-	char *reason;
-};
-
 /*
  * Every writer adds one to a generation counter kept in the lock file when it takes the lock.
  * A handle remembers the generation its view was loaded at: when a writer's lock finds the
@@ -41,7 +36,7 @@ struct cc_store {
 	int dirfd; /* the store's directory, opened once, not through a link */
 	struct cc_cert **certs;
 	size_t ncerts;
-	struct problem *problems;
+	struct cc_problem *problems;
 	size_t nproblems;
 	int lockfd;
 	uint64_t gen;   /* the generation the view was loaded at (or this writer's own) */
@@ -274,11 +269,7 @@ clear_loaded(struct cc_store *s)
 	free(s->certs);
 	s->certs = NULL;
 	s->ncerts = 0;
-	for (i = 0; i < s->nproblems; i++) {
-		free(s->problems[i].path);
-		free(s->problems[i].reason);
-	}
-	free(s->problems);
+	cc_problems_free(s->problems, s->nproblems);
 	s->problems = NULL;
 	s->nproblems = 0;
 }
@@ -302,24 +293,43 @@ cc_store_free(struct cc_store *s)
 	free(s);
 }
 
+enum cc_err
+cc_problem_add(struct cc_problem **v, size_t *n, const char *what, const char *path,
+               const char *reason)
+{
+	struct cc_problem *nv;
+	char *p = NULL, *why = NULL;
+
+	if ((p = strdup(path)) == NULL || (why = strdup(reason)) == NULL ||
+	    (nv = realloc(*v, (*n + 1) * sizeof(*nv))) == NULL) {
+		free(p);
+		free(why);
+		return cc_seterr(CC_ERR_NOMEM, "%s", what);
+	}
+	*v = nv;
+	nv[*n].path = p;
+	nv[*n].reason = why;
+	(*n)++;
+	return CC_OK;
+}
+
+void
+cc_problems_free(struct cc_problem *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++) {
+		free(v[i].path);
+		free(v[i].reason);
+	}
+	free(v);
+}
+
 /* Records a bad entry; out of memory while doing so is the only failure. */
 static enum cc_err
 add_problem(struct cc_store *s, const char *path, const char *reason)
 {
-	struct problem *np;
-
-	if ((np = realloc(s->problems, (s->nproblems + 1) * sizeof(*np))) == NULL)
-		return cc_seterr(CC_ERR_NOMEM, "store problems");
-	s->problems = np;
-	np[s->nproblems].path = strdup(path);
-	np[s->nproblems].reason = strdup(reason);
-	if (np[s->nproblems].path == NULL || np[s->nproblems].reason == NULL) {
-		free(np[s->nproblems].path);
-		free(np[s->nproblems].reason);
-		return cc_seterr(CC_ERR_NOMEM, "store problems");
-	}
-	s->nproblems++;
-	return CC_OK;
+	return cc_problem_add(&s->problems, &s->nproblems, "store problems", path, reason);
 }
 
 static bool
@@ -335,23 +345,6 @@ is_thumb_name(const char *name, const char *suffix)
 	return true;
 }
 
-struct pw_probe {
-	bool asked;
-};
-
-/* Never supplies a password: stored keys must not be protected by one (README, "The store"). */
-static int
-no_password(char *buf, int size, int rwflag, void *u)
-{
-	struct pw_probe *p = u;
-
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	p->asked = true;
-	return -1;
-}
-
 /*
  * Loads keys/THUMB.key (`name` of `keys`, `path` in problems). *key is NULL with a problem
  * recorded when it cannot be used.
@@ -360,55 +353,16 @@ static enum cc_err
 load_key(struct cc_store *s, const struct cc_dir *keys, const char *name, const char *path,
          EVP_PKEY **key)
 {
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	mode_t mode = 0;
-	BIO *b = NULL;
-	struct pw_probe probe = {false};
-	char reason[768];
+	char reason[1100];
 	enum cc_err r;
 
-	*key = NULL;
-	if ((r = cc_file_read_at(keys->fd, keys->path, name, MAX_FILE, &buf, &len, &mode)) !=
-	    CC_OK) {
-		if (r == CC_ERR_NOMEM)
-			goto out;
-		r = add_problem(s, path, cc_errdetail());
-		goto out;
-	}
-	if ((mode & 077) != 0) {
-		/* As sshd refuses an unprotected key file: a key others can read is not used. */
-		snprintf(reason, sizeof(reason),
-		         "private key file mode %04o is open to group or others (must be 0600); "
-		         "key not "
-		         "used",
-		         (unsigned)(mode & 07777));
-		r = add_problem(s, path, reason);
-		goto out;
-	}
-	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL) {
-		r = cc_seterr_ssl(CC_ERR_NOMEM, "BIO_new_mem_buf");
-		goto out;
-	}
-	*key = PEM_read_bio_PrivateKey(b, NULL, no_password, &probe);
-	if (*key == NULL) {
-		if (probe.asked) {
-			ERR_clear_error();
-			r = add_problem(s, path, "private key is password protected; key not used");
-		} else {
-			(void)cc_seterr_ssl(CC_ERR_PARSE, "not a readable private key");
-			r = add_problem(s, path, cc_errdetail());
-		}
-		goto out;
-	}
-	r = CC_OK;
-out:
-	BIO_free(b);
-	if (buf != NULL) {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
-	}
-	return r;
+	r = cc_key_read_pem_at(keys->fd, keys->path, name, MAX_FILE, key);
+	if (r == CC_OK || r == CC_ERR_NOMEM)
+		return r;
+	/* A key that is open to others, password protected or unreadable is not used. */
+	snprintf(reason, sizeof(reason), "%s%s", cc_errdetail(),
+	         r == CC_ERR_PERM || r == CC_ERR_KEY_ENCRYPTED ? "; key not used" : "");
+	return add_problem(s, path, reason);
 }
 
 static enum cc_err

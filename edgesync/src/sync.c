@@ -178,18 +178,21 @@ es_sync_connect_edge(struct es_replicator *rep, struct es_subscription *s, bool 
 			r = rr;
 			goto out;
 		}
-		if (rr != ES_OK)
+		if (rr != ES_OK) {
 			/* replication goes on with the password that works; the rotation is tried
 			 * again next cycle */
-			cc_log_message(rep->log, CC_LOG_WARNING, "edge %s: credential rotation: %s",
-			               s->name, es_errdetail());
-		else if (rotated)
-			cc_log_message(rep->log, CC_LOG_INFO, "edge %s: credential rotated",
-			               s->name);
-		else if (from_pending)
-			cc_log_message(rep->log, CC_LOG_INFO,
-			               "edge %s: an interrupted credential rotation was completed",
-			               s->name);
+			struct cc_field f[] = {CC_FSTR("edge", s->name),
+			                       CC_FSTR("reason", es_errdetail())};
+
+			cc_log_event(rep->log, CC_LOG_WARNING,
+			             CC_EV_EDGE_CREDENTIAL_ROTATION_FAILED, f, 2);
+		} else if (rotated || from_pending) {
+			/* resumed: a rotation cut off after the edge took the new password */
+			struct cc_field f[] = {CC_FSTR("edge", s->name),
+			                       CC_FBOOL("resumed", !rotated)};
+
+			cc_log_event(rep->log, CC_LOG_INFO, CC_EV_EDGE_CREDENTIAL_ROTATED, f, 2);
+		}
 	}
 	*out = c;
 	c = NULL;
