@@ -16,8 +16,8 @@
  *      holder is found gone.
  *
  * Under key custody (ES_REPLICATOR_HOLD_KEYS) the caller asks es_daemon_holder_lost before each
- * pass: the store's keys are then out of this process's reach (it gave up reading them), so the
- * daemon stops, gives its leases up (es_daemon_release) and exits with a failure, as umd does.
+ * pass: the store's keys are then out of this process's reach (it gave up reading them), so
+ * edgesync run stops, gives its leases up (es_daemon_release) and exits 1, as umd does.
  *
  * Ownership: the replicator is borrowed and must outlive the daemon.
  */
