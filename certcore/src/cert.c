@@ -1,5 +1,6 @@
 /* struct cc_cert: a certificate and its Exchange properties, all computed with OpenSSL. */
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +19,10 @@
 #include "internal.h"
 
 struct cc_cert {
+	/* holders: the store that loaded it, selections, daemons that serve with it
+	 * (cc_cert_up_ref); the last cc_cert_free frees it. Atomic: umd hands certificates to
+	 * other threads. */
+	atomic_int refs;
 	X509 *x;
 	STACK_OF(X509) * chain;
 	EVP_PKEY *key;
@@ -47,12 +52,23 @@ struct cc_cert {
 /* Exchange's CN-and-SAN host matching (README, "certctl": select). */
 #define HOST_FLAGS (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_ALWAYS_CHECK_SUBJECT)
 
+struct cc_cert *
+cc_cert_up_ref(struct cc_cert *c)
+{
+	if (c != NULL)
+		atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+	return c;
+}
+
 void
 cc_cert_free(struct cc_cert *c)
 {
 	size_t i;
 
 	if (c == NULL)
+		return;
+	/* the previous count: 1 means this was the last reference */
+	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	X509_free(c->x);
 	sk_X509_pop_free(c->chain, X509_free);
@@ -210,8 +226,8 @@ asn1_time(const ASN1_TIME *t, time_t *out)
 	return CC_OK;
 }
 
-static enum cc_err
-hex_upper(const unsigned char *p, size_t n, const char *prefix, char **out)
+enum cc_err
+cc_hex_upper(const unsigned char *p, size_t n, const char *prefix, char **out)
 {
 	char *hex = NULL;
 	size_t hexlen = 0, plen = strlen(prefix);
@@ -245,7 +261,7 @@ compute(struct cc_cert *c)
 		r = cc_seterr_ssl(CC_ERR_CRYPTO, "certificate SHA-1 thumbprint");
 		goto out;
 	}
-	if ((r = hex_upper(md, mdlen, "", &t)) != CC_OK)
+	if ((r = cc_hex_upper(md, mdlen, "", &t)) != CC_OK)
 		goto out;
 	memcpy(c->thumb, t, CC_THUMB_LEN + 1);
 	if ((r = cc_name_rfc2253(X509_get_subject_name(c->x), &c->subject)) != CC_OK ||
@@ -256,8 +272,8 @@ compute(struct cc_cert *c)
 		goto out;
 	/* As openssl x509 -serial prints it: the magnitude's octets in upper-case hex. */
 	sn = X509_get0_serialNumber(c->x);
-	if ((r = hex_upper(ASN1_STRING_get0_data(sn), (size_t)ASN1_STRING_length(sn),
-	                   ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER ? "-" : "", &c->serial)) !=
+	if ((r = cc_hex_upper(ASN1_STRING_get0_data(sn), (size_t)ASN1_STRING_length(sn),
+	                      ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER ? "-" : "", &c->serial)) !=
 	    CC_OK)
 		goto out;
 	if ((pub = X509_get0_pubkey(c->x)) == NULL) {
@@ -301,6 +317,7 @@ cc_cert_new(X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key, const struct cc_meta
 		r = cc_seterr(CC_ERR_NOMEM, "certificate");
 		goto out;
 	}
+	atomic_init(&c->refs, 1);
 	if (!X509_up_ref(x)) {
 		r = cc_seterr_ssl(CC_ERR_CRYPTO, "X509_up_ref");
 		goto out;

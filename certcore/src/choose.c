@@ -113,7 +113,7 @@ create_one(struct cc_store *s, enum cc_service service, const char *fqdn,
 		                 "the self-signed certificate to create does not name %s", fqdn);
 	}
 	log_created(log, service, c);
-	*out = c;
+	*out = cc_cert_up_ref(c);
 	return CC_OK;
 }
 
@@ -152,18 +152,16 @@ cc_store_select_or_create(struct cc_store *s, enum cc_service service, const cha
 				snprintf(out->in_use_reason, sizeof(out->in_use_reason), "%s",
 				         cc_selection_rejected_reason(sel, i));
 	}
-	if ((out->cert = cc_selection_selected(sel)) != NULL) {
+	if (cc_selection_selected(sel) != NULL) {
+		out->cert = cc_cert_up_ref(cc_selection_selected(sel));
 		out->how = CC_CHOSE_SELECTED;
 		if (out->cert == cur)
 			out->in_use_reason[0] = '\0';
 	} else if (cur != NULL && merely_expired(s, cur, service, fqdn, now)) {
-		out->cert = cur;
+		out->cert = cc_cert_up_ref(cur);
 		out->how = CC_CHOSE_KEPT_EXPIRED;
 		out->in_use_reason[0] = '\0';
 	} else if (create != NULL) {
-		/* The selection borrows from the store, which creating reloads. */
-		cc_selection_free(sel);
-		sel = NULL;
 		if ((r = create_one(s, service, fqdn, create, log, &out->cert)) != CC_OK)
 			goto out;
 		out->how = CC_CHOSE_CREATED;

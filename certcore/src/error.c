@@ -79,33 +79,45 @@ cc_seterr_errno(enum cc_err e, const char *fmt, ...)
 	return e;
 }
 
-enum cc_err
-cc_seterr_ssl(enum cc_err e, const char *fmt, ...)
+void
+cc_ssl_reasons(char *buf, size_t len)
 {
 	unsigned long code;
 	size_t used;
-	const char *data;
+	const char *data, *reason;
 	int flags;
-	va_list ap;
-	char buf[256];
+	char num[256];
 	int first = 1;
 
-	va_start(ap, fmt);
-	vset(fmt, ap);
-	va_end(ap);
-	/* Drain the whole queue so the next failure does not inherit stale reasons. */
+	if (buf == NULL || len == 0) {
+		ERR_clear_error();
+		return;
+	}
 	while ((code = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
-		ERR_error_string_n(code, buf, sizeof(buf));
-		used = strlen(detail);
-		snprintf(detail + used, sizeof(detail) - used, "%s%s%s%s", first ? ": " : "; ",
-		         ERR_reason_error_string(code) ? ERR_reason_error_string(code) : buf,
+		if ((reason = ERR_reason_error_string(code)) == NULL) {
+			ERR_error_string_n(code, num, sizeof(num));
+			reason = num;
+		}
+		used = strnlen(buf, len - 1);
+		snprintf(buf + used, len - used, "%s%s%s%s", first ? ": " : "; ", reason,
 		         (flags & ERR_TXT_STRING) && data && *data ? " - " : "",
 		         (flags & ERR_TXT_STRING) && data ? data : "");
 		first = 0;
 	}
 	if (first) {
-		used = strlen(detail);
-		snprintf(detail + used, sizeof(detail) - used, ": no reason given by OpenSSL");
+		used = strnlen(buf, len - 1);
+		snprintf(buf + used, len - used, ": no reason given by OpenSSL");
 	}
+}
+
+enum cc_err
+cc_seterr_ssl(enum cc_err e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vset(fmt, ap);
+	va_end(ap);
+	cc_ssl_reasons(detail, sizeof(detail));
 	return e;
 }

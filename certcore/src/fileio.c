@@ -12,6 +12,7 @@
 #include <openssl/bio.h>
 #include <openssl/buffer.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
@@ -364,5 +365,59 @@ cc_key_write_pem_at(int dirfd, const char *dir, const char *name, EVP_PKEY *key)
 	OPENSSL_cleanse(m->data, m->length);
 out:
 	BIO_free(b);
+	return r;
+}
+
+/* Never supplies a password: stored keys are not protected by one (DESIGN.md). */
+static int
+no_password(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	*(bool *)u = true;
+	return -1;
+}
+
+enum cc_err
+cc_key_read_pem_at(int dirfd, const char *dir, const char *name, size_t max, EVP_PKEY **key)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	mode_t mode = 0;
+	BIO *b = NULL;
+	bool asked = false;
+	enum cc_err r;
+
+	*key = NULL;
+	if ((r = cc_file_read_at(dirfd, dir, name, max, &buf, &len, &mode)) != CC_OK)
+		goto out;
+	if ((mode & 077) != 0) {
+		r = cc_seterr(
+		        CC_ERR_PERM,
+		        "private key file mode %04o is open to group or others (must be 0600)",
+		        (unsigned)(mode & 07777));
+		goto out;
+	}
+	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		r = cc_seterr_ssl(CC_ERR_NOMEM, "BIO_new_mem_buf");
+		goto out;
+	}
+	if ((*key = PEM_read_bio_PrivateKey(b, NULL, no_password, &asked)) == NULL) {
+		if (asked) {
+			ERR_clear_error();
+			r = cc_seterr(CC_ERR_KEY_ENCRYPTED, "private key is password protected");
+		} else {
+			r = cc_seterr_ssl(CC_ERR_PARSE, "not a readable private key");
+		}
+		goto out;
+	}
+	r = CC_OK;
+out:
+	BIO_free(b);
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+	}
 	return r;
 }

@@ -213,20 +213,27 @@ cc_cert_print_table_header(FILE *f)
 }
 
 void
-cc_cert_print_table_row(const struct cc_cert *c, FILE *f)
+cc_services_letters(unsigned services, char out[CC_SERVICES_LETTERS + 1])
 {
 	/* Exchange's letters (IMAP, POP, UM, IIS/W3SVC, SMTP), '.' when off; L is our LDAP. */
 	static const struct {
 		unsigned bit;
 		char letter;
-	} cols[] = {{CC_SVC_IMAP, 'I'}, {CC_SVC_POP, 'P'},  {CC_SVC_UM, 'U'},
-	            {CC_SVC_IIS, 'W'},  {CC_SVC_SMTP, 'S'}, {CC_SVC_LDAP, 'L'}};
-	char s[sizeof(cols) / sizeof(cols[0]) + 1];
+	} cols[CC_SERVICES_LETTERS] = {{CC_SVC_IMAP, 'I'}, {CC_SVC_POP, 'P'},  {CC_SVC_UM, 'U'},
+	                               {CC_SVC_IIS, 'W'},  {CC_SVC_SMTP, 'S'}, {CC_SVC_LDAP, 'L'}};
 	size_t i;
 
-	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
-		s[i] = (cc_cert_services(c) & cols[i].bit) ? cols[i].letter : '.';
-	s[i] = '\0';
+	for (i = 0; i < CC_SERVICES_LETTERS; i++)
+		out[i] = (services & cols[i].bit) ? cols[i].letter : '.';
+	out[i] = '\0';
+}
+
+void
+cc_cert_print_table_row(const struct cc_cert *c, FILE *f)
+{
+	char s[CC_SERVICES_LETTERS + 1];
+
+	cc_services_letters(cc_cert_services(c), s);
 	fprintf(f, "%-40s  %-8s  ", cc_cert_thumbprint(c), s);
 	put_value(f, cc_cert_subject(c));
 	fputc('\n', f);

@@ -36,6 +36,16 @@ struct cc_store;
 const char *cc_cert_unusable_reason(const struct cc_store *s, const struct cc_cert *c, char *buf,
                                     size_t len);
 
+/*
+ * Upper-case hex of `n` bytes after `prefix` ("00" for none), as a thumbprint or openssl's
+ * -serial prints them (owned, free()).
+ */
+enum cc_err cc_hex_upper(const unsigned char *p, size_t n, const char *prefix, char **out) CC_WUR;
+
+/* The Services column of certctl's tables: one letter a service, '.' when off ("..U.S."). */
+#define CC_SERVICES_LETTERS 6
+void cc_services_letters(unsigned services, char out[CC_SERVICES_LETTERS + 1]);
+
 /* asprintf that returns NULL on failure. */
 char *cc_aprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -76,6 +86,19 @@ void cc_cert_set_verified(struct cc_cert *c, enum cc_status st, enum cc_root_ca_
 enum cc_err cc_key_write_pem_at(int dirfd, const char *dir, const char *name, EVP_PKEY *key) CC_WUR;
 
 /*
+ * Reads the private key `name` of the folder open as `dirfd` (`dir` its path, for messages), as
+ * cc_key_write_pem_at wrote it: unencrypted PEM, in a file no one but its owner may read, of at
+ * most `max` bytes; the file's bytes are wiped after. Besides cc_file_read_at's errors
+ * (CC_ERR_NOT_FOUND, ...): CC_ERR_PERM when group or others may read the file (as sshd refuses
+ * such a key), CC_ERR_KEY_ENCRYPTED when it asks for a password (none is ever given: daemons read
+ * keys unattended), CC_ERR_PARSE with OpenSSL's reason when it holds no key. The detail of these
+ * three says what is wrong without the file's name, which the caller adds as it shows files
+ * (keys/ and requests/ both read their keys this way).
+ */
+enum cc_err cc_key_read_pem_at(int dirfd, const char *dir, const char *name, size_t max,
+                               EVP_PKEY **key) CC_WUR;
+
+/*
  * A folder of a store, open without following symbolic links (a review found: with keys/ a link to
  * another directory, root's certctl wrote and removed key files there). Its files are reached
  * with fileio.h's *_at calls and fstatat/unlinkat on `fd`; `path` names it in messages.
@@ -114,6 +137,17 @@ enum cc_err cc_key_read_at(int dirfd, const char *dir, const char *name, EVP_PKE
 
 /* The key maker cc_store_set_key_maker set, or NULL. */
 const struct cc_key_maker *cc_store_key_maker(void);
+
+/* A file a listing passed over, and why: the store's (cc_store_problem_*) and requests/'s. */
+struct cc_problem {
+	char *path;   /* owned */
+	char *reason; /* owned */
+};
+/* Appends copies of `path` and `reason` to the *n problems of *v; CC_ERR_NOMEM naming `what`. */
+enum cc_err cc_problem_add(struct cc_problem **v, size_t *n, const char *what, const char *path,
+                           const char *reason) CC_WUR;
+/* Frees the `n` problems of `v` and `v` (NULL: nothing). */
+void cc_problems_free(struct cc_problem *v, size_t n);
 
 /* A distinguished name as RFC 2253 text (owned, free()), as every certcore view prints it. */
 enum cc_err cc_name_rfc2253(const X509_NAME *n, char **out) CC_WUR;

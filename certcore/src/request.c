@@ -48,15 +48,10 @@ struct cc_request {
 	time_t created;
 };
 
-struct problem {
-	char *path;
-	char *reason;
-};
-
 struct cc_requests {
 	struct cc_request **v;
 	size_t n;
-	struct problem *problems;
+	struct cc_problem *problems;
 	size_t nproblems;
 };
 
@@ -67,19 +62,20 @@ fault(const char *step)
 		cc_store_fault_hook(step);
 }
 
+/* A SHA-1 digest as a thumbprint: 40 upper-case hex digits (cert.c's cc_hex_upper). */
 static enum cc_err
-hex_upper(const unsigned char *p, size_t n, char out[CC_THUMB_LEN + 1])
+digest_thumb(const unsigned char *md, unsigned int mdlen, char out[CC_THUMB_LEN + 1])
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t i;
+	char *hex = NULL;
+	enum cc_err r;
 
-	if (n * 2 != CC_THUMB_LEN)
-		return cc_seterr(CC_ERR_INVAL, "digest of %zu bytes", n);
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[p[i] >> 4];
-		out[2 * i + 1] = hex[p[i] & 0xf];
-	}
-	out[CC_THUMB_LEN] = '\0';
+	out[0] = '\0';
+	if (mdlen * 2 != CC_THUMB_LEN)
+		return cc_seterr(CC_ERR_INVAL, "digest of %u bytes", mdlen);
+	if ((r = cc_hex_upper(md, mdlen, "", &hex)) != CC_OK)
+		return r;
+	memcpy(out, hex, CC_THUMB_LEN + 1);
+	free(hex);
 	return CC_OK;
 }
 
@@ -104,37 +100,9 @@ cc_pubkey_id(EVP_PKEY *pub, char id_out[CC_THUMB_LEN + 1])
 		r = cc_seterr_ssl(CC_ERR_CRYPTO, "SHA-1 of the public key");
 		goto out;
 	}
-	r = hex_upper(md, mdlen, id_out);
+	r = digest_thumb(md, mdlen, id_out);
 out:
 	OPENSSL_free(der);
-	return r;
-}
-
-static enum cc_err
-name_string(const X509_NAME *n, char **out)
-{
-	BIO *b = NULL;
-	BUF_MEM *m;
-	enum cc_err r = CC_ERR_CRYPTO;
-
-	*out = NULL;
-	if ((b = BIO_new(BIO_s_mem())) == NULL) {
-		r = cc_seterr_ssl(CC_ERR_NOMEM, "BIO_new");
-		goto out;
-	}
-	/* As openssl -nameopt RFC2253 prints it, like a certificate's Subject. */
-	if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) < 0) {
-		r = cc_seterr_ssl(CC_ERR_CRYPTO, "printing a distinguished name");
-		goto out;
-	}
-	BIO_get_mem_ptr(b, &m);
-	if ((*out = strndup(m->data, m->length)) == NULL) {
-		r = cc_seterr(CC_ERR_NOMEM, "name");
-		goto out;
-	}
-	r = CC_OK;
-out:
-	BIO_free(b);
 	return r;
 }
 
@@ -504,20 +472,7 @@ request_free(struct cc_request *q)
 static enum cc_err
 add_problem(struct cc_requests *rs, const char *path, const char *reason)
 {
-	struct problem *np;
-
-	if ((np = realloc(rs->problems, (rs->nproblems + 1) * sizeof(*np))) == NULL)
-		return cc_seterr(CC_ERR_NOMEM, "request problems");
-	rs->problems = np;
-	np[rs->nproblems].path = strdup(path);
-	np[rs->nproblems].reason = strdup(reason);
-	if (np[rs->nproblems].path == NULL || np[rs->nproblems].reason == NULL) {
-		free(np[rs->nproblems].path);
-		free(np[rs->nproblems].reason);
-		return cc_seterr(CC_ERR_NOMEM, "request problems");
-	}
-	rs->nproblems++;
-	return CC_OK;
+	return cc_problem_add(&rs->problems, &rs->nproblems, "request problems", path, reason);
 }
 
 /* As cert.c's CertificateDomains: a name with control or non-ASCII bytes names no domain. */
@@ -650,7 +605,7 @@ load_one(struct cc_store *s, struct cc_requests *rs, const char *id, struct cc_r
 		r = cc_seterr(CC_ERR_NOMEM, "request");
 		goto out;
 	}
-	if ((r = name_string(X509_REQ_get_subject_name(q->req), &q->subject)) != CC_OK ||
+	if ((r = cc_name_rfc2253(X509_REQ_get_subject_name(q->req), &q->subject)) != CC_OK ||
 	    (r = collect_domains(q)) != CC_OK)
 		goto out;
 	q->key_bits = EVP_PKEY_get_bits(X509_REQ_get0_pubkey(q->req));
@@ -729,11 +684,7 @@ cc_requests_free(struct cc_requests *rs)
 	for (i = 0; i < rs->n; i++)
 		request_free(rs->v[i]);
 	free(rs->v);
-	for (i = 0; i < rs->nproblems; i++) {
-		free(rs->problems[i].path);
-		free(rs->problems[i].reason);
-	}
-	free(rs->problems);
+	cc_problems_free(rs->problems, rs->nproblems);
 	free(rs);
 }
 
@@ -1076,79 +1027,28 @@ cc_request_print_list(const struct cc_request *r, FILE *f)
 void
 cc_request_print_table_row(const struct cc_request *r, FILE *f)
 {
-	/* The letters of cc_cert_print_table_row. */
-	static const struct {
-		unsigned bit;
-		char letter;
-	} cols[] = {{CC_SVC_IMAP, 'I'}, {CC_SVC_POP, 'P'},  {CC_SVC_UM, 'U'},
-	            {CC_SVC_IIS, 'W'},  {CC_SVC_SMTP, 'S'}, {CC_SVC_LDAP, 'L'}};
-	char s[sizeof(cols) / sizeof(cols[0]) + 1];
-	size_t i;
+	char s[CC_SERVICES_LETTERS + 1];
 
-	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
-		s[i] = (r->services & cols[i].bit) ? cols[i].letter : '.';
-	s[i] = '\0';
+	cc_services_letters(r->services, s);
 	fprintf(f, "%-40s  %-8s  %s\n", r->id, s, r->subject);
 }
 
 /* ---- completion -------------------------------------------------------------------------- */
 
-/* Never supplies a password: request keys are written unencrypted. */
-static int
-no_password(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	*(bool *)u = true;
-	return -1;
-}
-
 static enum cc_err
 load_key(const struct req_files *f, EVP_PKEY **key)
 {
-	const char *path = f->key_path;
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	mode_t mode = 0;
-	BIO *b = NULL;
-	bool asked = false;
+	char why[1024];
 	enum cc_err r;
 
-	*key = NULL;
-	if ((r = cc_file_read_at(f->dir.fd, f->dir.path, f->key, MAX_FILE, &buf, &len, &mode)) !=
-	    CC_OK) {
-		if (r == CC_ERR_NOT_FOUND)
-			r = cc_seterr(CC_ERR_NO_KEY, "%s: the request's private key is missing",
-			              path);
-		goto out;
-	}
-	if ((mode & 077) != 0) {
-		r = cc_seterr(CC_ERR_PERM,
-		              "%s: private key file mode %04o is open to group or others (must be "
-		              "0600)",
-		              path, (unsigned)(mode & 07777));
-		goto out;
-	}
-	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL) {
-		r = cc_seterr_ssl(CC_ERR_NOMEM, "BIO_new_mem_buf");
-		goto out;
-	}
-	if ((*key = PEM_read_bio_PrivateKey(b, NULL, no_password, &asked)) == NULL) {
-		if (asked) {
-			ERR_clear_error();
-			r = cc_seterr(CC_ERR_KEY_ENCRYPTED, "%s", path);
-		} else {
-			r = cc_seterr_ssl(CC_ERR_PARSE, "%s: not a readable private key", path);
-		}
-		goto out;
-	}
-	r = CC_OK;
-out:
-	BIO_free(b);
-	if (buf != NULL) {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
+	r = cc_key_read_pem_at(f->dir.fd, f->dir.path, f->key, MAX_FILE, key);
+	if (r == CC_ERR_NOT_FOUND)
+		return cc_seterr(CC_ERR_NO_KEY, "%s: the request's private key is missing",
+		                 f->key_path);
+	if (r == CC_ERR_PERM || r == CC_ERR_KEY_ENCRYPTED || r == CC_ERR_PARSE) {
+		/* cc_key_read_pem_at names no file: this one is the request's */
+		snprintf(why, sizeof(why), "%s", cc_errdetail());
+		return cc_seterr(r, "%s: %s", f->key_path, why);
 	}
 	return r;
 }
@@ -1159,7 +1059,7 @@ refuse_unmatched(X509 *x, const char *id)
 	char *subject = NULL;
 	enum cc_err r;
 
-	if ((r = name_string(X509_get_subject_name(x), &subject)) != CC_OK)
+	if ((r = cc_name_rfc2253(X509_get_subject_name(x), &subject)) != CC_OK)
 		return r;
 	r = cc_seterr(CC_ERR_NO_KEY,
 	              "certificate \"%s\" matches no pending request (none for its public key, id "
@@ -1177,7 +1077,7 @@ cert_thumb(X509 *x, char thumb[CC_THUMB_LEN + 1])
 
 	if (X509_digest(x, EVP_sha1(), md, &mdlen) != 1)
 		return cc_seterr_ssl(CC_ERR_CRYPTO, "thumbprint");
-	return hex_upper(md, mdlen, thumb);
+	return digest_thumb(md, mdlen, thumb);
 }
 
 /* True when the store already holds `x` with a private key equal to `key`. */

@@ -35,8 +35,12 @@ cc_selection_free(struct cc_selection *sel)
 
 	if (sel == NULL)
 		return;
-	for (i = 0; i < sel->nrej; i++)
+	for (i = 0; i < sel->ncand; i++)
+		cc_cert_free(sel->cand[i]);
+	for (i = 0; i < sel->nrej; i++) {
+		cc_cert_free(sel->rej[i].c);
 		free(sel->rej[i].reason);
+	}
 	free(sel->rej);
 	free(sel->cand);
 	free(sel->fqdn);
@@ -143,7 +147,7 @@ reject(struct cc_selection *sel, struct cc_cert *c, const char *reason)
 	sel->rej = nr;
 	if ((nr[sel->nrej].reason = strdup(reason)) == NULL)
 		return cc_seterr(CC_ERR_NOMEM, "selection");
-	nr[sel->nrej].c = c;
+	nr[sel->nrej].c = cc_cert_up_ref(c);
 	sel->nrej++;
 	return CC_OK;
 }
@@ -213,7 +217,7 @@ cc_store_select(struct cc_store *s, enum cc_service service, const char *fqdn,
 				goto out;
 			continue;
 		}
-		sel->cand[sel->ncand++] = c;
+		sel->cand[sel->ncand++] = cc_cert_up_ref(c);
 	}
 	qsort_r(sel->cand, sel->ncand, sizeof(*sel->cand), cmp_candidates, &service);
 	*out = sel;

@@ -24,11 +24,6 @@
 
 #define LAYOUT_COUNT 10 /* the folders of layout[] below */
 
-struct problem {
-	char *path;
-	char *reason;
-};
-
 /*
  * Every writer adds one to a generation counter kept in the lock file when it takes the lock.
  * A handle remembers the generation its view was loaded at: when a writer's lock finds the
@@ -41,7 +36,7 @@ struct cc_store {
 	int dirfd; /* the store's directory, opened once, not through a link */
 	struct cc_cert **certs;
 	size_t ncerts;
-	struct problem *problems;
+	struct cc_problem *problems;
 	size_t nproblems;
 	int lockfd;
 	uint64_t gen;   /* the generation the view was loaded at (or this writer's own) */
@@ -321,11 +316,7 @@ clear_loaded(struct cc_store *s)
 	free(s->certs);
 	s->certs = NULL;
 	s->ncerts = 0;
-	for (i = 0; i < s->nproblems; i++) {
-		free(s->problems[i].path);
-		free(s->problems[i].reason);
-	}
-	free(s->problems);
+	cc_problems_free(s->problems, s->nproblems);
 	s->problems = NULL;
 	s->nproblems = 0;
 }
@@ -349,24 +340,43 @@ cc_store_free(struct cc_store *s)
 	free(s);
 }
 
+enum cc_err
+cc_problem_add(struct cc_problem **v, size_t *n, const char *what, const char *path,
+               const char *reason)
+{
+	struct cc_problem *nv;
+	char *p = NULL, *why = NULL;
+
+	if ((p = strdup(path)) == NULL || (why = strdup(reason)) == NULL ||
+	    (nv = realloc(*v, (*n + 1) * sizeof(*nv))) == NULL) {
+		free(p);
+		free(why);
+		return cc_seterr(CC_ERR_NOMEM, "%s", what);
+	}
+	*v = nv;
+	nv[*n].path = p;
+	nv[*n].reason = why;
+	(*n)++;
+	return CC_OK;
+}
+
+void
+cc_problems_free(struct cc_problem *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++) {
+		free(v[i].path);
+		free(v[i].reason);
+	}
+	free(v);
+}
+
 /* Records a bad entry; out of memory while doing so is the only failure. */
 static enum cc_err
 add_problem(struct cc_store *s, const char *path, const char *reason)
 {
-	struct problem *np;
-
-	if ((np = realloc(s->problems, (s->nproblems + 1) * sizeof(*np))) == NULL)
-		return cc_seterr(CC_ERR_NOMEM, "store problems");
-	s->problems = np;
-	np[s->nproblems].path = strdup(path);
-	np[s->nproblems].reason = strdup(reason);
-	if (np[s->nproblems].path == NULL || np[s->nproblems].reason == NULL) {
-		free(np[s->nproblems].path);
-		free(np[s->nproblems].reason);
-		return cc_seterr(CC_ERR_NOMEM, "store problems");
-	}
-	s->nproblems++;
-	return CC_OK;
+	return cc_problem_add(&s->problems, &s->nproblems, "store problems", path, reason);
 }
 
 static bool

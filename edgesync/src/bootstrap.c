@@ -23,7 +23,7 @@ es_bootstrap_result_clear(struct es_bootstrap_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-/* The LDAP certificate for the edge's FQDN, made when none is eligible. Borrowed from `s`. */
+/* The LDAP certificate for the edge's FQDN, made when none is eligible. Owned. */
 static enum es_err
 edge_certificate(struct cc_store *s, const struct es_config *cfg, struct cc_log *log,
                  struct es_bootstrap_result *res, struct cc_cert **out)
@@ -227,6 +227,7 @@ out:
 	es_secret_free(pw);
 	es_conn_close(conn);
 	es_conn_close(admin);
+	cc_cert_free(cert);
 	cc_store_free(store);
 	if (r != ES_OK)
 		es_bootstrap_result_clear(res);

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/err.h>
-
 #include "internal.h"
 
 static const char *const messages[ES_ERR__MAX] = {
@@ -89,20 +87,12 @@ enum es_err
 es_seterr_ssl(enum es_err e, const char *fmt, ...)
 {
 	va_list ap;
-	unsigned long code;
-	char buf[256];
-	int any = 0;
 
 	va_start(ap, fmt);
 	vset(fmt, ap);
 	va_end(ap);
-	while ((code = ERR_get_error()) != 0) {
-		ERR_error_string_n(code, buf, sizeof(buf));
-		append(buf);
-		any = 1;
-	}
-	if (!any)
-		append("no OpenSSL reason");
+	/* certcore's one drain of the OpenSSL queue, so both say a reason in the same words */
+	cc_ssl_reasons(detail, sizeof(detail));
 	return e;
 }
 

@@ -8,6 +8,8 @@
 
 #include "certcore/error.h"
 #include "edgesync/error.h"
+/* struct es_replicator's fields: every library file that works with a replicator sees them */
+#include "replicator_impl.h"
 
 /* Records a detail for es_errdetail() and returns `e`. */
 enum es_err es_seterr(enum es_err e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -31,8 +33,8 @@ char *es_aprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void es_strv_free(char **v);
 
 /*
- * Test builds only (testhook.c): a sandboxed process says which paths of EDGESYNC_TEST_OPEN it
- * can open; `who` names it. Nothing in a build without the tests.
+ * Test builds only (testhook.c, UMEDGE_TEST_HOOKS as testhook.h's): a sandboxed process says
+ * which paths of EDGESYNC_TEST_OPEN it can open; `who` names it. Nothing in a build without them.
  */
 #ifdef UMEDGE_TEST_HOOKS
 void es_testhook_open(const char *who);

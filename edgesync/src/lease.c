@@ -39,6 +39,18 @@ es_lease_state_name(enum es_lease_state st)
 	return "unknown";
 }
 
+time_t
+es_lease_renew_at(const struct es_subscription *s, int seconds)
+{
+	return s->lease_expiry - seconds / 2;
+}
+
+bool
+es_lease_should_renew(const struct es_subscription *s, int seconds, time_t now)
+{
+	return now >= es_lease_renew_at(s, seconds);
+}
+
 enum es_err
 es_lease_holder_name(char **out)
 {

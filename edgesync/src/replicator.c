@@ -14,6 +14,7 @@
 #include "edgesync/replicator.h"
 #include "edgesync/secret.h"
 #include "internal.h"
+#include "replicator_impl.h"
 
 enum es_err
 es_replicator_open_store(const struct es_config *cfg, struct cc_store **out)
@@ -40,24 +41,30 @@ connect_external(struct es_replicator *rep, struct es_conn_opts *o, struct es_co
 	enum es_err r;
 
 	*out = NULL;
+	/* an owned reference (identity.h): the connection keeps using its X509 and key */
 	if ((r = es_identity_select(rep->store, rep->keys == NULL, rep->log, &self)) != ES_OK)
 		return r;
 	if (rep->keys != NULL) {
 		/* key custody: the key read at start is the only one this process has */
-		if (rep->source_key == NULL || X509_cmp(rep->source_cert, cc_cert_x509(self)) != 0)
-			return es_seterr(ES_ERR_CERT,
-			                 "bind = external: the replicator's certificate is now %s, "
-			                 "whose key this process did not read at start (restart "
-			                 "edgesync)",
-			                 cc_cert_thumbprint(self));
+		if (rep->source_key == NULL ||
+		    X509_cmp(rep->source_cert, cc_cert_x509(self)) != 0) {
+			r = es_seterr(ES_ERR_CERT,
+			              "bind = external: the replicator's certificate is now %s, "
+			              "whose key this process did not read at start (restart "
+			              "edgesync)",
+			              cc_cert_thumbprint(self));
+			goto out;
+		}
 		o->client_cert = rep->source_cert;
 		o->client_key = rep->source_key;
 	} else {
-		if (cc_cert_key(self) == NULL)
-			return es_seterr(ES_ERR_CERT,
-			                 "bind = external: the replicator's certificate %s has no "
-			                 "private key in %s",
-			                 cc_cert_thumbprint(self), cc_store_path(rep->store));
+		if (cc_cert_key(self) == NULL) {
+			r = es_seterr(ES_ERR_CERT,
+			              "bind = external: the replicator's certificate %s has no "
+			              "private key in %s",
+			              cc_cert_thumbprint(self), cc_store_path(rep->store));
+			goto out;
+		}
 		o->client_cert = cc_cert_x509(self);
 		o->client_key = cc_cert_key(self);
 	}
@@ -69,7 +76,7 @@ connect_external(struct es_replicator *rep, struct es_conn_opts *o, struct es_co
 		              cc_cert_thumbprint(self), cc_cert_subject(self));
 		es_conn_close(*out);
 		*out = NULL;
-		return r;
+		goto out;
 	}
 	if (es_conn_whoami(*out, &id) == ES_OK)
 		cc_log_message(rep->log, CC_LOG_INFO,
@@ -77,7 +84,10 @@ connect_external(struct es_replicator *rep, struct es_conn_opts *o, struct es_co
 		               rep->cfg->source_url, cc_cert_thumbprint(self),
 		               id[0] ? id : "(anonymous)");
 	free(id);
-	return ES_OK;
+	r = ES_OK;
+out:
+	cc_cert_free(self);
+	return r;
 }
 
 enum es_err
@@ -222,8 +232,10 @@ read_source_key(struct es_replicator *rep)
 	if ((r = es_identity_select(rep->store, true, rep->log, &self)) != ES_OK)
 		return r;
 	if ((path = es_aprintf("%s/keys/%s.key", rep->cfg->store, cc_cert_thumbprint(self))) ==
-	    NULL)
-		return es_seterr(ES_ERR_NOMEM, "key");
+	    NULL) {
+		r = es_seterr(ES_ERR_NOMEM, "key");
+		goto out;
+	}
 	if ((ce = cc_file_read(path, 1 << 20, &buf, &len, NULL)) != CC_OK) {
 		r = es_seterr_cc(ES_ERR_CERT, ce, "bind = external: the replicator's key");
 		goto out;
@@ -254,6 +266,7 @@ out:
 		OPENSSL_cleanse(buf, len);
 	free(buf);
 	free(path);
+	cc_cert_free(self);
 	return r;
 }
 
@@ -262,7 +275,7 @@ es_replicator_open_with(const struct es_config *cfg, struct cc_log *log, int fla
                         struct es_replicator **out)
 {
 	struct es_replicator *rep;
-	struct cc_cert *self;
+	struct cc_cert *self = NULL;
 	enum es_err r;
 
 	*out = NULL;
@@ -282,9 +295,11 @@ es_replicator_open_with(const struct es_config *cfg, struct cc_log *log, int fla
 	if ((r = es_replicator_open_store(cfg, &rep->store)) != ES_OK)
 		goto fail;
 	/* before the sandbox: a key made here is made before anything is read from the network */
-	if ((flags & ES_REPLICATOR_IDENTITY) &&
-	    (r = es_identity_select(rep->store, true, log, &self)) != ES_OK)
-		goto fail;
+	if (flags & ES_REPLICATOR_IDENTITY) {
+		if ((r = es_identity_select(rep->store, true, log, &self)) != ES_OK)
+			goto fail;
+		cc_cert_free(self);
+	}
 	if (rep->keys != NULL && cfg->source_bind == ES_BIND_EXTERNAL &&
 	    (r = read_source_key(rep)) != ES_OK)
 		goto fail;
@@ -357,4 +372,48 @@ bool
 es_replicator_stopping(const struct es_replicator *rep)
 {
 	return rep->stop != NULL && *rep->stop != 0;
+}
+
+const struct es_config *
+es_replicator_config(const struct es_replicator *rep)
+{
+	return rep->cfg;
+}
+
+struct cc_store *
+es_replicator_store(const struct es_replicator *rep)
+{
+	return rep->store;
+}
+
+struct es_conn *
+es_replicator_source(const struct es_replicator *rep)
+{
+	return rep->source;
+}
+
+const char *
+es_replicator_holder(const struct es_replicator *rep)
+{
+	return rep->holder;
+}
+
+const char *
+es_replicator_source_mode(const struct es_replicator *rep)
+{
+	return rep->source_ad     ? "Active Directory: DirSync"
+	       : rep->source_sync ? "RFC 4533 offered"
+	                          : "RFC 4533 not offered: full compares";
+}
+
+void
+es_replicator_set_progress(struct es_replicator *rep, struct es_progress *progress)
+{
+	rep->progress = progress;
+}
+
+void
+es_replicator_set_stop(struct es_replicator *rep, volatile sig_atomic_t *stop)
+{
+	rep->stop = stop;
 }

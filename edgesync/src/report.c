@@ -10,6 +10,7 @@
 #include "edgesync/source.h"
 #include "edgesync/sync.h"
 #include "internal.h"
+#include "replicator_impl.h"
 
 const char *
 es_status_name(enum es_status st)

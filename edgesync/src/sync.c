@@ -17,6 +17,7 @@
 #include "edgesync/sync.h"
 #include "edgesync/writer.h"
 #include "internal.h"
+#include "replicator_impl.h"
 
 static double
 now_seconds(void)
@@ -125,6 +126,7 @@ out:
 	OPENSSL_free(der);
 	es_secret_free(pw);
 	sk_X509_pop_free(recips, X509_free);
+	cc_cert_free(self);
 	return r;
 }
 
@@ -176,18 +178,21 @@ es_sync_connect_edge(struct es_replicator *rep, struct es_subscription *s, bool 
 			r = rr;
 			goto out;
 		}
-		if (rr != ES_OK)
+		if (rr != ES_OK) {
 			/* replication goes on with the password that works; the rotation is tried
 			 * again next cycle */
-			cc_log_message(rep->log, CC_LOG_WARNING, "edge %s: credential rotation: %s",
-			               s->name, es_errdetail());
-		else if (rotated)
-			cc_log_message(rep->log, CC_LOG_INFO, "edge %s: credential rotated",
-			               s->name);
-		else if (from_pending)
-			cc_log_message(rep->log, CC_LOG_INFO,
-			               "edge %s: an interrupted credential rotation was completed",
-			               s->name);
+			struct cc_field f[] = {CC_FSTR("edge", s->name),
+			                       CC_FSTR("reason", es_errdetail())};
+
+			cc_log_event(rep->log, CC_LOG_WARNING,
+			             CC_EV_EDGE_CREDENTIAL_ROTATION_FAILED, f, 2);
+		} else if (rotated || from_pending) {
+			/* resumed: a rotation cut off after the edge took the new password */
+			struct cc_field f[] = {CC_FSTR("edge", s->name),
+			                       CC_FBOOL("resumed", !rotated)};
+
+			cc_log_event(rep->log, CC_LOG_INFO, CC_EV_EDGE_CREDENTIAL_ROTATED, f, 2);
+		}
 	}
 	*out = c;
 	c = NULL;
@@ -197,13 +202,13 @@ out:
 	return r;
 }
 
-/* Renews the lease when less than half of it is left. */
+/* Renews the lease when it is due (lease.h: less than half left). */
 static enum es_err
 keep_lease(struct es_replicator *rep, struct es_subscription *s)
 {
 	time_t now = time(NULL);
 
-	if (s->lease_expiry - now > rep->cfg->lease_seconds / 2)
+	if (!es_lease_should_renew(s, rep->cfg->lease_seconds, now))
 		return ES_OK;
 	return es_lease_acquire(rep->source, s, rep->holder, rep->cfg->lease_seconds, now,
 	                        rep->log);

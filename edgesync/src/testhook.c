@@ -1,8 +1,8 @@
 /*
- * Test builds only (UMEDGE_TEST_HOOKS, set when the tests are built; the shipped binary of the
- * containers has none): EDGESYNC_TEST_OPEN=PATH[:PATH...] makes each sandboxed process of
- * edgesync say on stderr whether it can open each PATH for reading, once its sandbox holds:
- *   "edgesync: test open (WHO) PATH: ok" or "...: refused (REASON)".
+ * Test builds only (the CMake option UMEDGE_TEST_HOOKS, as testhook.h's writer hook; the shipped
+ * binary of the containers has none): EDGESYNC_TEST_OPEN=PATH[:PATH...] makes each sandboxed
+ * process of edgesync say on stderr whether it can open each PATH for reading, once its sandbox
+ * holds: "edgesync: test open (WHO) PATH: ok" or "...: refused (REASON)".
  * tests/integration/edgesync_keys.sh reads it: the replicator cannot open a key file, the key
  * holder nothing outside the store.
  */

@@ -7,8 +7,11 @@
 #include "edgesync/writer.h"
 #include "edgesync/progress.h"
 #include "internal.h"
+#include "testhook.h"
 
+#ifdef UMEDGE_TEST_HOOKS
 void (*es_writer_test_hook)(long confirmed) = NULL;
+#endif
 
 enum op_kind { OP_ADD, OP_MODIFY, OP_DELETE };
 
@@ -175,8 +178,10 @@ collect_one(struct es_writer *w, struct lane *ln)
 	free(op.dn);
 	if (w->err == ES_OK)
 		es_progress_wrote(w->progress, 1);
+#ifdef UMEDGE_TEST_HOOKS
 	if (es_writer_test_hook != NULL && w->err == ES_OK)
 		es_writer_test_hook(w->st.added + w->st.modified + w->st.deleted);
+#endif
 	return ES_OK;
 }
 

@@ -27,9 +27,9 @@ load_sub(struct es_replicator *rep, const char *edge, struct es_subscription **o
 	char *dn = NULL;
 	enum es_err r;
 
-	if ((r = es_subscription_dn(rep->cfg->subscriptions, edge, &dn)) != ES_OK)
+	if ((r = es_subscription_dn(es_replicator_config(rep)->subscriptions, edge, &dn)) != ES_OK)
 		return r;
-	r = es_subscription_load(rep->source, dn, out);
+	r = es_subscription_load(es_replicator_source(rep), dn, out);
 	free(dn);
 	return r;
 }

@@ -199,8 +199,8 @@ sub_import(struct tool *t, int argc, char **argv)
 	    (r = es_replicator_identity(rep, &self)) != ES_OK ||
 	    (r = es_identity_recipients(self, t->cfg->replicator_certificates, &recips)) != ES_OK ||
 	    (r = es_credential_seal(sf->bind_password, recips, &cred, &cred_len)) != ES_OK ||
-	    (r = es_subscription_create(rep->source, t->cfg->subscriptions, sf, cred, cred_len)) !=
-	            ES_OK) {
+	    (r = es_subscription_create(es_replicator_source(rep), t->cfg->subscriptions, sf, cred,
+	                                cred_len)) != ES_OK) {
 		status = tool_fail(t, r);
 		goto out;
 	}
@@ -212,6 +212,7 @@ sub_import(struct tool *t, int argc, char **argv)
 out:
 	OPENSSL_free(cred);
 	sk_X509_pop_free(recips, X509_free);
+	cc_cert_free(self);
 	es_replicator_free(rep);
 	es_subfile_free(sf);
 	return status;
@@ -244,7 +245,8 @@ sub_list(struct tool *t, int argc, char **argv)
 	if (optind != argc)
 		return tool_usage(t, help_sub, "subscription list takes no arguments");
 	if ((r = es_replicator_open_with(t->cfg, t->log, ES_REPLICATOR_HOLD_KEYS, &rep)) != ES_OK ||
-	    (r = es_subscription_list(rep->source, t->cfg->subscriptions, &subs, &n)) != ES_OK) {
+	    (r = es_subscription_list(es_replicator_source(rep), t->cfg->subscriptions, &subs,
+	                              &n)) != ES_OK) {
 		status = tool_fail(t, r);
 		goto out;
 	}
@@ -298,7 +300,8 @@ sub_remove(struct tool *t, int argc, char **argv)
 	if (argc != 2)
 		return tool_usage(t, help_sub, "subscription remove needs one EDGE");
 	if ((r = es_replicator_open_with(t->cfg, t->log, ES_REPLICATOR_HOLD_KEYS, &rep)) != ES_OK ||
-	    (r = es_subscription_remove(rep->source, t->cfg->subscriptions, argv[1])) != ES_OK) {
+	    (r = es_subscription_remove(es_replicator_source(rep), t->cfg->subscriptions,
+	                                argv[1])) != ES_OK) {
 		es_replicator_free(rep);
 		return tool_fail(t, r);
 	}
@@ -338,8 +341,8 @@ sub_add_cert(struct tool *t, int argc, char **argv)
 	if ((r = es_pin_from_x509(cc_cert_x509(cert), &pin)) != ES_OK ||
 	    (r = es_replicator_open_with(t->cfg, t->log, ES_REPLICATOR_HOLD_KEYS, &rep)) != ES_OK ||
 	    (r = es_subscription_dn(t->cfg->subscriptions, argv[1], &dn)) != ES_OK ||
-	    (r = es_subscription_load(rep->source, dn, &s)) != ES_OK ||
-	    (r = es_subscription_add_cert(rep->source, s, der, (size_t)n)) != ES_OK) {
+	    (r = es_subscription_load(es_replicator_source(rep), dn, &s)) != ES_OK ||
+	    (r = es_subscription_add_cert(es_replicator_source(rep), s, der, (size_t)n)) != ES_OK) {
 		status = tool_fail(t, r);
 		goto out;
 	}

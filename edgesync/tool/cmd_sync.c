@@ -1,4 +1,5 @@
-/* edgesync start (one cycle, Start-EdgeSynchronization) and run (the replicator daemon). */
+/* edgesync start (one cycle, Start-EdgeSynchronization) and run (the replicator daemon: its
+ * schedule and passes are the library's, daemon.h; here the signals and the sleep). */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -7,11 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "certcore/events.h"
-#include "certcore/expiry.h"
 #include "edgesync.h"
-#include "edgesync/identity.h"
-#include "edgesync/lease.h"
+#include "edgesync/daemon.h"
 #include "edgesync/progress.h"
 #include "edgesync/replicator.h"
 #include "edgesync/subscription.h"
@@ -32,10 +30,11 @@ load_subs(struct es_replicator *rep, const char *edge, struct es_subscription **
 	*subs = NULL;
 	*n = 0;
 	if (edge == NULL)
-		return es_subscription_list(rep->source, rep->cfg->subscriptions, subs, n);
-	if ((r = es_subscription_dn(rep->cfg->subscriptions, edge, &dn)) != ES_OK)
+		return es_subscription_list(es_replicator_source(rep),
+		                            es_replicator_config(rep)->subscriptions, subs, n);
+	if ((r = es_subscription_dn(es_replicator_config(rep)->subscriptions, edge, &dn)) != ES_OK)
 		return r;
-	r = es_subscription_load(rep->source, dn, &s);
+	r = es_subscription_load(es_replicator_source(rep), dn, &s);
 	free(dn);
 	if (r != ES_OK)
 		return r;
@@ -108,7 +107,7 @@ cmd_start(struct tool *t, int argc, char **argv)
 			status = tool_fail(t, r);
 			goto out;
 		}
-		rep->progress = progress;
+		es_replicator_set_progress(rep, progress);
 	}
 	if (n == 0)
 		tool_msg(t, "no edge is subscribed under %s", t->cfg->subscriptions);
@@ -147,179 +146,11 @@ on_signal(int sig)
 	stop_flag = 1;
 }
 
-/* What the daemon remembers about one edge between passes. */
-struct edge_state {
-	char *name;
-	time_t *next; /* per rule: when it is due */
-	bool held;    /* we hold the lease (logged once when another holds it) */
-	bool told_held;
-};
-
-struct daemon {
-	struct tool *t;
-	struct es_replicator *rep;
-	struct edge_state *edges;
-	size_t nedges;
-};
-
 /* SIGCHLD: only the key holder is a child; the handler's work is to cut the sleep short. */
 static void
 on_child(int sig)
 {
 	(void)sig;
-}
-
-/*
- * The key holder ended, or a request found it gone: the store's keys are out of this process's
- * reach (it gave up reading them), so the daemon stops, as umd does. Logged once.
- */
-static bool
-keyholder_lost(struct daemon *d)
-{
-	char why[128];
-	struct es_keyholder *kh = d->rep->keys;
-
-	if (kh == NULL)
-		return false;
-	if (es_keyholder_ended(kh, why, sizeof(why)))
-		cc_log_message(d->t->log, CC_LOG_ERROR,
-		               "the key holder (pid %d) ended (%s): edgesync stops",
-		               (int)es_keyholder_pid(kh), why);
-	else if (es_keyholder_gone(kh))
-		cc_log_message(d->t->log, CC_LOG_ERROR,
-		               "the key holder (pid %d) does not answer: edgesync stops",
-		               (int)es_keyholder_pid(kh));
-	else
-		return false;
-	return true;
-}
-
-static struct edge_state *
-edge_state(struct daemon *d, const char *name, time_t now)
-{
-	struct edge_state *ne;
-	size_t i;
-
-	for (i = 0; i < d->nedges; i++)
-		if (strcmp(d->edges[i].name, name) == 0)
-			return &d->edges[i];
-	if ((ne = realloc(d->edges, (d->nedges + 1) * sizeof(*ne))) == NULL)
-		return NULL;
-	d->edges = ne;
-	memset(&ne[d->nedges], 0, sizeof(*ne));
-	if ((ne[d->nedges].name = strdup(name)) == NULL ||
-	    (ne[d->nedges].next = calloc(d->rep->cfg->nrules, sizeof(time_t))) == NULL) {
-		free(ne[d->nedges].name);
-		return NULL;
-	}
-	for (i = 0; i < d->rep->cfg->nrules; i++)
-		ne[d->nedges].next[i] = now;
-	return &d->edges[d->nedges++];
-}
-
-/* One pass over every subscription; returns when the next thing is due (seconds). */
-static time_t
-pass(struct daemon *d, time_t now)
-{
-	const struct es_config *cfg = d->rep->cfg;
-	struct es_subscription **subs = NULL;
-	struct es_sync_opts so;
-	struct es_sync_result res;
-	struct edge_state *st;
-	bool *due = NULL, any;
-	time_t wake = now + 30, retry;
-	size_t n = 0, i, k;
-	enum es_err r;
-
-	if ((r = es_subscription_list(d->rep->source, cfg->subscriptions, &subs, &n)) != ES_OK) {
-		cc_log_message(d->t->log, CC_LOG_ERROR, "reading the subscriptions: %s",
-		               es_errdetail());
-		if (r == ES_ERR_CONNECT) {
-			es_conn_close(d->rep->source);
-			d->rep->source = NULL;
-		}
-		return now + 5;
-	}
-	if ((due = calloc(cfg->nrules, sizeof(*due))) == NULL)
-		goto out;
-	/* no edge after the key holder was found gone: each would fail the same way */
-	for (i = 0; i < n && !stop_flag && !es_keyholder_gone(d->rep->keys); i++) {
-		struct es_subscription *s = subs[i];
-		enum es_lease_state ls = es_lease_state(s, d->rep->holder, now);
-
-		if ((st = edge_state(d, s->name, now)) == NULL)
-			goto out;
-		if (ls == ES_LEASE_OTHER) {
-			if (!st->told_held)
-				cc_log_message(d->t->log, CC_LOG_INFO,
-				               "edge %s: lease held by %s; this replicator waits",
-				               s->name, s->lease_holder);
-			st->told_held = true;
-			st->held = false;
-			/* try again when that lease runs out */
-			if (s->lease_expiry + 1 < wake)
-				wake = s->lease_expiry + 1;
-			continue;
-		}
-		st->told_held = false;
-		any = false;
-		for (k = 0; k < cfg->nrules; k++) {
-			due[k] = st->next[k] <= now;
-			any = any || due[k];
-		}
-		if (!any) {
-			/* nothing due: keep the lease alive */
-			if (ls == ES_LEASE_MINE &&
-			    s->lease_expiry - now <= cfg->lease_seconds / 2 &&
-			    es_lease_acquire(d->rep->source, s, d->rep->holder, cfg->lease_seconds,
-			                     now, d->t->log) != ES_OK)
-				cc_log_message(d->t->log, CC_LOG_WARNING,
-				               "edge %s: renewing the lease: %s", s->name,
-				               es_errdetail());
-		} else {
-			memset(&so, 0, sizeof(so));
-			so.keep_lease = true;
-			so.due = due;
-			r = es_sync_edge(d->rep, s, &so, &res);
-			st->held = r == ES_OK || (!res.skipped && s->lease_holder != NULL &&
-			                          strcmp(s->lease_holder, d->rep->holder) == 0);
-			/* a failed area is retried soon, not after a whole interval */
-			retry = r == ES_OK ? 0
-			                   : (time_t)(cfg->lease_seconds < 10 ? cfg->lease_seconds
-			                                                      : 10);
-			for (k = 0; k < cfg->nrules; k++)
-				if (due[k])
-					st->next[k] =
-					        now + (retry ? retry : cfg->rules[k].interval);
-		}
-		for (k = 0; k < cfg->nrules; k++)
-			if (st->next[k] < wake)
-				wake = st->next[k];
-		if (st->held && s->lease_expiry - cfg->lease_seconds / 2 < wake)
-			wake = s->lease_expiry - cfg->lease_seconds / 2;
-	}
-out:
-	free(due);
-	es_subscription_list_free(subs, n);
-	return wake;
-}
-
-/* Gives up every lease this process holds, so another replicator need not wait. */
-static void
-release_all(struct daemon *d)
-{
-	struct es_subscription **subs = NULL;
-	size_t n = 0, i;
-	enum es_err r;
-
-	if (d->rep->source == NULL ||
-	    es_subscription_list(d->rep->source, d->rep->cfg->subscriptions, &subs, &n) != ES_OK)
-		return;
-	for (i = 0; i < n; i++) {
-		r = es_lease_release(d->rep->source, subs[i], d->rep->holder);
-		(void)r;
-	}
-	es_subscription_list_free(subs, n);
 }
 
 static void
@@ -342,21 +173,16 @@ int
 cmd_run(struct tool *t, int argc, char **argv)
 {
 	struct es_progress *progress = NULL;
-	struct daemon d;
+	struct es_replicator *rep = NULL;
+	struct es_daemon *d = NULL;
 	struct sigaction sa;
-	struct cc_cert *self = NULL;
-	char when[32];
 	enum es_err r;
-	time_t now, wake;
-	enum cc_err ce;
-	size_t i;
+	time_t wake;
 	int status = EXIT_FAILURE;
 
 	(void)argv;
 	if (argc != 1)
 		return tool_usage(t, help_run, "run takes no arguments");
-	memset(&d, 0, sizeof(d));
-	d.t = t;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -366,12 +192,12 @@ cmd_run(struct tool *t, int argc, char **argv)
 	sa.sa_handler = on_child;
 	sigaction(SIGCHLD, &sa, NULL);
 	if ((r = es_replicator_open_with(t->cfg, t->log,
-	                                 ES_REPLICATOR_HOLD_KEYS | ES_REPLICATOR_IDENTITY,
-	                                 &d.rep)) != ES_OK) {
+	                                 ES_REPLICATOR_HOLD_KEYS | ES_REPLICATOR_IDENTITY, &rep)) !=
+	    ES_OK) {
 		status = tool_fail(t, r);
 		goto out;
 	}
-	d.rep->stop = &stop_flag;
+	es_replicator_set_stop(rep, &stop_flag);
 	{
 		/* a long cycle (a first sync of a large directory) says how far it is every
 		 * PROGRESS_LOG_SECONDS; a shorter one logs only its EdgeSyncCompleted */
@@ -387,46 +213,25 @@ cmd_run(struct tool *t, int argc, char **argv)
 			status = tool_fail(t, r);
 			goto out;
 		}
-		d.rep->progress = progress;
+		es_replicator_set_progress(rep, progress);
 	}
-	if ((r = es_replicator_identity(d.rep, &self)) != ES_OK) {
+	if ((r = es_daemon_new(rep, &d)) != ES_OK) {
 		status = tool_fail(t, r);
 		goto out;
 	}
-	{
-		struct cc_field f[] = {
-		        CC_FSTR("service", "LDAP"),
-		        CC_FSTR("thumbprint", cc_cert_thumbprint(self)),
-		        CC_FSTR("issuer", cc_cert_issuer(self)),
-		        CC_FSTR("serial", cc_cert_serial(self)),
-		        CC_FSTR("not_after", cc_time_iso8601(cc_cert_not_after(self), when)),
-		};
-		cc_log_event(t->log, CC_LOG_INFO, CC_EV_CERTIFICATE_IN_USE, f,
-		             sizeof(f) / sizeof(f[0]));
-	}
-	cc_log_message(t->log, CC_LOG_INFO, "edgesync running as %s (source %s, %s)", d.rep->holder,
-	               t->cfg->source_url,
-	               d.rep->source_ad     ? "Active Directory: DirSync"
-	               : d.rep->source_sync ? "RFC 4533 offered"
-	                                    : "RFC 4533 not offered: full compares");
+	cc_log_message(t->log, CC_LOG_INFO, "edgesync running as %s (source %s, %s)",
+	               es_replicator_holder(rep), t->cfg->source_url,
+	               es_replicator_source_mode(rep));
+	/* the schedule is the library's (daemon.h, scheduler.h); here only the clock and signals */
 	while (!stop_flag) {
-		if (keyholder_lost(&d))
+		/* the key holder lost: the store's keys are out of reach (logged) */
+		if (es_daemon_holder_lost(d))
 			break;
-		now = time(NULL);
-		if ((ce = cc_expiry_tick(d.rep->store, self, "LDAP", t->log, now, NULL)) != CC_OK)
-			cc_log_message(t->log, CC_LOG_WARNING, "expiry clock: %s: %s",
-			               cc_strerror(ce), cc_errdetail());
-		if (d.rep->source == NULL && (r = es_replicator_connect(d.rep)) != ES_OK) {
-			cc_log_message(t->log, CC_LOG_ERROR, "source %s: %s", t->cfg->source_url,
-			               es_errdetail());
-			wake = now + 5;
-		} else {
-			wake = pass(&d, now);
-		}
-		if (!stop_flag && !es_keyholder_gone(d.rep->keys))
+		wake = es_daemon_pass(d, time(NULL));
+		if (!stop_flag && !es_daemon_holder_lost(d))
 			sleep_until(wake);
 	}
-	release_all(&d);
+	es_daemon_release(d);
 	if (!stop_flag) {
 		status = EXIT_FAILURE; /* the key holder is lost (logged) */
 		goto out;
@@ -434,12 +239,8 @@ cmd_run(struct tool *t, int argc, char **argv)
 	cc_log_message(t->log, CC_LOG_INFO, "edgesync stopped");
 	status = EXIT_SUCCESS;
 out:
-	for (i = 0; i < d.nedges; i++) {
-		free(d.edges[i].name);
-		free(d.edges[i].next);
-	}
-	free(d.edges);
-	es_replicator_free(d.rep);
+	es_daemon_free(d);
+	es_replicator_free(rep);
 	es_progress_free(progress);
 	return status;
 }

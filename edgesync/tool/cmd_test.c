@@ -57,7 +57,8 @@ cmd_test(struct tool *t, int argc, char **argv)
 	if (optind != argc)
 		return tool_usage(t, help_test, "test takes no arguments");
 	if ((r = es_replicator_open_with(t->cfg, t->log, ES_REPLICATOR_HOLD_KEYS, &rep)) != ES_OK ||
-	    (r = es_subscription_list(rep->source, t->cfg->subscriptions, &subs, &n)) != ES_OK) {
+	    (r = es_subscription_list(es_replicator_source(rep), t->cfg->subscriptions, &subs,
+	                              &n)) != ES_OK) {
 		status = tool_fail(t, r);
 		goto out;
 	}

@@ -21,7 +21,7 @@
 #include "edgesync.h"
 #include "certcore/nodump.h"
 #include "edgesync/subfile.h"
-#include "edgesync/writer.h"
+#include "testhook.h"
 
 static const char *progname = "edgesync";
 
@@ -78,10 +78,11 @@ tool_parse_int(const char *s, int lo, int hi, int *out)
 	return 0;
 }
 
+#ifdef UMEDGE_TEST_HOOKS
 /*
- * EDGESYNC_TEST_PAUSE_AFTER=N (tests only): after the Nth confirmed write of a cycle, say so on
- * stderr and wait for SIGUSR1 (at most a minute), so a test can stop the edge or kill -9 the
- * replicator half way through a cycle.
+ * EDGESYNC_TEST_PAUSE_AFTER=N (test builds only, UMEDGE_TEST_HOOKS): after the Nth confirmed write
+ * of a cycle, say so on stderr and wait for SIGUSR1 (at most a minute), so a test can stop the edge
+ * or kill -9 the replicator half way through a cycle.
  */
 static long pause_after;
 static volatile sig_atomic_t resumed;
@@ -105,6 +106,7 @@ test_pause(long confirmed)
 	for (waited = 0; !resumed && waited < 60; waited++)
 		sleep(1);
 }
+#endif
 
 static void
 usage(FILE *f)
@@ -173,6 +175,7 @@ main(int argc, char **argv)
 	es_json_wipe_on_free();
 	if (conf == NULL || *conf == '\0')
 		conf = ES_CONFIG_DEFAULT_PATH;
+#ifdef UMEDGE_TEST_HOOKS
 	if (getenv("EDGESYNC_TEST_PAUSE_AFTER") != NULL &&
 	    (pause_after = strtol(getenv("EDGESYNC_TEST_PAUSE_AFTER"), NULL, 10)) > 0) {
 		struct sigaction sa;
@@ -182,6 +185,7 @@ main(int argc, char **argv)
 		sigaction(SIGUSR1, &sa, NULL);
 		es_writer_test_hook = test_pause;
 	}
+#endif
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
 			conf = argv[i + 1];

@@ -2,7 +2,8 @@
 # edgesync under failure, against three real slapd processes: two replicators sharing the edges
 # by lease (one works, the other waits; kill -9 the first and the second takes over once the lease
 # has expired; SIGTERM stops cleanly and gives the leases up), an edge stopped in the middle of a
-# cycle and started again, and a replicator killed in the middle of a cycle. Each ends with
+# cycle and started again, and a replicator killed in the middle of a cycle. A running replicator
+# takes a renewal of its own certificate up between passes. Each ends with
 # `edgesync test --full-compare` saying Normal. A running replicator can write no core file.
 #
 # Cycles are stopped half way with the CLI's test hook: EDGESYNC_TEST_PAUSE_AFTER=N makes a
@@ -68,6 +69,20 @@ add_people 31 31
 wait_for "a new entry reaches edge1 (through B)" has_uid edge1 u31
 wait_for "... and edge2" has_uid edge2 u31
 expect_eq "the subscription names B as the holder now" "$HOLDER_B" "$(holder_of edge1)"
+
+# --- the replicator's certificate renewed under a running replicator -------------------------------
+# B reads its store again each pass and chooses again: it takes the renewed certificate up and
+# goes on replicating (the credentials, encrypted to the old key, still open with it), holding its
+# own reference to the certificate it used while the store reloads (ASan: no use after free).
+OLD_T=$(sed -n 's/.*1000 CertificateInUse service=LDAP thumbprint=\([0-9A-F]*\).*/\1/p' "$WORK/b.log" | head -1)
+check "B named the certificate it uses" test -n "$OLD_T"
+NEW_T=$("$CERTCTL" --store "$WORK/rep-store" renew "$OLD_T" | awk 'NR==3 {print $1}')
+check "certctl renewed the replicator's certificate" test -n "$NEW_T" -a "$NEW_T" != "$OLD_T"
+wait_for "B switches to the renewed certificate (CertificateChanged)" \
+	grep -q "1001 CertificateChanged service=LDAP old_thumbprint=$OLD_T thumbprint=$NEW_T" "$WORK/b.log"
+add_people 32 32
+wait_for "B goes on replicating with it: a new entry reaches edge1" has_uid edge1 u32
+wait_for "... and edge2" has_uid edge2 u32
 kill -TERM "$B"
 wait "$B"
 expect_eq "B stops on SIGTERM with status 0" 0 "$?"
@@ -90,9 +105,9 @@ expect_eq "the cycle fails when the edge goes away" 1 "$?"
 check "... with EdgeSyncFailed" grep -q '2001 EdgeSyncFailed edge=edge1' "$WORK/mid1.err"
 slapd_run edge1
 partial=$(recips edge1)
-check "part of the writes had arrived ($partial recipients)" test "$partial" -gt 22 -a "$partial" -lt 322
+check "part of the writes had arrived ($partial recipients)" test "$partial" -gt 23 -a "$partial" -lt 323
 check "the next cycle finishes the job" es start --edge edge1
-expect_eq "edge1 holds every recipient once" 322 "$(recips edge1)"
+expect_eq "edge1 holds every recipient once" 323 "$(recips edge1)"
 check "edgesync test --full-compare: edge1 Normal" normal edge1
 
 # --- a replicator killed in the middle of a cycle --------------------------------------------------
@@ -111,7 +126,7 @@ wait "$P" 2>/dev/null
 expect_eq "the killed replicator's lease stays on the subscription" "$P" "$(holder_of edge2 | cut -d/ -f2)"
 expect_eq "the cookie did not move" "$cookie_before" "$(cookies)"
 wait_for "another replicator finishes the job once the lease expired" es start --edge edge2
-expect_eq "edge2 holds every recipient once" 321 "$(recips edge2)"
+expect_eq "edge2 holds every recipient once" 322 "$(recips edge2)"
 check "the renames all arrived" bash -c "[ \$(ldapsearch -LLL -Q -Y EXTERNAL -H '$(slapd_ldapi edge2)' -b dc=edge2,dc=test '(cn=Renamed *)' 1.1 | grep -c '^dn:') -eq 150 ]"
 check "edgesync test --full-compare: edge2 Normal" normal edge2
 check "edge1, behind by the renames, catches up in one cycle" es start --edge edge1

@@ -41,7 +41,7 @@ check "the replicator never read the key (no key in its log)" bash -c "! grep -q
 # --- rotation and test through the holder ----------------------------------------------------------
 es start --edge edge1 --rotate-credential >"$WORK/rot.out" 2>"$WORK/rot.err"
 expect_eq "a rotation (the new password sealed to the certificate, opened by the holder)" 0 "$?"
-check "... said so" grep -q 'edge edge1: credential rotated' "$WORK/rot.err"
+check "... said so: EdgeCredentialRotated (2004)" grep -q '2004 EdgeCredentialRotated edge=edge1 resumed=false' "$WORK/rot.err"
 check "edgesync test opens the new credential through the holder: Normal" es test --edge edge1
 
 # --- the daemon and its holder ---------------------------------------------------------------------

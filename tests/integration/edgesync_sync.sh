@@ -271,9 +271,9 @@ old_hash=$(hash_of edge2) old_cred=$(cred_of edge2)
 jq -j .bind_password "$WORK/edge2.sub" >"$WORK/edge2.pw" && chmod 600 "$WORK/edge2.pw"
 bind_edge2() { LDAPTLS_REQCERT=never ldapwhoami -x -H "$(slapd_url edge2)" -D cn=edgesync,dc=edge2,dc=test -y "$WORK/edge2.pw"; }
 check "before rotation the bootstrap password binds" bind_edge2
-es start --edge edge2 --rotate-credential >/dev/null 2>"$WORK/rot.err"
+es --log-format json start --edge edge2 --rotate-credential >/dev/null 2>"$WORK/rot.err"
 expect_eq "start --rotate-credential exits 0" 0 "$?"
-check "it says the credential was rotated" grep -q "edge edge2: credential rotated" "$WORK/rot.err"
+check "it says the credential was rotated: EdgeCredentialRotated (2004), not resumed" jq -s -e 'any(.[]; .event_id == 2004 and .event == "EdgeCredentialRotated" and .edge == "edge2" and .resumed == false) and all(.[]; .event_id != 2005)' "$WORK/rot.err"
 check "the edge holds another password" test "$old_hash" != "$(hash_of edge2)"
 check "the source holds another encrypted credential" test "$old_cred" != "$(cred_of edge2)"
 check "no rotation is left pending" bash -c "! ldapsearch -LLL -Q -Y EXTERNAL -H '$(slapd_ldapi src)' -b 'cn=edge2,cn=Edge Subscriptions,dc=corp,dc=test' -s base umedgePendingCredential | grep -q umedgePendingCredential"
@@ -286,9 +286,9 @@ chmod 600 "$WORK/p3"
 ldappasswd -Q -Y EXTERNAL -H "$(slapd_ldapi edge2)" -T "$WORK/p3" cn=edgesync,dc=edge2,dc=test >/dev/null
 openssl cms -encrypt -binary -aes-256-gcm -outform DER -in "$WORK/p3" -out "$WORK/p3.der" "$WORK/rep-store/certs/$REP_T.pem"
 printf 'dn: cn=edge2,cn=Edge Subscriptions,dc=corp,dc=test\nchangetype: modify\nadd: umedgePendingCredential\numedgePendingCredential:< file://%s\n' "$WORK/p3.der" | slapd_modify src >/dev/null
-es start --edge edge2 >/dev/null 2>"$WORK/pending.err"
+es --log-format json start --edge edge2 >/dev/null 2>"$WORK/pending.err"
 expect_eq "a cut-off rotation: the next cycle succeeds with the pending credential" 0 "$?"
-check "... and says it completed the rotation" grep -q "an interrupted credential rotation was completed" "$WORK/pending.err"
+check "... and says it completed the rotation: EdgeCredentialRotated (2004), resumed" jq -s -e 'any(.[]; .event_id == 2004 and .edge == "edge2" and .resumed == true)' "$WORK/pending.err"
 expect_eq "... the pending credential became the current one" "$(base64 -w0 "$WORK/p3.der")" "$(cred_of edge2 | tr -d '\n')"
 check "... and none is pending any more" bash -c "! ldapsearch -LLL -Q -Y EXTERNAL -H '$(slapd_ldapi src)' -b 'cn=edge2,cn=Edge Subscriptions,dc=corp,dc=test' -s base umedgePendingCredential | grep -q umedgePendingCredential"
 check "the cycle after that binds with it" es start --edge edge2

@@ -88,6 +88,20 @@ wait_event() {
 	return 1
 }
 
+# has_event NAME JQ-CONDITION: some event line of umd NAME's log satisfies the condition (lines
+# that are not JSON, such as a sanitizer's report, are passed over)
+has_event() { jq -R -c 'fromjson? // empty' "$WORK/$1.log" | jq -s -e "any(.[]; $2)" >/dev/null; }
+
+# wait_for_event NAME JQ-CONDITION [TENTHS]: waits (default 20 s) until has_event holds
+wait_for_event() {
+	for _ in $(seq "${3:-200}"); do
+		has_event "$1" "$2" && return 0
+		sleep 0.1
+	done
+	echo "no event satisfying [$2] in $1.log"
+	return 1
+}
+
 thumb_of_pem() { openssl x509 -in "$1" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g'; }
 
 # edit_conf SED-EXPRESSION FILE: edits a configuration in place (same file, not a new one, as

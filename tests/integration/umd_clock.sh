@@ -90,6 +90,7 @@ umd_start r "$WORK/renew.conf"
 kill -HUP "$UMD_PID_r"
 sleep 2
 expect_eq "an administrator's self-signed certificate is not renewed (no 1001)" 0 "$(events r 1001 | wc -l)"
+expect_eq "... nor said to be (no 1003, no 1004)" "0 0" "$(events r 1003 | wc -l) $(events r 1004 | wc -l)"
 expect_eq "... the store holds it alone" 1 "$("$CERTCTL" --store "$S2" get --format json | jq length)"
 umd_stop r
 # umd's own (made on an empty store), 15 days before its end: renewed for a year, same key type.
@@ -106,6 +107,8 @@ kill -HUP "$UMD_PID_own"
 check "umd's own certificate within renew_self_signed_days is renewed: CertificateChanged" wait_event own 1001
 check "... from the old one, saying why" bash -c "grep '\"event_id\":1001' '$WORK/own.log' | jq -e '.old_thumbprint == \"$OLD\" and .reason == \"renewed\"'"
 NEWT=$(grep '"event_id":1001' "$WORK/own.log" | tail -1 | jq -r .thumbprint)
+check "... and SelfSignedCertificateRenewed (1003) says which became which, for UM" \
+	has_event own '.event_id == 1003 and .event == "SelfSignedCertificateRenewed" and .service == "UM" and .old_thumbprint == "'"$OLD"'" and .thumbprint == "'"$NEWT"'"'
 days=$("$CERTCTL" --store "$S5" get "$NEWT" --format json | jq -r '(.[0].NotAfter | fromdate) - (.[0].NotBefore | fromdate) | . / 86400 | floor')
 expect_eq "... valid one year, as Exchange's" 365 "$days"
 expect_eq "... the same key size" "$OLDBITS" "$("$CERTCTL" --store "$S5" get "$NEWT" --format json | jq -r '.[0].PublicKeySize')"

@@ -114,6 +114,15 @@ check "gwok is still accepted" accepted s-ok2 "$PKI/gwok.pem" "$PKI/gwok.key"
 rm -f "$S/crl/"*
 check "CRLs removed, then SIGHUP" hup soft
 check "soft again: gwrev accepted (no CRL at hand)" accepted s-rev3 "$PKI/gwrev.pem" "$PKI/gwrev.key"
+# A configuration that is refused at SIGHUP: ConfigurationReloadFailed, naming file:line.
+edit_conf 's/^\[umd\]$/[umd]\nmax_calls = many/' "$WORK/soft.conf"
+kill -HUP "$UMD_PID_soft"
+check "a refused reload: ConfigurationReloadFailed (1050) names the file, the line and why" \
+	wait_for_event soft '.event_id == 1050 and .event == "ConfigurationReloadFailed" and .level == "error" and .config == "'"$WORK/soft.conf"'" and (.reason | test("soft.conf:[0-9]+: max_calls \"many\""))'
+check "... and the configuration in force stays: gwok accepted" accepted s-ok3 "$PKI/gwok.pem" "$PKI/gwok.key"
+edit_conf '/^max_calls = many$/d' "$WORK/soft.conf"
+check "the configuration repaired, SIGHUP reloads it" hup soft
+expect_eq "... and no second ConfigurationReloadFailed" 1 "$(events soft 1050 | wc -l)"
 umd_stop soft
 
 # --- require ---------------------------------------------------------------------------------------
@@ -159,9 +168,10 @@ check "the CA's CRL server (python3 http.server) starts" http_serve "$PKI/www" "
 conf "$WORK/fetch.conf" ""
 check "fetch: umd starts with an empty crl/" umd_start fetch "$WORK/fetch.conf"
 check "soft: gwok's first connection is accepted (its CRLs are fetched meanwhile)" accepted f-ok0 "$PKI/gwok.pem" "$PKI/gwok.key"
-check "the intermediate's CRL is fetched: logged with URL, issuer and nextUpdate" \
-	wait_log fetch "CRL fetched from $INT_URL: issuer [^,]*umedge Test Intermediate.*, nextUpdate 20[0-9-]+T"
-check "the root's CRL (for the intermediate) too" wait_log fetch "CRL fetched from $ROOT_URL: issuer"
+check "the intermediate's CRL is fetched: CrlFetched (1022) with URL, issuer, nextUpdate and the certificate" \
+	wait_for_event fetch '.event_id == 1022 and .event == "CrlFetched" and .url == "'"$INT_URL"'" and (.issuer | test("umedge Test Intermediate")) and (.next_update | test("^20[0-9-]+T")) and (.subject | length > 0)'
+check "the root's CRL (for the intermediate) too" wait_for_event fetch '.event_id == 1022 and .url == "'"$ROOT_URL"'"'
+expect_eq "no CrlFetchFailed while both were had" 0 "$(events fetch 1023 | wc -l)"
 check "both are kept in crl/fetched-*.crl" bash -c "[ \$(ls '$S/crl' | grep -c '^fetched-.*\\.crl\$') -eq 2 ]"
 check "the SIP thread's tick reloads them" wait_log fetch "CRLs reloaded after a fetch: 2 CRL"
 n=$(events fetch 1021 | wc -l)
@@ -204,10 +214,12 @@ check "the fetch of the intermediate's CRL is under way (the silent server has i
 during=0
 for i in 1 2 3; do
 	check "pinned gw1's OPTIONS $i answered 200 while the fetch hangs" accepted h-gw1-$i "$WORK/gw1.pem" "$WORK/gw1.key"
-	grep -q 'CRL fetch failed' "$WORK/hang.log" || during=$((during + 1))
+	grep -q '"event_id":1023' "$WORK/hang.log" || during=$((during + 1))
 done
 check "OPTIONS were answered before the hanging fetch ended (the SIP thread never waited on it)" [ "$during" -ge 1 ]
-check "the failed fetch is logged with its URL and reason" wait_log hang "CRL fetch failed: issuer [^(]*umedge Test Intermediate.*$INT_URL: .*not tried again for 300 s"
+check "the failed fetch: CrlFetchFailed (1023) with the issuer, its URL in the reason, and the retry" \
+	wait_for_event hang '.event_id == 1023 and .event == "CrlFetchFailed" and .level == "warning" and (.issuer | test("umedge Test Intermediate")) and (.reason | contains("'"$INT_URL"'")) and .retry_seconds == 300'
+check "... and no CrlFetched for it" bash -c "! grep '\"event_id\":1022' '$WORK/hang.log' | grep -q int.crl"
 check "gwok still accepted after the failure" accepted h-ok1 "$PKI/gwok.pem" "$PKI/gwok.key"
 expect_eq "the failed URL is not tried again at once" 1 "$(gets "$WORK/silent.log" int.crl)"
 check "nothing was cached" bash -c "! ls '$S/crl' | grep -q '^fetched-'"
@@ -237,7 +249,7 @@ check "soft, fetching off: gwrev accepted too (no CRL at hand, none fetched)" ac
 sleep 2
 expect_eq "fetching off: no request reached the CRL server" "$g0" "$(gets "$WORK/http.log" int.crl)"
 check "fetching off: nothing in crl/" bash -c "! ls '$S/crl' | grep -q '^fetched-'"
-check "fetching off: no fetch logged" bash -c "! grep -q 'CRL fetch' '$WORK/off.log'"
+check "fetching off: no fetch logged" bash -c "! grep -q 'CRL fetch\|\"event_id\":102[23]' '$WORK/off.log'"
 umd_stop off
 http_stop
 

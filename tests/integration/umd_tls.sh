@@ -353,5 +353,6 @@ sed "s|^store = .*|store = $S4|" "$WORK/sec.conf" >"$WORK/s4.conf"
 "$UMD" -c "$WORK/s4.conf" >/dev/null 2>"$WORK/s4.log"
 expect_eq "an unusable store: umd exits 1" 1 "$?"
 check "... saying why" grep -q "not starting" "$WORK/s4.log"
+check "... in certcore's words: its error and its reason, not only umd's" jq -s -e 'any(.[]; (.message // "") | test("^not starting: opening the store: [a-z ]+: .*certs"))' "$WORK/s4.log"
 
 finish

@@ -3,6 +3,7 @@
  * certificates the tests make themselves with OpenSSL, and checked against values the tests
  * compute independently (SHA-1 of the DER, the times and serials they set).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,6 +291,74 @@ test_references_taken(void)
 	CU_ASSERT_STRING_EQUAL(cc_cert_friendly_name(c), "Contoso UM");
 	cc_cert_free(c);
 	cc_cert_free(NULL);
+}
+
+/* Reference counting: each cc_cert_free drops one reference, the last frees (ASan: no leak, no
+ * use after free, no double free). */
+static void
+test_refcount(void)
+{
+	X509 *x;
+	EVP_PKEY *k = NULL;
+	struct cc_cert *c = NULL;
+	char want[CC_THUMB_LEN + 1];
+
+	x = mk("refs.contoso.com", NULL, "ec256", &k);
+	sha1_hex(x, want);
+	CU_ASSERT_EQUAL_FATAL(cc_cert_new(x, NULL, k, NULL, &c), CC_OK);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	CU_ASSERT_PTR_EQUAL(cc_cert_up_ref(c), c);
+	CU_ASSERT_PTR_EQUAL(cc_cert_up_ref(c), c);
+	/* three holders: two may go, the third still reads everything */
+	cc_cert_free(c);
+	cc_cert_free(c);
+	CU_ASSERT_STRING_EQUAL(cc_cert_thumbprint(c), want);
+	CU_ASSERT_EQUAL(X509_check_private_key(cc_cert_x509(c), cc_cert_key(c)), 1);
+	cc_cert_free(c);
+	CU_ASSERT_PTR_NULL(cc_cert_up_ref(NULL));
+}
+
+#define REF_ROUNDS 20000
+
+static void *
+ref_churn(void *arg)
+{
+	struct cc_cert *c = arg;
+	int i;
+
+	for (i = 0; i < REF_ROUNDS; i++) {
+		cc_cert_up_ref(c);
+		cc_cert_free(c);
+	}
+	/* the reference main gave this thread */
+	cc_cert_free(c);
+	return NULL;
+}
+
+/* References are taken and dropped on several threads at once (umd's threads): the count stays
+ * right, and the last holder frees, whichever thread it is. */
+static void
+test_refcount_threads(void)
+{
+	X509 *x;
+	EVP_PKEY *k = NULL;
+	struct cc_cert *c = NULL;
+	pthread_t th[4];
+	size_t i;
+
+	x = mk("threads.contoso.com", NULL, "ec256", &k);
+	CU_ASSERT_EQUAL_FATAL(cc_cert_new(x, NULL, k, NULL, &c), CC_OK);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	for (i = 0; i < 4; i++) {
+		cc_cert_up_ref(c);
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, ref_churn, c), 0);
+	}
+	/* main's own reference goes while the threads run */
+	cc_cert_free(c);
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
 }
 
 /* --- CertificateDomains -------------------------------------------------------------------- */
@@ -1058,6 +1127,8 @@ static CU_TestInfo tests[] = {
         {"RSA 2048: thumbprint, names, times, serial, size", test_rsa_properties},
         {"EC P-256 and P-384", test_ec_properties},
         {"cc_cert_new takes its own references", test_references_taken},
+        {"reference counted: the last cc_cert_free frees", test_refcount},
+        {"references taken and dropped on several threads", test_refcount_threads},
         {"domains: CN only", test_domains_cn_only},
         {"domains: SAN only, deduplicated", test_domains_san_only},
         {"domains: CN first, wildcard SAN, case-insensitive dedup", test_domains_cn_first},

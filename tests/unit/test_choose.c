@@ -153,6 +153,7 @@ test_selected(void)
 	CU_ASSERT_STRING_EQUAL(cc_cert_thumbprint(ch.cert), t);
 	CU_ASSERT_STRING_EQUAL(ch.in_use_reason, "");
 	CU_ASSERT_EQUAL(cc_store_count(f.s), 1);
+	cc_cert_free(ch.cert);
 	fx_close(&f);
 }
 
@@ -173,6 +174,7 @@ test_none_and_created(void)
 	/* Any service: SMTP, marked as made by its daemon. */
 	um_params(&p, doms);
 	p.services = CC_SVC_SMTP;
+	cc_cert_free(ch.cert);
 	CU_ASSERT_EQUAL_FATAL(cc_store_select_or_create(f.s, CC_SVC_SMTP, "mail.example.test", &f.o,
 	                                                NULL, &p, NULL, &ch),
 	                      CC_OK);
@@ -183,11 +185,13 @@ test_none_and_created(void)
 	CU_ASSERT_EQUAL_FATAL(cc_store_reload(f.s), CC_OK);
 	CU_ASSERT_STRING_EQUAL(cc_cert_made_by(cc_store_cert(f.s, 0)), "umd");
 	/* Next time it is selected, not made again. */
+	cc_cert_free(ch.cert);
 	CU_ASSERT_EQUAL_FATAL(cc_store_select_or_create(f.s, CC_SVC_SMTP, "mail.example.test", &f.o,
 	                                                NULL, &p, NULL, &ch),
 	                      CC_OK);
 	CU_ASSERT_EQUAL(ch.how, CC_CHOSE_SELECTED);
 	CU_ASSERT_EQUAL(cc_store_count(f.s), 1);
+	cc_cert_free(ch.cert);
 	fx_close(&f);
 }
 
@@ -211,6 +215,7 @@ test_revoked_in_use_dropped(void)
 	CU_ASSERT_EQUAL_FATAL(ch.how, CC_CHOSE_CREATED);
 	CU_ASSERT_STRING_NOT_EQUAL(cc_cert_thumbprint(ch.cert), t);
 	CU_ASSERT_PTR_NOT_NULL(strstr(ch.in_use_reason, "Revoked"));
+	cc_cert_free(ch.cert);
 	fx_close(&f);
 }
 
@@ -235,22 +240,26 @@ test_expired(void)
 	CU_ASSERT_STRING_EQUAL(cc_cert_thumbprint(ch.cert), t);
 	CU_ASSERT_EQUAL(cc_store_count(f.s), 1);
 	/* Not for another service or FQDN, and not when it is not the one in use. */
+	cc_cert_free(ch.cert);
 	CU_ASSERT_EQUAL_FATAL(cc_store_select_or_create(f.s, CC_SVC_UM, "um2.example.test", &f.o, t,
 	                                                NULL, NULL, &ch),
 	                      CC_OK);
 	CU_ASSERT_EQUAL(ch.how, CC_CHOSE_NONE);
+	cc_cert_free(ch.cert);
 	CU_ASSERT_EQUAL_FATAL(cc_store_select_or_create(f.s, CC_SVC_UM, "um.example.test", &f.o,
 	                                                NULL, NULL, NULL, &ch),
 	                      CC_OK);
 	CU_ASSERT_EQUAL(ch.how, CC_CHOSE_NONE);
 	/* An eligible one appears: it wins, and the reason says DateInvalid. */
 	add_self(&f, "um.example.test", CC_SVC_UM, NULL, "ec256", now, 30, other);
+	cc_cert_free(ch.cert);
 	CU_ASSERT_EQUAL_FATAL(cc_store_select_or_create(f.s, CC_SVC_UM, "um.example.test", &f.o, t,
 	                                                &p, NULL, &ch),
 	                      CC_OK);
 	CU_ASSERT_EQUAL(ch.how, CC_CHOSE_SELECTED);
 	CU_ASSERT_STRING_EQUAL(cc_cert_thumbprint(ch.cert), other);
 	CU_ASSERT_PTR_NOT_NULL(strstr(ch.in_use_reason, "DateInvalid"));
+	cc_cert_free(ch.cert);
 	fx_close(&f);
 }
 
@@ -273,6 +282,7 @@ test_host_fqdn(void)
 	        CC_OK);
 	CU_ASSERT_EQUAL_FATAL(ch.how, CC_CHOSE_CREATED);
 	CU_ASSERT_TRUE(cc_cert_matches_host(ch.cert, fqdn));
+	cc_cert_free(ch.cert);
 	free(fqdn);
 	free(shortname);
 	fx_close(&f);
@@ -294,10 +304,12 @@ test_create_refused(void)
 	                                          &p, NULL, &ch),
 	                CC_ERR_INVAL);
 	p.services = CC_SVC_UM;
+	cc_cert_free(ch.cert);
 	CU_ASSERT_EQUAL(cc_store_select_or_create(f.s, CC_SVC_UM, "um.example.test", &f.o, NULL, &p,
 	                                          NULL, &ch),
 	                CC_ERR_INVAL);
 	CU_ASSERT_EQUAL(cc_store_count(f.s), 0);
+	cc_cert_free(ch.cert);
 	fx_close(&f);
 }
 

@@ -60,7 +60,7 @@ test_ssl_reason_is_drained(void)
 	CU_ASSERT(strlen(es_errdetail()) > 12);
 	/* with nothing queued it says so rather than nothing */
 	es_seterr_ssl(ES_ERR_CRYPTO, "again");
-	CU_ASSERT_STRING_EQUAL(es_errdetail(), "again: no OpenSSL reason");
+	CU_ASSERT_STRING_EQUAL(es_errdetail(), "again: no reason given by OpenSSL");
 }
 
 static void

@@ -27,11 +27,13 @@ test_created_once(void)
 	CU_ASSERT_PTR_NOT_NULL(
 	        strstr(es_tu_log_text(&l), "1002 SelfSignedCertificateCreated service=LDAP"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(es_tu_log_text(&l), thumb));
+	cc_cert_free(c);
 	/* the next call finds it: no second certificate, no second event */
 	CU_ASSERT_EQUAL(es_identity_select(s, true, l.log, &c), ES_OK);
 	CU_ASSERT_STRING_EQUAL(cc_cert_thumbprint(c), thumb);
 	CU_ASSERT_EQUAL(cc_store_count(s), 1);
 	CU_ASSERT_PTR_NULL(strstr(strstr(es_tu_log_text(&l), "1002") + 4, "1002"));
+	cc_cert_free(c);
 	cc_store_free(s);
 	es_tu_log_close(&l);
 	tu_rmrf(dir);
@@ -63,6 +65,7 @@ test_only_ldap(void)
 	CU_ASSERT_EQUAL(es_identity_select(s, true, NULL, &c), ES_OK);
 	CU_ASSERT_STRING_EQUAL(cc_cert_thumbprint(c), ldap_thumb);
 	CU_ASSERT_EQUAL(cc_store_count(s), 2);
+	cc_cert_free(c);
 	cc_store_free(s);
 	tu_rmrf(dir);
 	free(dir);
@@ -101,6 +104,35 @@ test_recipients(void)
 	free(kp);
 	X509_free(x);
 	EVP_PKEY_free(k);
+	cc_cert_free(c);
+	cc_store_free(s);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+static void
+test_kept_across_reload(void)
+{
+	char *dir = tu_tmpdir(), thumb[CC_THUMB_LEN + 1];
+	struct cc_store *s = NULL;
+	struct cc_cert *c = NULL, *again = NULL;
+
+	CU_ASSERT_FATAL(cc_store_open(dir, CC_STORE_CREATE, &s) == CC_OK);
+	CU_ASSERT_FATAL(es_identity_select(s, true, NULL, &c) == ES_OK);
+	memcpy(thumb, cc_cert_thumbprint(c), sizeof(thumb));
+	/* the store lets go of what it had loaded (a reload, then the certificate removed, as a
+	 * rotation does): the reference handed out still reads (ASan: no use after free) */
+	CU_ASSERT_EQUAL_FATAL(cc_store_reload(s), CC_OK);
+	CU_ASSERT_EQUAL_FATAL(cc_store_remove(s, thumb), CC_OK);
+	CU_ASSERT_EQUAL(cc_store_count(s), 0);
+	CU_ASSERT_STRING_EQUAL(cc_cert_thumbprint(c), thumb);
+	CU_ASSERT(cc_cert_has_private_key(c));
+	/* selecting again finds none without `create`, a new one with it */
+	CU_ASSERT_EQUAL(es_identity_select(s, false, NULL, &again), ES_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL_FATAL(es_identity_select(s, true, NULL, &again), ES_OK);
+	CU_ASSERT_STRING_NOT_EQUAL(cc_cert_thumbprint(again), thumb);
+	cc_cert_free(again);
+	cc_cert_free(c);
 	cc_store_free(s);
 	tu_rmrf(dir);
 	free(dir);
@@ -113,6 +145,7 @@ main(void)
 	        {"made when none, then reused", test_created_once},
 	        {"only a certificate enabled for LDAP", test_only_ldap},
 	        {"recipients: self and the other replicators", test_recipients},
+	        {"an owned reference, kept across reloads", test_kept_across_reload},
 	        CU_TEST_INFO_NULL,
 	};
 	return tu_run("es_identity", tests);

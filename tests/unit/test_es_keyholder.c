@@ -252,6 +252,7 @@ test_unreadable_key_is_a_problem(void)
 	fx_close(&f);
 }
 
+#ifdef UMEDGE_TEST_HOOKS /* EDGESYNC_TEST_OPEN (src/testhook.c) */
 static int
 landlock_abi(void)
 {
@@ -310,6 +311,8 @@ test_holder_confined(void)
 	fx_close(&f);
 }
 
+#endif
+
 static void
 test_killed_holder(void)
 {
@@ -346,7 +349,9 @@ static CU_TestInfo tests[] = {
          test_garbage_refused},
         {"a key file the holder cannot read is the store's problem, with its reason",
          test_unreadable_key_is_a_problem},
+#ifdef UMEDGE_TEST_HOOKS /* EDGESYNC_TEST_OPEN says what the holder can open */
         {"the holder reads the store and nothing else", test_holder_confined},
+#endif
         {"a killed holder: ES_ERR_KEYHOLDER, and how it ended", test_killed_holder},
         CU_TEST_INFO_NULL,
 };

@@ -50,6 +50,35 @@ test_states(void)
 }
 
 static void
+test_renew_at_half(void)
+{
+	struct es_subscription *s;
+	time_t now = 1795863600;
+
+	/* a 300 s lease taken at `now`: renewed from 150 s on, not before */
+	s = sub("me", now + 300);
+	CU_ASSERT_EQUAL(es_lease_renew_at(s, 300), now + 150);
+	CU_ASSERT_FALSE(es_lease_should_renew(s, 300, now));
+	CU_ASSERT_FALSE(es_lease_should_renew(s, 300, now + 149));
+	CU_ASSERT_TRUE(es_lease_should_renew(s, 300, now + 150));
+	CU_ASSERT_TRUE(es_lease_should_renew(s, 300, now + 299));
+	/* past the expiry it is due all the more */
+	CU_ASSERT_TRUE(es_lease_should_renew(s, 300, now + 400));
+	/* an odd length: half rounds down, the renewal comes no later than half */
+	CU_ASSERT_EQUAL(es_lease_renew_at(s, 7), now + 300 - 3);
+	/* a lease shorter than configured (taken with another length) is judged by the
+	 * configured one: renewed at once when less than half of that is left */
+	es_subscription_free(s);
+	s = sub("me", now + 100);
+	CU_ASSERT_TRUE(es_lease_should_renew(s, 300, now));
+	es_subscription_free(s);
+	/* no lease read: the expiry is 0, long past: due */
+	s = sub(NULL, 0);
+	CU_ASSERT_TRUE(es_lease_should_renew(s, 300, now));
+	es_subscription_free(s);
+}
+
+static void
 test_holder_names(void)
 {
 	char *a = NULL, *b = NULL, pid[32];
@@ -89,6 +118,7 @@ main(void)
 {
 	CU_TestInfo tests[] = {
 	        {"lease states", test_states},
+	        {"renewal at half the lease", test_renew_at_half},
 	        {"holder names", test_holder_names},
 	        {"a held lease is refused without a round trip",
 	         test_held_by_other_needs_no_round_trip},

@@ -5,6 +5,7 @@
 
 #include "edgesync/replicator.h"
 #include "es_testutil.h"
+#include "replicator_impl.h"
 
 static char *dir;
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "edgesync/seed.h"
+#include "replicator_impl.h"
 #include "testutil.h"
 
 #define KEYS "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

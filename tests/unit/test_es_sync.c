@@ -6,6 +6,7 @@
 
 #include "edgesync/sync.h"
 #include "es_testutil.h"
+#include "replicator_impl.h"
 
 static void
 test_rotation_due(void)

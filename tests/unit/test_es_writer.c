@@ -5,6 +5,7 @@
 
 #include "edgesync/writer.h"
 #include "es_testutil.h"
+#include "testhook.h"
 
 static char *dir, *cert_path, *key_path, url[64];
 static X509 *srv;
@@ -21,6 +22,7 @@ connect_to_server(void)
 	return c;
 }
 
+#ifdef UMEDGE_TEST_HOOKS
 static long seen_hook;
 
 static void
@@ -28,6 +30,7 @@ hook(long confirmed)
 {
 	seen_hook = confirmed;
 }
+#endif
 
 static void
 test_no_answer(void)
@@ -37,7 +40,9 @@ test_no_answer(void)
 	struct es_entry *e = NULL;
 	const struct es_writer_stats *st;
 
+#ifdef UMEDGE_TEST_HOOKS
 	es_writer_test_hook = hook;
+#endif
 	CU_ASSERT_EQUAL_FATAL(es_writer_new(c, 4, &w), ES_OK);
 	CU_ASSERT_FATAL(es_entry_new("cn=a,dc=edge1,dc=test", "k", &e) == ES_OK);
 	CU_ASSERT_FATAL(es_entry_add_value(e, "cn", "a", 1) == ES_OK);
@@ -50,7 +55,9 @@ test_no_answer(void)
 	/* nothing confirms them: the cycle fails, nothing is counted as done */
 	CU_ASSERT_EQUAL(es_writer_finish(w), ES_ERR_CONNECT);
 	CU_ASSERT_EQUAL(st->added + st->modified + st->deleted, 0);
+#ifdef UMEDGE_TEST_HOOKS
 	CU_ASSERT_EQUAL(seen_hook, 0);
+#endif
 	/* after a failure nothing more is sent */
 	CU_ASSERT_NOT_EQUAL(es_writer_delete(w, "cn=c,dc=edge1,dc=test"), ES_OK);
 	CU_ASSERT_EQUAL(st->sent, 2);
@@ -58,7 +65,9 @@ test_no_answer(void)
 	es_writer_free(NULL);
 	es_entry_free(e);
 	es_conn_close(c);
+#ifdef UMEDGE_TEST_HOOKS
 	es_writer_test_hook = NULL;
+#endif
 }
 
 static void

@@ -15,9 +15,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
 #include "certcore/fileio.h"
 #include "internal.h"
 #include "testutil.h"
+
+/* Writes `text` as the file `name` of `dir` with `mode`. */
+static void
+write_at(const char *dir, const char *name, const char *text, unsigned mode)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	tu_write_file(p, text, strlen(text), mode);
+}
 
 static void __attribute__((format(printf, 2, 3))) pathf(char buf[PATH_MAX], const char *fmt, ...)
 {
@@ -495,6 +508,53 @@ test_at_stays_in_its_directory(void)
 	free(dir);
 }
 
+/*
+ * Keys as keys/ and requests/ keep them: read back what cc_key_write_pem_at wrote; a key others
+ * may read, a password-protected one, a file with no key and a missing one are each refused with
+ * their own code, and the message says why without naming the file (the caller does).
+ */
+static void
+test_key_read(void)
+{
+	char *dir = tu_tmpdir(), *pem;
+	EVP_PKEY *k = tu_make_key("ec256"), *got = NULL;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(cc_key_write_pem_at(fd, dir, "a.key", k), CC_OK);
+	CU_ASSERT_EQUAL(cc_key_read_pem_at(fd, dir, "a.key", 65536, &got), CC_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+	CU_ASSERT_EQUAL(EVP_PKEY_eq(got, k), 1);
+	EVP_PKEY_free(got);
+	/* open to others: not used */
+	CU_ASSERT_EQUAL(fchmodat(fd, "a.key", 0644, 0), 0);
+	CU_ASSERT_EQUAL(cc_key_read_pem_at(fd, dir, "a.key", 65536, &got), CC_ERR_PERM);
+	CU_ASSERT_PTR_NULL(got);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cc_errdetail(), "mode 0644"));
+	CU_ASSERT_PTR_NULL(strstr(cc_errdetail(), "a.key"));
+	/* asks for a password: none is tried */
+	pem = tu_key_pem_encrypted(k, "secret");
+	write_at(dir, "b.key", pem, 0600);
+	free(pem);
+	CU_ASSERT_EQUAL(cc_key_read_pem_at(fd, dir, "b.key", 65536, &got), CC_ERR_KEY_ENCRYPTED);
+	CU_ASSERT_PTR_NULL(got);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cc_errdetail(), "password protected"));
+	/* no key in it: OpenSSL's reason; the queue left empty */
+	write_at(dir, "c.key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+	         0600);
+	CU_ASSERT_EQUAL(cc_key_read_pem_at(fd, dir, "c.key", 65536, &got), CC_ERR_PARSE);
+	CU_ASSERT_PTR_NULL(got);
+	CU_ASSERT(strncmp(cc_errdetail(), "not a readable private key: ", 28) == 0);
+	CU_ASSERT_EQUAL(ERR_peek_error(), 0);
+	/* missing: cc_file_read_at's word */
+	CU_ASSERT_EQUAL(cc_key_read_pem_at(fd, dir, "d.key", 65536, &got), CC_ERR_NOT_FOUND);
+	CU_ASSERT_PTR_NULL(got);
+	close(fd);
+	EVP_PKEY_free(k);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 static CU_TestInfo tests[] = {
         {"write: exact mode whatever the umask", test_write_exact_mode},
         {"write: replaces by rename, old inode untouched", test_write_replaces_atomically},
@@ -511,6 +571,8 @@ static CU_TestInfo tests[] = {
         {"remove: missing is fine, file removed, directory refused", test_remove},
         {"at: a directory descriptor, never redirected by a link; names one component",
          test_at_stays_in_its_directory},
+        {"key: read back; open to others, password protected, no key, missing refused",
+         test_key_read},
         CU_TEST_INFO_NULL,
 };
 

@@ -83,10 +83,13 @@ static void
 test_orderly_end(void)
 {
 	struct cc_keyproc *kp = NULL;
-	char why[64] = "";
+	char out[MAX], why[64] = "";
+	size_t n = sizeof(out);
 	int i;
 
 	CU_ASSERT_FATAL(cc_keyproc_start("test-keys", 10, serve, NULL, &kp) == CC_OK);
+	/* an answer: the holder is past its signal set-up (a SIGTERM before it would kill it) */
+	CU_ASSERT_EQUAL_FATAL(cc_keyproc_call(kp, "up", 2, NULL, 0, out, &n), CC_OK);
 	/* a second one, stopped: closing its end makes it exit 0 */
 	{
 		struct cc_keyproc *k2 = NULL;

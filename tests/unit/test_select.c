@@ -344,6 +344,30 @@ test_eku(void)
 	fx_close(&f);
 }
 
+/* A selection holds its own references: it outlives the store's reload and the removal of the
+ * certificates it names (ASan: no use after free). */
+static void
+test_outlives_reload(void)
+{
+	struct fx f;
+	struct c_spec self = {.by = SELF}, rejected = {.eku = "clientAuth"};
+	char ts[CC_THUMB_LEN + 1], tr[CC_THUMB_LEN + 1];
+	struct cc_selection *sel;
+
+	fx_open(&f);
+	add(&f, &self, ts);
+	add(&f, &rejected, tr);
+	sel = sel_new(&f, CC_SVC_UM, "");
+	CU_ASSERT_EQUAL_FATAL(cc_store_reload(f.s), CC_OK);
+	CU_ASSERT_EQUAL_FATAL(cc_store_remove(f.s, ts), CC_OK);
+	CU_ASSERT_EQUAL_FATAL(cc_store_remove(f.s, tr), CC_OK);
+	CU_ASSERT_EQUAL(cc_store_count(f.s), 0);
+	CU_ASSERT_STRING_EQUAL(cc_cert_thumbprint(cc_selection_selected(sel)), ts);
+	CU_ASSERT_STRING_EQUAL(cc_cert_thumbprint(cc_selection_rejected(sel, 0)), tr);
+	cc_selection_free(sel);
+	fx_close(&f);
+}
+
 static void
 test_key_size_and_type(void)
 {
@@ -845,6 +869,7 @@ test_one_service(void)
 
 static CU_TestInfo tests[] = {
         {"EKU: serverAuth or none eligible; clientAuth only not", test_eku},
+        {"a selection outlives a reload of its store", test_outlives_reload},
         {"keys: RSA 512 no, 1024 yes (boundary), EC yes, Ed25519 no", test_key_size_and_type},
         {"private key: missing, password protected (store's word)", test_private_key},
         {"status not Valid: Revoked, DateInvalid, Untrusted, RCF", test_status_not_valid},

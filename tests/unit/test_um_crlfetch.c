@@ -171,7 +171,7 @@ test_fetch_once_shared_and_retried(void)
 	CU_ASSERT_EQUAL(tu_crl_srv_requests(&sv, first, sizeof(first)), 1);
 	CU_ASSERT_STRING_EQUAL(first, "GET /gw.crl HTTP/1.0");
 	CU_ASSERT_EQUAL(cached_crls(&x), 1);
-	snprintf(want, sizeof(want), "CRL fetched from %s: issuer CN=Gateway CA", url);
+	snprintf(want, sizeof(want), "1022 CrlFetched url=%s issuer=\"CN=Gateway CA\"", url);
 	CU_ASSERT_TRUE(wait_log(&x, want));
 
 	/* Asked again, or for another gateway of the same CA: not before the retry delay. */
@@ -244,7 +244,7 @@ test_failure_logged(void)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/gone.crl", tu_free_port());
 	gw = gateway(&x, "gw1.example.test", url);
 	CU_ASSERT_TRUE(um_crlfetch_want(x.f, gw, x.ca, now));
-	snprintf(want, sizeof(want), "CRL fetch failed: issuer CN=Gateway CA");
+	snprintf(want, sizeof(want), "1023 CrlFetchFailed url=- issuer=\"CN=Gateway CA\"");
 	CU_ASSERT_TRUE(wait_log(&x, want));
 	CU_ASSERT_TRUE(wait_log(&x, url));
 	CU_ASSERT_FALSE(um_crlfetch_take_news(x.f));

@@ -146,9 +146,12 @@ test_bad_store(void)
 	snprintf(p, sizeof(p), "%s/file/store", dir);
 	CU_ASSERT_EQUAL(
 	        um_smtp_identity_start(p, "um1.example.test", 30, log_, NULL, time(NULL), &id),
-	        UM_ERR_CERT);
+	        UM_ERR_CERTCORE);
 	CU_ASSERT_PTR_NULL(id);
 	CU_ASSERT_PTR_NOT_NULL(strstr(um_errdetail(), "store"));
+	/* certcore's code and its words, not only "no usable certificate" */
+	CU_ASSERT_NOT_EQUAL(um_errcc(), CC_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(um_errdetail(), cc_strerror(um_errcc())));
 	teardown();
 }
 

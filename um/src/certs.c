@@ -62,10 +62,17 @@ um_certs_thumbprint(const struct um_certs *c)
 	return c->thumb;
 }
 
-static enum um_err
-cc_fail(enum cc_err r, const char *what)
+enum um_err
+um_certs_key_matches(const struct cc_cert *cert)
 {
-	return um_seterr(UM_ERR_CERT, "%s: %s: %s", what, cc_strerror(r), cc_errdetail());
+	if (cc_cert_key(cert) == NULL)
+		return um_seterr(UM_ERR_CERT, "certificate %s: its private key is missing",
+		                 cc_cert_thumbprint(cert));
+	if (X509_check_private_key(cc_cert_x509(cert), cc_cert_key(cert)) != 1)
+		return um_seterr_ssl(UM_ERR_CERT,
+		                     "certificate %s: certificate and key do not go together",
+		                     cc_cert_thumbprint(cert));
+	return UM_OK;
 }
 
 /* PEM of several objects into one buffer, written atomically with `mode`. */
@@ -84,12 +91,12 @@ write_pem(const char *path, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key, mode
 	}
 	if ((key != NULL && PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) != 1) ||
 	    (x != NULL && PEM_write_bio_X509(b, x) != 1)) {
-		r = um_seterr(UM_ERR_TLS, "encoding %s", path);
+		r = um_seterr_ssl(UM_ERR_TLS, "encoding %s", path);
 		goto out;
 	}
 	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
 		if (PEM_write_bio_X509(b, sk_X509_value(chain, i)) != 1) {
-			r = um_seterr(UM_ERR_TLS, "encoding %s", path);
+			r = um_seterr_ssl(UM_ERR_TLS, "encoding %s", path);
 			goto out;
 		}
 	}
@@ -98,7 +105,7 @@ write_pem(const char *path, X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key, mode
 	if (key != NULL)
 		OPENSSL_cleanse(m->data, m->length);
 	if (cr != CC_OK) {
-		r = cc_fail(cr, "writing sofia-sip's certificate folder");
+		r = um_seterr_cc(UM_ERR_CERTCORE, cr, "writing sofia-sip's certificate folder");
 		goto out;
 	}
 	r = UM_OK;
@@ -156,7 +163,7 @@ load_crls(struct um_certs *c, X509_STORE *st, size_t *count)
 		goto out;
 	}
 	if ((lu = X509_STORE_add_lookup(st, X509_LOOKUP_file())) == NULL) {
-		r = um_seterr(UM_ERR_TLS, "X509_STORE_add_lookup failed");
+		r = um_seterr_ssl(UM_ERR_TLS, "loading the CRLs of %s", dir);
 		goto out;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -173,13 +180,12 @@ load_crls(struct um_certs *c, X509_STORE *st, size_t *count)
 			n = X509_load_crl_file(lu, p, X509_FILETYPE_ASN1);
 		}
 		if (n <= 0) {
-			unsigned long e = ERR_peek_last_error();
+			char why[512] = "";
 
+			cc_ssl_reasons(why, sizeof(why));
 			cc_log_message(c->log, CC_LOG_WARNING,
-			               "CRL file %s skipped: no CRL in it, as PEM or DER (%s)", p,
-			               e && ERR_reason_error_string(e) ? ERR_reason_error_string(e)
-			                                               : "empty");
-			ERR_clear_error();
+			               "CRL file %s skipped: no CRL in it, as PEM or DER%s", p,
+			               why);
 			continue;
 		}
 		*count += (size_t)n;
@@ -214,11 +220,11 @@ build_trust(struct um_certs *c, struct cc_store *s, const struct um_config *cfg,
 	*certs_out = NULL;
 	*names_out = NULL;
 	if ((cr = cc_trust_load(s, NULL, &t)) != CC_OK) {
-		r = cc_fail(cr, "trusted roots");
+		r = um_seterr_cc(UM_ERR_CERTCORE, cr, "trusted roots");
 		goto out;
 	}
 	if ((cr = cc_trust_x509_store(t, &st)) != CC_OK) {
-		r = cc_fail(cr, "trusted roots");
+		r = um_seterr_cc(UM_ERR_CERTCORE, cr, "trusted roots");
 		goto out;
 	}
 	if ((all = sk_X509_new_null()) == NULL || (names = sk_X509_NAME_new_null()) == NULL) {
@@ -263,7 +269,7 @@ build_trust(struct um_certs *c, struct cc_store *s, const struct um_config *cfg,
 	 * section 6.3); what happens without one is tlshook.c's verify_cb (gateway_revocation).
 	 */
 	if (X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL) != 1) {
-		r = um_seterr(UM_ERR_TLS, "X509_STORE_set_flags failed");
+		r = um_seterr_ssl(UM_ERR_TLS, "turning on the CRL check");
 		goto out;
 	}
 	*out = st;
@@ -316,7 +322,7 @@ placeholder(struct um_certs *c, time_t now)
 	p.days = 1;
 	p.now = now;
 	if ((cr = cc_selfsigned_create(&p, &x, &key)) != CC_OK) {
-		r = cc_fail(cr, "making sofia-sip's throw-away certificate");
+		r = um_seterr_cc(UM_ERR_CERTCORE, cr, "making sofia-sip's throw-away certificate");
 		goto out;
 	}
 	if (asprintf(&c->agent, "%s/agent.pem", c->dir) < 0) {
@@ -343,15 +349,8 @@ install(struct um_certs *c, struct cc_store *s, const struct um_config *cfg,
 	enum um_err r = UM_ERR_NOMEM;
 
 	/* Checked here, never handed on unchecked: sofia-sip would start without a certificate. */
-	if (cc_cert_key(cert) == NULL ||
-	    X509_check_private_key(cc_cert_x509(cert), cc_cert_key(cert)) != 1) {
-		ERR_clear_error();
-		r = um_seterr(UM_ERR_CERT,
-		              "certificate %s: its private key is missing or does not "
-		              "match",
-		              cc_cert_thumbprint(cert));
+	if ((r = um_certs_key_matches(cert)) != UM_OK)
 		goto out;
-	}
 	if (asprintf(&cafile, "%s/cafile.pem", c->dir) < 0) {
 		cafile = NULL;
 		r = um_seterr(UM_ERR_NOMEM, "paths");
@@ -397,7 +396,7 @@ um_certs_reload_crls(struct um_certs *c, const struct um_config *cfg, size_t *nc
 
 	*ncrl = 0;
 	if ((cr = cc_store_open(c->store_path, 0, &s)) != CC_OK) {
-		r = cc_fail(cr, "opening the store");
+		r = um_seterr_cc(UM_ERR_CERTCORE, cr, "opening the store");
 		goto out;
 	}
 	if ((r = build_trust(c, s, cfg, &st, &roots, &names)) != UM_OK)
@@ -463,7 +462,7 @@ choose(struct um_certs *c, struct cc_store *s, bool offline, time_t now, const c
 	um_certs_own_params(c->fqdn, CC_SVC_UM, "umd self-signed", now, &p, doms, short_name);
 	if ((cr = cc_store_select_or_create(s, CC_SVC_UM, c->fqdn, &vo, in_use, create ? &p : NULL,
 	                                    c->log, ch)) != CC_OK)
-		return cc_fail(cr, "choosing the UM certificate");
+		return um_seterr_cc(UM_ERR_CERTCORE, cr, "choosing the UM certificate");
 	/*
 	 * Why each other one was not taken, said once per choice: a choice that found nothing
 	 * and is asked again with `create` (um_certs_refresh) reports on the second call only.
@@ -518,11 +517,11 @@ um_certs_start(const struct um_config *cfg, struct cc_log *log, struct um_metric
 			goto out;
 		}
 	} else if ((cr = cc_host_names(&c->fqdn, &shortname)) != CC_OK) {
-		r = cc_fail(cr, "the host's FQDN");
+		r = um_seterr_cc(UM_ERR_CERTCORE, cr, "the host's FQDN");
 		goto out;
 	}
 	if ((cr = cc_store_open(cfg->store, CC_STORE_CREATE, &s)) != CC_OK) {
-		r = cc_fail(cr, "opening the store");
+		r = um_seterr_cc(UM_ERR_CERTCORE, cr, "opening the store");
 		goto out;
 	}
 	if (mkdir(c->dir, 0700) == -1 && errno != EEXIST) {
@@ -557,6 +556,7 @@ um_certs_start(const struct um_config *cfg, struct cc_log *log, struct um_metric
 	c = NULL;
 	r = UM_OK;
 out:
+	cc_cert_free(cert);
 	cc_store_free(s);
 	um_certs_free(c);
 	free(shortname);
@@ -575,9 +575,10 @@ um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 	enum cc_err cr;
 	enum um_err r;
 
+	memset(&ch, 0, sizeof(ch));
 	memcpy(old, c->thumb, sizeof(old));
 	if ((cr = cc_store_open(c->store_path, 0, &s)) != CC_OK) {
-		r = cc_fail(cr, "opening the store");
+		r = um_seterr_cc(UM_ERR_CERTCORE, cr, "opening the store");
 		goto out;
 	}
 	/*
@@ -585,13 +586,9 @@ um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 	 * an administrator, who often forgot); an administrator's is never touched. The clone
 	 * wins the choice below.
 	 */
-	if ((cr = cc_store_auto_renew(s, c->thumb, MADE_BY, c->renew_days, now, renewed_as,
-	                              &renewed)) != CC_OK &&
-	    cr != CC_ERR_NOT_FOUND)
-		cc_log_message(c->log, CC_LOG_WARNING, "renewing %s: %s", old, cc_errdetail());
-	else if (renewed)
-		cc_log_message(c->log, CC_LOG_INFO, "renewed self-signed certificate %s as %s", old,
-		               renewed_as);
+	cr = cc_store_auto_renew(s, c->thumb, MADE_BY, c->renew_days, now, renewed_as, &renewed);
+	um_certs_log_renewal(c->log, "UM", old, cr == CC_ERR_NOT_FOUND ? CC_OK : cr, renewed,
+	                     renewed_as);
 	/* Cached CRLs only, so the SIP thread never waits on the network. */
 	if ((r = choose(c, s, true, now, c->thumb, false, &ch)) != UM_OK)
 		goto out;
@@ -643,8 +640,35 @@ um_certs_refresh(struct um_certs *c, const struct um_config *cfg, time_t now)
 		cc_log_message(c->log, CC_LOG_WARNING, "expiry clock: %s", cc_errdetail());
 	r = UM_OK;
 out:
+	cc_cert_free(ch.cert);
 	cc_store_free(s);
 	return r;
+}
+
+void
+um_certs_log_renewal(struct cc_log *log, const char *service, const char *old, enum cc_err cr,
+                     bool renewed, const char *renewed_as)
+{
+	char why[1100];
+
+	if (cr != CC_OK) {
+		struct cc_field f[] = {
+		        CC_FSTR("service", service),
+		        CC_FSTR("thumbprint", old),
+		        CC_FSTR("reason", why),
+		};
+
+		snprintf(why, sizeof(why), "%s: %s", cc_strerror(cr), cc_errdetail());
+		cc_log_event(log, CC_LOG_WARNING, CC_EV_CERTIFICATE_RENEWAL_FAILED, f, 3);
+	} else if (renewed) {
+		struct cc_field f[] = {
+		        CC_FSTR("service", service),
+		        CC_FSTR("old_thumbprint", old),
+		        CC_FSTR("thumbprint", renewed_as),
+		};
+
+		cc_log_event(log, CC_LOG_INFO, CC_EV_SELF_SIGNED_CERTIFICATE_RENEWED, f, 3);
+	}
 }
 
 void

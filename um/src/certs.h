@@ -54,6 +54,22 @@ enum um_err um_certs_refresh(struct um_certs *c, const struct um_config *cfg, ti
 enum um_err um_certs_reload_crls(struct um_certs *c, const struct um_config *cfg,
                                  size_t *ncrl) UM_WUR;
 
+/*
+ * UM_OK when `cert` has its private key and the two go together; else UM_ERR_CERT, the detail
+ * naming the certificate and OpenSSL's reason ("key values mismatch"). Checked before a
+ * certificate is handed to TLS: sofia-sip and libcurl would start without a usable one.
+ */
+enum um_err um_certs_key_matches(const struct cc_cert *cert) UM_WUR;
+
+/*
+ * Logs what cc_store_auto_renew did to `old`, umd's own certificate for `service` ("UM",
+ * "SMTP"): SelfSignedCertificateRenewed (old_thumbprint, thumbprint: `renewed_as`) when
+ * `renewed`; CertificateRenewalFailed (thumbprint, reason: certcore's) when `cr` is not CC_OK;
+ * nothing otherwise.
+ */
+void um_certs_log_renewal(struct cc_log *log, const char *service, const char *old, enum cc_err cr,
+                          bool renewed, const char *renewed_as);
+
 /* The made_by mark of the certificates umd makes for itself (cc_store_auto_renew renews only
  * those). */
 #define UM_MADE_BY "umd"

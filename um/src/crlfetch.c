@@ -1,6 +1,7 @@
 /* Gateways' CRLs fetched off the SIP thread (crlfetch.h). */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include "certcore/cert.h"
+#include "certcore/events.h"
 #include "certcore/store.h"
 #include "certcore/verify.h"
 #include "crlfetch.h"
@@ -175,40 +177,60 @@ um_crlfetch_take_news(struct um_crlfetch *f)
 	return f != NULL && atomic_exchange(&f->news, false);
 }
 
+/* CrlFetchFailed; the pair is not tried again for RETRY_SECONDS (um_crlfetch_refresh). */
+static void
+fetch_failed(struct um_crlfetch *f, const char *url, const char *issuer, const char *subject,
+             const char *reason)
+{
+	struct cc_field fl[] = {
+	        CC_FSTR("url", url),
+	        CC_FSTR("issuer", issuer),
+	        CC_FSTR("subject", subject),
+	        CC_FSTR("reason", reason),
+	        CC_FINT("retry_seconds", RETRY_SECONDS),
+	};
+
+	cc_log_event(f->log, CC_LOG_WARNING, CC_EV_CRL_FETCH_FAILED, fl, 5);
+}
+
 static void
 fetch_one(struct um_crlfetch *f, struct cc_store **s, struct pair *p)
 {
 	struct cc_verify_opts o;
 	struct cc_crl_fetch_result res;
-	char subj[256], nu[32];
+	char subj[256], issuer[256], nu[32], why[1200];
 	enum cc_err r;
 
 	memset(&res, 0, sizeof(res));
 	X509_NAME_oneline(X509_get_subject_name(p->subject), subj, sizeof(subj));
+	X509_NAME_oneline(X509_get_subject_name(p->issuer), issuer, sizeof(issuer));
 	if (*s == NULL && (r = cc_store_open(f->store, 0, s)) != CC_OK) {
-		cc_log_message(f->log, CC_LOG_WARNING,
-		               "CRL fetch for %s: opening the store: %s: %s", subj, cc_strerror(r),
-		               cc_errdetail());
+		snprintf(why, sizeof(why), "opening the store: %s: %s", cc_strerror(r),
+		         cc_errdetail());
+		fetch_failed(f, NULL, issuer, subj, why);
 		goto done;
 	}
 	memset(&o, 0, sizeof(o));
 	o.timeout = f->timeout;
 	o.proxy = f->proxy;
 	if ((r = cc_crl_fetch(*s, p->subject, p->issuer, &o, &res)) != CC_OK) {
-		cc_log_message(f->log, CC_LOG_WARNING, "CRL fetch for %s: %s: %s", subj,
-		               cc_strerror(r), cc_errdetail());
+		snprintf(why, sizeof(why), "%s: %s", cc_strerror(r), cc_errdetail());
+		fetch_failed(f, NULL, issuer, subj, why);
 		goto done;
 	}
-	if (res.ok)
-		cc_log_message(f->log, CC_LOG_INFO,
-		               "CRL fetched from %s: issuer %s, nextUpdate %s (for %s)", res.url,
-		               res.issuer,
-		               res.next_update ? cc_time_iso8601(res.next_update, nu) : "none",
-		               subj);
-	else
-		cc_log_message(f->log, CC_LOG_WARNING,
-		               "CRL fetch failed: issuer %s (for %s): %s; not tried again for %d s",
-		               res.issuer, subj, res.error, RETRY_SECONDS);
+	if (res.ok) {
+		struct cc_field fl[] = {
+		        CC_FSTR("url", res.url),
+		        CC_FSTR("issuer", res.issuer),
+		        CC_FSTR("next_update",
+		                res.next_update ? cc_time_iso8601(res.next_update, nu) : NULL),
+		        CC_FSTR("subject", subj),
+		};
+
+		cc_log_event(f->log, CC_LOG_INFO, CC_EV_CRL_FETCHED, fl, 4);
+	} else {
+		fetch_failed(f, NULL, res.issuer, subj, res.error);
+	}
 done:
 	pthread_mutex_lock(&f->mu);
 	p->last_attempt = time(NULL);

@@ -79,7 +79,9 @@ struct daemon {
 	su_wait_t sigwait;
 	int sigpipe[2];
 	unsigned ticks;
-	const char *test_stall_file; /* UMD_TEST_STALL_FILE (tests only), or NULL */
+#ifdef UMEDGE_TEST_HOOKS
+	const char *test_stall_file; /* UMD_TEST_STALL_FILE (test builds only), or NULL */
+#endif
 	int exit_code;
 };
 
@@ -238,6 +240,7 @@ start_key_custody(struct daemon *d)
 	struct cc_key_maker maker;
 	enum cc_sandbox_result res;
 	char *hide[2] = {NULL, NULL};
+	enum cc_err cr;
 	int abi = 0;
 	bool ok = false;
 
@@ -260,9 +263,9 @@ start_key_custody(struct daemon *d)
 	maker.remove = um_keyholder_remove;
 	maker.arg = d->keys;
 	cc_store_set_key_maker(&maker);
-	if (cc_store_open(d->cfg->store, CC_STORE_CREATE, &s) != CC_OK) {
-		cc_log_message(d->log, CC_LOG_ERROR, "not starting: opening the store: %s",
-		               cc_errdetail());
+	if ((cr = cc_store_open(d->cfg->store, CC_STORE_CREATE, &s)) != CC_OK) {
+		cc_log_message(d->log, CC_LOG_ERROR, "not starting: opening the store: %s: %s",
+		               cc_strerror(cr), cc_errdetail());
 		goto out;
 	}
 	if (mkdir(d->cfg->spool, 0700) == -1 && errno != EEXIST)
@@ -305,6 +308,24 @@ usage(FILE *f)
 	           "       umd queue -c FILE [--json] list | show ID | retry ID|--all\n");
 }
 
+/* ConfigurationReloadFailed: SIGHUP's configuration is refused, the one in force stays. */
+static void
+reload_failed(struct daemon *d, const char *reason)
+{
+	struct cc_field f[] = {CC_FSTR("config", d->config_path), CC_FSTR("reason", reason)};
+
+	cc_log_event(d->log, CC_LOG_ERROR, CC_EV_CONFIGURATION_RELOAD_FAILED, f, 2);
+}
+
+/* CertificateCheckFailed: a periodic or SIGHUP look at `service`'s certificate failed. */
+static void
+check_failed(struct daemon *d, const char *service, const char *reason)
+{
+	struct cc_field f[] = {CC_FSTR("service", service), CC_FSTR("reason", reason)};
+
+	cc_log_event(d->log, CC_LOG_ERROR, CC_EV_CERTIFICATE_CHECK_FAILED, f, 2);
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -312,11 +333,11 @@ reload(struct daemon *d)
 	size_t i;
 
 	if (um_config_load(d->config_path, true, &cfg) != UM_OK) {
+		/* One event a reason; no errors listed: the file could not be read at all. */
 		for (i = 0; cfg != NULL && i < cfg->nerrors; i++)
-			cc_log_message(d->log, CC_LOG_ERROR, "reload refused: %s", cfg->errors[i]);
-		/* No errors listed: the file could not be read at all (or memory ran out). */
+			reload_failed(d, cfg->errors[i]);
 		if (cfg == NULL || cfg->nerrors == 0)
-			cc_log_message(d->log, CC_LOG_ERROR, "reload refused: %s", um_errdetail());
+			reload_failed(d, um_errdetail());
 		um_config_free(cfg);
 		return;
 	}
@@ -346,12 +367,11 @@ check_certs(struct daemon *d)
 	uint64_t g;
 
 	if (d->certs != NULL && um_certs_refresh(d->certs, d->cfg, time(NULL)) != UM_OK)
-		cc_log_message(d->log, CC_LOG_ERROR, "certificate check: %s", um_errdetail());
+		check_failed(d, "UM", um_errdetail());
 	if (d->smtp_id != NULL) {
 		g = um_smtp_identity_generation(d->smtp_id);
 		if (um_smtp_identity_refresh(d->smtp_id, time(NULL)) != UM_OK)
-			cc_log_message(d->log, CC_LOG_ERROR, "SMTP certificate check: %s",
-			               um_errdetail());
+			check_failed(d, "SMTP", um_errdetail());
 		else if (um_smtp_identity_generation(d->smtp_id) != g)
 			um_submit_kick(d->submit);
 	}
@@ -367,6 +387,7 @@ start_submission(struct daemon *d)
 	const struct um_smtp_config *smtp = d->cfg->smtp;
 	char *host = NULL, *shortname = NULL;
 	const char *fqdn;
+	enum cc_err cr;
 	bool ok = false;
 
 	if (smtp == NULL) {
@@ -376,8 +397,9 @@ start_submission(struct daemon *d)
 	}
 	fqdn = smtp->fqdn != NULL ? smtp->fqdn : d->cfg->fqdn;
 	if (fqdn == NULL) {
-		if (cc_host_names(&host, &shortname) != CC_OK) {
-			cc_log_message(d->log, CC_LOG_ERROR, "not starting: the host's FQDN: %s",
+		if ((cr = cc_host_names(&host, &shortname)) != CC_OK) {
+			cc_log_message(d->log, CC_LOG_ERROR,
+			               "not starting: the host's FQDN: %s: %s", cc_strerror(cr),
 			               cc_errdetail());
 			goto out;
 		}
@@ -438,10 +460,11 @@ give_back_memory(void)
 	}
 }
 
+#ifdef UMEDGE_TEST_HOOKS
 /*
- * UMD_TEST_STALL_FILE=PATH (tests only): while PATH exists the tick blocks the SIP loop (at most
- * two minutes), as a hung call would, so a test can see /healthz fail and recover. A signal
- * cannot stand in for it: SIGSTOP stops the HTTP thread too.
+ * UMD_TEST_STALL_FILE=PATH (test builds only, UMEDGE_TEST_HOOKS): while PATH exists the tick blocks
+ * the SIP loop (at most two minutes), as a hung call would, so a test can see /healthz fail and
+ * recover. A signal cannot stand in for it: SIGSTOP stops the HTTP thread too.
  */
 static void
 test_stall(struct daemon *d)
@@ -456,6 +479,7 @@ test_stall(struct daemon *d)
 		usleep(100 * 1000);
 	cc_log_message(d->log, CC_LOG_WARNING, "test hook: SIP loop running again");
 }
+#endif
 
 static void
 on_tick(struct daemon *d, su_timer_t *t, su_timer_arg_t *arg)
@@ -480,7 +504,9 @@ on_tick(struct daemon *d, su_timer_t *t, su_timer_arg_t *arg)
 			um_sip_shutdown(d->sip);
 		}
 	}
+#ifdef UMEDGE_TEST_HOOKS
 	test_stall(d);
+#endif
 	d->ticks++;
 	if (d->cfg->mode != UM_MODE_UNSECURED) {
 		um_tls_watchdog(d->cfg->handshake_seconds);
@@ -684,9 +710,11 @@ main(int argc, char **argv)
 		cc_log_message(d.log, CC_LOG_ERROR, "cannot set up the event loop");
 		goto out;
 	}
+#ifdef UMEDGE_TEST_HOOKS
 	d.test_stall_file = getenv("UMD_TEST_STALL_FILE");
 	if (d.test_stall_file != NULL && *d.test_stall_file == '\0')
 		d.test_stall_file = NULL;
+#endif
 	um_metrics_heartbeat(d.metrics);
 	um_metrics_set_stall_limit(d.metrics, d.cfg->stall_seconds);
 	um_metrics_set_healthy(d.metrics, true, NULL);

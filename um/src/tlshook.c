@@ -795,10 +795,10 @@ um_tls_set_identity(X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key)
 {
 	STACK_OF(X509) *nc = NULL;
 
-	if (x == NULL || key == NULL || X509_check_private_key(x, key) != 1) {
-		ERR_clear_error();
-		return um_seterr(UM_ERR_CERT, "certificate and key do not go together");
-	}
+	if (x == NULL || key == NULL)
+		return um_seterr(UM_ERR_CERT, "no certificate or no key to serve");
+	if (X509_check_private_key(x, key) != 1)
+		return um_seterr_ssl(UM_ERR_CERT, "certificate and key do not go together");
 	if ((nc = chain ? X509_chain_up_ref(chain) : sk_X509_new_null()) == NULL ||
 	    !X509_up_ref(x) || !EVP_PKEY_up_ref(key)) {
 		sk_X509_pop_free(nc, X509_free);

@@ -2,9 +2,16 @@
  * struct cc_cert: one certificate and the properties Exchange's Get-ExchangeCertificate shows,
  * computed with OpenSSL when the object is made.
  *
- * Ownership: cc_cert_new*() return an owned object released with cc_cert_free() (NULL is a
- * no-op). Accessors borrow: returned pointers live as long as the cc_cert. Keep an X509 or
- * EVP_PKEY beyond that with X509_up_ref / EVP_PKEY_up_ref.
+ * Ownership: a cc_cert is reference counted, as OpenSSL's X509. cc_cert_new*() return an owned
+ * reference; cc_cert_up_ref() takes one more; cc_cert_free() drops one (NULL is a no-op) and the
+ * last one frees the certificate. A store holds a reference on each certificate it loaded and
+ * drops it on its next reload or free, so a holder that must keep using a certificate across a
+ * reload (a daemon serving with it while a renewal rewrites the store) takes its own reference:
+ * the selection functions (select.h, choose.h) hand out owned ones. Counting is atomic: a
+ * reference may be dropped on another thread. The properties set by verification
+ * (cc_store_verify_all) are not locked: verify only on the thread that owns the store.
+ * Accessors borrow: returned pointers live as long as the cc_cert. Keep an X509 or EVP_PKEY
+ * beyond that with X509_up_ref / EVP_PKEY_up_ref.
  */
 #ifndef CERTCORE_CERT_H
 #define CERTCORE_CERT_H
@@ -69,6 +76,9 @@ enum cc_err cc_cert_new(X509 *x, STACK_OF(X509) * chain, EVP_PKEY *key, const st
 enum cc_err cc_cert_new_from_bytes(const unsigned char *buf, size_t len,
                                    struct cc_cert **out) CC_WUR;
 
+/* One more reference on `c` (NULL: none); returns `c`. */
+struct cc_cert *cc_cert_up_ref(struct cc_cert *c);
+/* Drops one reference; the last frees. */
 void cc_cert_free(struct cc_cert *c);
 
 const char *cc_cert_thumbprint(const struct cc_cert *c);

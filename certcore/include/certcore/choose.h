@@ -25,7 +25,7 @@ enum cc_chose {
 };
 
 struct cc_choice {
-	struct cc_cert *cert; /* borrowed from the store (until its next reload); NULL: NONE */
+	struct cc_cert *cert; /* owned reference (cc_cert_free), kept across reloads; NULL: NONE */
 	enum cc_chose how;
 	/*
 	 * Why `in_use` is not the answer (its rejection reason, e.g. "status Revoked: ..."), ""
@@ -45,6 +45,8 @@ struct cc_choice {
  * `service` and its domains must match `fqdn` (CC_ERR_INVAL otherwise, nothing kept); mark it with
  * create->made_by so that cc_store_auto_renew renews it. A new certificate is logged on `log`
  * (may be NULL) as SelfSignedCertificateCreated (1002). The store reloads when one is made.
+ * out->cert is the caller's reference: cc_cert_free it (also on the paths that fail after
+ * choosing, as for any owned object).
  */
 enum cc_err cc_store_select_or_create(struct cc_store *s, enum cc_service service, const char *fqdn,
                                       const struct cc_verify_opts *opts, const char *in_use,

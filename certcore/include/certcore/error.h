@@ -8,6 +8,8 @@
 #ifndef CERTCORE_ERROR_H
 #define CERTCORE_ERROR_H
 
+#include <stddef.h>
+
 #define CC_WUR __attribute__((warn_unused_result))
 
 enum cc_err {
@@ -39,5 +41,14 @@ const char *cc_strerror(enum cc_err e);
  * failed and the underlying library's reason.
  */
 const char *cc_errdetail(void);
+
+/*
+ * Appends OpenSSL's queued reasons on this thread to the string in `buf` (`len` bytes, always
+ * NUL-terminated): ": reason - data; reason ...", or ": no reason given by OpenSSL" when the
+ * queue is empty. The queue is drained, so the next failure does not inherit stale reasons.
+ * certcore's own errors use it; so do the daemons' error types, so that every component says
+ * OpenSSL's reason in the same words.
+ */
+void cc_ssl_reasons(char *buf, size_t len);
 
 #endif

@@ -29,8 +29,9 @@ struct cc_selection;
  * (cc_host_names), as Exchange matched for a connector without one; "" is any name (no
  * host-name filter, for a certificate that is an identity rather than a server's name). This is
  * the rule's one place: certctl select and cc_store_select_or_create pass their FQDN through.
- * The certificates are borrowed from the store: the selection lives until the store's next
- * reload.
+ * The selection holds a reference on each certificate it names (cert.h), so it outlives a
+ * reload of the store; the certificates its accessors return are borrowed from it (take a
+ * reference with cc_cert_up_ref to keep one longer than the selection).
  */
 enum cc_err cc_store_select(struct cc_store *s, enum cc_service service, const char *fqdn,
                             const struct cc_verify_opts *opts, struct cc_selection **out) CC_WUR;

@@ -18,7 +18,8 @@
 #include "edgesync/error.h"
 
 /*
- * The certificate (borrowed from the store: valid until its next reload). With `create` false
+ * The certificate: an owned reference (cc_cert_free), valid across reloads of the store, so a
+ * daemon keeps using it while a renewal or a rotation rewrites the store. With `create` false
  * and none eligible, ES_ERR_NOT_FOUND. `log` may be NULL.
  */
 enum es_err es_identity_select(struct cc_store *s, bool create, struct cc_log *log,

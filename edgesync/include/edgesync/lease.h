@@ -33,6 +33,18 @@ enum es_lease_state {
 enum es_lease_state es_lease_state(const struct es_subscription *s, const char *me, time_t now);
 const char *es_lease_state_name(enum es_lease_state st);
 
+/*
+ * Renewal: a lease of `seconds` is renewed when less than half of it is left, so one missed
+ * renewal (a slow area, a source that answers late) still leaves time for the next before another
+ * replicator may take the edge over. This is the rule's one place: the cycle between areas
+ * (sync.c) and the daemon's schedule (scheduler.c) both ask here.
+ *
+ * es_lease_renew_at: when the lease read in `s` should be renewed (its expiry less half of
+ * `seconds`). es_lease_should_renew: that time has come at `now`.
+ */
+time_t es_lease_renew_at(const struct es_subscription *s, int seconds);
+bool es_lease_should_renew(const struct es_subscription *s, int seconds, time_t now);
+
 /* This process's holder name: "HOST/PID/NONCE" (a random nonce: a restarted process with a
  * reused pid is a new holder). Owned. */
 enum es_err es_lease_holder_name(char **out) ES_WUR;

@@ -1,7 +1,8 @@
 /*
  * struct es_replicator: what a replicator process holds while it works: its configuration, its
  * certcore store (the keys that open the edge credentials), the bound connection to the source
- * directory and what that source offers, its lease holder name, and the event log.
+ * directory and what that source offers, its lease holder name, and the event log. Opaque: the
+ * library's files see its fields (src/replicator_impl.h), callers use the accessors below.
  */
 #ifndef EDGESYNC_REPLICATOR_H
 #define EDGESYNC_REPLICATOR_H
@@ -20,26 +21,7 @@
 #include "edgesync/keyholder.h"
 #include "edgesync/progress.h"
 
-struct es_replicator {
-	const struct es_config *cfg;  /* borrowed */
-	struct cc_log *log;           /* borrowed */
-	struct cc_store *store;       /* owned */
-	struct es_keyholder *keys;    /* owned; NULL: the store's keys are read in this process */
-	struct es_conn *source;       /* owned, bound; NULL after a failure until reconnected */
-	char *source_base;            /* [source] base, else the first namingContexts value */
-	bool source_sync;             /* the source offers RFC 4533 (syncprov) */
-	bool source_ad;               /* Active Directory: DirSync ([source] type, or auto) */
-	char *source_nc;              /* AD: the naming context DirSync searches */
-	int dirsync_flags;            /* AD: the DirSync flags that worked (dirsync.h) */
-	char *holder;                 /* this process's lease holder name */
-	volatile sig_atomic_t *stop;  /* set by a signal handler; may be NULL */
-	struct es_progress *progress; /* borrowed; NULL: nobody watches (progress.h) */
-	/* [source] bind = external with a key holder: the replicator's certificate and private
-	 * key, read once before the sandbox (libldap signs the TLS handshake in this process);
-	 * owned, NULL otherwise */
-	X509 *source_cert;
-	EVP_PKEY *source_key;
-};
+struct es_replicator;
 
 /* Opens the store and connects to the source (es_replicator_connect). */
 enum es_err es_replicator_open(const struct es_config *cfg, struct cc_log *log,
@@ -68,9 +50,9 @@ enum es_err es_replicator_open_with(const struct es_config *cfg, struct cc_log *
 bool es_replicator_cannot_write(const struct es_config *cfg, const char *path);
 
 /*
- * The replicator's certificate (borrowed from rep->store: until its next reload or write). With
- * a key holder none is made (ES_REPLICATOR_IDENTITY made it at start); without one, as
- * es_identity_select with create.
+ * The replicator's certificate: an owned reference (cc_cert_free), as es_identity_select's, kept
+ * across reloads of the store. With a key holder none is made (ES_REPLICATOR_IDENTITY made it at
+ * start); without one, as es_identity_select with create.
  */
 enum es_err es_replicator_identity(struct es_replicator *rep, struct cc_cert **out) ES_WUR;
 
@@ -90,5 +72,20 @@ enum es_err es_replicator_connect(struct es_replicator *rep) ES_WUR;
 enum es_err es_replicator_open_store(const struct es_config *cfg, struct cc_store **out) ES_WUR;
 
 bool es_replicator_stopping(const struct es_replicator *rep);
+
+/* What callers read (borrowed, living as long as `rep`): the configuration, the store, the bound
+ * source connection (NULL after a failure until reconnected), this process's lease holder name. */
+const struct es_config *es_replicator_config(const struct es_replicator *rep);
+struct cc_store *es_replicator_store(const struct es_replicator *rep);
+struct es_conn *es_replicator_source(const struct es_replicator *rep);
+const char *es_replicator_holder(const struct es_replicator *rep);
+/* How the source is read, in words: "Active Directory: DirSync", "RFC 4533 offered" or
+ * "RFC 4533 not offered: full compares". Static text. */
+const char *es_replicator_source_mode(const struct es_replicator *rep);
+
+/* Who watches the cycles (progress.h; borrowed, NULL: nobody) and the flag a signal handler sets
+ * to stop them (may be NULL). */
+void es_replicator_set_progress(struct es_replicator *rep, struct es_progress *progress);
+void es_replicator_set_stop(struct es_replicator *rep, volatile sig_atomic_t *stop);
 
 #endif

@@ -50,11 +50,4 @@ enum es_err es_writer_finish(struct es_writer *w) ES_WUR;
 
 const struct es_writer_stats *es_writer_stats(const struct es_writer *w);
 
-/*
- * Test hook, NULL in production: called after each write the edge confirmed, with the number
- * confirmed so far by this writer. The integration tests use it (through the CLI's
- * EDGESYNC_TEST_PAUSE_AFTER) to stop a cycle half way, then kill the replicator or the edge.
- */
-extern void (*es_writer_test_hook)(long confirmed);
-
 #endif

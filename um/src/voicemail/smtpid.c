@@ -32,12 +32,6 @@ struct um_smtp_identity {
 	uint64_t generation;
 };
 
-static enum um_err
-cc_fail(enum cc_err e, const char *what)
-{
-	return um_seterr(UM_ERR_CERT, "%s: %s: %s", what, cc_strerror(e), cc_errdetail());
-}
-
 void
 um_smtp_identity_free(struct um_smtp_identity *id)
 {
@@ -56,7 +50,7 @@ um_smtp_identity_free(struct um_smtp_identity *id)
 /*
  * certcore's one rule (choose.h): the SMTP choice for id->fqdn, else the certificate in use when
  * it has merely expired, else a new self-signed one with SMTP enabled, marked as umd's own.
- * *out borrowed from the store; NULL only when certcore could not make one either.
+ * *out is an owned reference (cc_cert_free); NULL only when certcore could not make one either.
  */
 static enum um_err
 choose(struct um_smtp_identity *id, struct cc_store *s, bool offline, time_t now,
@@ -81,7 +75,7 @@ choose(struct um_smtp_identity *id, struct cc_store *s, bool offline, time_t now
 	pthread_mutex_unlock(&id->mu);
 	if ((cr = cc_store_select_or_create(s, CC_SVC_SMTP, id->fqdn, &vo,
 	                                    in_use[0] ? in_use : NULL, &p, id->log, &ch)) != CC_OK)
-		return cc_fail(cr, "choosing the SMTP certificate");
+		return um_seterr_cc(UM_ERR_CERTCORE, cr, "choosing the SMTP certificate");
 	snprintf(id->why, sizeof(id->why), "%s", ch.in_use_reason);
 	if (ch.in_use_reason[0] != '\0')
 		cc_log_message(id->log, CC_LOG_WARNING, "SMTP certificate %s no longer used: %s",
@@ -102,16 +96,11 @@ install(struct um_smtp_identity *id, struct cc_store *s, const struct cc_cert *c
 	enum cc_err cr;
 	enum um_err r = UM_ERR_CERT;
 
-	if (cc_cert_key(cert) == NULL ||
-	    X509_check_private_key(cc_cert_x509(cert), cc_cert_key(cert)) != 1) {
-		ERR_clear_error();
-		return um_seterr(UM_ERR_CERT,
-		                 "certificate %s: its private key is missing or does not match",
-		                 cc_cert_thumbprint(cert));
-	}
+	if ((r = um_certs_key_matches(cert)) != UM_OK)
+		return r;
 	if ((cr = cc_trust_load(s, NULL, &t)) != CC_OK ||
 	    (cr = cc_trust_x509_store(t, &st)) != CC_OK) {
-		r = cc_fail(cr, "trusted roots");
+		r = um_seterr_cc(UM_ERR_CERTCORE, cr, "trusted roots");
 		goto out;
 	}
 	if ((chain = X509_chain_up_ref(cc_cert_chain(cert))) == NULL) {
@@ -180,7 +169,7 @@ um_smtp_identity_start(const char *store, const char *fqdn, int renew_days, stru
 		goto out;
 	}
 	if ((cr = cc_store_open(store, CC_STORE_CREATE, &s)) != CC_OK) {
-		r = cc_fail(cr, "opening the store");
+		r = um_seterr_cc(UM_ERR_CERTCORE, cr, "opening the store");
 		goto out;
 	}
 	if ((r = choose(id, s, false, now, &cert)) != UM_OK)
@@ -197,6 +186,7 @@ um_smtp_identity_start(const char *store, const char *fqdn, int renew_days, stru
 	id = NULL;
 	r = UM_OK;
 out:
+	cc_cert_free(cert);
 	cc_store_free(s);
 	um_smtp_identity_free(id);
 	return r;
@@ -211,7 +201,7 @@ um_smtp_identity_refresh(struct um_smtp_identity *id, time_t now)
 	enum um_err r;
 
 	if ((cr = cc_store_open(id->store_path, 0, &s)) != CC_OK) {
-		r = cc_fail(cr, "opening the store");
+		r = um_seterr_cc(UM_ERR_CERTCORE, cr, "opening the store");
 		goto out;
 	}
 	if ((r = choose(id, s, true, now, &cert)) != UM_OK)
@@ -222,14 +212,12 @@ um_smtp_identity_refresh(struct um_smtp_identity *id, time_t now)
 		bool renewed = false;
 
 		snprintf(thumb, sizeof(thumb), "%s", cc_cert_thumbprint(cert));
-		if ((cr = cc_store_auto_renew(s, thumb, UM_MADE_BY, id->renew_days, now, renewed_as,
-		                              &renewed)) != CC_OK)
-			cc_log_message(id->log, CC_LOG_WARNING,
-			               "renewing the SMTP certificate %s: %s", thumb,
-			               cc_errdetail());
-		else if (renewed) {
-			cc_log_message(id->log, CC_LOG_INFO, "renewed SMTP certificate %s as %s",
-			               thumb, renewed_as);
+		cr = cc_store_auto_renew(s, thumb, UM_MADE_BY, id->renew_days, now, renewed_as,
+		                         &renewed);
+		um_certs_log_renewal(id->log, "SMTP", thumb, cr, renewed, renewed_as);
+		if (cr == CC_OK && renewed) {
+			/* the renewed one is chosen now: our reference on the old one goes */
+			cc_cert_free(cert);
 			if ((r = choose(id, s, true, now, &cert)) != UM_OK)
 				goto out;
 		}
@@ -245,6 +233,7 @@ um_smtp_identity_refresh(struct um_smtp_identity *id, time_t now)
 		cc_log_message(id->log, CC_LOG_WARNING, "expiry clock (SMTP): %s", cc_errdetail());
 	r = UM_OK;
 out:
+	cc_cert_free(cert);
 	cc_store_free(s);
 	return r;
 }
