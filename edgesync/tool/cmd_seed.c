@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ seed_export(struct tool *t, const char *edge, const char *out, int hold_minutes)
 	int fd = -1, status = EXIT_FAILURE;
 	size_t i;
 	long total = 0;
+	bool made = false; /* tmp is this export's own (removed when it fails) */
 
 	/* refused before the lease is taken and the source read: the result could not be kept */
 	if (es_replicator_cannot_write(t->cfg, out)) {
@@ -71,11 +73,17 @@ seed_export(struct tool *t, const char *edge, const char *out, int hold_minutes)
 	}
 	/* the LDIF is written beside its name and renamed when whole: a cut export leaves no file
 	 * that looks complete (it holds directory data: 0600) */
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
-	    (f = fdopen(fd, "w")) == NULL) {
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+		tool_msg(t, "%s: %s%s", tmp, strerror(errno),
+		         errno == EEXIST ? " (another export writing it, or one that was cut: "
+		                           "remove it)"
+		                         : "");
+		goto out;
+	}
+	made = true;
+	if ((f = fdopen(fd, "w")) == NULL) {
 		tool_msg(t, "%s: %s", tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+		close(fd);
 		goto out;
 	}
 	/* the edge's credential is opened by the key holder, as for a cycle */
@@ -109,7 +117,7 @@ seed_export(struct tool *t, const char *edge, const char *out, int hold_minutes)
 out:
 	if (f != NULL)
 		fclose(f);
-	if (status != EXIT_SUCCESS && tmp != NULL)
+	if (status != EXIT_SUCCESS && made)
 		unlink(tmp);
 	es_seed_free(sd);
 	es_subscription_free(s);

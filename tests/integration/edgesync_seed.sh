@@ -93,6 +93,12 @@ got=$(slapd_search edge1 -b dc=edge1,dc=test "(umedgeSourceUUID=$(src_uuid uid=u
 expect_eq "... the changed one as changed" "User Five Changed" "$got"
 check "test --full-compare: Normal" es test --edge edge1 --full-compare
 
+# an export whose temporary file exists (another export, or a cut one) leaves it alone
+: >"$SEEDS/busy.ldif.tmp"
+expect_fail "an export whose temporary file exists is refused, saying so" 1 "busy.ldif.tmp: File exists \(another export" \
+	es seed export --edge edge2 --out "$SEEDS/busy.ldif"
+check "... and that file is left where it was" test -e "$SEEDS/busy.ldif.tmp"
+
 # an edge that holds entries is not seeded
 expect_fail "an export to an edge that holds entries is refused" 1 "edge edge1 already holds [0-9]+ entries of area [a-z]+: a seed is for an edge that holds none" \
 	es seed export --edge edge1 --out "$SEEDS/again.ldif"
