@@ -368,7 +368,7 @@ out:
 	return r;
 }
 
-/* Never supplies a password: stored keys are not protected by one (DESIGN.md). */
+/* Never supplies a password: stored keys are not protected by one (README, "The store"). */
 static int
 no_password(char *buf, int size, int rwflag, void *u)
 {

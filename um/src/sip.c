@@ -115,7 +115,7 @@ struct um_sip {
 	struct call *calls;
 };
 
-/* Exchange's CN-and-SAN host matching (DESIGN.md). */
+/* Exchange's CN-and-SAN host matching (README: certctl, CertificateDomains). */
 #define HOST_FLAGS (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_ALWAYS_CHECK_SUBJECT)
 
 const struct um_gateway *
@@ -959,8 +959,8 @@ on_invite(struct um_sip *s, nua_t *nua, nua_handle_t *nh, sip_t const *sip)
 	url_text(home, sip->sip_from ? sip->sip_from->a_url : NULL, c->from, sizeof(c->from));
 	url_user(sip->sip_to ? sip->sip_to->a_url : NULL, c->user, sizeof(c->user));
 	/*
-	 * The called party as DESIGN.md's spool names it, sip:USER@umd's FQDN, whatever host
-	 * the gateway dialled (an address, a port, a transport); the URI as dialled without a
+	 * The called party as the spool's metadata names it (README), sip:USER@umd's FQDN, whatever
+	 * host the gateway dialled (an address, a port, a transport); the URI as dialled without a
 	 * user part.
 	 */
 	if (c->user[0] != '\0' && s->fqdn != NULL)

@@ -46,7 +46,7 @@
 #define CC_PKCS12_ITER 600000
 
 /*
- * The most a PKCS#12 file may ask of an import (issue 15: one whose MAC asked for 2^31-1
+ * The most a PKCS#12 file may ask of an import (one whose MAC asked for 2^31-1
  * iterations ran until it was killed). Each key derivation's count at most CC_PKCS12_MAX_ITER:
  * 17 times CC_PKCS12_ITER and 5,000 times the 2048 OpenSSL writes by default, some 5 s of one
  * core (PBKDF2-HMAC-SHA256 runs about 2 million iterations a second). The counts of one file
