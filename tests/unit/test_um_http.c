@@ -943,7 +943,7 @@ test_trickle_deadline(void)
 }
 
 /*
- * Issue 15's attack: 25 addresses x 8 connections, each sending a header line every second (and
+ * The trickle attack: 25 addresses x 8 connections, each sending a header line every second (and
  * reopened when closed), more than the endpoint has slots. /healthz from another address is
  * answered while it lasts. Before the deadline and the room-making on accept, the probe waited
  * in the listen queue for as long as the attack went on; its bound here (30 s, half of the

@@ -1,5 +1,5 @@
 /*
- * Who owns a dialog (security issue: one gateway must not end or change another's call). The
+ * Who owns a dialog (one gateway must not end or change another's call). The
  * gateway that placed a call owns its dialog: in the secure modes the gateway entry that
  * accepted its TLS connection and the certificate it presented there; in unsecured mode its
  * gateway entry and its IP address. Every request inside the dialog (BYE, re-INVITE, UPDATE,

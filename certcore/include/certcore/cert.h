@@ -106,7 +106,7 @@ EVP_PKEY *cc_cert_key(const struct cc_cert *c);             /* borrowed, NULL wh
 int cc_cert_validity_days(const struct cc_cert *c);
 
 /*
- * Status at time `now`. Without the trust model (certcore trust issue) this is: Invalid when a
+ * Status at time `now`. Without a trust store (trust.h) this is: Invalid when a
  * self-signed certificate's signature does not verify; DateInvalid outside NotBefore..NotAfter;
  * Valid for a good self-signed certificate; Unknown for a CA-issued one. `reason` (may be NULL)
  * receives text explaining a non-Valid status (StatusDetail), borrowed from the cc_cert.

@@ -1,5 +1,5 @@
 /*
- * umd's key holder (issue: key custody). The process that parses SIP from the network holds no
+ * umd's key holder (key custody). The process that parses SIP from the network holds no
  * private key: a small process forked at start, before anything reads network input and before
  * any thread exists, reads the store's keys and signs for it over a socketpair (keyproto.h,
  * keyserve.h), as OpenSMTPD's and relayd's ca.c do.
