@@ -369,6 +369,9 @@ run(struct es_conn *c, const struct es_rule *r, const char *base, const char *nc
 		next.bv_len = 0;
 	}
 	if (initial) {
+		/* what a server sent anyway to the filter that matches nothing is dropped: the
+		 * paged read below is the content (es_source_full starts `out` afresh) */
+		es_changes_clear(out);
 		if ((rr = es_source_full(c, r, base, out)) != ES_OK)
 			goto out;
 	} else if (x.candidates.n > 0) {
