@@ -82,7 +82,9 @@ check "... no progress" bash -c "! grep -Eq 'reading:|done:' '$WORK/dumb.tty'"
 
 # --- the daemon: a cycle shorter than 10 s logs no progress ----------------------------------------
 add_people 5011 5020
-es run >"$WORK/run.out" 2>"$WORK/run.err" &
+# edgesync itself in the background, not the shell function es (whose $! is a subshell that a
+# kill would end, leaving the daemon behind)
+"$EDGESYNC" -c "$WORK/rep.conf" run >"$WORK/run.out" 2>"$WORK/run.err" &
 RUN_PID=$!
 stop_run() { [ -n "${RUN_PID:-}" ] && kill "$RUN_PID" 2>/dev/null && wait "$RUN_PID"; RUN_PID=; }
 cleanup_hooks="stop_run $cleanup_hooks"
