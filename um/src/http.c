@@ -55,6 +55,7 @@ struct conn {
 	int fd;
 	int64_t since_ms; /* CLOCK_MONOTONIC: when it was accepted */
 	bool closing;     /* shut down here; libmicrohttpd has not closed it yet */
+	bool requested;   /* its request was read whole: it is being answered */
 };
 
 struct um_http {
@@ -181,6 +182,9 @@ notify(void *cls, struct MHD_Connection *c, void **socket_context,
  * room, rather than the new one waiting in the listen queue behind connections that may never
  * finish a request.
  */
+/* How long a new connection is spared by accept_policy while its request comes, in ms. */
+#define UM_HTTP_GRACE_MS 500
+
 static enum MHD_Result
 accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
@@ -191,10 +195,24 @@ accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 	(void)addrlen;
 	pthread_mutex_lock(&h->conns_lock);
 	if (atomic_load(&h->conns) >= UM_HTTP_CONNECTION_LIMIT) {
-		for (k = h->head; k != NULL; k = k->next) {
-			if (!k->closing && (oldest == NULL || k->since_ms < oldest->since_ms))
-				oldest = k;
-		}
+		/*
+		 * Which one goes: the oldest that has not sent a whole request and has had the
+		 * time to (UM_HTTP_GRACE_MS); else the oldest without a whole request; else the
+		 * oldest. A connection being answered (a probe), or one just accepted whose request
+		 * is on its way, is not cycled out by a burst of slow connections, each shut one
+		 * reconnecting at once.
+		 */
+		int64_t now = now_ms();
+		int pass;
+
+		for (pass = 0; pass < 3 && oldest == NULL; pass++)
+			for (k = h->head; k != NULL; k = k->next) {
+				if (k->closing || (pass < 2 && k->requested) ||
+				    (pass < 1 && now - k->since_ms < UM_HTTP_GRACE_MS))
+					continue;
+				if (oldest == NULL || k->since_ms < oldest->since_ms)
+					oldest = k;
+			}
 		if (oldest != NULL)
 			shut(h, oldest);
 	}
@@ -306,7 +324,15 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 {
 	struct um_http *h = cls;
 	bool is_healthz = strcmp(url, "/healthz") == 0, is_metrics = strcmp(url, "/metrics") == 0;
+	const union MHD_ConnectionInfo *info =
+	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn *k = info != NULL ? info->socket_context : NULL;
 
+	if (k != NULL) {
+		pthread_mutex_lock(&h->conns_lock);
+		k->requested = true;
+		pthread_mutex_unlock(&h->conns_lock);
+	}
 	(void)version;
 	(void)upload_data;
 	(void)upload_data_size;
