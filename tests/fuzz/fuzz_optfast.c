@@ -38,17 +38,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 same_line(const char *answer, size_t alen, const sip_header_t *h, size_t skip_tail)
 {
-	char want[UM_OPTFAST_ANSWER_MAX];
+	char want[UM_OPTFAST_ANSWER_MAX], needle[UM_OPTFAST_ANSWER_MAX + 2];
 	issize_t n = msg_header_e(want, sizeof(want), (const msg_header_t *)h, 0);
 	const char *p, *e;
 	size_t head;
 
 	if (h == NULL || n < 2 || (size_t)n >= sizeof(want))
 		abort();
+
 	head = (size_t)(strchr(want, ':') - want) + 2; /* "Name: " */
-	p = memmem(answer, alen, want, head);
+	/* at the start of a line: a display name may hold "To: " too */
+	needle[0] = '\r';
+	needle[1] = '\n';
+	memcpy(needle + 2, want, head);
+	p = memmem(answer, alen, needle, head + 2);
 	if (p == NULL)
 		abort();
+	p += 2;
 	e = memmem(p, (size_t)(answer + alen - p), "\r\n", 2);
 	if (e == NULL || (size_t)(e - p) < skip_tail ||
 	    (size_t)(e - p) - skip_tail != (size_t)n - 2 || memcmp(p, want, (size_t)n - 2) != 0)
