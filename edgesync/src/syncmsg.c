@@ -154,6 +154,15 @@ es_sync_request_encode(int mode, const struct berval *cookie, struct berval *out
 	return r;
 }
 
+/* A failed parse hands out no cookie. */
+static void
+drop_cookie(struct berval *cookie)
+{
+	free(cookie->bv_val);
+	cookie->bv_val = NULL;
+	cookie->bv_len = 0;
+}
+
 enum es_err
 es_sync_state_parse(const struct berval *value, int *state, char key[40], struct berval *cookie)
 {
@@ -189,11 +198,8 @@ es_sync_state_parse(const struct berval *value, int *state, char key[40], struct
 	r = ES_OK;
 out:
 	ber_free(ber, 1);
-	if (r != ES_OK) {
-		free(cookie->bv_val);
-		cookie->bv_val = NULL;
-		cookie->bv_len = 0;
-	}
+	if (r != ES_OK)
+		drop_cookie(cookie);
 	return r;
 }
 
@@ -215,11 +221,8 @@ es_sync_done_parse(const struct berval *value, struct berval *cookie, bool *refr
 	r = ES_OK;
 out:
 	ber_free(ber, 1);
-	if (r != ES_OK) {
-		free(cookie->bv_val);
-		cookie->bv_val = NULL;
-		cookie->bv_len = 0;
-	}
+	if (r != ES_OK)
+		drop_cookie(cookie);
 	return r;
 }
 
